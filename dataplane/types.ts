@@ -1,0 +1,195 @@
+// The dataplane's vocabulary: what callers ask of the kernel and what they get back.
+// Both backends (netlink, iproute2) implement `Dataplane` and pass one conformance suite.
+
+/** Attributes every link can carry; `undefined` means "leave as it is". */
+export interface LinkAttrs {
+  /** Interface name, 1..15 bytes, no '/', ':' or whitespace. */
+  name: string;
+  mtu?: number;
+  /** Unicast MAC, "aa:bb:cc:dd:ee:ff". */
+  mac?: string;
+  /** IFLA_IFALIAS: hostnet uses it as the ownership marker. */
+  alias?: string;
+  /** IFLA_GROUP: lets many devices be deleted in one kernel batch. */
+  group?: number;
+  /** Bridge to enslave to; `null` detaches (nomaster). */
+  master?: string | null;
+  /** Administrative state. */
+  up?: boolean;
+}
+
+export interface BridgeSpec extends LinkAttrs {
+  /** STP is always off and forward delay 0 unless set: a host bridge for workloads. */
+  stp?: boolean;
+  forwardDelayCentis?: number;
+  vlanFiltering?: boolean;
+  vlanDefaultPvid?: number;
+}
+
+export interface VlanSpec extends LinkAttrs {
+  /** The parent (lower) device. */
+  parent: string;
+  /** 802.1Q id, 1..4094. */
+  vlanId: number;
+  protocol?: '802.1Q' | '802.1ad';
+}
+
+export interface VxlanSpec extends LinkAttrs {
+  vni: number;
+  /** Local tunnel endpoint address. */
+  local?: string;
+  /** Unicast remote, or a multicast group address (then `device` is required by the kernel). */
+  remote?: string;
+  multicastGroup?: string;
+  /** Underlay device for the tunnel. */
+  device?: string;
+  /** UDP destination port; 4789 unless set. */
+  port?: number;
+  /** MAC learning: off unless set. */
+  learning?: boolean;
+  ttl?: number;
+}
+
+export interface VethSpec extends LinkAttrs {
+  /** Peer end: created directly in `peerNetns` (a named netns or a path) and named there. */
+  peer: {
+    name: string;
+    netns?: string;
+    mtu?: number;
+    mac?: string;
+    up?: boolean;
+  };
+}
+
+export interface TapSpec extends LinkAttrs {
+  owner?: number;
+  groupOwner?: number;
+  multiQueue?: boolean;
+  vnetHdr?: boolean;
+}
+
+export type LinkKind = 'bridge' | 'vlan' | 'vxlan' | 'veth' | 'tun' | 'device' | (string & {});
+
+/** A link as observed in the kernel. */
+export interface Link {
+  index: number;
+  name: string;
+  kind: LinkKind;
+  mtu: number;
+  mac: string | null;
+  alias: string | null;
+  group: number;
+  up: boolean;
+  /** IFF_LOWER_UP: carrier. */
+  lowerUp: boolean;
+  operState: string;
+  masterIndex: number | null;
+  /** For vlan: the parent ifindex (IFLA_LINK); for veth: the peer's ifindex (maybe in another netns). */
+  linkIndex: number | null;
+  vlan?: { id: number; protocol: '802.1Q' | '802.1ad' };
+  vxlan?: { vni: number; port: number; learning: boolean; local: string | null; remote: string | null };
+  bridge?: { stp: boolean; forwardDelayCentis: number; vlanFiltering: boolean };
+  tun?: { type: 'tap' | 'tun'; multiQueue: boolean; vnetHdr: boolean; persist: boolean; owner: number | null; groupOwner: number | null };
+}
+
+export interface AddressSpec {
+  /** Device name. */
+  dev: string;
+  /** "192.0.2.1/24" or "2001:db8::1/64". */
+  cidr: string;
+  /** IPv6 only: skip duplicate address detection. */
+  nodad?: boolean;
+}
+
+export interface Address {
+  index: number;
+  dev: string;
+  family: 4 | 6;
+  cidr: string;
+  scope: number;
+  flags: number;
+}
+
+export interface RouteSpec {
+  /** "default", "10.0.0.0/8", "2001:db8::/64". */
+  destination: string;
+  via?: string;
+  dev?: string;
+  /** Numeric protocol; defaults to 'static' (4). */
+  protocol?: number;
+  table?: number;
+  metric?: number;
+  /** Used when neither via nor dev decide it (e.g. "default" with no via): 4 or 6. */
+  family?: 4 | 6;
+}
+
+export interface Route {
+  family: 4 | 6;
+  destination: string;
+  via: string | null;
+  dev: string | null;
+  protocol: number;
+  table: number;
+  metric: number;
+  scope: number;
+  type: number;
+}
+
+export interface NeighbourSpec {
+  dev: string;
+  ip: string;
+  mac: string;
+  /** NUD state; 'permanent' unless set. */
+  state?: 'permanent' | 'reachable' | 'stale' | 'noarp';
+}
+
+export interface Neighbour {
+  index: number;
+  dev: string;
+  family: 4 | 6;
+  ip: string;
+  mac: string | null;
+  state: number;
+}
+
+export interface ObservedState {
+  links: Link[];
+  addresses: Address[];
+  routes: Route[];
+  neighbours: Neighbour[];
+}
+
+/** One handle bound to one network namespace. Every operation is idempotent. */
+export interface Dataplane {
+  /** Named netns or path this handle works in; null for the caller's own. */
+  readonly netns: string | null;
+
+  ensureBridge(spec: BridgeSpec): Promise<Link>;
+  ensureVlan(spec: VlanSpec): Promise<Link>;
+  ensureVxlan(spec: VxlanSpec): Promise<Link>;
+  ensureVeth(spec: VethSpec): Promise<Link>;
+  ensureTap(spec: TapSpec): Promise<Link>;
+  /** Changes the given attributes of an existing link. */
+  setLink(attrs: LinkAttrs): Promise<void>;
+  /** Deleting a link that does not exist succeeds. */
+  deleteLink(name: string): Promise<void>;
+  /** Deletes every link in `group` with one request: the kernel unregisters them in one batch. */
+  deleteLinkGroup(group: number): Promise<void>;
+
+  addAddress(spec: AddressSpec): Promise<void>;
+  deleteAddress(spec: AddressSpec): Promise<void>;
+  addRoute(spec: RouteSpec): Promise<void>;
+  deleteRoute(spec: RouteSpec): Promise<void>;
+  setNeighbour(spec: NeighbourSpec): Promise<void>;
+  deleteNeighbour(spec: Omit<NeighbourSpec, 'mac'>): Promise<void>;
+
+  getLink(name: string): Promise<Link | null>;
+  listLinks(): Promise<Link[]>;
+  listAddresses(): Promise<Address[]>;
+  listRoutes(): Promise<Route[]>;
+  listNeighbours(): Promise<Neighbour[]>;
+  /** One dump per kind. */
+  observe(): Promise<ObservedState>;
+
+  close(): Promise<void>;
+}
