@@ -1,0 +1,72 @@
+// Kernel events: links, addresses, routes and neighbours as they change. When the kernel
+// had to drop events (ENOBUFS) the monitor says "resync": the caller must re-read state.
+import * as c from '../nl/constants.js';
+import * as nl from '../nl/index.js';
+import type { NlMessage } from '../nl/message.js';
+import type { Link } from '../types.js';
+import { toLink } from './observed.js';
+import { NetlinkSocket } from './socket.js';
+
+export type KernelEvent =
+  | { kind: 'link'; action: 'new' | 'del'; link: Link }
+  | { kind: 'address'; action: 'new' | 'del'; address: nl.AddrMessage }
+  | { kind: 'route'; action: 'new' | 'del'; route: nl.RouteMessage }
+  | { kind: 'neighbour'; action: 'new' | 'del'; neighbour: nl.NeighMessage };
+
+export interface MonitorHandlers {
+  onEvent(event: KernelEvent): void;
+  onResync(): void;
+}
+
+export const ALL_GROUPS = [
+  c.RTNLGRP_LINK,
+  c.RTNLGRP_IPV4_IFADDR,
+  c.RTNLGRP_IPV6_IFADDR,
+  c.RTNLGRP_IPV4_ROUTE,
+  c.RTNLGRP_IPV6_ROUTE,
+  c.RTNLGRP_NEIGH,
+];
+
+export class KernelMonitor {
+  private constructor(private readonly socket: NetlinkSocket) {}
+
+  static open(
+    netns: string | null,
+    handlers: MonitorHandlers,
+    options: { groups?: number[]; receiveBufferBytes?: number } = {},
+  ): KernelMonitor {
+    const socket = NetlinkSocket.open({
+      netns,
+      groups: options.groups ?? ALL_GROUPS,
+      ...(options.receiveBufferBytes ? { receiveBufferBytes: options.receiveBufferBytes } : {}),
+    });
+    socket.onEvent((msg) => {
+      const event = decodeEvent(msg);
+      if (event) handlers.onEvent(event);
+    }, handlers.onResync);
+    return new KernelMonitor(socket);
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}
+
+export function decodeEvent(msg: NlMessage): KernelEvent | null {
+  switch (msg.type) {
+    case c.RTM_NEWLINK:
+    case c.RTM_DELLINK:
+      return { kind: 'link', action: msg.type === c.RTM_NEWLINK ? 'new' : 'del', link: toLink(nl.decodeLink(msg.payload)) };
+    case c.RTM_NEWADDR:
+    case c.RTM_DELADDR:
+      return { kind: 'address', action: msg.type === c.RTM_NEWADDR ? 'new' : 'del', address: nl.decodeAddress(msg.payload) };
+    case c.RTM_NEWROUTE:
+    case c.RTM_DELROUTE:
+      return { kind: 'route', action: msg.type === c.RTM_NEWROUTE ? 'new' : 'del', route: nl.decodeRoute(msg.payload) };
+    case c.RTM_NEWNEIGH:
+    case c.RTM_DELNEIGH:
+      return { kind: 'neighbour', action: msg.type === c.RTM_NEWNEIGH ? 'new' : 'del', neighbour: nl.decodeNeighbour(msg.payload) };
+    default:
+      return null;
+  }
+}

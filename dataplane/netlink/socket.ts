@@ -1,0 +1,263 @@
+// An rtnetlink socket: requests matched to answers by sequence number, dumps with
+// NLM_F_DUMP_INTR retry, a timeout on every request, and multicast events.
+//
+// rtnetlink handles a request inside sendmsg(), so the answer is usually queued before
+// sendto() returns: we read it at once with MSG_DONTWAIT. Whatever is not there yet is
+// picked up when koffi.node.poll reports the fd readable, never by blocking a thread.
+import { DataplaneError } from '../errors.js';
+import * as c from '../nl/constants.js';
+import { decodeError, decodeMessages, encodeRequest, type NlMessage, type NlRequest } from '../nl/message.js';
+import * as libc from './libc.js';
+import { inNetns } from './netns.js';
+
+export interface RequestContext {
+  /** e.g. "create bridge" */
+  op: string;
+  /** e.g. the device name */
+  object: string;
+}
+
+export interface SocketOptions {
+  /** Named netns or path; null or absent: the caller's own. */
+  netns?: string | null;
+  /** Multicast groups (RTNLGRP_*) to receive events from. */
+  groups?: number[];
+  /** Per-request timeout. */
+  timeoutMs?: number;
+  /** Kernel receive buffer; large by default so event bursts are not dropped. */
+  receiveBufferBytes?: number;
+}
+
+type Mode = 'ack' | 'get' | 'dump';
+
+interface Pending {
+  mode: Mode;
+  ctx: RequestContext;
+  messages: NlMessage[];
+  interrupted: boolean;
+  resolve: (messages: NlMessage[]) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+export type EventListener = (message: NlMessage) => void;
+/** Called when the kernel dropped events (ENOBUFS): the listener must re-read everything. */
+export type ResyncListener = () => void;
+
+const RECV_BUFFER = 1 << 20;
+const SOCKET_BUFFER = 8 << 20;
+const DUMP_RETRIES = 5;
+
+export class NetlinkSocket {
+  private seq = Math.floor(Math.random() * 0x7fffffff);
+  private readonly pending = new Map<number, Pending>();
+  private readonly recvBuf = Buffer.alloc(RECV_BUFFER);
+  private pollHandle: libc.PollHandle | null = null;
+  private closed = false;
+  private eventListener: EventListener | null = null;
+  private resyncListener: ResyncListener | null = null;
+  /** Requests sent since open, and those that asked the kernel to change something. */
+  requestCount = 0;
+  writeCount = 0;
+
+  private constructor(
+    private readonly fd: number,
+    readonly portId: number,
+    readonly netns: string | null,
+    private readonly timeoutMs: number,
+  ) {}
+
+  static open(options: SocketOptions = {}): NetlinkSocket {
+    const netns = options.netns ?? null;
+    const op = 'open netlink socket';
+    const fd = inNetns(netns, op, () =>
+      libc.socket(c.AF_NETLINK, libc.SOCK_RAW | libc.SOCK_NONBLOCK | libc.SOCK_CLOEXEC, c.NETLINK_ROUTE),
+    );
+    if (fd < 0) throw DataplaneError.fromErrno(op, netns ?? 'own netns', libc.errno());
+    try {
+      const on = libc.u32(1);
+      // Extended ack: the kernel says in words what it refused. Capped acks: it does not echo our request.
+      libc.setsockopt(fd, c.SOL_NETLINK, c.NETLINK_EXT_ACK, on, 4);
+      libc.setsockopt(fd, c.SOL_NETLINK, c.NETLINK_CAP_ACK, on, 4);
+      // Large buffers so bursts of events do not overflow; FORCE works for root, else fall back.
+      const sizes = [
+        [libc.SO_RCVBUFFORCE, libc.SO_RCVBUF, options.receiveBufferBytes ?? SOCKET_BUFFER],
+        [libc.SO_SNDBUFFORCE, libc.SO_SNDBUF, SOCKET_BUFFER],
+      ] as const;
+      for (const [force, plain, size] of sizes) {
+        if (libc.setsockopt(fd, libc.SOL_SOCKET, force, libc.u32(size), 4) !== 0) {
+          libc.setsockopt(fd, libc.SOL_SOCKET, plain, libc.u32(size), 4);
+        }
+      }
+      const addr = Buffer.alloc(12);
+      addr.writeUInt16LE(c.AF_NETLINK, 0);
+      if (libc.bind(fd, addr, 12) !== 0) throw DataplaneError.fromErrno(op, 'bind', libc.errno());
+      for (const group of options.groups ?? []) {
+        if (libc.setsockopt(fd, c.SOL_NETLINK, c.NETLINK_ADD_MEMBERSHIP, libc.u32(group), 4) !== 0) {
+          throw DataplaneError.fromErrno(op, `multicast group ${group}`, libc.errno());
+        }
+      }
+      const len = libc.u32(12);
+      if (libc.getsockname(fd, addr, len) !== 0) throw DataplaneError.fromErrno(op, 'getsockname', libc.errno());
+      return new NetlinkSocket(fd, addr.readUInt32LE(4), netns, options.timeoutMs ?? 5000);
+    } catch (err) {
+      libc.close(fd);
+      throw err;
+    }
+  }
+
+  /** A request answered by an ACK (or an error). */
+  async ack(req: NlRequest, ctx: RequestContext): Promise<void> {
+    this.writeCount++;
+    await this.send({ ...req, flags: req.flags | c.NLM_F_ACK }, 'ack', ctx);
+  }
+
+  /** A GET for one object: resolves with its message, rejects with the kernel's error. */
+  async get(req: NlRequest, ctx: RequestContext): Promise<NlMessage> {
+    const [msg] = await this.send(req, 'get', ctx);
+    if (!msg) throw new DataplaneError(ctx.op, ctx.object, 'EPROTO', 'empty answer from the kernel');
+    return msg;
+  }
+
+  /** A dump; restarted when the kernel flags it as interrupted by concurrent changes. */
+  async dump(req: NlRequest, ctx: RequestContext): Promise<NlMessage[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.send({ ...req, flags: req.flags | c.NLM_F_DUMP }, 'dump', ctx);
+      } catch (err) {
+        if (!(err instanceof DumpInterrupted) || attempt >= DUMP_RETRIES) {
+          if (err instanceof DumpInterrupted) {
+            throw new DataplaneError(ctx.op, ctx.object, 'EINTR', `dump interrupted ${attempt} times by concurrent changes`);
+          }
+          throw err;
+        }
+      }
+    }
+  }
+
+  onEvent(listener: EventListener, resync: ResyncListener): void {
+    this.eventListener = listener;
+    this.resyncListener = resync;
+    this.watch();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.pollHandle?.close();
+    this.pollHandle = null;
+    libc.close(this.fd);
+    for (const [seq, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.reject(new DataplaneError(p.ctx.op, p.ctx.object, 'ECANCELED', 'netlink socket closed'));
+      this.pending.delete(seq);
+    }
+  }
+
+  private send(req: NlRequest, mode: Mode, ctx: RequestContext): Promise<NlMessage[]> {
+    if (this.closed) return Promise.reject(new DataplaneError(ctx.op, ctx.object, 'EBADF', 'netlink socket closed'));
+    this.seq = (this.seq + 1) >>> 0 || 1;
+    const seq = this.seq;
+    const buf = encodeRequest(req, seq, this.portId);
+    return new Promise<NlMessage[]>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(seq);
+        this.updateWatch();
+        reject(new DataplaneError(ctx.op, ctx.object, 'ETIMEDOUT', `no answer from the kernel within ${this.timeoutMs} ms`));
+      }, this.timeoutMs);
+      this.pending.set(seq, { mode, ctx, messages: [], interrupted: false, resolve, reject, timer });
+      this.requestCount++;
+      let sent: number;
+      do sent = libc.sendto(this.fd, buf, buf.length, 0, null, 0);
+      while (sent < 0 && libc.errno() === libc.EINTR);
+      if (sent < 0) {
+        const err = libc.errno();
+        this.settle(seq, DataplaneError.fromErrno(ctx.op, ctx.object, err));
+        return;
+      }
+      this.drain();
+      this.updateWatch();
+    });
+  }
+
+  /** Reads everything queued on the socket without blocking and dispatches it. */
+  private drain(): void {
+    for (;;) {
+      const n = libc.recvfrom(this.fd, this.recvBuf, this.recvBuf.length, libc.MSG_DONTWAIT | libc.MSG_TRUNC, null, null);
+      if (n < 0) {
+        const err = libc.errno();
+        if (err === libc.EINTR) continue;
+        if (err === libc.EAGAIN) return;
+        if (err === libc.ENOBUFS) {
+          // The kernel dropped messages for us: events are lost, so observers must resync.
+          this.resyncListener?.();
+          continue;
+        }
+        return;
+      }
+      if (n > this.recvBuf.length) {
+        // Cannot happen with a 1 MiB buffer and rtnetlink's 32 KiB dump chunks; be loud if it does.
+        this.failAll(new DataplaneError('receive', 'netlink socket', 'EMSGSIZE', `datagram of ${n} bytes truncated`));
+        continue;
+      }
+      // Copy: payloads are views, and the receive buffer is reused on the next read.
+      const datagram = Buffer.from(this.recvBuf.subarray(0, n));
+      for (const msg of decodeMessages(datagram)) this.dispatch(msg);
+    }
+  }
+
+  private dispatch(msg: NlMessage): void {
+    const p = msg.seq !== 0 && msg.pid === this.portId ? this.pending.get(msg.seq) : undefined;
+    if (!p) {
+      if (msg.seq === 0 && msg.type !== c.NLMSG_ERROR) this.eventListener?.(msg);
+      return;
+    }
+    if (msg.type === c.NLMSG_ERROR) {
+      const e = decodeError(msg);
+      if (e.errno === 0) return this.settle(msg.seq, null, p.messages);
+      return this.settle(msg.seq, DataplaneError.fromErrno(p.ctx.op, p.ctx.object, e.errno, e.message));
+    }
+    if (msg.flags & c.NLM_F_DUMP_INTR) p.interrupted = true;
+    if (msg.type === c.NLMSG_DONE) {
+      const errno = msg.payload.length >= 4 ? -msg.payload.readInt32LE(0) : 0;
+      if (errno > 0) return this.settle(msg.seq, DataplaneError.fromErrno(p.ctx.op, p.ctx.object, errno));
+      if (p.interrupted) return this.settle(msg.seq, new DumpInterrupted());
+      return this.settle(msg.seq, null, p.messages);
+    }
+    if (msg.type === c.NLMSG_NOOP) return;
+    p.messages.push(msg);
+    if (p.mode === 'get') this.settle(msg.seq, null, p.messages);
+  }
+
+  private settle(seq: number, err: Error | null, messages: NlMessage[] = []): void {
+    const p = this.pending.get(seq);
+    if (!p) return;
+    this.pending.delete(seq);
+    clearTimeout(p.timer);
+    if (err) p.reject(err);
+    else p.resolve(messages);
+  }
+
+  private failAll(err: Error): void {
+    for (const seq of [...this.pending.keys()]) this.settle(seq, err);
+  }
+
+  /** Keep the fd watched while answers are outstanding or events are wanted; idle otherwise. */
+  private updateWatch(): void {
+    if (this.pending.size > 0 || this.eventListener) this.watch();
+    else if (this.pollHandle) {
+      this.pollHandle.close();
+      this.pollHandle = null;
+    }
+  }
+
+  private watch(): void {
+    if (this.pollHandle || this.closed) return;
+    this.pollHandle = libc.poll(this.fd, { readable: true }, () => {
+      this.drain();
+      this.updateWatch();
+    });
+  }
+}
+
+class DumpInterrupted extends Error {}
