@@ -3,6 +3,7 @@
 import { DataplaneError, invalid } from '../errors.js';
 import * as c from '../nl/constants.js';
 import * as nl from '../nl/index.js';
+import type { NlMessage } from '../nl/message.js';
 import type {
   Address, AddressSpec, BridgeSpec, Dataplane, Link, LinkAttrs, Neighbour, NeighbourSpec,
   ObservedState, Route, RouteSpec, TapSpec, VethSpec, VlanSpec, VxlanSpec,
@@ -18,6 +19,8 @@ import { planLinkChange, routeFields } from './plan.js';
 export async function openNetlinkDataplane(netns: string | null, options: { timeoutMs?: number } = {}): Promise<NetlinkDataplane> {
   return new NetlinkDataplane(NetlinkSocket.open({ netns, timeoutMs: options.timeoutMs }));
 }
+
+const decodeLinkMessage = (m: NlMessage): Link | null => (m.type === c.RTM_NEWLINK ? toLink(nl.decodeLink(m.payload)) : null);
 
 const NUD: Record<NonNullable<NeighbourSpec['state']>, number> = {
   permanent: c.NUD_PERMANENT,
@@ -237,8 +240,7 @@ export class NetlinkDataplane implements Dataplane {
   async getLink(name: string): Promise<Link | null> {
     v.checkIfName('get link', name);
     try {
-      const msg = await this.socket.get(nl.getLinkRequest({ name }), { op: 'get link', object: name });
-      return toLink(nl.decodeLink(msg.payload));
+      return await this.socket.get(nl.getLinkRequest({ name }), { op: 'get link', object: name }, decodeLinkMessage);
     } catch (err) {
       if (err instanceof DataplaneError && err.code === 'ENODEV') return null;
       throw err;
@@ -246,8 +248,7 @@ export class NetlinkDataplane implements Dataplane {
   }
 
   async listLinks(): Promise<Link[]> {
-    const msgs = await this.socket.dump(nl.dumpLinksRequest(), { op: 'dump', object: 'links' });
-    return msgs.filter((m) => m.type === c.RTM_NEWLINK).map((m) => toLink(nl.decodeLink(m.payload)));
+    return this.socket.dump(nl.dumpLinksRequest(), { op: 'dump', object: 'links' }, decodeLinkMessage);
   }
 
   async listAddresses(): Promise<Address[]> {
@@ -287,16 +288,16 @@ export class NetlinkDataplane implements Dataplane {
     const names = new Map(links.map((l) => [l.index, l.name]));
     const state: ObservedState = { links, addresses: [], routes: [], neighbours: [] };
     if (parts.includes('addresses')) {
-      const msgs = await this.socket.dump(nl.dumpAddressesRequest(), { op: 'dump', object: 'addresses' });
-      state.addresses = msgs.map((m) => toAddress(nl.decodeAddress(m.payload), names)).filter((a): a is Address => a !== null);
+      state.addresses = await this.socket.dump(nl.dumpAddressesRequest(), { op: 'dump', object: 'addresses' }, (m) =>
+        m.type === c.RTM_NEWADDR ? toAddress(nl.decodeAddress(m.payload), names) : null);
     }
     if (parts.includes('routes')) {
-      const msgs = await this.socket.dump(nl.dumpRoutesRequest(), { op: 'dump', object: 'routes' });
-      state.routes = msgs.map((m) => toRoute(nl.decodeRoute(m.payload), names)).filter((r): r is Route => r !== null);
+      state.routes = await this.socket.dump(nl.dumpRoutesRequest(), { op: 'dump', object: 'routes' }, (m) =>
+        m.type === c.RTM_NEWROUTE ? toRoute(nl.decodeRoute(m.payload), names) : null);
     }
     if (parts.includes('neighbours')) {
-      const msgs = await this.socket.dump(nl.dumpNeighboursRequest(), { op: 'dump', object: 'neighbours' });
-      state.neighbours = msgs.map((m) => toNeighbour(nl.decodeNeighbour(m.payload), names)).filter((n): n is Neighbour => n !== null);
+      state.neighbours = await this.socket.dump(nl.dumpNeighboursRequest(), { op: 'dump', object: 'neighbours' }, (m) =>
+        m.type === c.RTM_NEWNEIGH ? toNeighbour(nl.decodeNeighbour(m.payload), names) : null);
     }
     return state;
   }

@@ -30,21 +30,26 @@ export interface SocketOptions {
 
 type Mode = 'ack' | 'get' | 'dump';
 
+/** Turns one answer message into a value, or null to skip it. Runs while the receive buffer is valid. */
+export type Decoder<T> = (msg: NlMessage) => T | null;
+
 interface Pending {
   mode: Mode;
   ctx: RequestContext;
-  messages: NlMessage[];
+  decode: Decoder<unknown> | null;
+  messages: unknown[];
   interrupted: boolean;
-  resolve: (messages: NlMessage[]) => void;
+  resolve: (messages: unknown[]) => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
 }
 
+/** The message is a view into the receive buffer: use it before returning. */
 export type EventListener = (message: NlMessage) => void;
 /** Called when the kernel dropped events (ENOBUFS): the listener must re-read everything. */
 export type ResyncListener = () => void;
 
-const RECV_BUFFER = 1 << 20;
+const RECV_BUFFER = 64 << 10;
 const SOCKET_BUFFER = 8 << 20;
 const DUMP_RETRIES = 5;
 
@@ -109,21 +114,21 @@ export class NetlinkSocket {
   /** A request answered by an ACK (or an error). */
   async ack(req: NlRequest, ctx: RequestContext): Promise<void> {
     this.writeCount++;
-    await this.send({ ...req, flags: req.flags | c.NLM_F_ACK }, 'ack', ctx);
+    await this.send({ ...req, flags: req.flags | c.NLM_F_ACK }, 'ack', ctx, null);
   }
 
   /** A GET for one object: resolves with its message, rejects with the kernel's error. */
-  async get(req: NlRequest, ctx: RequestContext): Promise<NlMessage> {
-    const [msg] = await this.send(req, 'get', ctx);
-    if (!msg) throw new DataplaneError(ctx.op, ctx.object, 'EPROTO', 'empty answer from the kernel');
+  async get<T>(req: NlRequest, ctx: RequestContext, decode: Decoder<T>): Promise<T> {
+    const [msg] = (await this.send(req, 'get', ctx, decode)) as T[];
+    if (msg === undefined) throw new DataplaneError(ctx.op, ctx.object, 'EPROTO', 'empty answer from the kernel');
     return msg;
   }
 
   /** A dump; restarted when the kernel flags it as interrupted by concurrent changes. */
-  async dump(req: NlRequest, ctx: RequestContext): Promise<NlMessage[]> {
+  async dump<T>(req: NlRequest, ctx: RequestContext, decode: Decoder<T>): Promise<T[]> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.send({ ...req, flags: req.flags | c.NLM_F_DUMP }, 'dump', ctx);
+        return (await this.send({ ...req, flags: req.flags | c.NLM_F_DUMP }, 'dump', ctx, decode)) as T[];
       } catch (err) {
         if (!(err instanceof DumpInterrupted) || attempt >= DUMP_RETRIES) {
           if (err instanceof DumpInterrupted) {
@@ -154,18 +159,18 @@ export class NetlinkSocket {
     }
   }
 
-  private send(req: NlRequest, mode: Mode, ctx: RequestContext): Promise<NlMessage[]> {
+  private send(req: NlRequest, mode: Mode, ctx: RequestContext, decode: Decoder<unknown> | null): Promise<unknown[]> {
     if (this.closed) return Promise.reject(new DataplaneError(ctx.op, ctx.object, 'EBADF', 'netlink socket closed'));
     this.seq = (this.seq + 1) >>> 0 || 1;
     const seq = this.seq;
     const buf = encodeRequest(req, seq, this.portId);
-    return new Promise<NlMessage[]>((resolve, reject) => {
+    return new Promise<unknown[]>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(seq);
         this.updateWatch();
         reject(new DataplaneError(ctx.op, ctx.object, 'ETIMEDOUT', `no answer from the kernel within ${this.timeoutMs} ms`));
       }, this.timeoutMs);
-      this.pending.set(seq, { mode, ctx, messages: [], interrupted: false, resolve, reject, timer });
+      this.pending.set(seq, { mode, ctx, decode, messages: [], interrupted: false, resolve, reject, timer });
       this.requestCount++;
       let sent: number;
       do sent = libc.sendto(this.fd, buf, buf.length, 0, null, 0);
@@ -196,13 +201,12 @@ export class NetlinkSocket {
         return;
       }
       if (n > this.recvBuf.length) {
-        // Cannot happen with a 1 MiB buffer and rtnetlink's 32 KiB dump chunks; be loud if it does.
+        // Cannot happen: rtnetlink caps dump chunks at 32 KiB; be loud if it does.
         this.failAll(new DataplaneError('receive', 'netlink socket', 'EMSGSIZE', `datagram of ${n} bytes truncated`));
         continue;
       }
-      // Copy: payloads are views, and the receive buffer is reused on the next read.
-      const datagram = Buffer.from(this.recvBuf.subarray(0, n));
-      for (const msg of decodeMessages(datagram)) this.dispatch(msg);
+      // Payloads are views into recvBuf: dispatch decodes them before the next read reuses it.
+      for (const msg of decodeMessages(this.recvBuf, n)) this.dispatch(msg);
     }
   }
 
@@ -225,11 +229,12 @@ export class NetlinkSocket {
       return this.settle(msg.seq, null, p.messages);
     }
     if (msg.type === c.NLMSG_NOOP) return;
-    p.messages.push(msg);
+    const value = p.decode ? p.decode(msg) : null;
+    if (value !== null) p.messages.push(value);
     if (p.mode === 'get') this.settle(msg.seq, null, p.messages);
   }
 
-  private settle(seq: number, err: Error | null, messages: NlMessage[] = []): void {
+  private settle(seq: number, err: Error | null, messages: unknown[] = []): void {
     const p = this.pending.get(seq);
     if (!p) return;
     this.pending.delete(seq);

@@ -1,5 +1,5 @@
 // Addresses: struct ifaddrmsg and IFA_* attributes.
-import { attr, parseAttrs, read } from './attributes.js';
+import { attr } from './attributes.js';
 import * as c from './constants.js';
 import { bytesToIp, ipFamily, ipToBytes } from './inet.js';
 import type { NlRequest } from './message.js';
@@ -56,16 +56,37 @@ export interface AddrMessage {
   ip: string | null;
 }
 
-export function decodeAddress(payload: Buffer): AddrMessage {
-  const a = parseAttrs(payload, IFADDRMSG_LEN);
-  const local = a.get(c.IFA_LOCAL) ?? a.get(c.IFA_ADDRESS);
-  return {
-    family: payload.readUInt8(0),
-    prefix: payload.readUInt8(1),
-    // IFA_FLAGS (u32) supersedes the 8-bit field when present.
-    flags: read.u32(a.get(c.IFA_FLAGS)) ?? payload.readUInt8(2),
-    scope: payload.readUInt8(3),
-    index: payload.readUInt32LE(4),
-    ip: local ? bytesToIp(local) : null,
+export function decodeAddress(p: Buffer): AddrMessage {
+  const m: AddrMessage = {
+    family: p.readUInt8(0),
+    prefix: p.readUInt8(1),
+    flags: p.readUInt8(2),
+    scope: p.readUInt8(3),
+    index: p.readUInt32LE(4),
+    ip: null,
   };
+  let local: string | null = null;
+  let address: string | null = null;
+  const end = p.length;
+  let pos = IFADDRMSG_LEN;
+  while (pos + 4 <= end) {
+    const len = p.readUInt16LE(pos);
+    if (len < 4 || pos + len > end) break;
+    switch (p.readUInt16LE(pos + 2) & c.NLA_TYPE_MASK) {
+      case c.IFA_LOCAL:
+        local = bytesToIp(p, pos + 4, len - 4);
+        break;
+      case c.IFA_ADDRESS:
+        address = bytesToIp(p, pos + 4, len - 4);
+        break;
+      case c.IFA_FLAGS:
+        // IFA_FLAGS (u32) supersedes the 8-bit field.
+        m.flags = p.readUInt32LE(pos + 4);
+        break;
+    }
+    pos += (len + 3) & ~3;
+  }
+  // IFA_LOCAL is our own address; IFA_ADDRESS alone (IPv6) is too.
+  m.ip = local ?? address;
+  return m;
 }

@@ -1,6 +1,7 @@
 // Links: struct ifinfomsg, IFLA_* attributes, IFLA_LINKINFO kinds (bridge, vlan, veth, vxlan).
 // Builders return requests without a sequence number; the socket assigns it.
 import { attr, parseAttrs, read, type Attr } from './attributes.js';
+import { NLA_TYPE_MASK } from './constants.js';
 import * as c from './constants.js';
 import type { NlRequest } from './message.js';
 import { bytesToMac, ipFamily, ipToBytes, macToBytes } from './inet.js';
@@ -199,25 +200,70 @@ export interface LinkMessage {
   data: Map<number, Buffer> | null;
 }
 
-export function decodeLink(payload: Buffer): LinkMessage {
-  const a = parseAttrs(payload, IFINFOMSG_LEN);
-  const info = a.get(c.IFLA_LINKINFO);
-  const infoAttrs = info ? parseAttrs(info) : null;
-  const dataBuf = infoAttrs?.get(c.IFLA_INFO_DATA);
-  const mac = a.get(c.IFLA_ADDRESS);
-  return {
-    index: payload.readInt32LE(4),
-    flags: payload.readUInt32LE(8),
-    name: read.str(a.get(c.IFLA_IFNAME)) ?? '',
-    mtu: read.u32(a.get(c.IFLA_MTU)) ?? 0,
-    mac: mac && mac.length === 6 ? bytesToMac(mac) : null,
-    alias: read.str(a.get(c.IFLA_IFALIAS)) || null,
-    group: read.u32(a.get(c.IFLA_GROUP)) ?? 0,
-    masterIndex: read.u32(a.get(c.IFLA_MASTER)) ?? null,
-    linkIndex: read.u32(a.get(c.IFLA_LINK)) ?? null,
-    operState: read.u8(a.get(c.IFLA_OPERSTATE)) ?? 0,
-    kind: read.str(infoAttrs?.get(c.IFLA_INFO_KIND)) ?? null,
-    data: dataBuf ? parseAttrs(dataBuf) : null,
+// Decoders walk attributes by offset and read values in place: a dump of thousands of links
+// must not allocate a Map and a view per attribute.
+export function decodeLink(p: Buffer): LinkMessage {
+  const m: LinkMessage = {
+    index: p.readInt32LE(4),
+    flags: p.readUInt32LE(8),
+    name: '',
+    mtu: 0,
+    mac: null,
+    alias: null,
+    group: 0,
+    masterIndex: null,
+    linkIndex: null,
+    operState: 0,
+    kind: null,
+    data: null,
   };
+  const end = p.length;
+  let pos = IFINFOMSG_LEN;
+  while (pos + 4 <= end) {
+    const len = p.readUInt16LE(pos);
+    if (len < 4 || pos + len > end) break;
+    const v = pos + 4;
+    const vlen = len - 4;
+    switch (p.readUInt16LE(pos + 2) & NLA_TYPE_MASK) {
+      case c.IFLA_IFNAME:
+        m.name = cstring(p, v, pos + len);
+        break;
+      case c.IFLA_MTU:
+        m.mtu = p.readUInt32LE(v);
+        break;
+      case c.IFLA_ADDRESS:
+        if (vlen === 6) m.mac = bytesToMac(p, v, 6);
+        break;
+      case c.IFLA_IFALIAS:
+        m.alias = cstring(p, v, pos + len) || null;
+        break;
+      case c.IFLA_GROUP:
+        m.group = p.readUInt32LE(v);
+        break;
+      case c.IFLA_MASTER:
+        m.masterIndex = p.readUInt32LE(v);
+        break;
+      case c.IFLA_LINK:
+        m.linkIndex = p.readUInt32LE(v);
+        break;
+      case c.IFLA_OPERSTATE:
+        m.operState = p.readUInt8(v);
+        break;
+      case c.IFLA_LINKINFO: {
+        const info = parseAttrs(p, v, pos + len);
+        m.kind = read.str(info.get(c.IFLA_INFO_KIND)) ?? null;
+        const data = info.get(c.IFLA_INFO_DATA);
+        if (data) m.data = parseAttrs(data);
+        break;
+      }
+    }
+    pos += (len + 3) & ~3;
+  }
+  return m;
 }
 
+/** A NUL-terminated (or unterminated) string inside [start, end). */
+export function cstring(p: Buffer, start: number, end: number): string {
+  const nul = p.indexOf(0, start);
+  return p.toString('utf8', start, nul >= 0 && nul < end ? nul : end);
+}

@@ -1,5 +1,5 @@
 // Neighbour (ARP/NDP) entries: struct ndmsg and NDA_* attributes.
-import { attr, parseAttrs } from './attributes.js';
+import { attr } from './attributes.js';
 import * as c from './constants.js';
 import { bytesToIp, bytesToMac, ipFamily, ipToBytes, macToBytes } from './inet.js';
 import type { NlRequest } from './message.js';
@@ -47,15 +47,17 @@ export interface NeighMessage {
   mac: string | null;
 }
 
-export function decodeNeighbour(payload: Buffer): NeighMessage {
-  const a = parseAttrs(payload, NDMSG_LEN);
-  const dst = a.get(c.NDA_DST);
-  const ll = a.get(c.NDA_LLADDR);
-  return {
-    family: payload.readUInt8(0),
-    index: payload.readInt32LE(4),
-    state: payload.readUInt16LE(8),
-    ip: dst ? bytesToIp(dst) : null,
-    mac: ll && ll.length === 6 ? bytesToMac(ll) : null,
-  };
+export function decodeNeighbour(p: Buffer): NeighMessage {
+  const m: NeighMessage = { family: p.readUInt8(0), index: p.readInt32LE(4), state: p.readUInt16LE(8), ip: null, mac: null };
+  const end = p.length;
+  let pos = NDMSG_LEN;
+  while (pos + 4 <= end) {
+    const len = p.readUInt16LE(pos);
+    if (len < 4 || pos + len > end) break;
+    const type = p.readUInt16LE(pos + 2) & c.NLA_TYPE_MASK;
+    if (type === c.NDA_DST) m.ip = bytesToIp(p, pos + 4, len - 4);
+    else if (type === c.NDA_LLADDR && len - 4 === 6) m.mac = bytesToMac(p, pos + 4, 6);
+    pos += (len + 3) & ~3;
+  }
+  return m;
 }

@@ -1,5 +1,5 @@
 // Routes: struct rtmsg and RTA_* attributes.
-import { attr, parseAttrs, read, type Attr } from './attributes.js';
+import { attr, type Attr } from './attributes.js';
 import * as c from './constants.js';
 import { bytesToIp, ipToBytes } from './inet.js';
 import type { NlRequest } from './message.js';
@@ -98,20 +98,43 @@ export interface RouteMessage {
   type: number;
 }
 
-export function decodeRoute(payload: Buffer): RouteMessage {
-  const a = parseAttrs(payload, RTMSG_LEN);
-  const dst = a.get(c.RTA_DST);
-  const gw = a.get(c.RTA_GATEWAY);
-  return {
-    family: payload.readUInt8(0),
-    dstLen: payload.readUInt8(1),
-    table: read.u32(a.get(c.RTA_TABLE)) ?? payload.readUInt8(4),
-    protocol: payload.readUInt8(5),
-    scope: payload.readUInt8(6),
-    type: payload.readUInt8(7),
-    dst: dst ? bytesToIp(dst) : null,
-    gateway: gw ? bytesToIp(gw) : null,
-    oif: read.u32(a.get(c.RTA_OIF)) ?? null,
-    metric: read.u32(a.get(c.RTA_PRIORITY)) ?? 0,
+export function decodeRoute(p: Buffer): RouteMessage {
+  const m: RouteMessage = {
+    family: p.readUInt8(0),
+    dstLen: p.readUInt8(1),
+    table: p.readUInt8(4),
+    protocol: p.readUInt8(5),
+    scope: p.readUInt8(6),
+    type: p.readUInt8(7),
+    dst: null,
+    gateway: null,
+    oif: null,
+    metric: 0,
   };
+  const end = p.length;
+  let pos = RTMSG_LEN;
+  while (pos + 4 <= end) {
+    const len = p.readUInt16LE(pos);
+    if (len < 4 || pos + len > end) break;
+    const v = pos + 4;
+    switch (p.readUInt16LE(pos + 2) & c.NLA_TYPE_MASK) {
+      case c.RTA_DST:
+        m.dst = bytesToIp(p, v, len - 4);
+        break;
+      case c.RTA_GATEWAY:
+        m.gateway = bytesToIp(p, v, len - 4);
+        break;
+      case c.RTA_OIF:
+        m.oif = p.readUInt32LE(v);
+        break;
+      case c.RTA_PRIORITY:
+        m.metric = p.readUInt32LE(v);
+        break;
+      case c.RTA_TABLE:
+        m.table = p.readUInt32LE(v);
+        break;
+    }
+    pos += (len + 3) & ~3;
+  }
+  return m;
 }
