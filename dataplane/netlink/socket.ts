@@ -213,7 +213,8 @@ export class NetlinkSocket {
   private dispatch(msg: NlMessage): void {
     const p = msg.seq !== 0 && msg.pid === this.portId ? this.pending.get(msg.seq) : undefined;
     if (!p) {
-      if (msg.seq === 0 && msg.type !== c.NLMSG_ERROR) this.eventListener?.(msg);
+      // Notifications carry the seq/pid of whoever caused them (e.g. `ip addr add`), not zero.
+      if (msg.type !== c.NLMSG_ERROR && msg.type !== c.NLMSG_DONE) this.eventListener?.(msg);
       return;
     }
     if (msg.type === c.NLMSG_ERROR) {
