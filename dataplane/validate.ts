@@ -18,8 +18,9 @@ export function checkIfName(op: string, name: string, field = 'name'): void {
 
 const macPattern = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 
-export function checkMac(op: string, object: string, mac: string, field = 'mac'): void {
+export function checkMac(op: string, object: string, mac: string, field = 'mac', unicast = true): void {
   if (!macPattern.test(mac)) throw invalid(op, object, `${field} "${mac}" is not a MAC address (aa:bb:cc:dd:ee:ff)`);
+  if (!unicast) return;
   const first = parseInt(mac.slice(0, 2), 16);
   if (first & 1) throw invalid(op, object, `${field} "${mac}" is a multicast address; a device needs a unicast MAC`);
   if (/^(00:){5}00$/.test(mac)) throw invalid(op, object, `${field} "${mac}" is all zeros`);
@@ -70,11 +71,18 @@ export function checkUint(op: string, object: string, value: number, field: stri
 
 /** Checks the attributes common to every link spec. */
 export function checkLinkAttrs(op: string, attrs: {
-  name: string; mtu?: number; mac?: string; group?: number; master?: string | null;
+  name: string; mtu?: number; mac?: string; group?: number; master?: string | null; alias?: string;
 }): void {
   checkIfName(op, attrs.name);
   if (attrs.mtu !== undefined) checkMtu(op, attrs.name, attrs.mtu);
   if (attrs.mac !== undefined) checkMac(op, attrs.name, attrs.mac);
   if (attrs.group !== undefined) checkUint(op, attrs.name, attrs.group, 'group');
   if (attrs.master) checkIfName(op, attrs.master, 'master');
+  if (attrs.alias !== undefined) checkAlias(op, attrs.name, attrs.alias);
+}
+
+/** IFALIASZ is 256 including the terminating NUL. */
+export function checkAlias(op: string, object: string, alias: string): void {
+  const bytes = Buffer.byteLength(alias);
+  if (bytes > 255) throw invalid(op, object, `alias is ${bytes} bytes; Linux allows at most 255`);
 }

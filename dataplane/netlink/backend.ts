@@ -1,5 +1,6 @@
 // The Dataplane over rtnetlink: one socket per namespace, idempotent operations, writes only
 // for what differs, and cleanup of whatever a failed multi-step operation created.
+import { tapConflict } from '../conflicts.js';
 import { DataplaneError, invalid } from '../errors.js';
 import * as c from '../nl/constants.js';
 import * as nl from '../nl/index.js';
@@ -71,10 +72,12 @@ export class NetlinkDataplane implements Dataplane {
     const parent = await this.getLink(spec.parent);
     if (!parent) throw new DataplaneError(op, spec.name, 'ENODEV', `parent device "${spec.parent}" does not exist`);
     const info: nl.LinkInfo = { kind: 'vlan', id: spec.vlanId, ...(spec.protocol ? { protocol: spec.protocol } : {}) };
+    const existing = await this.getLink(spec.name);
+    const existingParent = existing?.linkIndex ? await this.linkNameOf(existing.linkIndex) : null;
     return this.ensureLink(op, spec, info, (l) => {
       if (l.kind !== 'vlan') return `exists as a ${l.kind}, not a vlan`;
       if (l.linkIndex !== parent.index || l.vlan?.id !== spec.vlanId) {
-        return `exists as VLAN ${l.vlan?.id} on ifindex ${l.linkIndex}, not VLAN ${spec.vlanId} on ${spec.parent}`;
+        return `exists as VLAN ${l.vlan?.id} on ${existingParent ?? `ifindex ${l.linkIndex}`}, not VLAN ${spec.vlanId} on ${spec.parent}`;
       }
       if (spec.protocol && l.vlan.protocol !== spec.protocol) return `exists with protocol ${l.vlan.protocol}`;
       return null;
@@ -126,6 +129,12 @@ export class NetlinkDataplane implements Dataplane {
       if (existing.kind !== 'veth') throw new DataplaneError(op, spec.name, 'EEXIST', `exists as a ${existing.kind}, not a veth`);
       return this.applyAttrs(op, existing, spec);
     }
+    const peerSocket = this.socketFor(spec.peer.netns ?? null);
+    const peerTaken = await this.ignoringMissing(peerSocket.get(nl.getLinkRequest({ name: spec.peer.name }), { op, object: spec.peer.name }, decodeLinkMessage));
+    if (peerTaken) {
+      const where = spec.peer.netns ? `namespace ${spec.peer.netns}` : 'this namespace';
+      throw new DataplaneError(op, spec.name, 'EEXIST', `peer name "${spec.peer.name}" is already taken in ${where} (by a ${peerTaken.kind})`);
+    }
     const fd = spec.peer.netns ? openNetnsFd(spec.peer.netns, op) : undefined;
     let link: Link;
     try {
@@ -137,7 +146,6 @@ export class NetlinkDataplane implements Dataplane {
       if (fd !== undefined) libc.close(fd);
     }
     try {
-      const peerSocket = this.socketFor(spec.peer.netns ?? null);
       await peerSocket.ack(nl.changeLinkRequest({ name: spec.peer.name }, { up: true }), { op, object: spec.peer.name });
       return link;
     } catch (err) {
@@ -153,9 +161,8 @@ export class NetlinkDataplane implements Dataplane {
     if (spec.groupOwner !== undefined) v.checkUint(op, spec.name, spec.groupOwner, 'groupOwner');
     const existing = await this.getLink(spec.name);
     if (existing) {
-      if (existing.kind !== 'tun' || existing.tun?.type !== 'tap') {
-        throw new DataplaneError(op, spec.name, 'EEXIST', `exists as a ${existing.kind}, not a tap`);
-      }
+      const conflict = tapConflict(existing, spec);
+      if (conflict) throw new DataplaneError(op, spec.name, 'EEXIST', conflict);
       return this.applyAttrs(op, existing, spec);
     }
     const master = await this.resolveMaster(op, spec);
@@ -209,7 +216,7 @@ export class NetlinkDataplane implements Dataplane {
 
   async deleteRoute(spec: RouteSpec): Promise<void> {
     const op = 'delete route';
-    const f = await routeFields(op, spec, (name) => this.requireIndex(op, name)).catch((err: unknown) => {
+    const f = await routeFields(op, spec, (name) => this.requireIndex(op, name), true).catch((err: unknown) => {
       if (err instanceof DataplaneError && err.code === 'ENODEV') return null;
       throw err;
     });
@@ -220,7 +227,7 @@ export class NetlinkDataplane implements Dataplane {
   async setNeighbour(spec: NeighbourSpec): Promise<void> {
     const op = 'set neighbour';
     v.checkIp(op, spec.ip, spec.ip, 'ip');
-    v.checkMac(op, spec.ip, spec.mac);
+    v.checkMac(op, spec.ip, spec.mac, 'mac', false);
     const index = await this.requireIndex(op, spec.dev);
     const state = NUD[spec.state ?? 'permanent'];
     if (state === undefined) throw invalid(op, spec.ip, `state "${spec.state}" is not one of ${Object.keys(NUD).join(', ')}`);
@@ -367,6 +374,20 @@ export class NetlinkDataplane implements Dataplane {
     return m.index;
   }
 
+  private async linkNameOf(index: number): Promise<string | null> {
+    const l = await this.ignoringMissing(this.socket.get(nl.getLinkRequest({ index }), { op: 'get link', object: `ifindex ${index}` }, decodeLinkMessage));
+    return l?.name ?? null;
+  }
+
+  private async ignoringMissing<T>(p: Promise<T>): Promise<T | null> {
+    try {
+      return await p;
+    } catch (err) {
+      if (err instanceof DataplaneError && err.code === 'ENODEV') return null;
+      throw err;
+    }
+  }
+
   private async mustGet(op: string, name: string): Promise<Link> {
     const link = await this.getLink(name);
     if (!link) throw new DataplaneError(op, name, 'ENODEV', `device "${name}" vanished`);
@@ -410,3 +431,4 @@ function explainMissingKind(err: unknown, kind: string): unknown {
   const module = kindModules[kind] ?? kind;
   return new DataplaneError(err.op, err.object, err.code, `${err.detail} (this kernel has no ${kind} support: load the ${module} module)`);
 }
+

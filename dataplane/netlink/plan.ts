@@ -17,10 +17,12 @@ export function planLinkChange(link: Link, spec: LinkAttrs, masterIndex: number 
   return Object.keys(f).length ? f : null;
 }
 
+/** `forDelete`: an unset protocol matches any (0), as `ip route del` does. */
 export async function routeFields(
   op: string,
   spec: RouteSpec,
   indexOf: (dev: string) => Promise<number>,
+  forDelete = false,
 ): Promise<RouteFields> {
   const object = spec.destination;
   let family = spec.family;
@@ -48,7 +50,7 @@ export async function routeFields(
     dstLen,
     ...(spec.via ? { gateway: spec.via } : {}),
     ...(oif !== undefined ? { oif } : {}),
-    protocol: spec.protocol ?? c.RTPROT_STATIC,
+    protocol: spec.protocol ?? (forDelete ? c.RTPROT_UNSPEC : c.RTPROT_STATIC),
     table: spec.table ?? c.RT_TABLE_MAIN,
     ...(spec.metric !== undefined ? { metric: spec.metric } : {}),
   };
