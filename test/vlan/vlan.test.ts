@@ -126,6 +126,12 @@ describe.each(backends)('$name backend: VLAN', (backend) => {
     await dp.ensureVeth({ name: 'eth0', up: true, peer: { name: 'eth0p', up: true } });
     const spec = { name: 'eth0.100', parent: 'eth0', vlanId: 100, up: true, mtu: 1400, alias: 'hostnet:vlan:100' };
     const first = await dp.ensureVlan(spec);
+    // The kernel's linkwatch reports carrier (operstate UP) a moment after creation; in the
+    // emulated VM that moment can be long. Wait for it so only our second call is watched.
+    for (let i = 0; i < 200 && (await ipLink(host(), 'eth0.100'))?.operstate !== 'UP'; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect((await ipLink(host(), 'eth0.100'))?.operstate).toBe('UP');
     let second = first;
     const events = await kernelEventsDuring(host(), async () => {
       second = await dp.ensureVlan(spec);

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Every test, as CI runs them (as root): build and typecheck, unit tests, integration tests in
+# network namespaces (both backends), the VLAN suite (natively or in the VM fixture), then a
+# check that nothing was left behind. Ends with one line: "tests: N passed, N failed".
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+[[ $(id -u) == 0 ]] || { echo "test/run-all.sh: run as root (tests create network namespaces)" >&2; exit 1; }
+reports=$(mktemp -d /tmp/hostnet-reports.XXXXXX)
+trap 'rm -rf "$reports"' EXIT
+status=0
+step() { echo; echo "=== $*"; }
+
+step "build (tsc, strict)"
+npm run --silent build || { echo "build failed"; exit 1; }
+
+step "unit tests"
+npx vitest run --project unit --reporter=default --reporter=json "--outputFile.json=$reports/unit.json" || status=1
+
+step "integration tests (network namespaces, netlink and iproute2 backends)"
+npx vitest run --project integration --reporter=default --reporter=json "--outputFile.json=$reports/integration.json" || status=1
+
+step "VLAN tests (802.1Q)"
+bash test/vlan/run.sh "$reports" || status=1
+
+step "leftovers"
+left=$(ip netns list | awk '{print $1}' | grep -E '^(hntest|hnbench|hndemo)-' || true)
+if [[ -n $left ]]; then echo "namespaces left behind: $left"; status=1; else echo "no test namespaces left"; fi
+if ip -o link show | grep -q 'alias hostnet'; then echo "the host namespace holds links with a hostnet alias"; status=1; fi
+
+step "summary"
+node dist/test/summary.js "$reports/unit.json" "$reports/integration.json" "$reports/vlan.json" || status=1
+exit $status
