@@ -1,5 +1,5 @@
 // 802.1Q cases for every backend. They need a kernel with 8021q (and bridge VLAN filtering),
-// which the CI host lacks: run them with `bash test/vm/run.sh -- npx vitest run --project vlan`.
+// which the CI host lacks: run them with `bash test/vlan/run.sh` (natively or in the VM).
 // On a kernel without VLANs this file fails on purpose instead of passing by skipping.
 import { execa } from 'execa';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ import { kernelHasVlan } from '../lib/vlan-support.js';
 beforeEach(async () => {
   if (!(await kernelHasVlan())) {
     throw new Error('this kernel has no 802.1Q VLAN support (CONFIG_VLAN_8021Q): '
-      + 'run via test/vm/run.sh, e.g. `bash test/vm/run.sh -- npx vitest run --project vlan`');
+      + 'run via test/vm/run.sh, e.g. `bash test/vlan/run.sh`');
   }
 });
 
