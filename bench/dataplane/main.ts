@@ -6,24 +6,26 @@ import { openNetlinkDataplane } from '../../dataplane/netlink/backend.js';
 import { describeMachine, machineInfo } from '../lib/machine.js';
 import { createBenchNetns, deleteAllBenchNetns, deleteBenchNetns } from '../lib/netns.js';
 import { markdownTable, ms, ratio } from '../lib/table.js';
-import { methods, observeWithIp, type PhaseTimes } from './methods.js';
+import { methods, observeWithIp, type Method, type PhaseTimes } from './methods.js';
 
 interface Args {
   sizes: number[];
   json: boolean;
   observeLinks: number;
   repeats: number;
+  rounds: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { sizes: [100, 1000], json: false, observeLinks: 2000, repeats: 5 };
+  const args: Args = { sizes: [100, 1000], json: false, observeLinks: 2000, repeats: 5, rounds: 3 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--json') args.json = true;
     else if (a === '--n') args.sizes = (argv[++i] ?? '').split(',').map(Number);
     else if (a === '--observe-links') args.observeLinks = Number(argv[++i]);
     else if (a === '--repeats') args.repeats = Number(argv[++i]);
-    else throw new Error(`bench/dataplane: unknown argument "${a}" (use --n 100,1000 --observe-links 2000 --repeats 5 --json)`);
+    else if (a === '--rounds') args.rounds = Number(argv[++i]);
+    else throw new Error(`bench/dataplane: unknown argument "${a}" (use --n 100,1000 --rounds 3 --observe-links 2000 --repeats 5 --json)`);
   }
   if (args.sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('bench/dataplane: --n takes positive integers, e.g. 100,1000');
   return args;
@@ -31,28 +33,52 @@ function parseArgs(argv: string[]): Args {
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
-async function runSize(n: number): Promise<Record<string, PhaseTimes>> {
-  const out: Record<string, PhaseTimes> = {};
-  for (const m of methods) {
-    const hostNs = await createBenchNetns();
-    const peerNs = await createBenchNetns();
-    try {
-      out[m.name] = await m.run(n, hostNs, peerNs);
-      // Every method must have built the same thing: N host ends + bridge + lo.
-      if (out[m.name]!.observedLinks !== n + 2) {
-        throw new Error(`${m.name} built ${out[m.name]!.observedLinks - 2} attachments, expected ${n}`);
-      }
-    } finally {
-      await deleteBenchNetns(hostNs);
-      await deleteBenchNetns(peerNs);
+const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** One method, one size, in fresh namespaces; checks that it built what was asked. */
+async function runOnce(m: Method, n: number): Promise<PhaseTimes> {
+  const hostNs = await createBenchNetns();
+  const peerNs = await createBenchNetns();
+  try {
+    const t = await m.run(n, hostNs, peerNs);
+    // Every method must have built the same thing: N host ends + bridge + lo.
+    if (t.observedLinks !== n + 2) throw new Error(`${m.name} built ${t.observedLinks - 2} attachments, expected ${n}`);
+    return t;
+  } finally {
+    await deleteBenchNetns(hostNs);
+    await deleteBenchNetns(peerNs);
+    // Let the kernel finish freeing the devices before the next method is timed.
+    await pause(2000);
+  }
+}
+
+/** Rounds interleave the methods, so slow phases of the machine hit all of them alike; medians. */
+async function runSize(n: number, rounds: number): Promise<Record<string, PhaseTimes>> {
+  const samples = new Map<string, PhaseTimes[]>(methods.map((m) => [m.name, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const m of methods) {
+      if (m.slow && r > 0) continue;
+      samples.get(m.name)!.push(await runOnce(m, n));
     }
+  }
+  const out: Record<string, PhaseTimes> = {};
+  for (const [name, ts] of samples) {
+    out[name] = {
+      createMs: median(ts.map((t) => t.createMs)),
+      observeMs: median(ts.map((t) => t.observeMs)),
+      teardownMs: median(ts.map((t) => t.teardownMs)),
+      observedLinks: ts[0]!.observedLinks,
+    };
   }
   return out;
 }
 
-/** Observation of a namespace holding `links` links, each veth end with an address. */
-async function runObserve(links: number, repeats: number): Promise<{ netlinkMs: number; ipJsonMs: number; links: number }> {
-  const ns = await createBenchNetns();
+/**
+ * Observation of a namespace holding `links` links, each up, half with an IPv4 address. IPv6
+ * stays on here: every link's link-local address and routes make this the heavier, real case.
+ */
+async function runObserve(links: number, repeats: number): Promise<{ netlinkMs: number; ipJsonMs: number; links: number; addresses: number; routes: number }> {
+  const ns = await createBenchNetns({ ipv6: true });
   try {
     const pairs = Math.floor(links / 2);
     const lines: string[] = [];
@@ -64,11 +90,13 @@ async function runObserve(links: number, repeats: number): Promise<{ netlinkMs: 
     const dp = await openNetlinkDataplane(ns);
     const netlink: number[] = [];
     const ipJson: number[] = [];
-    let seen = 0;
+    let seen = { links: 0, addresses: 0, routes: 0 };
     try {
+      await pause(1000); // link-local addresses appear as the links come up
       for (let r = 0; r < repeats; r++) {
         let t0 = performance.now();
-        seen = (await dp.observe()).links.length;
+        const state = await dp.observe();
+        seen = { links: state.links.length, addresses: state.addresses.length, routes: state.routes.length };
         netlink.push(performance.now() - t0);
         t0 = performance.now();
         await observeWithIp(ns);
@@ -77,7 +105,7 @@ async function runObserve(links: number, repeats: number): Promise<{ netlinkMs: 
     } finally {
       await dp.close();
     }
-    return { netlinkMs: median(netlink), ipJsonMs: median(ipJson), links: seen };
+    return { netlinkMs: median(netlink), ipJsonMs: median(ipJson), ...seen };
   } finally {
     await deleteBenchNetns(ns);
   }
@@ -93,7 +121,7 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const machine = machineInfo();
   const results: Record<string, Record<string, PhaseTimes>> = {};
-  for (const n of args.sizes) results[String(n)] = await runSize(n);
+  for (const n of args.sizes) results[String(n)] = await runSize(n, args.rounds);
   const observe = await runObserve(args.observeLinks, args.repeats);
 
   const biggest = String(Math.max(...args.sizes));
@@ -109,10 +137,13 @@ async function main(): Promise<void> {
     console.log(JSON.stringify({ machine, results, observe, goals }, null, 2));
     return;
   }
-  console.log(`bench/dataplane: ${describeMachine(machine)}\n`);
+  console.log(`bench/dataplane: ${describeMachine(machine)}`);
+  console.log('create: veth pair + MTU + MAC + alias + group + master + up, peer up + address; observe: links +');
+  console.log('addresses + routes + neighbours; teardown: one link-group delete (ip per operation: one process per device).');
+  console.log('IPv6 is off in the benchmark namespaces.\n');
   for (const [n, byMethod] of Object.entries(results)) {
     const ref = byMethod['ip -batch (one file)'];
-    console.log(`N = ${n} veth attachments (create: pair + MTU + MAC + alias + group + master + up, peer up + address; observe: links + addresses + routes; teardown)\n`);
+    console.log(`N = ${n} veth attachments; median of ${args.rounds} rounds (ip per operation: 1 round)\n`);
     console.log(markdownTable(
       ['method', 'create', 'vs ip -batch', 'observe', 'teardown'],
       Object.entries(byMethod).map(([name, t]) => [
@@ -121,7 +152,7 @@ async function main(): Promise<void> {
     ));
     console.log('');
   }
-  console.log(`Observing ${observe.links} links (links + addresses + routes + neighbours), median of ${args.repeats}:\n`);
+  console.log(`Observing ${observe.links} links, ${observe.addresses} addresses, ${observe.routes} routes (IPv6 on), median of ${args.repeats}:\n`);
   console.log(markdownTable(['method', 'observe'], [
     ['hostnet over netlink (one dump per kind)', ms(observe.netlinkMs)],
     ['ip -j link/addr/route (3 processes)', ms(observe.ipJsonMs)],

@@ -15,6 +15,8 @@ export interface PhaseTimes {
 
 export interface Method {
   name: string;
+  /** Measured once per size, not in every round: it takes minutes at N = 1000. */
+  slow?: boolean;
   run(n: number, hostNs: string, peerNs: string): Promise<PhaseTimes>;
 }
 
@@ -82,6 +84,7 @@ const ipBatchMethod: Method = {
 
 const ipPerOperationMethod: Method = {
   name: 'ip, one process per operation',
+  slow: true,
   async run(n, hostNs, peerNs) {
     await execa('ip', ['-n', hostNs, 'link', 'add', BRIDGE, 'up', 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0']);
     const lines = ipLines(n, peerNs);
@@ -90,8 +93,9 @@ const ipPerOperationMethod: Method = {
       for (const l of lines.peer) await execa('ip', ['-n', peerNs, ...l]);
     });
     const [observeMs, observedLinks] = await timed(() => observeWithIp(hostNs));
+    // One process per device, as a script deleting attachments one at a time would.
     const [teardownMs] = await timed(async () => {
-      for (const l of lines.teardown) await execa('ip', ['-n', hostNs, ...l]);
+      for (const l of lines.teardownOneByOne) await execa('ip', ['-n', hostNs, ...l]);
     });
     return { createMs, observeMs, teardownMs, observedLinks };
   },

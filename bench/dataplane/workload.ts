@@ -29,7 +29,10 @@ export function attachments(n: number): Attachment[] {
 }
 
 /** The same workload as iproute2 command lines: [host-namespace lines, peer-namespace lines]. */
-export function ipLines(n: number, peerNs: string): { host: string[][]; peer: string[][]; teardown: string[][] } {
+export function ipLines(
+  n: number,
+  peerNs: string,
+): { host: string[][]; peer: string[][]; teardown: string[][]; teardownOneByOne: string[][] } {
   const host: string[][] = [];
   const peer: string[][] = [];
   for (const a of attachments(n)) {
@@ -39,5 +42,10 @@ export function ipLines(n: number, peerNs: string): { host: string[][]; peer: st
     peer.push(['link', 'set', 'dev', a.peer, 'up']);
     peer.push(['addr', 'add', a.cidr, 'dev', a.peer]);
   }
-  return { host, peer, teardown: attachments(n).map((a) => ['link', 'del', 'dev', a.host]) };
+  return {
+    host,
+    peer,
+    teardown: [['link', 'del', 'group', String(GROUP)]],
+    teardownOneByOne: attachments(n).map((a) => ['link', 'del', 'dev', a.host]),
+  };
 }

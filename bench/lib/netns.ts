@@ -4,10 +4,17 @@ import { execa } from 'execa';
 let counter = 0;
 const live = new Set<string>();
 
-export async function createBenchNetns(): Promise<string> {
+/**
+ * IPv6 is off in benchmark namespaces: otherwise address autoconfiguration on every link that
+ * comes up runs in the background and the figures measure it, not the method under test.
+ */
+export async function createBenchNetns(options: { ipv6?: boolean } = {}): Promise<string> {
   const name = `hnbench-${process.pid}-${counter++}`;
-  await execa('ip', ['netns', 'add', name]);
   live.add(name);
+  await execa('ip', ['netns', 'add', name]);
+  if (!options.ipv6) {
+    await execa('ip', ['netns', 'exec', name, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+  }
   return name;
 }
 

@@ -21,7 +21,7 @@ export async function openNetlinkDataplane(netns: string | null, options: { time
   return new NetlinkDataplane(NetlinkSocket.open({ netns, timeoutMs: options.timeoutMs }));
 }
 
-const decodeLinkMessage = (m: NlMessage): Link | null => (m.type === c.RTM_NEWLINK ? toLink(nl.decodeLink(m.payload)) : null);
+const decodeLinkMessage = (m: NlMessage): Link | null => (m.type === c.RTM_NEWLINK ? toLink(nl.decodeLink(m.buf, m.start, m.end)) : null);
 
 const NUD: Record<NonNullable<NeighbourSpec['state']>, number> = {
   permanent: c.NUD_PERMANENT,
@@ -130,11 +130,6 @@ export class NetlinkDataplane implements Dataplane {
       return this.applyAttrs(op, existing, spec);
     }
     const peerSocket = this.socketFor(spec.peer.netns ?? null);
-    const peerTaken = await this.ignoringMissing(peerSocket.get(nl.getLinkRequest({ name: spec.peer.name }), { op, object: spec.peer.name }, decodeLinkMessage));
-    if (peerTaken) {
-      const where = spec.peer.netns ? `namespace ${spec.peer.netns}` : 'this namespace';
-      throw new DataplaneError(op, spec.name, 'EEXIST', `peer name "${spec.peer.name}" is already taken in ${where} (by a ${peerTaken.kind})`);
-    }
     const fd = spec.peer.netns ? openNetnsFd(spec.peer.netns, op) : undefined;
     let link: Link;
     try {
@@ -142,6 +137,8 @@ export class NetlinkDataplane implements Dataplane {
       const { up: peerUp, ...peer } = spec.peer;
       link = await this.createLink(op, spec, { kind: 'veth', peer: { ...peer, ...(fd !== undefined ? { netnsFd: fd } : {}) } });
       if (!peerUp) return link;
+    } catch (err) {
+      throw await this.explainPeerTaken(err, spec, peerSocket);
     } finally {
       if (fd !== undefined) libc.close(fd);
     }
@@ -296,15 +293,15 @@ export class NetlinkDataplane implements Dataplane {
     const state: ObservedState = { links, addresses: [], routes: [], neighbours: [] };
     if (parts.includes('addresses')) {
       state.addresses = await this.socket.dump(nl.dumpAddressesRequest(), { op: 'dump', object: 'addresses' }, (m) =>
-        m.type === c.RTM_NEWADDR ? toAddress(nl.decodeAddress(m.payload), names) : null);
+        m.type === c.RTM_NEWADDR ? toAddress(nl.decodeAddress(m.buf, m.start, m.end), names) : null);
     }
     if (parts.includes('routes')) {
       state.routes = await this.socket.dump(nl.dumpRoutesRequest(), { op: 'dump', object: 'routes' }, (m) =>
-        m.type === c.RTM_NEWROUTE ? toRoute(nl.decodeRoute(m.payload), names) : null);
+        m.type === c.RTM_NEWROUTE ? toRoute(nl.decodeRoute(m.buf, m.start, m.end), names) : null);
     }
     if (parts.includes('neighbours')) {
       state.neighbours = await this.socket.dump(nl.dumpNeighboursRequest(), { op: 'dump', object: 'neighbours' }, (m) =>
-        m.type === c.RTM_NEWNEIGH ? toNeighbour(nl.decodeNeighbour(m.payload), names) : null);
+        m.type === c.RTM_NEWNEIGH ? toNeighbour(nl.decodeNeighbour(m.buf, m.start, m.end), names) : null);
     }
     return state;
   }
@@ -343,8 +340,15 @@ export class NetlinkDataplane implements Dataplane {
       throw explainMissingKind(err, info.kind);
     }
     // The kernel ignores IFLA_IFALIAS on create: set it in a second step, undone on failure.
-    if (spec.alias === undefined) return this.mustGet(op, spec.name);
-    return this.finishCreate(op, { name: spec.name, alias: spec.alias }, 0);
+    if (spec.alias !== undefined) {
+      try {
+        await this.socket.ack(nl.changeLinkRequest({ name: spec.name }, { alias: spec.alias }), { op, object: spec.name });
+      } catch (err) {
+        await this.socket.ack(nl.deleteLinkRequest({ name: spec.name }), { op: 'clean up', object: spec.name }).catch(() => undefined);
+        throw err;
+      }
+    }
+    return this.mustGet(op, spec.name);
   }
 
   /** After a device exists: apply the remaining attributes, or delete it if that fails. */
@@ -372,6 +376,17 @@ export class NetlinkDataplane implements Dataplane {
     if (!m) throw new DataplaneError(op, spec.name, 'ENODEV', `master "${spec.master}" does not exist`);
     if (m.kind !== 'bridge') throw new DataplaneError(op, spec.name, 'EINVAL', `master "${spec.master}" is a ${m.kind}, not a bridge`);
     return m.index;
+  }
+
+  /** Our name was free a moment ago, so EEXIST on create is about the peer's name: say so. */
+  private async explainPeerTaken(err: unknown, spec: VethSpec, peerSocket: NetlinkSocket): Promise<unknown> {
+    if (!(err instanceof DataplaneError) || err.code !== 'EEXIST') return err;
+    const taken = await this.ignoringMissing(
+      peerSocket.get(nl.getLinkRequest({ name: spec.peer.name }), { op: err.op, object: spec.peer.name }, decodeLinkMessage),
+    );
+    if (!taken) return err;
+    const where = spec.peer.netns ? `namespace ${spec.peer.netns}` : 'this namespace';
+    return new DataplaneError(err.op, spec.name, 'EEXIST', `peer name "${spec.peer.name}" is already taken in ${where} (by a ${taken.kind})`);
   }
 
   private async linkNameOf(index: number): Promise<string | null> {

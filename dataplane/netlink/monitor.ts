@@ -56,16 +56,16 @@ export function decodeEvent(msg: NlMessage): KernelEvent | null {
   switch (msg.type) {
     case c.RTM_NEWLINK:
     case c.RTM_DELLINK:
-      return { kind: 'link', action: msg.type === c.RTM_NEWLINK ? 'new' : 'del', link: toLink(nl.decodeLink(msg.payload)) };
+      return { kind: 'link', action: msg.type === c.RTM_NEWLINK ? 'new' : 'del', link: toLink(nl.decodeLink(msg.buf, msg.start, msg.end)) };
     case c.RTM_NEWADDR:
     case c.RTM_DELADDR:
-      return { kind: 'address', action: msg.type === c.RTM_NEWADDR ? 'new' : 'del', address: nl.decodeAddress(msg.payload) };
+      return { kind: 'address', action: msg.type === c.RTM_NEWADDR ? 'new' : 'del', address: nl.decodeAddress(msg.buf, msg.start, msg.end) };
     case c.RTM_NEWROUTE:
     case c.RTM_DELROUTE:
-      return { kind: 'route', action: msg.type === c.RTM_NEWROUTE ? 'new' : 'del', route: nl.decodeRoute(msg.payload) };
+      return { kind: 'route', action: msg.type === c.RTM_NEWROUTE ? 'new' : 'del', route: nl.decodeRoute(msg.buf, msg.start, msg.end) };
     case c.RTM_NEWNEIGH:
     case c.RTM_DELNEIGH:
-      return { kind: 'neighbour', action: msg.type === c.RTM_NEWNEIGH ? 'new' : 'del', neighbour: nl.decodeNeighbour(msg.payload) };
+      return { kind: 'neighbour', action: msg.type === c.RTM_NEWNEIGH ? 'new' : 'del', neighbour: nl.decodeNeighbour(msg.buf, msg.start, msg.end) };
     default:
       return null;
   }

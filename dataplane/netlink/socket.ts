@@ -51,7 +51,7 @@ export type ResyncListener = () => void;
 
 const RECV_BUFFER = 64 << 10;
 const SOCKET_BUFFER = 8 << 20;
-const DUMP_RETRIES = 5;
+const DUMP_RETRIES = 20; // with the pauses: about 1.5 s of trying
 
 export class NetlinkSocket {
   private seq = Math.floor(Math.random() * 0x7fffffff);
@@ -124,18 +124,20 @@ export class NetlinkSocket {
     return msg;
   }
 
-  /** A dump; restarted when the kernel flags it as interrupted by concurrent changes. */
+  /**
+   * A dump; restarted when the kernel flags it as interrupted by concurrent changes (e.g.
+   * IPv6 autoconfiguration on many links coming up), with a growing pause between tries.
+   */
   async dump<T>(req: NlRequest, ctx: RequestContext, decode: Decoder<T>): Promise<T[]> {
     for (let attempt = 1; ; attempt++) {
       try {
         return (await this.send({ ...req, flags: req.flags | c.NLM_F_DUMP }, 'dump', ctx, decode)) as T[];
       } catch (err) {
-        if (!(err instanceof DumpInterrupted) || attempt >= DUMP_RETRIES) {
-          if (err instanceof DumpInterrupted) {
-            throw new DataplaneError(ctx.op, ctx.object, 'EINTR', `dump interrupted ${attempt} times by concurrent changes`);
-          }
-          throw err;
+        if (!(err instanceof DumpInterrupted)) throw err;
+        if (attempt >= DUMP_RETRIES) {
+          throw new DataplaneError(ctx.op, ctx.object, 'EINTR', `dump interrupted ${attempt} times by concurrent changes`);
         }
+        await new Promise((r) => setTimeout(r, Math.min(2 ** attempt, 100)));
       }
     }
   }
@@ -224,7 +226,7 @@ export class NetlinkSocket {
     }
     if (msg.flags & c.NLM_F_DUMP_INTR) p.interrupted = true;
     if (msg.type === c.NLMSG_DONE) {
-      const errno = msg.payload.length >= 4 ? -msg.payload.readInt32LE(0) : 0;
+      const errno = msg.end - msg.start >= 4 ? -msg.buf.readInt32LE(msg.start) : 0;
       if (errno > 0) return this.settle(msg.seq, DataplaneError.fromErrno(p.ctx.op, p.ctx.object, errno));
       if (p.interrupted) return this.settle(msg.seq, new DumpInterrupted());
       return this.settle(msg.seq, null, p.messages);

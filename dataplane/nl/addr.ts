@@ -56,19 +56,18 @@ export interface AddrMessage {
   ip: string | null;
 }
 
-export function decodeAddress(p: Buffer): AddrMessage {
+export function decodeAddress(p: Buffer, start = 0, end = p.length): AddrMessage {
   const m: AddrMessage = {
-    family: p.readUInt8(0),
-    prefix: p.readUInt8(1),
-    flags: p.readUInt8(2),
-    scope: p.readUInt8(3),
-    index: p.readUInt32LE(4),
+    family: p.readUInt8(start),
+    prefix: p.readUInt8(start + 1),
+    flags: p.readUInt8(start + 2),
+    scope: p.readUInt8(start + 3),
+    index: p.readUInt32LE(start + 4),
     ip: null,
   };
   let local: string | null = null;
   let address: string | null = null;
-  const end = p.length;
-  let pos = IFADDRMSG_LEN;
+  let pos = start + IFADDRMSG_LEN;
   while (pos + 4 <= end) {
     const len = p.readUInt16LE(pos);
     if (len < 4 || pos + len > end) break;

@@ -202,10 +202,10 @@ export interface LinkMessage {
 
 // Decoders walk attributes by offset and read values in place: a dump of thousands of links
 // must not allocate a Map and a view per attribute.
-export function decodeLink(p: Buffer): LinkMessage {
+export function decodeLink(p: Buffer, start = 0, end = p.length): LinkMessage {
   const m: LinkMessage = {
-    index: p.readInt32LE(4),
-    flags: p.readUInt32LE(8),
+    index: p.readInt32LE(start + 4),
+    flags: p.readUInt32LE(start + 8),
     name: '',
     mtu: 0,
     mac: null,
@@ -217,8 +217,7 @@ export function decodeLink(p: Buffer): LinkMessage {
     kind: null,
     data: null,
   };
-  const end = p.length;
-  let pos = IFINFOMSG_LEN;
+  let pos = start + IFINFOMSG_LEN;
   while (pos + 4 <= end) {
     const len = p.readUInt16LE(pos);
     if (len < 4 || pos + len > end) break;
@@ -249,17 +248,25 @@ export function decodeLink(p: Buffer): LinkMessage {
       case c.IFLA_OPERSTATE:
         m.operState = p.readUInt8(v);
         break;
-      case c.IFLA_LINKINFO: {
-        const info = parseAttrs(p, v, pos + len);
-        m.kind = read.str(info.get(c.IFLA_INFO_KIND)) ?? null;
-        const data = info.get(c.IFLA_INFO_DATA);
-        if (data) m.data = parseAttrs(data);
+      case c.IFLA_LINKINFO:
+        decodeLinkInfo(p, v, pos + len, m);
         break;
-      }
     }
     pos += (len + 3) & ~3;
   }
   return m;
+}
+
+function decodeLinkInfo(p: Buffer, start: number, end: number, m: LinkMessage): void {
+  let pos = start;
+  while (pos + 4 <= end) {
+    const len = p.readUInt16LE(pos);
+    if (len < 4 || pos + len > end) break;
+    const type = p.readUInt16LE(pos + 2) & NLA_TYPE_MASK;
+    if (type === c.IFLA_INFO_KIND) m.kind = cstring(p, pos + 4, pos + len);
+    else if (type === c.IFLA_INFO_DATA) m.data = parseAttrs(p, pos + 4, pos + len);
+    pos += (len + 3) & ~3;
+  }
 }
 
 /** A NUL-terminated (or unterminated) string inside [start, end). */

@@ -30,9 +30,16 @@ export function encodeRequest(req: NlRequest, seq: number, pid = 0): Buffer {
   return encodeMessage({ type: req.type, flags: req.flags, seq, pid }, req.family, req.attrs);
 }
 
+/** A received message: its payload (family header + attributes) is buf[start, end). */
 export interface NlMessage extends NlHeader {
-  /** Everything after the 16-byte header: family header + attributes. */
-  payload: Buffer;
+  buf: Buffer;
+  start: number;
+  end: number;
+}
+
+/** The payload as its own view (decoders take buf/start/end instead, to save the allocation). */
+export function payloadOf(msg: NlMessage): Buffer {
+  return msg.buf.subarray(msg.start, msg.end);
 }
 
 /** One request: header fields, the fixed family header (ifinfomsg, rtmsg...), then attributes. */
@@ -49,7 +56,7 @@ export function encodeMessage(header: NlHeader, familyHeader: Buffer, attrs: rea
   return buf;
 }
 
-/** Splits a datagram into messages; payloads are views into `buf`. */
+/** Splits a datagram into messages that point into `buf`. */
 export function decodeMessages(buf: Buffer, length = buf.length): NlMessage[] {
   const out: NlMessage[] = [];
   let pos = 0;
@@ -61,7 +68,9 @@ export function decodeMessages(buf: Buffer, length = buf.length): NlMessage[] {
       flags: buf.readUInt16LE(pos + 6),
       seq: buf.readUInt32LE(pos + 8),
       pid: buf.readUInt32LE(pos + 12),
-      payload: buf.subarray(pos + NLMSG_HDRLEN, pos + len),
+      buf,
+      start: pos + NLMSG_HDRLEN,
+      end: pos + len,
     });
     pos += (len + 3) & ~3;
   }
@@ -81,7 +90,7 @@ export interface NlError {
 
 /** struct nlmsgerr: int error; struct nlmsghdr msg; [request payload unless capped]; [TLVs]. */
 export function decodeError(msg: NlMessage): NlError {
-  const p = msg.payload;
+  const p = payloadOf(msg);
   const errno = -p.readInt32LE(0);
   const requestLen = p.readUInt32LE(4);
   const requestSeq = p.readUInt32LE(12);

@@ -47,10 +47,15 @@ export interface NeighMessage {
   mac: string | null;
 }
 
-export function decodeNeighbour(p: Buffer): NeighMessage {
-  const m: NeighMessage = { family: p.readUInt8(0), index: p.readInt32LE(4), state: p.readUInt16LE(8), ip: null, mac: null };
-  const end = p.length;
-  let pos = NDMSG_LEN;
+export function decodeNeighbour(p: Buffer, start = 0, end = p.length): NeighMessage {
+  const m: NeighMessage = {
+    family: p.readUInt8(start),
+    index: p.readInt32LE(start + 4),
+    state: p.readUInt16LE(start + 8),
+    ip: null,
+    mac: null,
+  };
+  let pos = start + NDMSG_LEN;
   while (pos + 4 <= end) {
     const len = p.readUInt16LE(pos);
     if (len < 4 || pos + len > end) break;

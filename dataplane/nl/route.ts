@@ -98,21 +98,20 @@ export interface RouteMessage {
   type: number;
 }
 
-export function decodeRoute(p: Buffer): RouteMessage {
+export function decodeRoute(p: Buffer, start = 0, end = p.length): RouteMessage {
   const m: RouteMessage = {
-    family: p.readUInt8(0),
-    dstLen: p.readUInt8(1),
-    table: p.readUInt8(4),
-    protocol: p.readUInt8(5),
-    scope: p.readUInt8(6),
-    type: p.readUInt8(7),
+    family: p.readUInt8(start),
+    dstLen: p.readUInt8(start + 1),
+    table: p.readUInt8(start + 4),
+    protocol: p.readUInt8(start + 5),
+    scope: p.readUInt8(start + 6),
+    type: p.readUInt8(start + 7),
     dst: null,
     gateway: null,
     oif: null,
     metric: 0,
   };
-  const end = p.length;
-  let pos = RTMSG_LEN;
+  let pos = start + RTMSG_LEN;
   while (pos + 4 <= end) {
     const len = p.readUInt16LE(pos);
     if (len < 4 || pos + len > end) break;

@@ -10,7 +10,6 @@
 # Idempotent: does nothing (and touches no network) when everything is already there.
 set -euo pipefail
 
-# ip, bridge, tc for the agent; ping for the tests (`ip netns exec NS ping`).
 # iproute2: the fallback backend and test witness; iputils-ping: the demo and traffic tests;
 # gcc, libc6-dev, linux-libc-dev: the unit test that checks our constants against the kernel headers.
 project_pkgs=(iproute2 iputils-ping gcc libc6-dev linux-libc-dev)
