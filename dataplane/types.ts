@@ -152,6 +152,9 @@ export interface Neighbour {
   state: number;
 }
 
+export type ObserveKind = 'addresses' | 'routes' | 'neighbours';
+export const ALL_OBSERVE_KINDS: readonly ObserveKind[] = ['addresses', 'routes', 'neighbours'];
+
 export interface ObservedState {
   links: Link[];
   addresses: Address[];
@@ -188,8 +191,8 @@ export interface Dataplane {
   listAddresses(): Promise<Address[]>;
   listRoutes(): Promise<Route[]>;
   listNeighbours(): Promise<Neighbour[]>;
-  /** One dump per kind. */
-  observe(): Promise<ObservedState>;
+  /** One dump per kind; `kinds` limits which (links are always read); all by default. */
+  observe(kinds?: readonly ObserveKind[]): Promise<ObservedState>;
 
   close(): Promise<void>;
 }

@@ -95,7 +95,7 @@ async function runObserve(links: number, repeats: number): Promise<{ netlinkMs: 
       await pause(1000); // link-local addresses appear as the links come up
       for (let r = 0; r < repeats; r++) {
         let t0 = performance.now();
-        const state = await dp.observe();
+        const state = await dp.observe(['addresses', 'routes']);
         seen = { links: state.links.length, addresses: state.addresses.length, routes: state.routes.length };
         netlink.push(performance.now() - t0);
         t0 = performance.now();
@@ -138,8 +138,8 @@ async function main(): Promise<void> {
     return;
   }
   console.log(`bench/dataplane: ${describeMachine(machine)}`);
-  console.log('create: veth pair + MTU + MAC + alias + group + master + up, peer up + address; observe: links +');
-  console.log('addresses + routes + neighbours; teardown: one link-group delete (ip per operation: one process per device).');
+  console.log('create: veth pair + MTU + MAC + alias + group + master + up, peer up + address; observe: links,');
+  console.log('addresses and routes; teardown: one link-group delete (ip per operation: one process per device).');
   console.log('IPv6 is off in the benchmark namespaces.\n');
   for (const [n, byMethod] of Object.entries(results)) {
     const ref = byMethod['ip -batch (one file)'];
@@ -154,7 +154,7 @@ async function main(): Promise<void> {
   }
   console.log(`Observing ${observe.links} links, ${observe.addresses} addresses, ${observe.routes} routes (IPv6 on), median of ${args.repeats}:\n`);
   console.log(markdownTable(['method', 'observe'], [
-    ['hostnet over netlink (one dump per kind)', ms(observe.netlinkMs)],
+    ['hostnet over netlink (links, addresses, routes: one dump each)', ms(observe.netlinkMs)],
     ['ip -j link/addr/route (3 processes)', ms(observe.ipJsonMs)],
   ]));
   console.log(`\nGoals (N = ${biggest}):`);

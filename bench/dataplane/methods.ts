@@ -42,7 +42,7 @@ function viaDataplane(name: string, open: (netns: string) => Promise<Dataplane>)
           })));
           await Promise.all(list.map((a) => peer.addAddress({ dev: a.peer, cidr: a.cidr })));
         });
-        const [observeMs, state] = await timed(() => host.observe());
+        const [observeMs, state] = await timed(() => host.observe(['addresses', 'routes']));
         const [teardownMs] = await timed(() => host.deleteLinkGroup(GROUP));
         return { createMs, observeMs, teardownMs, observedLinks: state.links.length };
       } finally {

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { DataplaneError, invalid } from '../errors.js';
 import { tapConflict } from '../conflicts.js';
 import { netnsPath } from '../netns-path.js';
+import { ALL_OBSERVE_KINDS, type ObserveKind } from '../types.js';
 import type {
   Address, AddressSpec, BridgeSpec, Dataplane, Link, LinkAttrs, Neighbour, NeighbourSpec, ObservedState,
   Route, RouteSpec, TapSpec, VethSpec, VlanSpec, VxlanSpec,
@@ -341,9 +342,13 @@ class Iproute2Dataplane implements Dataplane {
     return parseNeighbours(raw, links);
   }
 
-  async observe(): Promise<ObservedState> {
+  async observe(kinds: readonly ObserveKind[] = ALL_OBSERVE_KINDS): Promise<ObservedState> {
+    const none = Promise.resolve([]);
     const [links, addresses, routes, neighbours] = await Promise.all([
-      this.listLinks(), this.listAddresses(), this.listRoutes(), this.listNeighbours(),
+      this.listLinks(),
+      kinds.includes('addresses') ? this.listAddresses() : none,
+      kinds.includes('routes') ? this.listRoutes() : none,
+      kinds.includes('neighbours') ? this.listNeighbours() : none,
     ]);
     return { links, addresses, routes, neighbours };
   }

@@ -5,6 +5,7 @@ import { DataplaneError, invalid } from '../errors.js';
 import * as c from '../nl/constants.js';
 import * as nl from '../nl/index.js';
 import type { NlMessage } from '../nl/message.js';
+import { ALL_OBSERVE_KINDS, type ObserveKind } from '../types.js';
 import type {
   Address, AddressSpec, BridgeSpec, Dataplane, Link, LinkAttrs, Neighbour, NeighbourSpec,
   ObservedState, Route, RouteSpec, TapSpec, VethSpec, VlanSpec, VxlanSpec,
@@ -267,8 +268,8 @@ export class NetlinkDataplane implements Dataplane {
     return (await this.observeParts(['neighbours'])).neighbours;
   }
 
-  observe(): Promise<ObservedState> {
-    return this.observeParts(['addresses', 'routes', 'neighbours']);
+  observe(kinds: readonly ObserveKind[] = ALL_OBSERVE_KINDS): Promise<ObservedState> {
+    return this.observeParts(kinds);
   }
 
   async close(): Promise<void> {
@@ -287,7 +288,7 @@ export class NetlinkDataplane implements Dataplane {
     return s;
   }
 
-  private async observeParts(parts: ('addresses' | 'routes' | 'neighbours')[]): Promise<ObservedState> {
+  private async observeParts(parts: readonly ObserveKind[]): Promise<ObservedState> {
     const links = await this.listLinks();
     const names = new Map(links.map((l) => [l.index, l.name]));
     const state: ObservedState = { links, addresses: [], routes: [], neighbours: [] };
