@@ -34,6 +34,7 @@ const NUD: Record<NonNullable<NeighbourSpec['state']>, number> = {
 export class NetlinkDataplane implements Dataplane {
   /** Sockets in the namespaces of veth peers, opened on first use. */
   private readonly peerSockets = new Map<string, NetlinkSocket>();
+  private readonly lookups = new Map<string, Promise<Link | null>>();
 
   constructor(readonly socket: NetlinkSocket) {}
 
@@ -73,11 +74,10 @@ export class NetlinkDataplane implements Dataplane {
     const parent = await this.getLink(spec.parent);
     if (!parent) throw new DataplaneError(op, spec.name, 'ENODEV', `parent device "${spec.parent}" does not exist`);
     const info: nl.LinkInfo = { kind: 'vlan', id: spec.vlanId, ...(spec.protocol ? { protocol: spec.protocol } : {}) };
-    const existing = await this.getLink(spec.name);
-    const existingParent = existing?.linkIndex ? await this.linkNameOf(existing.linkIndex) : null;
-    return this.ensureLink(op, spec, info, (l) => {
+    return this.ensureLink(op, spec, info, async (l) => {
       if (l.kind !== 'vlan') return `exists as a ${l.kind}, not a vlan`;
       if (l.linkIndex !== parent.index || l.vlan?.id !== spec.vlanId) {
+        const existingParent = l.linkIndex ? await this.linkNameOf(l.linkIndex) : null;
         return `exists as VLAN ${l.vlan?.id} on ${existingParent ?? `ifindex ${l.linkIndex}`}, not VLAN ${spec.vlanId} on ${spec.parent}`;
       }
       if (spec.protocol && l.vlan.protocol !== spec.protocol) return `exists with protocol ${l.vlan.protocol}`;
@@ -125,23 +125,23 @@ export class NetlinkDataplane implements Dataplane {
     v.checkIfName(op, spec.peer.name, 'peer name');
     if (spec.peer.mtu !== undefined) v.checkMtu(op, spec.peer.name, spec.peer.mtu);
     if (spec.peer.mac !== undefined) v.checkMac(op, spec.peer.name, spec.peer.mac, 'peer mac');
-    const existing = await this.getLink(spec.name);
-    if (existing) {
-      if (existing.kind !== 'veth') throw new DataplaneError(op, spec.name, 'EEXIST', `exists as a ${existing.kind}, not a veth`);
-      return this.applyAttrs(op, existing, spec);
-    }
     const peerSocket = this.socketFor(spec.peer.netns ?? null);
     const fd = spec.peer.netns ? openNetnsFd(spec.peer.netns, op) : undefined;
-    let link: Link;
+    let link: Link | null;
     try {
       // The kernel cannot bring the peer up while creating the pair (veth_open: ENOTCONN).
       const { up: peerUp, ...peer } = spec.peer;
       link = await this.createLink(op, spec, { kind: 'veth', peer: { ...peer, ...(fd !== undefined ? { netnsFd: fd } : {}) } });
-      if (!peerUp) return link;
-    } catch (err) {
-      throw await this.explainPeerTaken(err, spec, peerSocket);
+      if (link && !peerUp) return link;
     } finally {
       if (fd !== undefined) libc.close(fd);
+    }
+    if (!link) {
+      // EEXIST: either our name exists (ensure it) or the peer's name is taken.
+      const existing = await this.getLink(spec.name);
+      if (!existing) throw await this.peerTakenError(op, spec, peerSocket);
+      if (existing.kind !== 'veth') throw new DataplaneError(op, spec.name, 'EEXIST', `exists as a ${existing.kind}, not a veth`);
+      return this.applyAttrs(op, existing, spec);
     }
     try {
       await peerSocket.ack(nl.changeLinkRequest({ name: spec.peer.name }, { up: true }), { op, object: spec.peer.name });
@@ -314,18 +314,22 @@ export class NetlinkDataplane implements Dataplane {
     op: string,
     spec: LinkAttrs,
     info: nl.LinkInfo,
-    incompatible: (l: Link) => string | null,
+    incompatible: (l: Link) => string | null | Promise<string | null>,
     infoChange?: (l: Link) => nl.LinkInfo | undefined,
     linkIndex?: number,
   ): Promise<Link> {
+    // Create first: bulk creation then costs no lookup; an existing name answers EEXIST.
+    const created = await this.createLink(op, spec, info, linkIndex);
+    if (created) return created;
     const existing = await this.getLink(spec.name);
-    if (!existing) return this.createLink(op, spec, info, linkIndex);
-    const why = incompatible(existing);
+    if (!existing) throw new DataplaneError(op, spec.name, 'EEXIST', `"${spec.name}" exists but vanished while being checked`);
+    const why = await incompatible(existing);
     if (why) throw new DataplaneError(op, spec.name, 'EEXIST', `"${spec.name}" ${why}`);
     return this.applyAttrs(op, existing, spec, infoChange?.(existing));
   }
 
-  private async createLink(op: string, spec: LinkAttrs, info: nl.LinkInfo, linkIndex?: number): Promise<Link> {
+  /** Creates the link with every attribute; null when the name is taken (EEXIST). */
+  private async createLink(op: string, spec: LinkAttrs, info: nl.LinkInfo, linkIndex?: number): Promise<Link | null> {
     const master = await this.resolveMaster(op, spec);
     const fields: nl.LinkFields = {
       ...(linkIndex !== undefined ? { linkIndex } : {}),
@@ -335,9 +339,17 @@ export class NetlinkDataplane implements Dataplane {
       ...(master ? { masterIndex: master } : {}),
       ...(spec.up !== undefined ? { up: spec.up } : {}),
     };
+    const req = nl.createLinkRequest(spec.name, info, fields);
+    let echoed: Link | undefined;
     try {
-      await this.socket.ack(nl.createLinkRequest(spec.name, info, fields), { op, object: spec.name });
+      // NLM_F_ECHO: the kernel answers with the new link, sparing a lookup (kernels that do
+      // not echo new links just ACK, and we look it up below).
+      // The echo is sent before the kernel enslaves the new link: the master we set is added.
+      const links = await this.socket.ackCollect({ ...req, flags: req.flags | c.NLM_F_ECHO }, { op, object: spec.name }, decodeLinkMessage);
+      echoed = links.find((l) => l.name === spec.name);
+      if (echoed && master) echoed = { ...echoed, masterIndex: master };
     } catch (err) {
+      if (err instanceof DataplaneError && err.code === 'EEXIST') return null;
       throw explainMissingKind(err, info.kind);
     }
     // The kernel ignores IFLA_IFALIAS on create: set it in a second step, undone on failure.
@@ -348,8 +360,9 @@ export class NetlinkDataplane implements Dataplane {
         await this.socket.ack(nl.deleteLinkRequest({ name: spec.name }), { op: 'clean up', object: spec.name }).catch(() => undefined);
         throw err;
       }
+      if (echoed) echoed = { ...echoed, alias: spec.alias || null };
     }
-    return this.mustGet(op, spec.name);
+    return echoed ?? this.mustGet(op, spec.name);
   }
 
   /** After a device exists: apply the remaining attributes, or delete it if that fails. */
@@ -373,21 +386,20 @@ export class NetlinkDataplane implements Dataplane {
 
   private async resolveMaster(op: string, spec: LinkAttrs): Promise<number> {
     if (!spec.master) return 0;
-    const m = await this.getLink(spec.master);
+    const m = await this.lookupShared(spec.master);
     if (!m) throw new DataplaneError(op, spec.name, 'ENODEV', `master "${spec.master}" does not exist`);
     if (m.kind !== 'bridge') throw new DataplaneError(op, spec.name, 'EINVAL', `master "${spec.master}" is a ${m.kind}, not a bridge`);
     return m.index;
   }
 
-  /** Our name was free a moment ago, so EEXIST on create is about the peer's name: say so. */
-  private async explainPeerTaken(err: unknown, spec: VethSpec, peerSocket: NetlinkSocket): Promise<unknown> {
-    if (!(err instanceof DataplaneError) || err.code !== 'EEXIST') return err;
+  /** Our name is free, so EEXIST on create was about the peer's name: say so. */
+  private async peerTakenError(op: string, spec: VethSpec, peerSocket: NetlinkSocket): Promise<DataplaneError> {
     const taken = await this.ignoringMissing(
-      peerSocket.get(nl.getLinkRequest({ name: spec.peer.name }), { op: err.op, object: spec.peer.name }, decodeLinkMessage),
+      peerSocket.get(nl.getLinkRequest({ name: spec.peer.name }), { op, object: spec.peer.name }, decodeLinkMessage),
     );
-    if (!taken) return err;
     const where = spec.peer.netns ? `namespace ${spec.peer.netns}` : 'this namespace';
-    return new DataplaneError(err.op, spec.name, 'EEXIST', `peer name "${spec.peer.name}" is already taken in ${where} (by a ${taken.kind})`);
+    const by = taken ? ` (by a ${taken.kind})` : '';
+    return new DataplaneError(op, spec.name, 'EEXIST', `peer name "${spec.peer.name}" is already taken in ${where}${by}`);
   }
 
   private async linkNameOf(index: number): Promise<string | null> {
@@ -402,6 +414,16 @@ export class NetlinkDataplane implements Dataplane {
       if (err instanceof DataplaneError && err.code === 'ENODEV') return null;
       throw err;
     }
+  }
+
+  /** Concurrent lookups of one name (e.g. the bridge of 1000 attachments) share one request. */
+  private lookupShared(name: string): Promise<Link | null> {
+    let p = this.lookups.get(name);
+    if (!p) {
+      p = this.getLink(name).finally(() => this.lookups.delete(name));
+      this.lookups.set(name, p);
+    }
+    return p;
   }
 
   private async mustGet(op: string, name: string): Promise<Link> {

@@ -117,6 +117,15 @@ export class NetlinkSocket {
     await this.send({ ...req, flags: req.flags | c.NLM_F_ACK }, 'ack', ctx, null);
   }
 
+  /**
+   * A request answered by an ACK, returning what the kernel sent before it (e.g. the new object
+   * when the request carries NLM_F_ECHO; nothing on kernels that do not echo that request).
+   */
+  async ackCollect<T>(req: NlRequest, ctx: RequestContext, decode: Decoder<T>): Promise<T[]> {
+    this.writeCount++;
+    return (await this.send({ ...req, flags: req.flags | c.NLM_F_ACK }, 'ack', ctx, decode)) as T[];
+  }
+
   /** A GET for one object: resolves with its message, rejects with the kernel's error. */
   async get<T>(req: NlRequest, ctx: RequestContext, decode: Decoder<T>): Promise<T> {
     const [msg] = (await this.send(req, 'get', ctx, decode)) as T[];

@@ -28,6 +28,16 @@ export async function kernelEventsDuring(netns: string, action: () => Promise<un
       seen = /lo: .* mtu 650\d\d /.test(text);
     }
     if (!seen) throw new Error('ip monitor never showed the start marker');
+    // Settle: the kernel reports some changes late: linkwatch delays carrier/operstate events
+    // of a new link by up to one second (HZ), and IGMP/MLD entries follow them. Wait for
+    // 1.1 s without events before the action, or they would be blamed on it.
+    for (let i = 0, last = text.length, quietSince = Date.now(); i < 100; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      if (text.length !== last) {
+        last = text.length;
+        quietSince = Date.now();
+      } else if (Date.now() - quietSince >= 1100) break;
+    }
     const from = text.length;
     await action();
     const end = 'mtu 65432 ';
