@@ -1,472 +1,117 @@
-// The Dataplane over rtnetlink: one socket per namespace, idempotent operations, writes only
-// for what differs, and cleanup of whatever a failed multi-step operation created.
-import { tapConflict } from '../conflicts.js';
-import { DataplaneError, invalid } from '../errors.js';
-import * as c from '../nl/constants.js';
-import * as nl from '../nl/index.js';
-import type { NlMessage } from '../nl/message.js';
-import { ALL_OBSERVE_KINDS, type ObserveKind } from '../types.js';
+// The Dataplane over rtnetlink: one socket per namespace. Links, addresses/routes/neighbours
+// and observation live in their own files; this class only puts them behind the interface.
 import type {
   Address, AddressSpec, BridgeSpec, Dataplane, Link, LinkAttrs, Neighbour, NeighbourSpec,
-  ObservedState, Route, RouteSpec, TapSpec, VethSpec, VlanSpec, VxlanSpec,
+  ObservedState, ObserveKind, Route, RouteSpec, TapSpec, VethSpec, VlanSpec, VxlanSpec,
 } from '../types.js';
-import * as v from '../validate.js';
-import { openNetnsFd } from './netns.js';
-import * as libc from './libc.js';
-import { toAddress, toLink, toNeighbour, toRoute } from './observed.js';
+import { ALL_OBSERVE_KINDS } from '../types.js';
+import { L3Ops } from './l3.js';
+import { LinkOps } from './links.js';
+import { LinkLookup } from './lookup.js';
+import { dumpLinks, observeNamespace } from './observe.js';
 import { NetlinkSocket } from './socket.js';
-import { createPersistentTap } from './tap.js';
-import { planLinkChange, routeFields } from './plan.js';
 
 export async function openNetlinkDataplane(netns: string | null, options: { timeoutMs?: number } = {}): Promise<NetlinkDataplane> {
   return new NetlinkDataplane(NetlinkSocket.open({ netns, timeoutMs: options.timeoutMs }));
 }
 
-const decodeLinkMessage = (m: NlMessage): Link | null => (m.type === c.RTM_NEWLINK ? toLink(nl.decodeLink(m.buf, m.start, m.end)) : null);
-
-const NUD: Record<NonNullable<NeighbourSpec['state']>, number> = {
-  permanent: c.NUD_PERMANENT,
-  reachable: c.NUD_REACHABLE,
-  stale: c.NUD_STALE,
-  noarp: c.NUD_NOARP,
-};
-
 export class NetlinkDataplane implements Dataplane {
-  /** Sockets in the namespaces of veth peers, opened on first use. */
-  private readonly peerSockets = new Map<string, NetlinkSocket>();
-  private readonly lookups = new Map<string, Promise<Link | null>>();
+  private readonly lookup: LinkLookup;
+  private readonly linkOps: LinkOps;
+  private readonly l3: L3Ops;
 
-  constructor(readonly socket: NetlinkSocket) {}
+  constructor(readonly socket: NetlinkSocket) {
+    this.lookup = new LinkLookup(socket);
+    this.linkOps = new LinkOps(socket, this.lookup);
+    this.l3 = new L3Ops(socket, this.lookup);
+  }
 
   get netns(): string | null {
     return this.socket.netns;
   }
 
-  // ---- links ----
-
-  async ensureBridge(spec: BridgeSpec): Promise<Link> {
-    const op = 'ensure bridge';
-    v.checkLinkAttrs(op, spec);
-    if (spec.vlanDefaultPvid !== undefined) v.checkVlanId(op, spec.name, spec.vlanDefaultPvid);
-    const info: nl.LinkInfo = {
-      kind: 'bridge',
-      forwardDelayCentis: spec.forwardDelayCentis ?? 0,
-      stp: spec.stp ?? false,
-      ...(spec.vlanFiltering !== undefined ? { vlanFiltering: spec.vlanFiltering } : {}),
-      ...(spec.vlanDefaultPvid !== undefined ? { vlanDefaultPvid: spec.vlanDefaultPvid } : {}),
-    };
-    return this.ensureLink(op, spec, info, (l) => {
-      if (l.kind !== 'bridge') return `exists as a ${l.kind}, not a bridge`;
-      return null;
-    }, (l) => {
-      const b = l.bridge;
-      const differs = !b || b.stp !== info.stp || b.forwardDelayCentis !== info.forwardDelayCentis ||
-        (info.vlanFiltering !== undefined && b.vlanFiltering !== info.vlanFiltering);
-      return differs ? info : undefined;
-    });
+  ensureBridge(spec: BridgeSpec): Promise<Link> {
+    return this.linkOps.ensureBridge(spec);
   }
 
-  async ensureVlan(spec: VlanSpec): Promise<Link> {
-    const op = 'ensure vlan';
-    v.checkLinkAttrs(op, spec);
-    v.checkVlanId(op, spec.name, spec.vlanId);
-    v.checkIfName(op, spec.parent, 'parent');
-    const parent = await this.getLink(spec.parent);
-    if (!parent) throw new DataplaneError(op, spec.name, 'ENODEV', `parent device "${spec.parent}" does not exist`);
-    const info: nl.LinkInfo = { kind: 'vlan', id: spec.vlanId, ...(spec.protocol ? { protocol: spec.protocol } : {}) };
-    return this.ensureLink(op, spec, info, async (l) => {
-      if (l.kind !== 'vlan') return `exists as a ${l.kind}, not a vlan`;
-      if (l.linkIndex !== parent.index || l.vlan?.id !== spec.vlanId) {
-        const existingParent = l.linkIndex ? await this.linkNameOf(l.linkIndex) : null;
-        return `exists as VLAN ${l.vlan?.id} on ${existingParent ?? `ifindex ${l.linkIndex}`}, not VLAN ${spec.vlanId} on ${spec.parent}`;
-      }
-      if (spec.protocol && l.vlan.protocol !== spec.protocol) return `exists with protocol ${l.vlan.protocol}`;
-      return null;
-    }, undefined, parent.index);
+  ensureVlan(spec: VlanSpec): Promise<Link> {
+    return this.linkOps.ensureVlan(spec);
   }
 
-  async ensureVxlan(spec: VxlanSpec): Promise<Link> {
-    const op = 'ensure vxlan';
-    v.checkLinkAttrs(op, spec);
-    v.checkVni(op, spec.name, spec.vni);
-    if (spec.local) v.checkIp(op, spec.name, spec.local, 'local');
-    if (spec.remote && spec.multicastGroup) throw invalid(op, spec.name, 'give either remote or multicastGroup, not both');
-    const remote = spec.remote ?? spec.multicastGroup;
-    if (remote) v.checkIp(op, spec.name, remote, spec.remote ? 'remote' : 'multicastGroup');
-    if (spec.port !== undefined) v.checkUint(op, spec.name, spec.port, 'port', 65535);
-    if (spec.ttl !== undefined) v.checkUint(op, spec.name, spec.ttl, 'ttl', 255);
-    let device: number | undefined;
-    if (spec.device) {
-      const dev = await this.getLink(spec.device);
-      if (!dev) throw new DataplaneError(op, spec.name, 'ENODEV', `underlay device "${spec.device}" does not exist`);
-      device = dev.index;
-    }
-    const port = spec.port ?? 4789;
-    const info: nl.LinkInfo = {
-      kind: 'vxlan', vni: spec.vni, port, learning: spec.learning ?? false,
-      ...(device !== undefined ? { device } : {}),
-      ...(spec.ttl !== undefined ? { ttl: spec.ttl } : {}),
-      ...(spec.local ? { local: spec.local } : {}),
-      ...(remote ? { remote } : {}),
-    };
-    return this.ensureLink(op, spec, info, (l) => {
-      if (l.kind !== 'vxlan') return `exists as a ${l.kind}, not a vxlan`;
-      const x = l.vxlan;
-      if (!x || x.vni !== spec.vni || x.port !== port || (x.local ?? undefined) !== spec.local || (x.remote ?? undefined) !== remote) {
-        return `exists as VXLAN ${x?.vni} (local ${x?.local}, remote ${x?.remote}, port ${x?.port}); delete it to change those`;
-      }
-      return null;
-    });
+  ensureVxlan(spec: VxlanSpec): Promise<Link> {
+    return this.linkOps.ensureVxlan(spec);
   }
 
-  async ensureVeth(spec: VethSpec): Promise<Link> {
-    const op = 'ensure veth';
-    v.checkLinkAttrs(op, spec);
-    v.checkIfName(op, spec.peer.name, 'peer name');
-    if (spec.peer.mtu !== undefined) v.checkMtu(op, spec.peer.name, spec.peer.mtu);
-    if (spec.peer.mac !== undefined) v.checkMac(op, spec.peer.name, spec.peer.mac, 'peer mac');
-    const peerSocket = this.socketFor(spec.peer.netns ?? null);
-    const fd = spec.peer.netns ? openNetnsFd(spec.peer.netns, op) : undefined;
-    let link: Link | null;
-    try {
-      // The kernel cannot bring the peer up while creating the pair (veth_open: ENOTCONN).
-      const { up: peerUp, ...peer } = spec.peer;
-      link = await this.createLink(op, spec, { kind: 'veth', peer: { ...peer, ...(fd !== undefined ? { netnsFd: fd } : {}) } });
-      if (link && !peerUp) return link;
-    } finally {
-      if (fd !== undefined) libc.close(fd);
-    }
-    if (!link) {
-      // EEXIST: either our name exists (ensure it) or the peer's name is taken.
-      const existing = await this.getLink(spec.name);
-      if (!existing) throw await this.peerTakenError(op, spec, peerSocket);
-      if (existing.kind !== 'veth') throw new DataplaneError(op, spec.name, 'EEXIST', `exists as a ${existing.kind}, not a veth`);
-      return this.applyAttrs(op, existing, spec);
-    }
-    try {
-      await peerSocket.ack(nl.changeLinkRequest({ name: spec.peer.name }, { up: true }), { op, object: spec.peer.name });
-      return link;
-    } catch (err) {
-      await this.socket.ack(nl.deleteLinkRequest({ index: link.index }), { op: 'clean up', object: spec.name }).catch(() => undefined);
-      throw err;
-    }
+  ensureVeth(spec: VethSpec): Promise<Link> {
+    return this.linkOps.ensureVeth(spec);
   }
 
-  async ensureTap(spec: TapSpec): Promise<Link> {
-    const op = 'ensure tap';
-    v.checkLinkAttrs(op, spec);
-    if (spec.owner !== undefined) v.checkUint(op, spec.name, spec.owner, 'owner');
-    if (spec.groupOwner !== undefined) v.checkUint(op, spec.name, spec.groupOwner, 'groupOwner');
-    const existing = await this.getLink(spec.name);
-    if (existing) {
-      const conflict = tapConflict(existing, spec);
-      if (conflict) throw new DataplaneError(op, spec.name, 'EEXIST', conflict);
-      return this.applyAttrs(op, existing, spec);
-    }
-    const master = await this.resolveMaster(op, spec);
-    createPersistentTap(this.netns, spec);
-    return this.finishCreate(op, spec, master);
+  ensureTap(spec: TapSpec): Promise<Link> {
+    return this.linkOps.ensureTap(spec);
   }
 
-  async setLink(attrs: LinkAttrs): Promise<void> {
-    const op = 'set link';
-    v.checkLinkAttrs(op, attrs);
-    const link = await this.getLink(attrs.name);
-    if (!link) throw new DataplaneError(op, attrs.name, 'ENODEV', `device "${attrs.name}" does not exist`);
-    await this.applyAttrs(op, link, attrs);
+  setLink(attrs: LinkAttrs): Promise<void> {
+    return this.linkOps.setLink(attrs);
   }
 
-  async deleteLink(name: string): Promise<void> {
-    const op = 'delete link';
-    v.checkIfName(op, name);
-    await this.ignoring(['ENODEV'], this.socket.ack(nl.deleteLinkRequest({ name }), { op, object: name }));
+  deleteLink(name: string): Promise<void> {
+    return this.linkOps.deleteLink(name);
   }
 
-  async deleteLinkGroup(group: number): Promise<void> {
-    const op = 'delete link group';
-    v.checkUint(op, String(group), group, 'group');
-    if (group === 0) throw invalid(op, '0', 'group 0 is the default group of every device; refusing to delete it');
-    await this.ignoring(['ENODEV'], this.socket.ack(nl.deleteLinkGroupRequest(group), { op, object: `group ${group}` }));
+  deleteLinkGroup(group: number): Promise<void> {
+    return this.linkOps.deleteLinkGroup(group);
   }
 
-  // ---- addresses, routes, neighbours ----
-
-  async addAddress(spec: AddressSpec): Promise<void> {
-    const op = 'add address';
-    const f = await this.addrFields(op, spec);
-    if (!f) throw new DataplaneError(op, spec.dev, 'ENODEV', `device "${spec.dev}" does not exist`);
-    await this.ignoring(['EEXIST'], this.socket.ack(nl.addAddressRequest(f), { op, object: `${spec.cidr} on ${spec.dev}` }));
+  addAddress(spec: AddressSpec): Promise<void> {
+    return this.l3.addAddress(spec);
   }
 
-  async deleteAddress(spec: AddressSpec): Promise<void> {
-    const op = 'delete address';
-    const f = await this.addrFields(op, spec, true);
-    if (!f) return;
-    // EADDRNOTAVAIL is how the kernel says "no such address".
-    await this.ignoring(['EADDRNOTAVAIL', 'ENODEV'], this.socket.ack(nl.deleteAddressRequest(f), { op, object: `${spec.cidr} on ${spec.dev}` }));
+  deleteAddress(spec: AddressSpec): Promise<void> {
+    return this.l3.deleteAddress(spec);
   }
 
-  async addRoute(spec: RouteSpec): Promise<void> {
-    const op = 'replace route';
-    const f = await routeFields(op, spec, (name) => this.requireIndex(op, name));
-    await this.socket.ack(nl.replaceRouteRequest(f), { op, object: spec.destination });
+  addRoute(spec: RouteSpec): Promise<void> {
+    return this.l3.addRoute(spec);
   }
 
-  async deleteRoute(spec: RouteSpec): Promise<void> {
-    const op = 'delete route';
-    const f = await routeFields(op, spec, (name) => this.requireIndex(op, name), true).catch((err: unknown) => {
-      if (err instanceof DataplaneError && err.code === 'ENODEV') return null;
-      throw err;
-    });
-    if (!f) return;
-    await this.ignoring(['ESRCH', 'ENOENT'], this.socket.ack(nl.deleteRouteRequest(f), { op, object: spec.destination }));
+  deleteRoute(spec: RouteSpec): Promise<void> {
+    return this.l3.deleteRoute(spec);
   }
 
-  async setNeighbour(spec: NeighbourSpec): Promise<void> {
-    const op = 'set neighbour';
-    v.checkIp(op, spec.ip, spec.ip, 'ip');
-    v.checkMac(op, spec.ip, spec.mac, 'mac', false);
-    const index = await this.requireIndex(op, spec.dev);
-    const state = NUD[spec.state ?? 'permanent'];
-    if (state === undefined) throw invalid(op, spec.ip, `state "${spec.state}" is not one of ${Object.keys(NUD).join(', ')}`);
-    await this.socket.ack(nl.replaceNeighbourRequest({ index, ip: spec.ip, mac: spec.mac, state }), { op, object: `${spec.ip} on ${spec.dev}` });
+  setNeighbour(spec: NeighbourSpec): Promise<void> {
+    return this.l3.setNeighbour(spec);
   }
 
-  async deleteNeighbour(spec: Omit<NeighbourSpec, 'mac'>): Promise<void> {
-    const op = 'delete neighbour';
-    v.checkIp(op, spec.ip, spec.ip, 'ip');
-    const link = await this.getLink(spec.dev);
-    if (!link) return;
-    await this.ignoring(['ENOENT'], this.socket.ack(nl.deleteNeighbourRequest({ index: link.index, ip: spec.ip }), { op, object: `${spec.ip} on ${spec.dev}` }));
+  deleteNeighbour(spec: Omit<NeighbourSpec, 'mac'>): Promise<void> {
+    return this.l3.deleteNeighbour(spec);
   }
 
-  // ---- observation: one dump per kind ----
-
-  async getLink(name: string): Promise<Link | null> {
-    v.checkIfName('get link', name);
-    try {
-      return await this.socket.get(nl.getLinkRequest({ name }), { op: 'get link', object: name }, decodeLinkMessage);
-    } catch (err) {
-      if (err instanceof DataplaneError && err.code === 'ENODEV') return null;
-      throw err;
-    }
+  getLink(name: string): Promise<Link | null> {
+    return this.lookup.get(name);
   }
 
-  async listLinks(): Promise<Link[]> {
-    return this.socket.dump(nl.dumpLinksRequest(), { op: 'dump', object: 'links' }, decodeLinkMessage);
+  listLinks(): Promise<Link[]> {
+    return dumpLinks(this.socket);
   }
 
   async listAddresses(): Promise<Address[]> {
-    return (await this.observeParts(['addresses'])).addresses;
+    return (await observeNamespace(this.socket, ['addresses'])).addresses;
   }
 
   async listRoutes(): Promise<Route[]> {
-    return (await this.observeParts(['routes'])).routes;
+    return (await observeNamespace(this.socket, ['routes'])).routes;
   }
 
   async listNeighbours(): Promise<Neighbour[]> {
-    return (await this.observeParts(['neighbours'])).neighbours;
+    return (await observeNamespace(this.socket, ['neighbours'])).neighbours;
   }
 
   observe(kinds: readonly ObserveKind[] = ALL_OBSERVE_KINDS): Promise<ObservedState> {
-    return this.observeParts(kinds);
+    return observeNamespace(this.socket, kinds);
   }
 
   async close(): Promise<void> {
+    this.linkOps.close();
     this.socket.close();
-    for (const s of this.peerSockets.values()) s.close();
-    this.peerSockets.clear();
-  }
-
-  private socketFor(netns: string | null): NetlinkSocket {
-    if (netns === null) return this.socket;
-    let s = this.peerSockets.get(netns);
-    if (!s) {
-      s = NetlinkSocket.open({ netns });
-      this.peerSockets.set(netns, s);
-    }
-    return s;
-  }
-
-  private async observeParts(parts: readonly ObserveKind[]): Promise<ObservedState> {
-    const links = await this.listLinks();
-    const names = new Map(links.map((l) => [l.index, l.name]));
-    const state: ObservedState = { links, addresses: [], routes: [], neighbours: [] };
-    if (parts.includes('addresses')) {
-      state.addresses = await this.socket.dump(nl.dumpAddressesRequest(), { op: 'dump', object: 'addresses' }, (m) =>
-        m.type === c.RTM_NEWADDR ? toAddress(nl.decodeAddress(m.buf, m.start, m.end), names) : null);
-    }
-    if (parts.includes('routes')) {
-      state.routes = await this.socket.dump(nl.dumpRoutesRequest(), { op: 'dump', object: 'routes' }, (m) =>
-        m.type === c.RTM_NEWROUTE ? toRoute(nl.decodeRoute(m.buf, m.start, m.end), names) : null);
-    }
-    if (parts.includes('neighbours')) {
-      state.neighbours = await this.socket.dump(nl.dumpNeighboursRequest(), { op: 'dump', object: 'neighbours' }, (m) =>
-        m.type === c.RTM_NEWNEIGH ? toNeighbour(nl.decodeNeighbour(m.buf, m.start, m.end), names) : null);
-    }
-    return state;
-  }
-
-  // ---- helpers ----
-
-  /** Create if absent; otherwise check compatibility and change only what differs. */
-  private async ensureLink(
-    op: string,
-    spec: LinkAttrs,
-    info: nl.LinkInfo,
-    incompatible: (l: Link) => string | null | Promise<string | null>,
-    infoChange?: (l: Link) => nl.LinkInfo | undefined,
-    linkIndex?: number,
-  ): Promise<Link> {
-    // Create first: bulk creation then costs no lookup; an existing name answers EEXIST.
-    const created = await this.createLink(op, spec, info, linkIndex);
-    if (created) return created;
-    const existing = await this.getLink(spec.name);
-    if (!existing) throw new DataplaneError(op, spec.name, 'EEXIST', `"${spec.name}" exists but vanished while being checked`);
-    const why = await incompatible(existing);
-    if (why) throw new DataplaneError(op, spec.name, 'EEXIST', `"${spec.name}" ${why}`);
-    return this.applyAttrs(op, existing, spec, infoChange?.(existing));
-  }
-
-  /** Creates the link with every attribute; null when the name is taken (EEXIST). */
-  private async createLink(op: string, spec: LinkAttrs, info: nl.LinkInfo, linkIndex?: number): Promise<Link | null> {
-    const master = await this.resolveMaster(op, spec);
-    const fields: nl.LinkFields = {
-      ...(linkIndex !== undefined ? { linkIndex } : {}),
-      ...(spec.mtu !== undefined ? { mtu: spec.mtu } : {}),
-      ...(spec.mac !== undefined ? { mac: spec.mac } : {}),
-      ...(spec.group !== undefined ? { group: spec.group } : {}),
-      ...(master ? { masterIndex: master } : {}),
-      ...(spec.up !== undefined ? { up: spec.up } : {}),
-    };
-    const req = nl.createLinkRequest(spec.name, info, fields);
-    let echoed: Link | undefined;
-    try {
-      // NLM_F_ECHO: the kernel answers with the new link, sparing a lookup (kernels that do
-      // not echo new links just ACK, and we look it up below).
-      // The echo is sent before the kernel enslaves the new link: the master we set is added.
-      const links = await this.socket.ackCollect({ ...req, flags: req.flags | c.NLM_F_ECHO }, { op, object: spec.name }, decodeLinkMessage);
-      echoed = links.find((l) => l.name === spec.name);
-      if (echoed && master) echoed = { ...echoed, masterIndex: master };
-    } catch (err) {
-      if (err instanceof DataplaneError && err.code === 'EEXIST') return null;
-      throw explainMissingKind(err, info.kind);
-    }
-    // The kernel ignores IFLA_IFALIAS on create: set it in a second step, undone on failure.
-    if (spec.alias !== undefined) {
-      try {
-        await this.socket.ack(nl.changeLinkRequest({ name: spec.name }, { alias: spec.alias }), { op, object: spec.name });
-      } catch (err) {
-        await this.socket.ack(nl.deleteLinkRequest({ name: spec.name }), { op: 'clean up', object: spec.name }).catch(() => undefined);
-        throw err;
-      }
-      if (echoed) echoed = { ...echoed, alias: spec.alias || null };
-    }
-    return echoed ?? this.mustGet(op, spec.name);
-  }
-
-  /** After a device exists: apply the remaining attributes, or delete it if that fails. */
-  private async finishCreate(op: string, spec: LinkAttrs, masterIndex: number): Promise<Link> {
-    try {
-      const link = await this.mustGet(op, spec.name);
-      return await this.applyAttrs(op, link, spec, undefined, masterIndex);
-    } catch (err) {
-      await this.socket.ack(nl.deleteLinkRequest({ name: spec.name }), { op: 'clean up', object: spec.name }).catch(() => undefined);
-      throw err;
-    }
-  }
-
-  private async applyAttrs(op: string, link: Link, spec: LinkAttrs, info?: nl.LinkInfo, knownMaster?: number): Promise<Link> {
-    const master = spec.master === undefined ? undefined : spec.master === null ? 0 : knownMaster || (await this.resolveMaster(op, spec));
-    const change = planLinkChange(link, spec, master);
-    if (!change && !info) return link;
-    await this.socket.ack(nl.changeLinkRequest({ index: link.index }, change ?? {}, info), { op, object: spec.name });
-    return this.mustGet(op, spec.name);
-  }
-
-  private async resolveMaster(op: string, spec: LinkAttrs): Promise<number> {
-    if (!spec.master) return 0;
-    const m = await this.lookupShared(spec.master);
-    if (!m) throw new DataplaneError(op, spec.name, 'ENODEV', `master "${spec.master}" does not exist`);
-    if (m.kind !== 'bridge') throw new DataplaneError(op, spec.name, 'EINVAL', `master "${spec.master}" is a ${m.kind}, not a bridge`);
-    return m.index;
-  }
-
-  /** Our name is free, so EEXIST on create was about the peer's name: say so. */
-  private async peerTakenError(op: string, spec: VethSpec, peerSocket: NetlinkSocket): Promise<DataplaneError> {
-    const taken = await this.ignoringMissing(
-      peerSocket.get(nl.getLinkRequest({ name: spec.peer.name }), { op, object: spec.peer.name }, decodeLinkMessage),
-    );
-    const where = spec.peer.netns ? `namespace ${spec.peer.netns}` : 'this namespace';
-    const by = taken ? ` (by a ${taken.kind})` : '';
-    return new DataplaneError(op, spec.name, 'EEXIST', `peer name "${spec.peer.name}" is already taken in ${where}${by}`);
-  }
-
-  private async linkNameOf(index: number): Promise<string | null> {
-    const l = await this.ignoringMissing(this.socket.get(nl.getLinkRequest({ index }), { op: 'get link', object: `ifindex ${index}` }, decodeLinkMessage));
-    return l?.name ?? null;
-  }
-
-  private async ignoringMissing<T>(p: Promise<T>): Promise<T | null> {
-    try {
-      return await p;
-    } catch (err) {
-      if (err instanceof DataplaneError && err.code === 'ENODEV') return null;
-      throw err;
-    }
-  }
-
-  /** Concurrent lookups of one name (e.g. the bridge of 1000 attachments) share one request. */
-  private lookupShared(name: string): Promise<Link | null> {
-    let p = this.lookups.get(name);
-    if (!p) {
-      p = this.getLink(name).finally(() => this.lookups.delete(name));
-      this.lookups.set(name, p);
-    }
-    return p;
-  }
-
-  private async mustGet(op: string, name: string): Promise<Link> {
-    const link = await this.getLink(name);
-    if (!link) throw new DataplaneError(op, name, 'ENODEV', `device "${name}" vanished`);
-    return link;
-  }
-
-  private async requireIndex(op: string, name: string): Promise<number> {
-    v.checkIfName(op, name, 'dev');
-    const link = await this.getLink(name);
-    if (!link) throw new DataplaneError(op, name, 'ENODEV', `device "${name}" does not exist`);
-    return link.index;
-  }
-
-  private async addrFields(op: string, spec: AddressSpec, missingOk = false): Promise<nl.AddrFields | null> {
-    const { ip, prefix, family } = v.checkCidr(op, spec.dev, spec.cidr);
-    if (spec.nodad && family !== 6) throw invalid(op, spec.cidr, 'nodad applies to IPv6 addresses only');
-    v.checkIfName(op, spec.dev, 'dev');
-    const link = await this.getLink(spec.dev);
-    if (!link) {
-      if (missingOk) return null;
-      throw new DataplaneError(op, spec.dev, 'ENODEV', `device "${spec.dev}" does not exist`);
-    }
-    return { index: link.index, ip, prefix, ...(spec.nodad ? { nodad: true } : {}) };
-  }
-
-  private async ignoring(codes: string[], p: Promise<unknown>): Promise<void> {
-    try {
-      await p;
-    } catch (err) {
-      if (err instanceof DataplaneError && codes.includes(err.code)) return;
-      throw err;
-    }
   }
 }
-
-const kindModules: Record<string, string> = { vlan: '8021q', vxlan: 'vxlan', bridge: 'bridge', veth: 'veth' };
-
-/** "Unknown device type" means the kernel lacks the driver: say which. */
-function explainMissingKind(err: unknown, kind: string): unknown {
-  if (!(err instanceof DataplaneError) || err.code !== 'EOPNOTSUPP' || !/Unknown device type/i.test(err.detail)) return err;
-  const module = kindModules[kind] ?? kind;
-  return new DataplaneError(err.op, err.object, err.code, `${err.detail} (this kernel has no ${kind} support: load the ${module} module)`);
-}
-

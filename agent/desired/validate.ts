@@ -1,0 +1,413 @@
+// Validation of a whole desired state before anything changes: every violation at once, each
+// with the field's path in the JSON mapping ("networks[0].cidr") and the rule it breaks.
+// Interface-level checks reuse the dataplane's (names, MACs, VLAN ids, MTU, VNI).
+import { DataplaneError } from '../../dataplane/errors.js';
+import { netnsPath } from '../../dataplane/netns-path.js';
+import { checkIfName, checkMac, checkMtu, checkVlanId, checkVni } from '../../dataplane/validate.js';
+import { IpFamily, type Attachment, type DesiredState, type Network } from '../api/gen/hostnet/v1/resources.js';
+import {
+  bridgeNameOf, ifNameOf, macOf, mtuOf, RESOURCE_NAME_PATTERN, uplinkDeviceOf,
+} from '../naming.js';
+import {
+  contains, isMulticast, isReservedInCidr, parseCidr, parseIp, type Cidr, type Family, type Ip,
+} from './ip.js';
+
+export interface Violation {
+  /** The field in the JSON mapping, e.g. "networks[0].dhcp.pools[1].start". */
+  path: string;
+  /** A stable rule id, e.g. "gateway-in-cidr". */
+  rule: string;
+  message: string;
+}
+
+export function formatViolation(v: Violation): string {
+  return `${v.path}: ${v.message} (rule ${v.rule})`;
+}
+
+/** One message listing every violation (what INVALID_ARGUMENT carries). */
+export function formatViolations(violations: readonly Violation[]): string {
+  if (violations.length === 1) return `invalid desired state: ${formatViolation(violations[0]!)}`;
+  return `invalid desired state, ${violations.length} violations:\n${violations.map((v) => `- ${formatViolation(v)}`).join('\n')}`;
+}
+
+export class ValidationError extends Error {
+  override readonly name = 'ValidationError';
+  constructor(readonly violations: Violation[]) {
+    super(formatViolations(violations));
+  }
+}
+
+/** Throws a ValidationError listing every violation, if any. */
+export function assertValidDesiredState(state: DesiredState, previous?: DesiredState): void {
+  const violations = validateDesiredState(state, previous);
+  if (violations.length > 0) throw new ValidationError(violations);
+}
+
+/** IPv6 requires links of at least 1280 bytes (RFC 8200). */
+export const IPV6_MIN_MTU = 1280;
+export const MIN_LEASE_SECONDS = 60;
+const DOMAIN_PATTERN = /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*\.?$/i;
+
+function familyOf(f: IpFamily): Family | null {
+  return f === IpFamily.IPV4 ? 4 : f === IpFamily.IPV6 ? 6 : null;
+}
+
+/** The detail of a dataplane check that refused `value`, or null when it passed. */
+function dataplaneCheck(check: () => void): string | null {
+  try {
+    check();
+    return null;
+  } catch (err) {
+    if (err instanceof DataplaneError) return err.detail;
+    throw err;
+  }
+}
+
+interface IpHolder {
+  path: string;
+  what: string;
+}
+
+class Collector {
+  readonly violations: Violation[] = [];
+  add(path: string, rule: string, message: string): void {
+    this.violations.push({ path, rule, message });
+  }
+}
+
+/** Returns every violation of `state` (and against `previous`, the stored state); [] when valid. */
+export function validateDesiredState(state: DesiredState, previous?: DesiredState): Violation[] {
+  const c = new Collector();
+
+  if (previous && state.generation < previous.generation) {
+    c.add('generation', 'generation-stale',
+      `generation ${state.generation} is older than the stored generation ${previous.generation}; refusing a stale state`);
+  }
+
+  // Interface names are unique across everything hostnet creates or uses on the node.
+  const ifNames = new Map<string, string>();
+  const claimName = (name: string, path: string, what: string): void => {
+    const detail = dataplaneCheck(() => checkIfName('validate', name, what));
+    if (detail) {
+      c.add(path, 'ifname-valid', detail);
+      return;
+    }
+    const first = ifNames.get(name);
+    if (first !== undefined) {
+      c.add(path, 'ifname-unique', `interface name "${name}" (${what}) is already used by ${first}`);
+      return;
+    }
+    ifNames.set(name, `${path} (${what})`);
+  };
+
+  const networks = new Map<string, { network: Network; index: number; cidr: Cidr | null; family: Family | null }>();
+  state.networks.forEach((n, i) => {
+    const p = `networks[${i}]`;
+    checkResourceName(c, n.name, `${p}.name`, 'network');
+    if (n.name && networks.has(n.name)) {
+      c.add(`${p}.name`, 'name-unique', `network "${n.name}" is defined twice (also networks[${networks.get(n.name)!.index}])`);
+    }
+    const { cidr, family } = validateNetwork(c, n, p, claimName);
+    if (n.name && !networks.has(n.name)) networks.set(n.name, { network: n, index: i, cidr, family });
+  });
+
+  // IP holders per network: gateway, DHCP server, reservations, static attachments.
+  const holders = new Map<string, Map<bigint, IpHolder>>();
+  const claimIp = (network: string, ip: Ip, holder: IpHolder, rule: string): void => {
+    let m = holders.get(network);
+    if (!m) holders.set(network, (m = new Map()));
+    const first = m.get(ip.value);
+    if (first) {
+      c.add(holder.path, rule, `${holder.what} ${ip.text} is already held by ${first.what} (${first.path})`);
+      return;
+    }
+    m.set(ip.value, holder);
+  };
+  for (const [name, { network: n, index, cidr }] of networks) {
+    if (!cidr) continue;
+    const p = `networks[${index}]`;
+    const gw = n.gateway ? parseIp(n.gateway) : null;
+    if (gw && contains(cidr, gw)) claimIp(name, gw, { path: `${p}.gateway`, what: 'gateway' }, 'ip-duplicate');
+    const server = n.dhcp?.serverAddress ? parseIp(n.dhcp.serverAddress) : null;
+    if (server && contains(cidr, server) && server.value !== gw?.value) {
+      claimIp(name, server, { path: `${p}.dhcp.serverAddress`, what: 'DHCP server address' }, 'ip-duplicate');
+    }
+    const macs = new Map<string, string>();
+    n.dhcp?.reservations.forEach((r, j) => {
+      const rp = `${p}.dhcp.reservations[${j}]`;
+      const macProblem = dataplaneCheck(() => checkMac('validate', r.ip, r.mac.toLowerCase(), 'mac'));
+      if (macProblem) c.add(`${rp}.mac`, 'mac-valid', macProblem);
+      else if (macs.has(r.mac.toLowerCase())) {
+        c.add(`${rp}.mac`, 'reservation-mac-unique', `MAC ${r.mac} is already reserved by ${macs.get(r.mac.toLowerCase())}`);
+      } else macs.set(r.mac.toLowerCase(), rp);
+      const ip = checkAddressIn(c, r.ip, `${rp}.ip`, 'reservation', cidr);
+      if (ip) claimIp(name, ip, { path: `${rp}.ip`, what: 'reservation' }, gw?.value === ip.value ? 'ip-collides-gateway' : 'ip-duplicate');
+    });
+  }
+
+  const attachmentNames = new Map<string, number>();
+  const attachmentMacs = new Map<string, string>();
+  state.attachments.forEach((a, i) => {
+    const p = `attachments[${i}]`;
+    checkResourceName(c, a.name, `${p}.name`, 'attachment');
+    if (a.name && attachmentNames.has(a.name)) {
+      c.add(`${p}.name`, 'name-unique', `attachment "${a.name}" is defined twice (also attachments[${attachmentNames.get(a.name)}])`);
+    } else if (a.name) attachmentNames.set(a.name, i);
+
+    const net = networks.get(a.network);
+    if (!a.network) c.add(`${p}.network`, 'reference-resolves', 'network is required');
+    else if (!net) c.add(`${p}.network`, 'reference-resolves', `network "${a.network}" is not defined in this state`);
+
+    validateAttachmentKind(c, a, p, claimName);
+
+    if (a.mac !== undefined) {
+      const problem = dataplaneCheck(() => checkMac('validate', a.name, a.mac!.toLowerCase(), 'mac'));
+      if (problem) c.add(`${p}.mac`, 'mac-valid', problem);
+    }
+    const mac = macOf(a);
+    const macFirst = attachmentMacs.get(mac);
+    if (macFirst) c.add(`${p}.mac`, 'mac-unique', `MAC ${mac}${a.mac ? '' : ' (derived from the name)'} is already used by ${macFirst}`);
+    else attachmentMacs.set(mac, p);
+
+    if (a.mtu !== undefined) checkMtuField(c, a.mtu, `${p}.mtu`, net?.family ?? null);
+
+    const mode = a.ip?.mode;
+    if (mode?.$case === 'static' && net?.cidr) {
+      const ip = checkAddressIn(c, mode.static, `${p}.ip.static`, 'static IP', net.cidr);
+      const gw = net.network.gateway ? parseIp(net.network.gateway) : null;
+      if (ip) claimIp(a.network, ip, { path: `${p}.ip.static`, what: `attachment ${a.name}` }, gw?.value === ip.value ? 'ip-collides-gateway' : 'ip-duplicate');
+    } else if (mode?.$case === 'auto' && net) {
+      if (!net.network.dhcp?.enabled) {
+        c.add(`${p}.ip.auto`, 'ip-auto-needs-dhcp', `ip auto takes an address from network "${a.network}"'s DHCP pools, but its DHCP is not enabled`);
+      }
+    }
+  });
+
+  // Two veth peers cannot share a name inside one namespace.
+  const peers = new Map<string, string>();
+  state.attachments.forEach((a, i) => {
+    if (a.kind?.$case !== 'veth' || !a.kind.veth.peerNetns || !a.kind.veth.peerIfName) return;
+    const key = `${netnsPath(a.kind.veth.peerNetns)}\0${a.kind.veth.peerIfName}`;
+    const first = peers.get(key);
+    if (first) {
+      c.add(`attachments[${i}].veth.peerIfName`, 'veth-peer-unique',
+        `peer "${a.kind.veth.peerIfName}" in ${a.kind.veth.peerNetns} is already used by ${first}`);
+    } else peers.set(key, `attachments[${i}]`);
+  });
+
+  // A NIC hostnet builds on (VLAN parent, VXLAN underlay) must be neither one of hostnet's own
+  // devices nor a NIC enslaved as another network's untagged uplink (the bridge would take
+  // its frames before the VLAN or VXLAN device sees them).
+  state.networks.forEach((n, i) => {
+    const k = n.uplink?.kind;
+    const lower = k?.$case === 'vlan' ? { name: k.vlan.parent, path: `networks[${i}].uplink.vlan.parent` }
+      : k?.$case === 'vxlan' && k.vxlan.device ? { name: k.vxlan.device, path: `networks[${i}].uplink.vxlan.device` } : null;
+    if (!lower) return;
+    const holder = ifNames.get(lower.name);
+    if (holder) c.add(lower.path, 'uplink-lower-conflict', `"${lower.name}" cannot carry this uplink: it is ${holder}`);
+  });
+
+  if (previous) {
+    const before = new Map(previous.networks.map((n) => [n.name, n]));
+    state.networks.forEach((n, i) => {
+      const old = before.get(n.name);
+      if (!old) return;
+      if (old.cidr !== n.cidr) {
+        c.add(`networks[${i}].cidr`, 'immutable-cidr', `the CIDR of network "${n.name}" cannot change (${old.cidr} -> ${n.cidr}); create a new network instead`);
+      }
+      if (old.ipFamily !== n.ipFamily) {
+        c.add(`networks[${i}].ipFamily`, 'immutable-ip-family', `the IP family of network "${n.name}" cannot change; create a new network instead`);
+      }
+    });
+  }
+  return c.violations;
+}
+
+function checkResourceName(c: Collector, name: string, path: string, what: string): void {
+  if (!name) c.add(path, 'name-required', `a ${what} needs a name`);
+  else if (!RESOURCE_NAME_PATTERN.test(name)) {
+    c.add(path, 'name-format', `${what} name "${name}" must be lower-case letters, digits and '-', start and end with a letter or digit, at most 63 characters`);
+  }
+}
+
+function checkMtuField(c: Collector, mtu: number, path: string, family: Family | null): void {
+  const problem = dataplaneCheck(() => checkMtu('validate', path, mtu));
+  if (problem) c.add(path, 'mtu-range', problem);
+  else if (family === 6 && mtu < IPV6_MIN_MTU) c.add(path, 'mtu-range', `MTU ${mtu} is below IPv6's minimum of ${IPV6_MIN_MTU}`);
+}
+
+/** An IP inside the CIDR that is a host address; the parsed IP when it passes. */
+function checkAddressIn(c: Collector, text: string, path: string, what: string, cidr: Cidr): Ip | null {
+  const ip = parseIp(text);
+  if (!ip) {
+    c.add(path, 'ip-format', `${what} "${text}" is not an IP address`);
+    return null;
+  }
+  if (!contains(cidr, ip)) {
+    c.add(path, 'ip-in-cidr', `${what} ${ip.text} is outside the network's CIDR ${cidr.text}`);
+    return null;
+  }
+  if (isReservedInCidr(cidr, ip)) {
+    c.add(path, 'ip-in-cidr', `${what} ${ip.text} is the ${ip.value === cidr.first ? 'network' : 'broadcast'} address of ${cidr.text}`);
+    return null;
+  }
+  return ip;
+}
+
+type ClaimName = (name: string, path: string, what: string) => void;
+
+function validateNetwork(c: Collector, n: Network, p: string, claimName: ClaimName): { cidr: Cidr | null; family: Family | null } {
+  const family = familyOf(n.ipFamily);
+  if (family === null) c.add(`${p}.ipFamily`, 'ip-family-required', 'ipFamily must be IPV4 or IPV6');
+
+  // Devices and their names.
+  if (n.importedBridge && !n.bridgeName) {
+    c.add(`${p}.bridgeName`, 'imported-bridge-name', 'an imported bridge must be named (bridgeName): hostnet uses an existing bridge');
+  } else if (n.name || n.bridgeName) {
+    claimName(bridgeNameOf(n), `${p}.bridgeName`, n.bridgeName ? 'bridge' : 'bridge, derived from the network name');
+  }
+  if (n.mtu !== undefined) checkMtuField(c, n.mtu, `${p}.mtu`, family);
+  else if (family === 6 && mtuOf(n) < IPV6_MIN_MTU) c.add(`${p}.mtu`, 'mtu-range', `default MTU ${mtuOf(n)} is below IPv6's minimum`);
+
+  const k = n.uplink?.kind;
+  if (k?.$case === 'vlan') {
+    const vp = `${p}.uplink.vlan`;
+    const parentProblem = dataplaneCheck(() => checkIfName('validate', k.vlan.parent, 'parent'));
+    if (parentProblem) c.add(`${vp}.parent`, 'ifname-valid', parentProblem);
+    const idProblem = dataplaneCheck(() => checkVlanId('validate', vp, k.vlan.id));
+    if (idProblem) c.add(`${vp}.id`, 'vlan-id-range', idProblem);
+    if (!parentProblem && !idProblem) claimName(uplinkDeviceOf(n)!.name, vp, 'VLAN device, derived from parent and id');
+  } else if (k?.$case === 'vxlan') {
+    const xp = `${p}.uplink.vxlan`;
+    const x = k.vxlan;
+    const vniProblem = dataplaneCheck(() => checkVni('validate', xp, x.vni));
+    if (vniProblem || x.vni === 0) c.add(`${xp}.vni`, 'vxlan-vni-range', vniProblem ?? 'VNI 0 is not usable: 1..16777215');
+    else claimName(uplinkDeviceOf(n)!.name, xp, 'VXLAN device, derived from the VNI');
+    const local = x.local ? parseIp(x.local) : null;
+    if (x.local && !local) c.add(`${xp}.local`, 'ip-format', `local "${x.local}" is not an IP address`);
+    const d = x.destination;
+    if (d?.$case === 'remote') {
+      const r = parseIp(d.remote);
+      if (!r) c.add(`${xp}.remote`, 'ip-format', `remote "${d.remote}" is not an IP address`);
+      else if (isMulticast(r)) c.add(`${xp}.remote`, 'vxlan-remote-unicast', `remote ${r.text} is a multicast address; use group for multicast`);
+      else if (local && local.family !== r.family) c.add(`${xp}.remote`, 'vxlan-family', 'local and remote must be the same IP family');
+    } else if (d?.$case === 'group') {
+      const g = parseIp(d.group);
+      if (!g) c.add(`${xp}.group`, 'ip-format', `group "${d.group}" is not an IP address`);
+      else if (!isMulticast(g)) c.add(`${xp}.group`, 'vxlan-group-multicast', `group ${g.text} is not a multicast address`);
+      else if (local && local.family !== g.family) c.add(`${xp}.group`, 'vxlan-family', 'local and group must be the same IP family');
+      if (!x.device) c.add(`${xp}.device`, 'vxlan-group-device', 'a multicast group needs an underlay device');
+    }
+    if (x.port !== undefined && (!Number.isInteger(x.port) || x.port < 1 || x.port > 65535)) {
+      c.add(`${xp}.port`, 'vxlan-port-range', `port ${x.port} is out of range 1..65535`);
+    }
+    if (x.device) {
+      const problem = dataplaneCheck(() => checkIfName('validate', x.device, 'device'));
+      if (problem) c.add(`${xp}.device`, 'ifname-valid', problem);
+    }
+  } else if (k?.$case === 'untagged') {
+    claimName(k.untagged.name, `${p}.uplink.untagged.name`, 'untagged uplink');
+  }
+
+  // Addressing.
+  let cidr: Cidr | null = null;
+  if (!n.cidr) c.add(`${p}.cidr`, 'cidr-format', 'cidr is required, e.g. 192.168.10.0/24');
+  else {
+    cidr = parseCidr(n.cidr);
+    if (!cidr) c.add(`${p}.cidr`, 'cidr-format', `cidr "${n.cidr}" is not an address with a prefix length, e.g. 192.168.10.0/24`);
+    else if (family !== null && cidr.family !== family) {
+      c.add(`${p}.cidr`, 'cidr-family', `cidr ${n.cidr} is IPv${cidr.family} but ipFamily is IPV${family}`);
+      cidr = null;
+    } else if (cidr.base !== cidr.first) {
+      c.add(`${p}.cidr`, 'cidr-network-address', `cidr ${n.cidr} has host bits set; the network is ${parseIpText(cidr)}/${cidr.prefix}`);
+    }
+  }
+  const gw = n.gateway ? (cidr ? checkAddressIn(c, n.gateway, `${p}.gateway`, 'gateway', cidr) : null) : null;
+  if (n.gatewayOnBridge && !n.gateway) c.add(`${p}.gatewayOnBridge`, 'gateway-on-bridge-needs-gateway', 'gatewayOnBridge needs a gateway');
+
+  const dhcp = n.dhcp;
+  if (dhcp && cidr) validateDhcp(c, n, `${p}.dhcp`, cidr, gw);
+  else if (dhcp?.enabled && family === 6) c.add(`${p}.dhcp.enabled`, 'dhcp-ipv4-only', 'the embedded DHCP server serves IPv4 networks only');
+  return { cidr, family };
+}
+
+function parseIpText(cidr: Cidr): string {
+  if (cidr.family === 4) return [24n, 16n, 8n, 0n].map((s) => String((cidr.first >> s) & 0xffn)).join('.');
+  const groups: string[] = [];
+  for (let s = 112n; s >= 0n; s -= 16n) groups.push(((cidr.first >> s) & 0xffffn).toString(16));
+  return parseIp(groups.join(':'))!.text;
+}
+
+function validateDhcp(c: Collector, n: Network, p: string, cidr: Cidr, gw: Ip | null): void {
+  const d = n.dhcp!;
+  if (d.enabled && cidr.family !== 4) c.add(`${p}.enabled`, 'dhcp-ipv4-only', 'the embedded DHCP server serves IPv4 networks only');
+  if (d.enabled && !d.serverAddress && !(n.gatewayOnBridge && n.gateway)) {
+    c.add(`${p}.serverAddress`, 'dhcp-server-address', 'DHCP needs an address on the bridge: set serverAddress, or a gateway with gatewayOnBridge');
+  }
+  if (d.serverAddress) checkAddressIn(c, d.serverAddress, `${p}.serverAddress`, 'DHCP server address', cidr);
+
+  const ranges: { start: Ip; end: Ip; index: number }[] = [];
+  d.pools.forEach((pool, j) => {
+    const pp = `${p}.pools[${j}]`;
+    const start = checkAddressIn(c, pool.start, `${pp}.start`, 'pool start', cidr);
+    const end = checkAddressIn(c, pool.end, `${pp}.end`, 'pool end', cidr);
+    if (!start || !end) return;
+    if (start.value > end.value) {
+      c.add(pp, 'pool-order', `pool start ${start.text} is after its end ${end.text}`);
+      return;
+    }
+    if (gw && gw.value >= start.value && gw.value <= end.value) {
+      c.add(pp, 'pool-contains-gateway', `pool ${start.text}-${end.text} contains the gateway ${gw.text}`);
+    }
+    const server = d.serverAddress ? parseIp(d.serverAddress) : null;
+    if (server && server.value >= start.value && server.value <= end.value) {
+      c.add(pp, 'pool-contains-server', `pool ${start.text}-${end.text} contains the DHCP server address ${server.text}`);
+    }
+    for (const other of ranges) {
+      if (start.value <= other.end.value && other.start.value <= end.value) {
+        c.add(pp, 'pool-overlap', `pool ${start.text}-${end.text} overlaps pools[${other.index}] ${other.start.text}-${other.end.text}`);
+      }
+    }
+    ranges.push({ start, end, index: j });
+  });
+
+  d.dnsServers.forEach((s, j) => {
+    const ip = parseIp(s);
+    if (!ip || ip.family !== cidr.family) c.add(`${p}.dnsServers[${j}]`, 'ip-format', `DNS server "${s}" is not an IPv${cidr.family} address`);
+  });
+  d.searchDomains.forEach((s, j) => {
+    if (!DOMAIN_PATTERN.test(s)) c.add(`${p}.searchDomains[${j}]`, 'domain-format', `"${s}" is not a domain name`);
+  });
+  if (d.domainName && !DOMAIN_PATTERN.test(d.domainName)) c.add(`${p}.domainName`, 'domain-format', `"${d.domainName}" is not a domain name`);
+  d.routes.forEach((r, j) => {
+    const rp = `${p}.routes[${j}]`;
+    const dst = parseCidr(r.destination);
+    if (!dst || dst.family !== cidr.family) c.add(`${rp}.destination`, 'route-format', `destination "${r.destination}" is not an IPv${cidr.family} CIDR`);
+    else if (dst.base !== dst.first) c.add(`${rp}.destination`, 'cidr-network-address', `destination ${r.destination} has host bits set`);
+    checkAddressIn(c, r.via, `${rp}.via`, 'next hop (via)', cidr);
+  });
+  if (d.leaseSeconds !== undefined && (!Number.isInteger(d.leaseSeconds) || d.leaseSeconds < MIN_LEASE_SECONDS)) {
+    c.add(`${p}.leaseSeconds`, 'lease-seconds-range', `leaseSeconds ${d.leaseSeconds} is below the minimum of ${MIN_LEASE_SECONDS}`);
+  }
+  d.reservations.forEach((r, j) => {
+    if (r.hostname && !DOMAIN_PATTERN.test(r.hostname)) {
+      c.add(`${p}.reservations[${j}].hostname`, 'domain-format', `hostname "${r.hostname}" is not a host name`);
+    }
+  });
+}
+
+function validateAttachmentKind(c: Collector, a: Attachment, p: string, claimName: ClaimName): void {
+  const k = a.kind;
+  if (!k) {
+    c.add(p, 'attachment-kind-required', 'an attachment needs a kind: tap or veth');
+    return;
+  }
+  if (k.$case === 'tap') {
+    claimName(ifNameOf(a), `${p}.tap.ifName`, 'tap');
+    return;
+  }
+  claimName(ifNameOf(a), `${p}.veth.ifName`, 'veth host end');
+  if (!k.veth.peerNetns) c.add(`${p}.veth.peerNetns`, 'veth-peer-netns', 'peerNetns is required: the workload\'s network namespace (path or name)');
+  const problem = dataplaneCheck(() => checkIfName('validate', k.veth.peerIfName, 'peerIfName'));
+  if (problem) c.add(`${p}.veth.peerIfName`, 'ifname-valid', problem);
+}

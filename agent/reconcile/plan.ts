@@ -1,0 +1,398 @@
+// Pure planning: what to do so the kernel (ObservedState, one dump per kind) matches the
+// desired state. The plan is ordered (deletions first, so a name can be reused; then each
+// network's bridge, uplink and addresses; then attachments) and minimal (a device that
+// already matches produces nothing; a converged node plans nothing).
+//
+// Ownership: every device hostnet creates carries the alias "hostnet:<kind>:<name>". The plan
+// never modifies or deletes a device without that marker; the exceptions are an imported
+// bridge (used: ports are enslaved to it, the gateway address may be added; never changed
+// otherwise and never deleted) and an untagged uplink NIC named in the desired state (only
+// enslaved and brought up; never deleted or otherwise changed).
+//
+// Something that cannot be done (a missing VLAN parent, a name taken by a foreign device)
+// becomes a PlanProblem for that resource's condition; the rest of the node is still planned.
+import type {
+  AddressSpec, BridgeSpec, Link, LinkAttrs, ObservedState, TapSpec, VethSpec, VlanSpec, VxlanSpec,
+} from '../../dataplane/types.js';
+import type { Attachment, DesiredState, Network } from '../api/gen/hostnet/v1/resources.js';
+import { parseCidr, parseIp } from '../desired/ip.js';
+import {
+  bridgeNameOf, deriveBridgeMac, ifNameOf, macOf, mtuOf, networkGroup, ownerAlias, parseOwnerAlias,
+  tapHostMac, TEARDOWN_GROUP, uplinkDeviceOf, DEFAULT_VXLAN_PORT, type OwnedKind,
+} from '../naming.js';
+
+export interface ResourceRef {
+  kind: 'network' | 'attachment';
+  name: string;
+}
+
+interface ActionBase {
+  /** The resource the action serves; absent for the teardown of things no longer desired. */
+  resource?: ResourceRef;
+  /** Why, in words, e.g. "missing", "mtu 1400 -> 1500", "no longer desired". */
+  reason: string;
+}
+
+export type PlanAction = ActionBase & (
+  | { op: 'deleteLinkGroup'; group: number; links: string[] }
+  | { op: 'deleteLink'; name: string }
+  | { op: 'ensureBridge'; spec: BridgeSpec }
+  | { op: 'ensureVlan'; spec: VlanSpec }
+  | { op: 'ensureVxlan'; spec: VxlanSpec }
+  | { op: 'ensureVeth'; spec: VethSpec }
+  | { op: 'ensureTap'; spec: TapSpec }
+  | { op: 'setLink'; attrs: LinkAttrs }
+  | { op: 'addAddress'; spec: AddressSpec }
+  | { op: 'deleteAddress'; spec: AddressSpec }
+);
+
+export interface PlanProblem {
+  resource: ResourceRef;
+  /** The condition it sets False, e.g. "UplinkReady". */
+  condition: 'BridgeReady' | 'UplinkReady' | 'Configured';
+  /** CamelCase reason, e.g. "ParentMissing". */
+  reason: string;
+  message: string;
+}
+
+export interface Plan {
+  actions: PlanAction[];
+  problems: PlanProblem[];
+}
+
+export interface PlanOptions {
+  /**
+   * From this many deletions on, devices are removed in kernel batches (a whole link group,
+   * or moved into the teardown group and deleted with one request). Default 2.
+   */
+  bulkDeleteMin?: number;
+}
+
+/** RT_SCOPE_LINK: link-local addresses (fe80::/10) are the kernel's, never pruned. */
+const SCOPE_LINK = 253;
+
+interface Want {
+  name: string;
+  mtu?: number;
+  mac?: string;
+  alias?: string;
+  group?: number;
+  up?: boolean;
+  /** Bridge name to be enslaved to. */
+  master?: string;
+}
+
+export function planReconcile(desired: DesiredState, observed: ObservedState, options: PlanOptions = {}): Plan {
+  const bulkDeleteMin = options.bulkDeleteMin ?? 2;
+  const byName = new Map(observed.links.map((l) => [l.name, l]));
+  const deletions = new Set<string>();
+  /** Names of devices in use: never deleted, whatever alias they carry. */
+  const kept = new Set<string>();
+  const build: PlanAction[] = [];
+  const problems: PlanProblem[] = [];
+  /** Bridges that exist (index) or will be created in this plan (null). */
+  const bridges = new Map<string, { name: string; index: number | null }>();
+
+  /**
+   * How a desired owned device stands: 'create' (absent, or an owned device in the way that
+   * will be deleted first), 'adopt' (exists with the right marker and is compatible), or
+   * 'blocked' (the name belongs to a device hostnet does not own).
+   */
+  const claim = (name: string, kind: OwnedKind, owner: string, compatible: (l: Link) => boolean, resource: ResourceRef,
+    condition: PlanProblem['condition']): { state: 'create' } | { state: 'adopt'; link: Link } | { state: 'blocked' } => {
+    kept.add(name);
+    const link = byName.get(name);
+    if (!link) return { state: 'create' };
+    const o = parseOwnerAlias(link.alias);
+    if (!o) {
+      problems.push({
+        resource, condition, reason: 'NameTaken',
+        message: `a ${link.kind} device named "${name}" exists without hostnet's marker; hostnet does not touch it`,
+      });
+      return { state: 'blocked' };
+    }
+    if (o.kind === kind && o.name === owner && compatible(link)) return { state: 'adopt', link };
+    deletions.add(name);
+    return { state: 'create' };
+  };
+
+  const setIfDiffers = (link: Link, want: Want, masterIndex: number | null | undefined, resource: ResourceRef): void => {
+    const attrs: LinkAttrs = { name: link.name };
+    const why: string[] = [];
+    if (want.mtu !== undefined && want.mtu !== link.mtu) { attrs.mtu = want.mtu; why.push(`mtu ${link.mtu} -> ${want.mtu}`); }
+    if (want.mac !== undefined && want.mac.toLowerCase() !== (link.mac ?? '').toLowerCase()) { attrs.mac = want.mac; why.push(`mac ${link.mac} -> ${want.mac}`); }
+    if (want.alias !== undefined && want.alias !== (link.alias ?? '')) { attrs.alias = want.alias; why.push(`alias -> ${want.alias}`); }
+    if (want.group !== undefined && want.group !== link.group) { attrs.group = want.group; why.push(`group ${link.group} -> ${want.group}`); }
+    if (want.master !== undefined && (masterIndex === null || masterIndex !== link.masterIndex)) {
+      attrs.master = want.master;
+      why.push(link.masterIndex === null ? `not a port: enslave to ${want.master}` : `enslave to ${want.master}`);
+    }
+    if (want.up !== undefined && want.up !== link.up) { attrs.up = want.up; why.push(want.up ? 'down -> up' : 'up -> down'); }
+    if (why.length > 0) build.push({ op: 'setLink', attrs, resource, reason: why.join(', ') });
+  };
+
+  for (const n of desired.networks) planNetwork(n);
+  for (const a of desired.attachments) planAttachment(a);
+
+  // Owned devices that nothing desired uses any more (or that are in the way) go first.
+  for (const link of observed.links) {
+    if (kept.has(link.name)) continue;
+    if (parseOwnerAlias(link.alias)) deletions.add(link.name);
+  }
+  const teardown = planDeletions([...deletions], observed.links, bulkDeleteMin);
+  return { actions: [...teardown, ...build], problems };
+
+  function planNetwork(n: Network): void {
+    const resource: ResourceRef = { kind: 'network', name: n.name };
+    const bridgeName = bridgeNameOf(n);
+    const mtu = mtuOf(n);
+    const group = networkGroup(n.name);
+    // Whatever happens to the bridge below, the uplink's name is this network's: an owned
+    // uplink is left alone while the network cannot be readied, not torn down.
+    const up = uplinkDeviceOf(n);
+    if (up) kept.add(up.name);
+
+    // The bridge.
+    if (n.importedBridge) {
+      kept.add(bridgeName);
+      const link = byName.get(bridgeName);
+      if (!link || link.kind !== 'bridge') {
+        problems.push({
+          resource, condition: 'BridgeReady', reason: link ? 'NotABridge' : 'ImportedBridgeMissing',
+          message: link ? `imported bridge "${bridgeName}" is a ${link.kind}, not a bridge` : `imported bridge "${bridgeName}" does not exist`,
+        });
+        return;
+      }
+      bridges.set(n.name, { name: bridgeName, index: link.index });
+    } else {
+      const alias = ownerAlias('bridge', n.name);
+      const want = { name: bridgeName, mtu, mac: deriveBridgeMac(n.name), alias, group, up: true };
+      const c = claim(bridgeName, 'bridge', n.name, (l) => l.kind === 'bridge', resource, 'BridgeReady');
+      if (c.state === 'blocked') return;
+      if (c.state === 'create') {
+        build.push({ op: 'ensureBridge', spec: { ...want, stp: false, forwardDelayCentis: 0 }, resource, reason: 'missing' });
+        bridges.set(n.name, { name: bridgeName, index: null });
+      } else {
+        const b = c.link.bridge;
+        if (b && (b.stp || b.forwardDelayCentis !== 0)) {
+          build.push({ op: 'ensureBridge', spec: { ...want, stp: false, forwardDelayCentis: 0 }, resource, reason: 'stp or forward delay changed' });
+        } else setIfDiffers(c.link, want, undefined, resource);
+        bridges.set(n.name, { name: bridgeName, index: c.link.index });
+      }
+    }
+    const bridge = bridges.get(n.name)!;
+
+    // The uplink.
+    const k = n.uplink?.kind;
+    const port = { mtu, group, up: true, master: bridgeName };
+    if (up && k?.$case === 'vlan') {
+      const parent = byName.get(k.vlan.parent);
+      kept.add(k.vlan.parent);
+      if (!parent) {
+        problems.push({ resource, condition: 'UplinkReady', reason: 'ParentMissing', message: `VLAN parent "${k.vlan.parent}" does not exist` });
+      } else {
+        const alias = ownerAlias('vlan', n.name);
+        const c = claim(up.name, 'vlan', n.name, (l) => l.kind === 'vlan' && l.linkIndex === parent.index && l.vlan?.id === k.vlan.id, resource, 'UplinkReady');
+        if (c.state === 'create') {
+          build.push({ op: 'ensureVlan', spec: { ...port, name: up.name, alias, parent: parent.name, vlanId: k.vlan.id }, resource, reason: 'missing' });
+        } else if (c.state === 'adopt') setIfDiffers(c.link, { ...port, name: up.name, alias }, bridge.index, resource);
+      }
+    } else if (up && k?.$case === 'vxlan') {
+      const x = k.vxlan;
+      const underlay = x.device ? byName.get(x.device) : undefined;
+      if (x.device) kept.add(x.device);
+      if (x.device && !underlay) {
+        problems.push({ resource, condition: 'UplinkReady', reason: 'UnderlayMissing', message: `VXLAN underlay device "${x.device}" does not exist` });
+      } else {
+        const alias = ownerAlias('vxlan', n.name);
+        const remote = x.destination?.$case === 'remote' ? x.destination.remote : undefined;
+        const groupAddr = x.destination?.$case === 'group' ? x.destination.group : undefined;
+        const udp = x.port ?? DEFAULT_VXLAN_PORT;
+        const same = (a: string | null | undefined, b: string | undefined): boolean =>
+          (a ? parseIp(a)?.text : undefined) === (b ? parseIp(b)?.text : undefined);
+        const c = claim(up.name, 'vxlan', n.name, (l) => l.kind === 'vxlan' && !!l.vxlan && l.vxlan.vni === x.vni &&
+          l.vxlan.port === udp && same(l.vxlan.local, x.local || undefined) && same(l.vxlan.remote, remote ?? groupAddr), resource, 'UplinkReady');
+        if (c.state === 'create') {
+          build.push({
+            op: 'ensureVxlan', resource, reason: 'missing',
+            spec: {
+              ...port, name: up.name, alias, vni: x.vni, port: udp,
+              ...(x.local ? { local: x.local } : {}), ...(remote ? { remote } : {}),
+              ...(groupAddr ? { multicastGroup: groupAddr } : {}), ...(x.device ? { device: x.device } : {}),
+            },
+          });
+        } else if (c.state === 'adopt') setIfDiffers(c.link, { ...port, name: up.name, alias }, bridge.index, resource);
+      }
+    } else if (up && k?.$case === 'untagged') {
+      kept.add(up.name);
+      const nic = byName.get(up.name);
+      const nicMaster = nic?.masterIndex != null ? observed.links.find((l) => l.index === nic.masterIndex) : undefined;
+      if (!nic) {
+        problems.push({ resource, condition: 'UplinkReady', reason: 'InterfaceMissing', message: `uplink interface "${up.name}" does not exist` });
+      } else if (nicMaster && nicMaster.name !== bridgeName && !parseOwnerAlias(nicMaster.alias)) {
+        problems.push({
+          resource, condition: 'UplinkReady', reason: 'InterfaceInUse',
+          message: `uplink interface "${up.name}" is a port of "${nicMaster.name}", which hostnet does not own`,
+        });
+      } else {
+        // A NIC the admin named: only enslaved and brought up.
+        setIfDiffers(nic, { name: up.name, master: bridgeName, up: true }, bridge.index, resource);
+      }
+    }
+
+    // Addresses on the bridge: the gateway (gatewayOnBridge) and the DHCP server's own.
+    const cidr = parseCidr(n.cidr);
+    if (!cidr) return;
+    const wanted = new Map<string, AddressSpec>();
+    const addAddr = (ip: string): void => {
+      const parsed = parseIp(ip);
+      if (!parsed) return;
+      const text = `${parsed.text}/${cidr.prefix}`;
+      wanted.set(text, { dev: bridgeName, cidr: text, ...(parsed.family === 6 ? { nodad: true } : {}) });
+    };
+    if (n.gatewayOnBridge && n.gateway) addAddr(n.gateway);
+    if (n.dhcp?.enabled && n.dhcp.serverAddress) addAddr(n.dhcp.serverAddress);
+    const present = new Set<string>();
+    if (bridge.index !== null) {
+      for (const a of observed.addresses) {
+        if (a.index !== bridge.index) continue;
+        const text = canonicalAddress(a.cidr);
+        if (wanted.has(text)) present.add(text);
+        else if (!n.importedBridge && a.scope !== SCOPE_LINK) {
+          build.push({ op: 'deleteAddress', spec: { dev: bridgeName, cidr: a.cidr }, resource, reason: 'not desired on a managed bridge' });
+        }
+      }
+    }
+    for (const [text, spec] of wanted) {
+      if (!present.has(text)) build.push({ op: 'addAddress', spec, resource, reason: 'missing' });
+    }
+  }
+
+  function planAttachment(a: Attachment): void {
+    const resource: ResourceRef = { kind: 'attachment', name: a.name };
+    const name = ifNameOf(a);
+    const network = desired.networks.find((n) => n.name === a.network);
+    const bridge = bridges.get(a.network);
+    if (!network || !bridge || !a.kind) {
+      if (name) kept.add(name); // leave it as it is until its network is ready
+      problems.push({ resource, condition: 'Configured', reason: 'NetworkNotReady', message: `network "${a.network}" has no usable bridge` });
+      return;
+    }
+    const mtu = a.mtu ?? mtuOf(network);
+    const group = networkGroup(network.name);
+    const mac = macOf(a);
+    const k = a.kind;
+    if (k.$case === 'tap') {
+      const t = k.tap;
+      const alias = ownerAlias('tap', a.name);
+      const want: Want = { name, mtu, mac: tapHostMac(mac), alias, group, up: true, master: bridge.name };
+      const c = claim(name, 'tap', a.name, (l) => l.kind === 'tun' && l.tun?.type === 'tap' && l.tun.multiQueue === t.multiQueue &&
+        l.tun.vnetHdr === t.vnetHdr && (t.owner === undefined || l.tun.owner === t.owner) &&
+        (t.group === undefined || l.tun.groupOwner === t.group), resource, 'Configured');
+      if (c.state === 'create') {
+        build.push({
+          op: 'ensureTap', resource, reason: 'missing',
+          spec: {
+            ...want, multiQueue: t.multiQueue, vnetHdr: t.vnetHdr,
+            ...(t.owner !== undefined ? { owner: t.owner } : {}), ...(t.group !== undefined ? { groupOwner: t.group } : {}),
+          },
+        });
+      } else if (c.state === 'adopt') setIfDiffers(c.link, want, bridge.index, resource);
+      return;
+    }
+    const v = k.veth;
+    const alias = ownerAlias('veth', a.name);
+    const want: Want = { name, mtu, alias, group, up: true, master: bridge.name };
+    const c = claim(name, 'veth', a.name, (l) => l.kind === 'veth', resource, 'Configured');
+    if (c.state === 'create') {
+      build.push({
+        op: 'ensureVeth', resource, reason: 'missing',
+        spec: { ...want, peer: { name: v.peerIfName, netns: v.peerNetns, mtu, mac, up: true } },
+      });
+    } else if (c.state === 'adopt') setIfDiffers(c.link, want, bridge.index, resource);
+  }
+
+  function planDeletions(names: string[], links: Link[], min: number): PlanAction[] {
+    names.sort();
+    const out: PlanAction[] = [];
+    const reason = (name: string): string => {
+      const l = byName.get(name);
+      return `${l?.alias ?? 'owned'} no longer desired or in the way`;
+    };
+    if (names.length < min) {
+      for (const name of names) out.push({ op: 'deleteLink', name, reason: reason(name) });
+      return out;
+    }
+    const doomed = new Set(names);
+    const groups = new Map<number, string[]>();
+    for (const l of links) {
+      if (l.group === 0) continue;
+      const members = groups.get(l.group) ?? [];
+      members.push(l.name);
+      groups.set(l.group, members);
+    }
+    const rest = new Set(names);
+    for (const [group, members] of [...groups].sort((x, y) => x[0] - y[0])) {
+      if (group === TEARDOWN_GROUP) continue;
+      if (members.length < min || !members.every((m) => doomed.has(m))) continue;
+      members.sort();
+      out.push({ op: 'deleteLinkGroup', group, links: members, reason: `all ${members.length} devices of group ${group} go` });
+      for (const m of members) rest.delete(m);
+    }
+    const remaining = [...rest];
+    const teardownMembers = links.filter((l) => l.group === TEARDOWN_GROUP).map((l) => l.name);
+    if (remaining.length >= min && teardownMembers.every((m) => rest.has(m))) {
+      for (const name of remaining) {
+        if (byName.get(name)?.group !== TEARDOWN_GROUP) {
+          out.push({ op: 'setLink', attrs: { name, group: TEARDOWN_GROUP }, reason: 'batch teardown' });
+        }
+      }
+      out.push({ op: 'deleteLinkGroup', group: TEARDOWN_GROUP, links: remaining, reason: `batch teardown of ${remaining.length} devices` });
+    } else {
+      for (const name of remaining) out.push({ op: 'deleteLink', name, reason: reason(name) });
+    }
+    return out;
+  }
+}
+
+/** "address/prefix" with the address in canonical form (IPv6 compressed, lower case). */
+function canonicalAddress(cidr: string): string {
+  const slash = cidr.indexOf('/');
+  const ip = slash > 0 ? parseIp(cidr.slice(0, slash)) : null;
+  return ip ? `${ip.text}${cidr.slice(slash)}` : cidr;
+}
+
+/** One line per action, for ApplyResponse.plan and logs. */
+export function describeAction(a: PlanAction): string {
+  const of = a.resource ? ` for ${a.resource.kind} ${a.resource.name}` : '';
+  switch (a.op) {
+    case 'deleteLinkGroup':
+      return `delete link group ${a.group} (${a.links.join(', ')}): ${a.reason}`;
+    case 'deleteLink':
+      return `delete link ${a.name}: ${a.reason}`;
+    case 'ensureBridge':
+      return `ensure bridge ${a.spec.name} (mtu ${a.spec.mtu})${of}: ${a.reason}`;
+    case 'ensureVlan':
+      return `ensure vlan ${a.spec.name} (id ${a.spec.vlanId} on ${a.spec.parent}, master ${a.spec.master})${of}: ${a.reason}`;
+    case 'ensureVxlan':
+      return `ensure vxlan ${a.spec.name} (vni ${a.spec.vni}, master ${a.spec.master})${of}: ${a.reason}`;
+    case 'ensureVeth':
+      return `ensure veth ${a.spec.name} (peer ${a.spec.peer.name} in ${a.spec.peer.netns}, master ${a.spec.master})${of}: ${a.reason}`;
+    case 'ensureTap':
+      return `ensure tap ${a.spec.name} (master ${a.spec.master})${of}: ${a.reason}`;
+    case 'setLink':
+      return `set link ${a.attrs.name}${of}: ${a.reason}`;
+    case 'addAddress':
+      return `add address ${a.spec.cidr} on ${a.spec.dev}${of}: ${a.reason}`;
+    case 'deleteAddress':
+      return `delete address ${a.spec.cidr} on ${a.spec.dev}${of}: ${a.reason}`;
+  }
+}
+
+/** The plan in words: actions, then what cannot be done. */
+export function describePlan(plan: Plan): string[] {
+  return [
+    ...plan.actions.map(describeAction),
+    ...plan.problems.map((p) => `cannot ready ${p.resource.kind} ${p.resource.name}: ${p.condition} False, ${p.reason}: ${p.message}`),
+  ];
+}

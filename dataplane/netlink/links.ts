@@ -1,0 +1,295 @@
+// Links over rtnetlink: create with every attribute in one request, change only what
+// differs, refuse a name held by something else, and undo a half-made device on failure.
+import { tapConflict } from '../conflicts.js';
+import { DataplaneError, invalid } from '../errors.js';
+import * as c from '../nl/constants.js';
+import * as nl from '../nl/index.js';
+import type { BridgeSpec, Link, LinkAttrs, TapSpec, VethSpec, VlanSpec, VxlanSpec } from '../types.js';
+import * as v from '../validate.js';
+import * as libc from './libc.js';
+import { decodeLinkMessage, ignoringCodes, orNullIfMissing, type LinkLookup } from './lookup.js';
+import { openNetnsFd } from './netns.js';
+import { planLinkChange } from './plan.js';
+import { NetlinkSocket } from './socket.js';
+import { createPersistentTap } from './tap.js';
+
+export class LinkOps {
+  /** Sockets in the namespaces of veth peers, opened on first use. */
+  private readonly peerSockets = new Map<string, NetlinkSocket>();
+
+  constructor(
+    private readonly socket: NetlinkSocket,
+    private readonly links: LinkLookup,
+  ) {}
+
+  private get netns(): string | null {
+    return this.socket.netns;
+  }
+
+  async ensureBridge(spec: BridgeSpec): Promise<Link> {
+    const op = 'ensure bridge';
+    v.checkLinkAttrs(op, spec);
+    if (spec.vlanDefaultPvid !== undefined) v.checkVlanId(op, spec.name, spec.vlanDefaultPvid);
+    const info: nl.LinkInfo = {
+      kind: 'bridge',
+      forwardDelayCentis: spec.forwardDelayCentis ?? 0,
+      stp: spec.stp ?? false,
+      ...(spec.vlanFiltering !== undefined ? { vlanFiltering: spec.vlanFiltering } : {}),
+      ...(spec.vlanDefaultPvid !== undefined ? { vlanDefaultPvid: spec.vlanDefaultPvid } : {}),
+    };
+    return this.ensureLink(op, spec, info, (l) => {
+      if (l.kind !== 'bridge') return `exists as a ${l.kind}, not a bridge`;
+      return null;
+    }, (l) => {
+      const b = l.bridge;
+      const differs = !b || b.stp !== info.stp || b.forwardDelayCentis !== info.forwardDelayCentis ||
+        (info.vlanFiltering !== undefined && b.vlanFiltering !== info.vlanFiltering);
+      return differs ? info : undefined;
+    });
+  }
+
+  async ensureVlan(spec: VlanSpec): Promise<Link> {
+    const op = 'ensure vlan';
+    v.checkLinkAttrs(op, spec);
+    v.checkVlanId(op, spec.name, spec.vlanId);
+    v.checkIfName(op, spec.parent, 'parent');
+    const parent = await this.links.get(spec.parent);
+    if (!parent) throw new DataplaneError(op, spec.name, 'ENODEV', `parent device "${spec.parent}" does not exist`);
+    const info: nl.LinkInfo = { kind: 'vlan', id: spec.vlanId, ...(spec.protocol ? { protocol: spec.protocol } : {}) };
+    return this.ensureLink(op, spec, info, async (l) => {
+      if (l.kind !== 'vlan') return `exists as a ${l.kind}, not a vlan`;
+      if (l.linkIndex !== parent.index || l.vlan?.id !== spec.vlanId) {
+        const existingParent = l.linkIndex ? await this.linkNameOf(l.linkIndex) : null;
+        return `exists as VLAN ${l.vlan?.id} on ${existingParent ?? `ifindex ${l.linkIndex}`}, not VLAN ${spec.vlanId} on ${spec.parent}`;
+      }
+      if (spec.protocol && l.vlan.protocol !== spec.protocol) return `exists with protocol ${l.vlan.protocol}`;
+      return null;
+    }, undefined, parent.index);
+  }
+
+  async ensureVxlan(spec: VxlanSpec): Promise<Link> {
+    const op = 'ensure vxlan';
+    v.checkLinkAttrs(op, spec);
+    v.checkVni(op, spec.name, spec.vni);
+    if (spec.local) v.checkIp(op, spec.name, spec.local, 'local');
+    if (spec.remote && spec.multicastGroup) throw invalid(op, spec.name, 'give either remote or multicastGroup, not both');
+    const remote = spec.remote ?? spec.multicastGroup;
+    if (remote) v.checkIp(op, spec.name, remote, spec.remote ? 'remote' : 'multicastGroup');
+    if (spec.port !== undefined) v.checkUint(op, spec.name, spec.port, 'port', 65535);
+    if (spec.ttl !== undefined) v.checkUint(op, spec.name, spec.ttl, 'ttl', 255);
+    let device: number | undefined;
+    if (spec.device) {
+      const dev = await this.links.get(spec.device);
+      if (!dev) throw new DataplaneError(op, spec.name, 'ENODEV', `underlay device "${spec.device}" does not exist`);
+      device = dev.index;
+    }
+    const port = spec.port ?? 4789;
+    const info: nl.LinkInfo = {
+      kind: 'vxlan', vni: spec.vni, port, learning: spec.learning ?? false,
+      ...(device !== undefined ? { device } : {}),
+      ...(spec.ttl !== undefined ? { ttl: spec.ttl } : {}),
+      ...(spec.local ? { local: spec.local } : {}),
+      ...(remote ? { remote } : {}),
+    };
+    return this.ensureLink(op, spec, info, (l) => {
+      if (l.kind !== 'vxlan') return `exists as a ${l.kind}, not a vxlan`;
+      const x = l.vxlan;
+      if (!x || x.vni !== spec.vni || x.port !== port || (x.local ?? undefined) !== spec.local || (x.remote ?? undefined) !== remote) {
+        return `exists as VXLAN ${x?.vni} (local ${x?.local}, remote ${x?.remote}, port ${x?.port}); delete it to change those`;
+      }
+      return null;
+    });
+  }
+
+  async ensureVeth(spec: VethSpec): Promise<Link> {
+    const op = 'ensure veth';
+    v.checkLinkAttrs(op, spec);
+    v.checkIfName(op, spec.peer.name, 'peer name');
+    if (spec.peer.mtu !== undefined) v.checkMtu(op, spec.peer.name, spec.peer.mtu);
+    if (spec.peer.mac !== undefined) v.checkMac(op, spec.peer.name, spec.peer.mac, 'peer mac');
+    const peerSocket = this.socketFor(spec.peer.netns ?? null);
+    const fd = spec.peer.netns ? openNetnsFd(spec.peer.netns, op) : undefined;
+    let link: Link | null;
+    try {
+      // The kernel cannot bring the peer up while creating the pair (veth_open: ENOTCONN).
+      const { up: peerUp, ...peer } = spec.peer;
+      link = await this.createLink(op, spec, { kind: 'veth', peer: { ...peer, ...(fd !== undefined ? { netnsFd: fd } : {}) } });
+      if (link && !peerUp) return link;
+    } finally {
+      if (fd !== undefined) libc.close(fd);
+    }
+    if (!link) {
+      // EEXIST: either our name exists (ensure it) or the peer's name is taken.
+      const existing = await this.links.get(spec.name);
+      if (!existing) throw await this.peerTakenError(op, spec, peerSocket);
+      if (existing.kind !== 'veth') throw new DataplaneError(op, spec.name, 'EEXIST', `exists as a ${existing.kind}, not a veth`);
+      return this.applyAttrs(op, existing, spec);
+    }
+    try {
+      await peerSocket.ack(nl.changeLinkRequest({ name: spec.peer.name }, { up: true }), { op, object: spec.peer.name });
+      return link;
+    } catch (err) {
+      await this.socket.ack(nl.deleteLinkRequest({ index: link.index }), { op: 'clean up', object: spec.name }).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async ensureTap(spec: TapSpec): Promise<Link> {
+    const op = 'ensure tap';
+    v.checkLinkAttrs(op, spec);
+    if (spec.owner !== undefined) v.checkUint(op, spec.name, spec.owner, 'owner');
+    if (spec.groupOwner !== undefined) v.checkUint(op, spec.name, spec.groupOwner, 'groupOwner');
+    const existing = await this.links.get(spec.name);
+    if (existing) {
+      const conflict = tapConflict(existing, spec);
+      if (conflict) throw new DataplaneError(op, spec.name, 'EEXIST', conflict);
+      return this.applyAttrs(op, existing, spec);
+    }
+    const master = await this.resolveMaster(op, spec);
+    createPersistentTap(this.netns, spec);
+    return this.finishCreate(op, spec, master);
+  }
+
+  async setLink(attrs: LinkAttrs): Promise<void> {
+    const op = 'set link';
+    v.checkLinkAttrs(op, attrs);
+    const link = await this.links.get(attrs.name);
+    if (!link) throw new DataplaneError(op, attrs.name, 'ENODEV', `device "${attrs.name}" does not exist`);
+    await this.applyAttrs(op, link, attrs);
+  }
+
+  async deleteLink(name: string): Promise<void> {
+    const op = 'delete link';
+    v.checkIfName(op, name);
+    await ignoringCodes(['ENODEV'], this.socket.ack(nl.deleteLinkRequest({ name }), { op, object: name }));
+  }
+
+  async deleteLinkGroup(group: number): Promise<void> {
+    const op = 'delete link group';
+    v.checkUint(op, String(group), group, 'group');
+    if (group === 0) throw invalid(op, '0', 'group 0 is the default group of every device; refusing to delete it');
+    await ignoringCodes(['ENODEV'], this.socket.ack(nl.deleteLinkGroupRequest(group), { op, object: `group ${group}` }));
+  }
+
+  /** Create if absent; otherwise check compatibility and change only what differs. */
+  private async ensureLink(
+    op: string,
+    spec: LinkAttrs,
+    info: nl.LinkInfo,
+    incompatible: (l: Link) => string | null | Promise<string | null>,
+    infoChange?: (l: Link) => nl.LinkInfo | undefined,
+    linkIndex?: number,
+  ): Promise<Link> {
+    // Create first: bulk creation then costs no lookup; an existing name answers EEXIST.
+    const created = await this.createLink(op, spec, info, linkIndex);
+    if (created) return created;
+    const existing = await this.links.get(spec.name);
+    if (!existing) throw new DataplaneError(op, spec.name, 'EEXIST', `"${spec.name}" exists but vanished while being checked`);
+    const why = await incompatible(existing);
+    if (why) throw new DataplaneError(op, spec.name, 'EEXIST', `"${spec.name}" ${why}`);
+    return this.applyAttrs(op, existing, spec, infoChange?.(existing));
+  }
+
+  /** Creates the link with every attribute; null when the name is taken (EEXIST). */
+  private async createLink(op: string, spec: LinkAttrs, info: nl.LinkInfo, linkIndex?: number): Promise<Link | null> {
+    const master = await this.resolveMaster(op, spec);
+    const fields: nl.LinkFields = {
+      ...(linkIndex !== undefined ? { linkIndex } : {}),
+      ...(spec.mtu !== undefined ? { mtu: spec.mtu } : {}),
+      ...(spec.mac !== undefined ? { mac: spec.mac } : {}),
+      ...(spec.group !== undefined ? { group: spec.group } : {}),
+      ...(master ? { masterIndex: master } : {}),
+      ...(spec.up !== undefined ? { up: spec.up } : {}),
+    };
+    const req = nl.createLinkRequest(spec.name, info, fields);
+    let echoed: Link | undefined;
+    try {
+      // NLM_F_ECHO: the kernel answers with the new link, sparing a lookup (kernels that do
+      // not echo new links just ACK, and we look it up below).
+      // The echo is sent before the kernel enslaves the new link: the master we set is added.
+      const links = await this.socket.ackCollect({ ...req, flags: req.flags | c.NLM_F_ECHO }, { op, object: spec.name }, decodeLinkMessage);
+      echoed = links.find((l) => l.name === spec.name);
+      if (echoed && master) echoed = { ...echoed, masterIndex: master };
+    } catch (err) {
+      if (err instanceof DataplaneError && err.code === 'EEXIST') return null;
+      throw explainMissingKind(err, info.kind);
+    }
+    // The kernel ignores IFLA_IFALIAS on create: set it in a second step, undone on failure.
+    if (spec.alias !== undefined) {
+      try {
+        await this.socket.ack(nl.changeLinkRequest({ name: spec.name }, { alias: spec.alias }), { op, object: spec.name });
+      } catch (err) {
+        await this.socket.ack(nl.deleteLinkRequest({ name: spec.name }), { op: 'clean up', object: spec.name }).catch(() => undefined);
+        throw err;
+      }
+      if (echoed) echoed = { ...echoed, alias: spec.alias || null };
+    }
+    return echoed ?? this.links.mustGet(op, spec.name);
+  }
+
+  /** After a device exists: apply the remaining attributes, or delete it if that fails. */
+  private async finishCreate(op: string, spec: LinkAttrs, masterIndex: number): Promise<Link> {
+    try {
+      const link = await this.links.mustGet(op, spec.name);
+      return await this.applyAttrs(op, link, spec, undefined, masterIndex);
+    } catch (err) {
+      await this.socket.ack(nl.deleteLinkRequest({ name: spec.name }), { op: 'clean up', object: spec.name }).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async applyAttrs(op: string, link: Link, spec: LinkAttrs, info?: nl.LinkInfo, knownMaster?: number): Promise<Link> {
+    const master = spec.master === undefined ? undefined : spec.master === null ? 0 : knownMaster || (await this.resolveMaster(op, spec));
+    const change = planLinkChange(link, spec, master);
+    if (!change && !info) return link;
+    await this.socket.ack(nl.changeLinkRequest({ index: link.index }, change ?? {}, info), { op, object: spec.name });
+    return this.links.mustGet(op, spec.name);
+  }
+
+  private async resolveMaster(op: string, spec: LinkAttrs): Promise<number> {
+    if (!spec.master) return 0;
+    const m = await this.links.getShared(spec.master);
+    if (!m) throw new DataplaneError(op, spec.name, 'ENODEV', `master "${spec.master}" does not exist`);
+    if (m.kind !== 'bridge') throw new DataplaneError(op, spec.name, 'EINVAL', `master "${spec.master}" is a ${m.kind}, not a bridge`);
+    return m.index;
+  }
+
+  /** Our name is free, so EEXIST on create was about the peer's name: say so. */
+  private async peerTakenError(op: string, spec: VethSpec, peerSocket: NetlinkSocket): Promise<DataplaneError> {
+    const taken = await orNullIfMissing(
+      peerSocket.get(nl.getLinkRequest({ name: spec.peer.name }), { op, object: spec.peer.name }, decodeLinkMessage),
+    );
+    const where = spec.peer.netns ? `namespace ${spec.peer.netns}` : 'this namespace';
+    const by = taken ? ` (by a ${taken.kind})` : '';
+    return new DataplaneError(op, spec.name, 'EEXIST', `peer name "${spec.peer.name}" is already taken in ${where}${by}`);
+  }
+
+  private async linkNameOf(index: number): Promise<string | null> {
+    return (await this.links.byIndex(index))?.name ?? null;
+  }
+
+  private socketFor(netns: string | null): NetlinkSocket {
+    if (netns === null) return this.socket;
+    let s = this.peerSockets.get(netns);
+    if (!s) {
+      s = NetlinkSocket.open({ netns });
+      this.peerSockets.set(netns, s);
+    }
+    return s;
+  }
+
+  close(): void {
+    for (const s of this.peerSockets.values()) s.close();
+    this.peerSockets.clear();
+  }
+}
+
+const kindModules: Record<string, string> = { vlan: '8021q', vxlan: 'vxlan', bridge: 'bridge', veth: 'veth' };
+
+/** "Unknown device type" means the kernel lacks the driver: say which. */
+function explainMissingKind(err: unknown, kind: string): unknown {
+  if (!(err instanceof DataplaneError) || err.code !== 'EOPNOTSUPP' || !/Unknown device type/i.test(err.detail)) return err;
+  const module = kindModules[kind] ?? kind;
+  return new DataplaneError(err.op, err.object, err.code, `${err.detail} (this kernel has no ${kind} support: load the ${module} module)`);
+}
+
