@@ -1,0 +1,61 @@
+// IPv4 arithmetic on unsigned 32-bit numbers: the allocator scans ranges and the handler
+// compares addresses many times per packet, so strings are parsed once at the edges.
+
+/** Parses a dotted quad strictly ("1.2.3.4", no leading zeros tricks, no shorthand). */
+export function ipToInt(ip: string): number {
+  const n = tryIpToInt(ip);
+  if (n === undefined) throw new Error(`parse IPv4 address ${JSON.stringify(ip)}: not a dotted quad`);
+  return n;
+}
+
+/** Like ipToInt, but undefined instead of an error (for untrusted input). */
+export function tryIpToInt(ip: string): number | undefined {
+  const parts = ip.split('.');
+  if (parts.length !== 4) return undefined;
+  let n = 0;
+  for (const p of parts) {
+    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return undefined;
+    const v = Number(p);
+    if (v > 255) return undefined;
+    n = n * 256 + v;
+  }
+  return n;
+}
+
+export function intToIp(n: number): string {
+  return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+}
+
+/** Netmask of a prefix length as a number: 24 -> 0xffffff00. */
+export function prefixToMask(prefix: number): number {
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > 32) throw new Error(`prefix length ${prefix}: not 0..32`);
+  return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+}
+
+export interface Cidr {
+  /** Network address (host bits cleared). */
+  network: number;
+  prefix: number;
+  mask: number;
+  /** Last address of the block (equals network for /32). */
+  broadcast: number;
+}
+
+/** Parses "a.b.c.d/len"; host bits are cleared, so "10.0.0.7/24" is 10.0.0.0/24. */
+export function parseCidr(cidr: string): Cidr {
+  const slash = cidr.indexOf('/');
+  if (slash < 0) throw new Error(`parse CIDR ${JSON.stringify(cidr)}: no "/prefix"`);
+  const addr = tryIpToInt(cidr.slice(0, slash));
+  const lenText = cidr.slice(slash + 1);
+  const prefix = /^[0-9]{1,2}$/.test(lenText) ? Number(lenText) : NaN;
+  if (addr === undefined || !(prefix >= 0 && prefix <= 32)) {
+    throw new Error(`parse CIDR ${JSON.stringify(cidr)}: expected a.b.c.d/0..32`);
+  }
+  const mask = prefixToMask(prefix);
+  const network = (addr & mask) >>> 0;
+  return { network, prefix, mask, broadcast: (network | ~mask) >>> 0 };
+}
+
+export function cidrContains(c: Cidr, ip: number): boolean {
+  return ((ip & c.mask) >>> 0) === c.network;
+}

@@ -1,0 +1,244 @@
+// Durable leases of ONE network: an append-only log of lease records, replayed on open.
+// Commits are group-committed: a commit waits for the next write+fdatasync, and every commit
+// issued while one is in flight shares the following one, so durability costs one fsync per
+// batch rather than per lease. The in-memory view changes at commit() time (so the handler's
+// next decision already sees the lease); the promise says when it is on disk.
+import { constants as fsConstants } from 'node:fs';
+import { open, readFile, rename, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { decodeLeaseRecord, encodeLeaseRecord } from './lease-record.js';
+import type { Lease } from './types.js';
+
+export interface LeaseStoreOptions {
+  /** Accepted for symmetry with the handler; records are stored as given (expiry is the handler's call). */
+  now?: () => number;
+  /** Compact automatically when the log holds more than this many times the live records (default 4). */
+  compactRatio?: number;
+  /** ... and at least this many records (default 1000), so small files are left alone. */
+  compactMinRecords?: number;
+  /** Makes appended data durable (default: fdatasync). Injectable so tests can hold or count it. */
+  sync?: (fh: FileHandle) => Promise<void>;
+}
+
+export interface LeaseStoreStats {
+  /** Batches written and fdatasync'ed. */
+  fsyncs: number;
+  /** Records in the file now (live and superseded). */
+  records: number;
+  /** Records skipped on open: torn tail or checksum mismatch. */
+  skippedOnOpen: number;
+  compactions: number;
+}
+
+interface PendingCommit {
+  line: string;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+export class LeaseStore {
+  readonly stats: LeaseStoreStats;
+  private readonly byIp = new Map<string, Lease>();
+  /** "id:<hex>" and "mac:<mac>" -> the client's most recent lease. */
+  private readonly byKey = new Map<string, Lease>();
+  private pending: PendingCommit[] = [];
+  private compactWaiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
+  private loop: Promise<void> | null = null;
+  private closed = false;
+  /** A failed write may have left a partial line: start the next one on a fresh line. */
+  private needsNewline = false;
+  private readonly compactRatio: number;
+  private readonly compactMinRecords: number;
+  private readonly sync: (fh: FileHandle) => Promise<void>;
+  /** After a failed automatic compaction, wait until the log has grown this far before retrying. */
+  private autoCompactFloor = 0;
+
+  private constructor(
+    readonly path: string,
+    private fh: FileHandle,
+    options: LeaseStoreOptions,
+    stats: LeaseStoreStats,
+  ) {
+    this.stats = stats;
+    this.compactRatio = options.compactRatio ?? 4;
+    this.compactMinRecords = options.compactMinRecords ?? 1000;
+    this.sync = options.sync ?? ((fh) => fh.datasync());
+  }
+
+  static async open(path: string, options: LeaseStoreOptions = {}): Promise<LeaseStore> {
+    let text = '';
+    let existed = true;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`open lease store ${path}: ${(e as Error).message}`);
+      existed = false;
+    }
+    const lastNewline = text.lastIndexOf('\n');
+    const complete = text.slice(0, lastNewline + 1);
+    const stats: LeaseStoreStats = { fsyncs: 0, records: 0, skippedOnOpen: 0, compactions: 0 };
+    let fh: FileHandle;
+    try {
+      fh = await open(path, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_APPEND, 0o600);
+      // A crash mid-write leaves a line without its newline: cut it off so appends start clean.
+      if (complete.length < text.length) {
+        stats.skippedOnOpen++;
+        await fh.truncate(Buffer.byteLength(complete, 'utf8'));
+        await fh.datasync();
+      }
+      if (!existed) await syncDir(path);
+    } catch (e) {
+      throw new Error(`open lease store ${path}: ${(e as Error).message}`);
+    }
+    const store = new LeaseStore(path, fh, options, stats);
+    for (const line of complete.split('\n')) {
+      if (line === '') continue;
+      const lease = decodeLeaseRecord(line);
+      if (lease) {
+        store.apply(lease);
+        stats.records++;
+      } else {
+        stats.skippedOnOpen++;
+      }
+    }
+    return store;
+  }
+
+  get(ip: string): Lease | undefined {
+    return this.byIp.get(ip);
+  }
+
+  /** The client's most recent lease; with a client id, a lease recorded without one also matches by MAC. */
+  byClient(mac: string, clientId?: string): Lease | undefined {
+    if (clientId) {
+      const byId = this.byKey.get(`id:${clientId}`);
+      if (byId) return byId;
+      const byMac = this.byKey.get(`mac:${mac}`);
+      return byMac && byMac.clientId === undefined ? byMac : undefined;
+    }
+    return this.byKey.get(`mac:${mac}`);
+  }
+
+  all(): Lease[] {
+    return [...this.byIp.values()];
+  }
+
+  commit(lease: Lease): Promise<void> {
+    if (this.closed) return Promise.reject(new Error(`commit lease ${lease.ip} to ${this.path}: store is closed`));
+    const copy = { ...lease };
+    this.apply(copy);
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ line: encodeLeaseRecord(copy), resolve, reject });
+      this.kick();
+    });
+  }
+
+  compact(): Promise<void> {
+    if (this.closed) return Promise.reject(new Error(`compact lease store ${this.path}: store is closed`));
+    return new Promise<void>((resolve, reject) => {
+      this.compactWaiters.push({ resolve, reject });
+      this.kick();
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    while (this.loop) await this.loop;
+    await this.fh.close();
+  }
+
+  private apply(lease: Lease): void {
+    const prev = this.byIp.get(lease.ip);
+    if (prev) {
+      for (const key of clientKeys(prev)) if (this.byKey.get(key) === prev) this.byKey.delete(key);
+    }
+    this.byIp.set(lease.ip, lease);
+    // A declined address is not the decliner's: never hand it back to that client as "its" lease.
+    if (lease.state !== 'declined') for (const key of clientKeys(lease)) this.byKey.set(key, lease);
+  }
+
+  private kick(): void {
+    // Deferred by a microtask so commits issued in the same tick share the first write.
+    this.loop ??= Promise.resolve().then(() => this.drain()).finally(() => {
+      this.loop = null;
+      if (this.pending.length > 0 || this.compactWaiters.length > 0) this.kick();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.pending.length > 0 || this.compactWaiters.length > 0) {
+      if (this.pending.length > 0) {
+        const batch = this.pending;
+        this.pending = [];
+        try {
+          await this.append(batch.map((p) => p.line).join(''));
+          this.stats.records += batch.length;
+          for (const p of batch) p.resolve();
+        } catch (e) {
+          const err = new Error(`commit ${batch.length} lease record(s) to ${this.path}: ${(e as Error).message}`);
+          for (const p of batch) p.reject(err);
+        }
+      }
+      const records = this.stats.records;
+      const auto = records > this.compactMinRecords && records > this.autoCompactFloor && records > this.compactRatio * Math.max(1, this.byIp.size);
+      if (this.compactWaiters.length > 0 || auto) {
+        const waiters = this.compactWaiters;
+        this.compactWaiters = [];
+        try {
+          await this.rewrite();
+          for (const w of waiters) w.resolve();
+        } catch (e) {
+          const err = new Error(`compact lease store ${this.path}: ${(e as Error).message}`);
+          for (const w of waiters) w.reject(err);
+          this.autoCompactFloor = records * 2; // do not retry on every batch
+        }
+      }
+    }
+  }
+
+  private async append(text: string): Promise<void> {
+    const data = Buffer.from(this.needsNewline ? `\n${text}` : text, 'utf8');
+    this.needsNewline = true;
+    let off = 0;
+    while (off < data.length) off += (await this.fh.write(data, off, data.length - off)).bytesWritten;
+    await this.sync(this.fh);
+    this.stats.fsyncs++;
+    this.needsNewline = false;
+  }
+
+  /** Atomic rewrite with only the latest record per address: temp file, fsync, rename, fsync dir. */
+  private async rewrite(): Promise<void> {
+    const tmp = `${this.path}.tmp`;
+    const text = [...this.byIp.values()].map(encodeLeaseRecord).join('');
+    const out = await open(tmp, 'w', 0o600);
+    try {
+      await out.writeFile(text, 'utf8');
+      await out.datasync();
+    } finally {
+      await out.close();
+    }
+    await rename(tmp, this.path);
+    await syncDir(this.path);
+    const old = this.fh;
+    this.fh = await open(this.path, fsConstants.O_WRONLY | fsConstants.O_APPEND, 0o600);
+    await old.close();
+    this.stats.records = this.byIp.size;
+    this.stats.compactions++;
+    this.needsNewline = false;
+  }
+}
+
+function clientKeys(lease: Lease): string[] {
+  return lease.clientId ? [`id:${lease.clientId}`, `mac:${lease.mac}`] : [`mac:${lease.mac}`];
+}
+
+/** Makes a created or renamed directory entry durable. */
+async function syncDir(file: string): Promise<void> {
+  const dir = await open(dirname(file), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}
