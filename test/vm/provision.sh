@@ -12,7 +12,7 @@ set -euo pipefail
 
 # iproute2: the fallback backend and test witness; iputils-ping: the demo and traffic tests;
 # gcc, libc6-dev, linux-libc-dev: the unit test that checks our constants against the kernel headers.
-project_pkgs=(iproute2 iputils-ping gcc libc6-dev linux-libc-dev)
+project_pkgs=(iproute2 iputils-ping gcc libc6-dev linux-libc-dev busybox isc-dhcp-client dhcpcd-base dnsmasq-base kea-dhcp4-server kea-admin)
 vm_host_pkgs=(qemu-system-x86 kmod) # QEMU for the guest; kmod's modinfo resolves module deps
 
 vm_host=0 node=1

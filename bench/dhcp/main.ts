@@ -1,0 +1,204 @@
+// bench/dhcp: perfdhcp from a client namespace against hostnet (serve-main, leases durable),
+// Kea 2.2 and dnsmasq, in the same run on the same veth + bridge. For each: the highest rate
+// with under 1 % drops (searched: doubling, then bisection) and the p50/p99 delays at 1,000
+// exchanges/s. Prints a Markdown table (--json: the figures). Run as root, after `npm run build`.
+//   node dist/bench/dhcp/main.js [--seconds 3] [--servers hostnet,kea,dnsmasq] [--json]
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { NetworkDhcpConfig } from '../../dhcp/types.js';
+import { addDhcpClient, createDhcpLan, testMac, waitForwarding } from '../../test/lib/dhcp-net.js';
+import { percentile, runPerfdhcp, type PerfResult } from '../../test/lib/dhcp-perfdhcp.js';
+import { ip } from '../../test/lib/ip.js';
+import { describeMachine, machineInfo } from '../lib/machine.js';
+import { createBenchNetns, deleteAllBenchNetns } from '../lib/netns.js';
+import { markdownTable, ms } from '../lib/table.js';
+import { benchServers, type BenchServer } from './servers.js';
+
+interface Args {
+  seconds: number;
+  latencySeconds: number;
+  servers: string[];
+  json: boolean;
+  maxRate: number;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { seconds: 3, latencySeconds: 5, servers: ['hostnet', 'kea', 'dnsmasq'], json: false, maxRate: 16_000 };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i];
+    if (k === '--json') a.json = true;
+    else if (k === '--seconds') a.seconds = Number(argv[++i]);
+    else if (k === '--latency-seconds') a.latencySeconds = Number(argv[++i]);
+    else if (k === '--max-rate') a.maxRate = Number(argv[++i]);
+    else if (k === '--servers') a.servers = (argv[++i] ?? '').split(',');
+    else throw new Error(`bench/dhcp: unknown argument "${k}" (use --seconds 3 --latency-seconds 5 --max-rate 16000 --servers hostnet,kea,dnsmasq --json)`);
+  }
+  if (!(a.seconds >= 1) || !(a.latencySeconds >= 1)) throw new Error('bench/dhcp: --seconds and --latency-seconds take whole seconds >= 1');
+  return a;
+}
+
+const CONFIG: NetworkDhcpConfig = {
+  network: 'bench',
+  cidr: '10.64.0.0/16',
+  serverAddress: '10.64.0.1',
+  gateway: '10.64.0.1',
+  pools: [{ start: '10.64.0.10', end: '10.64.255.200' }],
+  dnsServers: ['10.64.0.53'],
+  domainName: 'bench.example',
+  routes: [{ destination: '10.99.0.0/16', via: '10.64.0.254' }],
+  leaseSeconds: 3600,
+};
+/** perfdhcp relays from this address (outside the pool). */
+const PERF_ADDR = '10.64.255.250/16';
+/** Distinct client MACs perfdhcp draws from: fewer than the pool holds. */
+const CLIENTS = 50_000;
+
+interface Trial {
+  target: number;
+  rate: number;
+  dropRatio: number;
+  doP50: number | null;
+  doP99: number | null;
+  raP50: number | null;
+  raP99: number | null;
+}
+
+interface ServerFigures {
+  server: string;
+  durability: string;
+  best: Trial | null;
+  atThousand: Trial;
+  trials: Trial[];
+}
+
+function toTrial(target: number, seconds: number, r: PerfResult): Trial {
+  const d = r.discoverOffer.delaysMs;
+  const q = r.requestAck.delaysMs;
+  return {
+    // ACKs per second of sending: perfdhcp's own rate also counts its exit wait.
+    target, rate: r.requestAck.received / seconds, dropRatio: r.dropRatio,
+    doP50: percentile(d, 50), doP99: percentile(d, 99), raP50: percentile(q, 50), raP99: percentile(q, 99),
+  };
+}
+
+const passes = (t: Trial): boolean => t.dropRatio < 0.01 && t.rate >= 0.9 * t.target;
+
+/** One perfdhcp run against a freshly started server with an empty lease file. */
+async function trial(s: BenchServer, hostNs: string, clientNs: string, ifname: string, rate: number, seconds: number, timestamps: boolean): Promise<Trial> {
+  const dir = await mkdtemp(join(tmpdir(), 'hnbench-dhcp-'));
+  try {
+    const running = await s.start(hostNs, 'br0', CONFIG, dir);
+    try {
+      const r = await runPerfdhcp({ netns: clientNs, ifname, rate, clients: CLIENTS, seconds, timestamps });
+      return toTrial(rate, seconds, r);
+    } finally {
+      await running.stop();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function measure(s: BenchServer, hostNs: string, clientNs: string, ifname: string, a: Args, log: (m: string) => void): Promise<ServerFigures> {
+  const trials: Trial[] = [];
+  const run = async (rate: number): Promise<Trial> => {
+    const t = await trial(s, hostNs, clientNs, ifname, rate, a.seconds, false);
+    trials.push(t);
+    log(`  ${s.name}: ${rate}/s -> ${t.rate.toFixed(0)}/s, ${(t.dropRatio * 100).toFixed(2)} % drops ${passes(t) ? 'ok' : 'too many'}`);
+    return t;
+  };
+  let best: Trial | null = null;
+  let bad: number | null = null;
+  for (let rate = 250; rate <= a.maxRate; rate *= 2) {
+    const t = await run(rate);
+    if (!passes(t)) {
+      bad = rate;
+      break;
+    }
+    best = t;
+  }
+  if (!best) {
+    for (const rate of [100, 50, 25]) {
+      const t = await run(rate);
+      if (passes(t)) {
+        best = t;
+        break;
+      }
+      bad = rate;
+    }
+  }
+  // Bisect between the best passing and the first failing rate.
+  for (let step = 0; step < 3 && best && bad !== null && bad - best.target > best.target / 8; step++) {
+    const mid = Math.round((best.target + bad) / 2);
+    const t = await run(mid);
+    if (passes(t)) best = t;
+    else bad = mid;
+  }
+  const atThousand = await trial(s, hostNs, clientNs, ifname, 1000, a.latencySeconds, true);
+  log(`  ${s.name}: 1000/s with timestamps -> ${(atThousand.dropRatio * 100).toFixed(2)} % drops, REQUEST-ACK p50 ${ms(atThousand.raP50)}`);
+  return { server: s.name, durability: s.durability, best, atThousand, trials };
+}
+
+function pct(x: number): string {
+  return `${(x * 100).toFixed(1)} %`;
+}
+
+async function main(): Promise<void> {
+  const a = parseArgs(process.argv.slice(2));
+  const machine = machineInfo();
+  const log = (m: string): void => {
+    if (!a.json) console.error(m);
+  };
+  const hostNs = await createBenchNetns();
+  const clientNs = await createBenchNetns();
+  const lan = await createDhcpLan(hostNs, 'br0', `${CONFIG.serverAddress}/16`);
+  const perf = await addDhcpClient(lan, clientNs, 'hnpf0', testMac(64, 1));
+  await ip(clientNs, 'addr', 'add', PERF_ADDR, 'dev', perf.ifname);
+  await waitForwarding(lan);
+
+  const figures: ServerFigures[] = [];
+  for (const s of benchServers) {
+    const key = s.name.split(' ')[0]!.toLowerCase();
+    if (!a.servers.includes(key)) continue;
+    log(`measuring ${s.name}`);
+    figures.push(await measure(s, hostNs, clientNs, perf.ifname, a, log));
+  }
+
+  const host = figures.find((f) => f.server === 'hostnet');
+  const keaF = figures.find((f) => f.server.startsWith('Kea'));
+  const goals = {
+    rateAtOrAboveKea: host?.best && keaF?.best ? host.best.rate >= keaF.best.rate : null,
+    p50UnderOneMs: host ? (host.atThousand.raP50 ?? Infinity) < 1 && (host.atThousand.doP50 ?? Infinity) < 1 : null,
+  };
+  if (a.json) {
+    console.log(JSON.stringify({ machine, trialSeconds: a.seconds, latencySeconds: a.latencySeconds, clients: CLIENTS, figures, goals }, null, 2));
+    return;
+  }
+  console.log(`bench/dhcp: ${describeMachine(machine)}`);
+  console.log(`perfdhcp -4 from a client namespace, relaying over one veth to a bridge; ${CLIENTS} client MACs; each trial`);
+  console.log(`${a.seconds} s against a freshly started server with an empty lease file; rate = 4-way exchanges/s perfdhcp completed.\n`);
+  console.log(markdownTable(
+    ['server', 'max rate, < 1 % drops', 'DISCOVER-OFFER p50 / p99 @ 1000/s', 'REQUEST-ACK p50 / p99 @ 1000/s', 'drops @ 1000/s', 'leases'],
+    figures.map((f) => [
+      f.server,
+      f.best ? `${f.best.rate.toFixed(0)}/s (${pct(f.best.dropRatio)})` : 'none found',
+      `${ms(f.atThousand.doP50)} / ${ms(f.atThousand.doP99)}`,
+      `${ms(f.atThousand.raP50)} / ${ms(f.atThousand.raP99)}`,
+      pct(f.atThousand.dropRatio),
+      f.durability,
+    ]),
+  ));
+  if (host) {
+    console.log('\nGoals:');
+    console.log(`${goals.rateAtOrAboveKea ? 'met   ' : 'MISSED'}  hostnet rate at or above Kea's (${host.best?.rate.toFixed(0) ?? 'n/a'}/s vs ${keaF?.best?.rate.toFixed(0) ?? 'n/a'}/s)`);
+    console.log(`${goals.p50UnderOneMs ? 'met   ' : 'MISSED'}  hostnet p50 under 1 ms at 1000/s (OFFER ${ms(host.atThousand.doP50)}, ACK ${ms(host.atThousand.raP50)})`);
+  }
+}
+
+main()
+  .catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exitCode = 1;
+  })
+  .finally(() => deleteAllBenchNetns());
