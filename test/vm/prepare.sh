@@ -13,9 +13,10 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache=${HOSTNET_VM_CACHE:-/var/cache/hostnet-vm}
 # Roots only: their dependencies are found with modinfo. virtio_pci + 9pnet_virtio + 9p
-# carry the shares, overlay the writable root; then what the network tests use.
+# carry the shares, overlay the writable root; virtio_net drives run.sh --tap's NICs
+# (eth0, ...); then what the network tests use. The module list is part of the cache key.
 # shellcheck disable=SC2206 # HOSTNET_VM_MODULES is a space-separated list
-modules=(virtio_pci 9pnet_virtio 9p overlay 8021q bridge veth tun vxlan macvlan dummy
+modules=(virtio_pci 9pnet_virtio 9p overlay virtio_net 8021q bridge veth tun vxlan macvlan dummy
   ${HOSTNET_VM_MODULES:-})
 refresh=0
 case ${1:-} in --refresh) refresh=1 ;; '') ;; *) echo "usage: $0 [--refresh]" >&2; exit 2 ;; esac

@@ -5,7 +5,7 @@
 # vanish with the guest). See README.md.
 #
 # Usage: run.sh [--timeout SECONDS] [--cwd DIR] [--share DIR] [--rw DIR] [--env NAME=VALUE]
-#               -- CMD [ARGS...]
+#               [--tap IFNAME[=MAC]] -- CMD [ARGS...]
 #   CMD is exec'd with ARGS as given (no shell); use `-- sh -c '...'` for shell syntax.
 #   --timeout  kill the guest after SECONDS (default 600); run.sh then exits 124
 #   --cwd      working directory in the guest (default: the current one)
@@ -13,6 +13,12 @@
 #              top level of --cwd) and node's directory are shared when they need it
 #   --rw       share DIR writable: the guest's writes there land on the host (reports)
 #   --env      set NAME=VALUE in the guest (repeatable); CI is passed through as is
+#   --tap      give the guest a virtio NIC on the existing TAP device IFNAME (repeatable;
+#              eth0, eth1, ... in the guest, in that order, left down). QEMU opens
+#              /dev/net/tun where run.sh runs: for a TAP in a namespace, run
+#              `ip netns exec NS run.sh --tap IFNAME ...`. MAC default: 52:54:00:12:34:56 for
+#              the first NIC, ...:57 for the second (the same in every guest: pass one).
+#              Without --tap the guest has no NIC at all.
 # Exit status: CMD's; 124 on timeout; 125 when the guest fails before CMD finishes.
 # Guest: HOSTNET_IN_VM=1, HOME=/root, PATH=$PATH + the standard dirs, stdin /dev/null,
 # stdout and stderr both stream to this script's stdout (a serial port; the command sees
@@ -21,7 +27,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache=${HOSTNET_VM_CACHE:-/var/cache/hostnet-vm}
-timeout=600 cwd=$PWD shares=() rw=() envs=()
+timeout=600 cwd=$PWD shares=() rw=() envs=() taps=()
 die() { echo "run.sh: $*" >&2; exit 125; }
 trap 'echo "run.sh: failed at line $LINENO" >&2' ERR
 usage() { sed -n '/^# Usage/,/^set -e/{/^set/d;s/^# \{0,1\}//;p}' "$0" >&2; exit 125; }
@@ -32,6 +38,7 @@ while (($#)); do
     --share) shares+=("${2:?}"); shift 2 ;;
     --rw) rw+=("${2:?}"); shift 2 ;;
     --env) [[ ${2:-} == [A-Za-z_]*=* ]] || usage; envs+=("$2"); shift 2 ;;
+    --tap) taps+=("${2:?}"); shift 2 ;;
     --) shift; break ;;
     *) usage ;;
   esac
@@ -40,6 +47,20 @@ done
 [[ $timeout =~ ^[0-9]+$ ]] || die "--timeout wants whole seconds, got '$timeout'"
 [[ -d $cwd ]] || die "no such directory: $cwd"
 cwd=$(cd "$cwd" && pwd -P)
+nics=()
+for i in "${!taps[@]}"; do
+  t=${taps[i]} ifname=${taps[i]%%=*} mac=$(printf '52:54:00:12:34:%02x' $((0x56 + i)))
+  [[ $t == *=* ]] && mac=${t#*=}
+  [[ $ifname =~ ^[A-Za-z0-9_.-]{1,15}$ ]] || die "--tap: bad interface name '$ifname'"
+  [[ $mac =~ ^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$ ]] || die "--tap $ifname: bad MAC '$mac'"
+  (( (0x${mac:0:2} & 1) == 0 )) || die "--tap $ifname: $mac is a multicast MAC"
+  flags=$(cat "/sys/class/net/$ifname/tun_flags" 2>/dev/null || true) # IFF_TAP = 0x0002
+  [[ $flags == 0x* ]] && ((flags & 0x0002)) ||
+    die "--tap $ifname: no TAP device of that name here (ip netns exec NS run.sh ... for one in NS)"
+  # shellcheck disable=SC2054 # commas belong to QEMU's options
+  nics+=(-netdev "tap,id=n$i,ifname=$ifname,script=no,downscript=no"
+    -device "virtio-net-pci,netdev=n$i,mac=$mac")
+done
 
 "$here/prepare.sh" || die "prepare.sh failed"
 
@@ -115,14 +136,15 @@ tty=0 size='' # is our stdout a terminal, and its "rows cols"
 # Serial ttyS0 carries CMD's output to our stdout; the kernel console is ttyS1, kept in a
 # file that is shown when the guest fails (all kernel messages if HOSTNET_VM_DEBUG is set).
 klog=quiet && [[ -n ${HOSTNET_VM_DEBUG:-} ]] && klog=loglevel=7
-# No KVM here: TCG, multi-threaded. q35 (microvm hangs). -nodefaults: no NIC, VGA, etc.
+# No KVM here: TCG, multi-threaded. q35 (microvm hangs). -nodefaults: no NIC (but --tap's),
+# VGA, etc.
 # shellcheck disable=SC2054 # commas belong to QEMU's options
 qemu=(qemu-system-x86_64 -machine q35 -accel tcg,thread=multi -smp "${HOSTNET_VM_CPUS:-2}"
   -m "${HOSTNET_VM_MEM:-2048}" -nodefaults -no-user-config -display none -no-reboot
   -chardev stdio,id=out -serial chardev:out -chardev file,id=log,path="$tmp/console.log" -serial chardev:log
   -kernel "$cache/kernel" -initrd "$cache/initrd.gz"
   -append "console=ttyS1 panic=-1 8250.nr_uarts=2 $klog"
-  "${virtfs[@]}")
+  "${virtfs[@]}" "${nics[@]}")
 start=$SECONDS
 "${qemu[@]}" </dev/null &
 qpid=$!
