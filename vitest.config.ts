@@ -16,6 +16,16 @@ export default defineConfig({
         },
       },
       {
+        // The real agent process against network namespaces: one file at a time.
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
         test: {
           name: 'vlan',
           include: ['test/vlan/**/*.test.ts'],

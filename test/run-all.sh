@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every test, as CI runs them (as root): build and typecheck, unit tests, integration tests in
-# network namespaces (both backends), the VLAN suite (natively or in the VM fixture), then a
-# check that nothing was left behind. Ends with one line: "tests: N passed, N failed".
+# network namespaces (both backends, DHCP), end-to-end tests of the agent, the VLAN suite
+# (natively or in the VM fixture), then a check that nothing was left behind. Ends with one line: "tests: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -20,6 +20,9 @@ npx vitest run --project unit --reporter=default --reporter=json "--outputFile.j
 step "integration tests (network namespaces, netlink and iproute2 backends)"
 npx vitest run --project integration --reporter=default --reporter=json "--outputFile.json=$reports/integration.json" || status=1
 
+step "end-to-end tests (the real agent process, gRPC, hostnetctl, systemd unit)"
+npx vitest run --project e2e --reporter=default --reporter=json "--outputFile.json=$reports/e2e.json" || status=1
+
 step "VLAN tests (802.1Q)"
 bash test/vlan/run.sh "$reports" || status=1
 
@@ -29,5 +32,5 @@ if [[ -n $left ]]; then echo "namespaces left behind: $left"; status=1; else ech
 if ip -o link show | grep -q 'alias hostnet'; then echo "the host namespace holds links with a hostnet alias"; status=1; fi
 
 step "summary"
-node dist/test/summary.js "$reports/unit.json" "$reports/integration.json" "$reports/vlan.json" || status=1
+node dist/test/summary.js "$reports/unit.json" "$reports/integration.json" "$reports/e2e.json" "$reports/vlan.json" || status=1
 exit $status

@@ -43,7 +43,7 @@ export class ServeMain {
     if (!existsSync(SERVE_MAIN)) throw new Error(`${SERVE_MAIN} is missing: run "npm run build" first`);
     const configFile = join(o.dir, `${o.config.network}.json`);
     await writeFile(configFile, JSON.stringify(o.config));
-    const proc = execa('node', [SERVE_MAIN, '--netns', o.netns, '--interface', o.device, '--config', configFile, '--lease-file', o.leaseFile],
+    const proc = execa('node', [...(process.env.HOSTNET_SERVE_NODE_ARGS?.split(' ').filter(Boolean) ?? []), SERVE_MAIN, '--netns', o.netns, '--interface', o.device, '--config', configFile, '--lease-file', o.leaseFile],
       { reject: false, buffer: { stdout: false, stderr: true }, stdin: 'ignore' });
     const s = new ServeMain(proc, configFile);
     try {

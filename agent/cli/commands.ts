@@ -1,0 +1,203 @@
+// hostnetctl's commands: get, describe, apply, watch. Each returns the text to print (or
+// streams it, for watch) and throws CliError for anything the admin must fix.
+import { readFile } from 'node:fs/promises';
+import { DesiredStateParseError, parseDesiredState } from '../api/desired-state.js';
+import {
+  GetStatusResponse, ListIpUsageResponse, ListLeasesResponse, WatchStatusResponse, type NodeAgentClient,
+} from '../api/gen/hostnet/v1/agent.js';
+import type { Attachment, Network } from '../api/gen/hostnet/v1/resources.js';
+import { IpHolderKind, LeaseState, ResourceKind, type AttachmentStatus, type NetworkStatus } from '../api/gen/hostnet/v1/status.js';
+import { bridgeNameOf, mtuOf, uplinkDeviceOf } from '../naming.js';
+import { call, CliError, explain } from './client.js';
+import { age, conditionsTable, find, oldest, serialize, statusWord, table, type OutputFormat } from './format.js';
+
+export interface Ctx {
+  client: NodeAgentClient;
+  socket: string;
+  out: (text: string) => void;
+}
+
+const get = {
+  state: (ctx: Ctx) => call(ctx.client, ctx.client.getState, {}, ctx.socket),
+  status: (ctx: Ctx) => call(ctx.client, ctx.client.getStatus, {}, ctx.socket),
+};
+
+function uplinkText(n: Network | undefined): string {
+  const k = n?.uplink?.kind;
+  const dev = n ? uplinkDeviceOf(n) : null;
+  if (!k || k.$case === 'none' || !dev) return 'none';
+  if (k.$case === 'vlan') return `vlan ${k.vlan.id} on ${k.vlan.parent}`;
+  if (k.$case === 'vxlan') return `vxlan ${k.vxlan.vni}`;
+  return `untagged ${dev.name}`;
+}
+
+function kindText(a: Attachment | undefined): string {
+  return a?.kind?.$case ?? '-';
+}
+
+function ipModeText(a: Attachment | undefined, status: AttachmentStatus): string {
+  const m = a?.ip?.mode;
+  if (m?.$case === 'static') return m.static;
+  if (m?.$case === 'auto') return status.ip || 'auto';
+  return 'none';
+}
+
+function notReadyReason(conditions: NetworkStatus['conditions']): string {
+  const r = find(conditions, 'Ready');
+  return r && statusWord(r.status) !== 'True' ? r.reason : '';
+}
+
+export async function getNetworks(ctx: Ctx, format: OutputFormat): Promise<void> {
+  const [state, status] = await Promise.all([get.state(ctx), get.status(ctx)]);
+  if (format === 'json' || format === 'yaml') {
+    ctx.out(serialize(GetStatusResponse.toJSON(status), format));
+    return;
+  }
+  const now = new Date();
+  const spec = new Map((state.state?.networks ?? []).map((n) => [n.name, n]));
+  const headers = ['NAME', 'BRIDGE', 'CIDR', 'UPLINK', 'READY', 'AGE'];
+  if (format === 'wide') headers.push('MTU', 'GATEWAY', 'IFINDEX', 'REASON');
+  ctx.out(table(headers, status.networks.map((s) => {
+    const n = spec.get(s.name);
+    const row = [s.name, s.bridgeName, n?.cidr ?? '-', uplinkText(n), statusWord(find(s.conditions, 'Ready')?.status), age(oldest(s.conditions), now)];
+    if (format === 'wide') row.push(n ? String(mtuOf(n)) : '-', n?.gateway || '-', String(s.bridgeIfindex || '-'), notReadyReason(s.conditions) || '-');
+    return row;
+  })));
+}
+
+export async function getAttachments(ctx: Ctx, format: OutputFormat): Promise<void> {
+  const [state, status] = await Promise.all([get.state(ctx), get.status(ctx)]);
+  if (format === 'json' || format === 'yaml') {
+    ctx.out(serialize(GetStatusResponse.toJSON(status), format));
+    return;
+  }
+  const now = new Date();
+  const spec = new Map((state.state?.attachments ?? []).map((a) => [a.name, a]));
+  const headers = ['NAME', 'NETWORK', 'KIND', 'IFNAME', 'IP', 'READY', 'AGE'];
+  if (format === 'wide') headers.push('MAC', 'IFINDEX', 'CONFIGURED', 'NEGOTIATED', 'REASON');
+  ctx.out(table(headers, status.attachments.map((s) => {
+    const a = spec.get(s.name);
+    const row = [s.name, s.network, kindText(a), s.ifName, ipModeText(a, s), statusWord(find(s.conditions, 'Ready')?.status), age(oldest(s.conditions), now)];
+    if (format === 'wide') {
+      row.push(s.mac, String(s.ifindex || '-'), statusWord(find(s.conditions, 'Configured')?.status),
+        statusWord(find(s.conditions, 'Negotiated')?.status), notReadyReason(s.conditions) || '-');
+    }
+    return row;
+  })));
+}
+
+export async function getLeases(ctx: Ctx, format: OutputFormat, network = ''): Promise<void> {
+  const res = await call(ctx.client, ctx.client.listLeases, { network }, ctx.socket);
+  if (format === 'json' || format === 'yaml') {
+    ctx.out(serialize(ListLeasesResponse.toJSON(res), format));
+    return;
+  }
+  const now = new Date();
+  ctx.out(table(['NETWORK', 'IP', 'MAC', 'HOSTNAME', 'STATE', 'EXPIRES'], res.leases.map((l) => [
+    l.network, l.ip, l.mac, l.hostname || '-', LeaseState[l.state]?.replace('LEASE_STATE_', '') ?? '-',
+    l.expiresAt ? (l.expiresAt > now ? `in ${age(now, l.expiresAt)}` : 'expired') : '-',
+  ])));
+}
+
+export async function getIps(ctx: Ctx, format: OutputFormat, network = ''): Promise<void> {
+  const res = await call(ctx.client, ctx.client.listIpUsage, { network }, ctx.socket);
+  if (format === 'json' || format === 'yaml') {
+    ctx.out(serialize(ListIpUsageResponse.toJSON(res), format));
+    return;
+  }
+  const headers = ['NETWORK', 'IP', 'HOLDER', 'NAME', 'MANAGED'];
+  if (format === 'wide') headers.push('MAC');
+  const rows = res.networks.flatMap((n) => n.ips.map((u) => {
+    const row = [n.network, u.ip, IpHolderKind[u.holderKind]?.replace('IP_HOLDER_KIND_', '').toLowerCase() ?? '-', u.holderName, u.managed ? 'yes' : 'no'];
+    if (format === 'wide') row.push(u.mac || '-');
+    return row;
+  }));
+  const summary = table(['NETWORK', 'CIDR', 'TOTAL', 'USED', 'AVAILABLE'], res.networks.map((n) => [n.network, n.cidr, String(n.total), String(n.used), String(n.available)]));
+  ctx.out(`${table(headers, rows)}\n\n${summary}`);
+}
+
+export async function describeNetwork(ctx: Ctx, name: string): Promise<void> {
+  const [state, status] = await Promise.all([get.state(ctx), get.status(ctx)]);
+  const n = state.state?.networks.find((x) => x.name === name);
+  const s = status.networks.find((x) => x.name === name);
+  if (!n || !s) throw new CliError(`network "${name}" not found`);
+  ctx.out([
+    `Name:        ${n.name}`,
+    `Bridge:      ${bridgeNameOf(n)}${n.importedBridge ? ' (imported)' : ''} (ifindex ${s.bridgeIfindex || 'none'})`,
+    `CIDR:        ${n.cidr}`,
+    `Gateway:     ${n.gateway || '-'}${n.gatewayOnBridge ? ' (on the bridge)' : ''}`,
+    `MTU:         ${mtuOf(n)}`,
+    `Uplink:      ${uplinkText(n)}`,
+    `DHCP:        ${n.dhcp?.enabled ? 'enabled' : 'disabled'}`,
+    `Attachments: ${state.state?.attachments.filter((a) => a.network === name).map((a) => a.name).join(', ') || '-'}`,
+    `Generation:  ${status.observedGeneration} observed, ${status.generation} desired`,
+    'Conditions:',
+    indent(conditionsTable(s.conditions)),
+  ].join('\n'));
+}
+
+export async function describeAttachment(ctx: Ctx, name: string): Promise<void> {
+  const [state, status] = await Promise.all([get.state(ctx), get.status(ctx)]);
+  const a = state.state?.attachments.find((x) => x.name === name);
+  const s = status.attachments.find((x) => x.name === name);
+  if (!a || !s) throw new CliError(`attachment "${name}" not found`);
+  const k = a.kind;
+  const kind = k?.$case === 'veth' ? `veth (peer ${k.veth.peerIfName} in ${k.veth.peerNetns})` : k?.$case === 'tap' ? 'tap' : '-';
+  ctx.out([
+    `Name:       ${a.name}`,
+    `Network:    ${a.network}`,
+    `Kind:       ${kind}`,
+    `Interface:  ${s.ifName} (ifindex ${s.ifindex || 'none'})`,
+    `MAC:        ${s.mac}`,
+    `IP:         ${ipModeText(a, s)}`,
+    `Generation: ${status.observedGeneration} observed, ${status.generation} desired`,
+    'Conditions:',
+    indent(conditionsTable(s.conditions)),
+  ].join('\n'));
+}
+
+const indent = (text: string): string => text.split('\n').map((l) => `  ${l}`).join('\n');
+
+export async function apply(ctx: Ctx, file: string, dryRun: boolean): Promise<void> {
+  let text: string;
+  try {
+    text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
+  } catch (err) {
+    throw new CliError(`read ${file}: ${(err as Error).message}`);
+  }
+  let state;
+  try {
+    state = parseDesiredState(text, { format: file.endsWith('.json') ? 'json' : 'yaml', source: file });
+  } catch (err) {
+    if (err instanceof DesiredStateParseError) throw new CliError(err.message);
+    throw err;
+  }
+  const res = await call(ctx.client, ctx.client.apply, { state, dryRun }, ctx.socket);
+  const lines = res.plan.length ? res.plan.map((l) => `  ${l}`) : ['  (nothing to do)'];
+  ctx.out(dryRun ? [`dry run against generation ${res.generation}, plan:`, ...lines].join('\n') : [`applied generation ${res.generation}:`, ...lines].join('\n'));
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Streams condition transitions until interrupted (or the agent goes away). */
+export function watch(ctx: Ctx, format: OutputFormat): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const stream = ctx.client.watchStatus({ sendInitial: true });
+    if (format === 'table' || format === 'wide') ctx.out(table(['TIME', 'RESOURCE', 'TYPE', 'STATUS', 'REASON', 'MESSAGE'], []));
+    stream.on('data', (m: WatchStatusResponse) => {
+      if (format === 'json') return ctx.out(JSON.stringify(WatchStatusResponse.toJSON(m)));
+      if (format === 'yaml') return ctx.out(`---\n${serialize(WatchStatusResponse.toJSON(m), 'yaml')}`);
+      const c = m.condition;
+      const kind = m.resourceKind === ResourceKind.RESOURCE_KIND_NETWORK ? 'network' : 'attachment';
+      ctx.out([c?.lastTransitionTime?.toISOString() ?? '-', `${kind}/${m.resourceName}`, c?.type ?? '-', statusWord(c?.status), c?.reason ?? '', c?.message ?? ''].join('   '));
+    });
+    stream.on('error', (err: Parameters<typeof explain>[0]) => (err.code === 1 /* CANCELLED */ ? resolve() : reject(explain(err, ctx.socket))));
+    stream.on('end', resolve);
+    process.once('SIGINT', () => stream.cancel());
+  });
+}
+

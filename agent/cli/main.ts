@@ -1,0 +1,93 @@
+#!/usr/bin/env node
+// hostnetctl: the admin's view of one node's agent.
+//   hostnetctl [--socket PATH] get networks|attachments|leases|ips [-o wide|json|yaml]
+//   hostnetctl [--socket PATH] describe network|attachment NAME
+//   hostnetctl [--socket PATH] apply -f FILE [--dry-run]
+//   hostnetctl [--socket PATH] watch [-o json|yaml]
+// Errors are printed to stderr (a violation per line) with a non-zero exit code.
+import { parseArgs } from 'node:util';
+import { DEFAULT_SOCKET_PATH } from '../server/unix-socket.js';
+import { CliError, connect } from './client.js';
+import * as cmd from './commands.js';
+import type { OutputFormat } from './format.js';
+
+const USAGE = `usage: hostnetctl [--socket PATH] COMMAND
+  get networks|attachments|leases|ips [-o wide|json|yaml] [--network NAME]
+  describe network|attachment NAME
+  apply -f FILE [--dry-run]        (FILE: YAML or JSON; - reads stdin)
+  watch [-o json|yaml]`;
+
+function outputFormat(text: string | undefined): OutputFormat {
+  if (text === undefined) return 'table';
+  if (text === 'wide' || text === 'json' || text === 'yaml') return text;
+  throw new CliError(`-o ${text}: expected wide, json or yaml`);
+}
+
+async function main(argv: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        socket: { type: 'string' },
+        output: { type: 'string', short: 'o' },
+        filename: { type: 'string', short: 'f' },
+        'dry-run': { type: 'boolean' },
+        network: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (err) {
+    throw new CliError(`${(err as Error).message}\n${USAGE}`);
+  }
+  const { values, positionals } = parsed;
+  if (values.help || positionals.length === 0) {
+    if (values.help) {
+      process.stdout.write(`${USAGE}\n`);
+      return;
+    }
+    throw new CliError(`a command is required\n${USAGE}`);
+  }
+  const socket = values.socket ?? process.env['HOSTNET_SOCKET'] ?? DEFAULT_SOCKET_PATH;
+  const format = outputFormat(values.output);
+  const [verb, what, name] = positionals;
+  const client = connect(socket);
+  const ctx: cmd.Ctx = { client, socket, out: (text) => process.stdout.write(`${text}\n`) };
+  try {
+    switch (verb) {
+      case 'get':
+        if (what === 'networks' || what === 'network') return await cmd.getNetworks(ctx, format);
+        if (what === 'attachments' || what === 'attachment') return await cmd.getAttachments(ctx, format);
+        if (what === 'leases') return await cmd.getLeases(ctx, format, values.network);
+        if (what === 'ips') return await cmd.getIps(ctx, format, values.network);
+        throw new CliError(`get ${what ?? ''}: expected networks, attachments, leases or ips`);
+      case 'describe':
+        if (!name) throw new CliError(`describe ${what ?? ''}: a NAME is required`);
+        if (what === 'network') return await cmd.describeNetwork(ctx, name);
+        if (what === 'attachment') return await cmd.describeAttachment(ctx, name);
+        throw new CliError(`describe ${what ?? ''}: expected network or attachment`);
+      case 'apply':
+        if (!values.filename) throw new CliError('apply: -f FILE is required');
+        return await cmd.apply(ctx, values.filename, values['dry-run'] ?? false);
+      case 'watch':
+        return await cmd.watch(ctx, format);
+      default:
+        throw new CliError(`unknown command "${verb}"\n${USAGE}`);
+    }
+  } finally {
+    client.close();
+  }
+}
+
+// exitCode, not exit(): output written to a pipe must be flushed first.
+main(process.argv.slice(2)).then(
+  () => {
+    process.exitCode = 0;
+  },
+  (err: unknown) => {
+    process.stderr.write(`hostnetctl: ${err instanceof CliError ? err.message : err instanceof Error ? err.stack : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

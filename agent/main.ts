@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+// hostnet-agent: loads the stored desired state, re-adopts the devices that carry its marker
+// (planning against the kernel finds them: nothing is deleted or recreated), converges,
+// serves gRPC on its unix socket, then tells systemd it is ready. SIGTERM stops it cleanly;
+// the devices stay as they are.
+import { pino } from 'pino';
+import { openNetlinkDataplane } from '../dataplane/netlink/backend.js';
+import { ConfigError, loadAgentConfig, type AgentConfig } from './config.js';
+import { DesiredStateStore } from './desired/store.js';
+import { Reconciler } from './reconcile/reconciler.js';
+import { sdNotify, startWatchdog } from './sd-notify.js';
+import { NodeAgent } from './server/node-agent.js';
+import { SERVICE_NAME, startAgentServer } from './server/server.js';
+
+async function run(config: AgentConfig): Promise<void> {
+  const log = pino({ level: config.logLevel, base: { pid: process.pid } });
+  log.info({ config }, 'starting hostnet-agent');
+
+  const store = new DesiredStateStore(config.stateDir);
+  const loaded = await store.load();
+  if (loaded.source === 'corrupt') log.error({ error: loaded.error }, 'stored desired state unreadable: adopting only, no teardown until a new state is applied');
+  else log.info({ source: loaded.source, generation: loaded.state.generation, file: store.file }, 'desired state loaded');
+
+  const dp = await openNetlinkDataplane(config.netns);
+  const reconciler = new Reconciler(dp, {
+    desired: () => store.state,
+    resyncIntervalMs: config.resyncIntervalSeconds * 1000,
+    holdTeardown: loaded.source === 'corrupt',
+    logger: log,
+  });
+  const agent = new NodeAgent(store, reconciler, dp);
+  // The socket first: a second agent must fail here, before it touches the kernel.
+  const server = await startAgentServer(agent, config.socket, log);
+  log.info({ socket: config.socket }, 'listening');
+  reconciler.start();
+  const first = await reconciler.reconcile('start');
+  log.info({ actions: first.plan.actions.length, problems: first.problems.length, durationMs: Math.round(first.durationMs) }, 'converged after start');
+  server.health.setStatus('', 'SERVING');
+  server.health.setStatus(SERVICE_NAME, 'SERVING');
+  sdNotify('READY=1');
+  const stopWatchdog = startWatchdog(process.env, (err) => log.error({ err }, 'watchdog notify failed'));
+
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping (devices stay)');
+    sdNotify('STOPPING=1');
+    stopWatchdog();
+    server.health.setStatus('', 'NOT_SERVING');
+    await server.close();
+    await reconciler.close();
+    await dp.close();
+    log.info({}, 'stopped');
+    log.flush();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  // SIGHUP: an admin's "look again now" (a full pass, like the periodic resync).
+  process.on('SIGHUP', () => void reconciler.requestResync('SIGHUP'));
+}
+
+let config: AgentConfig;
+try {
+  config = loadAgentConfig(process.argv.slice(2));
+} catch (err) {
+  process.stderr.write(`hostnet-agent: ${err instanceof ConfigError ? err.message : String(err)}\n`);
+  process.exit(2);
+}
+run(config).catch((err: unknown) => {
+  process.stderr.write(`hostnet-agent: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,45 @@
+// Which IP of each network is held by what: the desired state's gateway, DHCP server address,
+// static attachments and reservations (managed), plus addresses seen on the bridge that
+// hostnet did not put there and neighbours in the bridge's table (foreign).
+import type { ObservedState } from '../../dataplane/types.js';
+import type { DesiredState, Network } from '../api/gen/hostnet/v1/resources.js';
+import { IpHolderKind, type IpUsage, type NetworkIpUsage } from '../api/gen/hostnet/v1/status.js';
+import { contains, hostCount, parseCidr, parseIp } from '../desired/ip.js';
+import { bridgeNameOf, macOf } from '../naming.js';
+
+export function ipUsageOf(desired: DesiredState, observed: ObservedState, only = ''): NetworkIpUsage[] {
+  return desired.networks.filter((n) => !only || n.name === only).map((n) => networkUsage(n, desired, observed));
+}
+
+function networkUsage(n: Network, desired: DesiredState, observed: ObservedState): NetworkIpUsage {
+  const cidr = parseCidr(n.cidr);
+  const used = new Map<string, IpUsage>();
+  const hold = (ip: string, holderKind: IpHolderKind, holderName: string, managed: boolean, mac = ''): void => {
+    const parsed = parseIp(ip);
+    if (!parsed || !cidr || !contains(cidr, parsed) || used.has(parsed.text)) return;
+    used.set(parsed.text, { ip: parsed.text, holderKind, holderName, managed, mac });
+  };
+  if (n.gateway) hold(n.gateway, IpHolderKind.IP_HOLDER_KIND_GATEWAY, n.name, true);
+  if (n.dhcp?.enabled && n.dhcp.serverAddress) hold(n.dhcp.serverAddress, IpHolderKind.IP_HOLDER_KIND_DHCP_SERVER, n.name, true);
+  for (const a of desired.attachments) {
+    if (a.network === n.name && a.ip?.mode?.$case === 'static') hold(a.ip.mode.static, IpHolderKind.IP_HOLDER_KIND_ATTACHMENT, a.name, true, macOf(a));
+  }
+  for (const r of n.dhcp?.reservations ?? []) hold(r.ip, IpHolderKind.IP_HOLDER_KIND_RESERVATION, r.hostname || r.mac, true, r.mac.toLowerCase());
+  // Leases would go here (IP_HOLDER_KIND_LEASE) once the DHCP server is wired into the agent.
+  const bridge = bridgeNameOf(n);
+  for (const a of observed.addresses) {
+    if (a.dev === bridge) hold(a.cidr.split('/')[0] ?? '', IpHolderKind.IP_HOLDER_KIND_FOREIGN, bridge, false);
+  }
+  for (const nb of observed.neighbours) {
+    if (nb.dev === bridge && nb.mac) hold(nb.ip, IpHolderKind.IP_HOLDER_KIND_FOREIGN, nb.mac, false, nb.mac);
+  }
+  const ips = [...used.values()].sort((x, y) => compareIp(x.ip, y.ip));
+  const total = cidr ? Number(hostCount(cidr)) : 0;
+  return { network: n.name, cidr: n.cidr, ips, total, used: ips.length, available: Math.max(0, total - ips.length) };
+}
+
+function compareIp(a: string, b: string): number {
+  const x = parseIp(a)?.value ?? 0n;
+  const y = parseIp(b)?.value ?? 0n;
+  return x < y ? -1 : x > y ? 1 : 0;
+}

@@ -1,0 +1,70 @@
+// What the NodeAgent RPCs do, without gRPC: changes of the desired state are validated
+// against the stored state, stored atomically, then reconciled, one at a time (a mutex), so
+// concurrent calls see each other's results in order. A refused change touches neither the
+// kernel nor the store; a dry run plans against the kernel as it is and changes nothing.
+import type { Dataplane } from '../../dataplane/types.js';
+import { DesiredState } from '../api/gen/hostnet/v1/resources.js';
+import type { GetStatusResponse } from '../api/gen/hostnet/v1/agent.js';
+import type { NetworkIpUsage } from '../api/gen/hostnet/v1/status.js';
+import { checkExpectedGeneration } from '../desired/mutate.js';
+import { Mutex, type DesiredStateStore } from '../desired/store.js';
+import { assertValidDesiredState } from '../desired/validate.js';
+import { describePlan, planReconcile } from '../reconcile/plan.js';
+import type { Reconciler } from '../reconcile/reconciler.js';
+import { ipUsageOf } from './ip-usage.js';
+
+export interface ChangeResult {
+  generation: number;
+  plan: string[];
+}
+
+export class NodeAgent {
+  private readonly mutex = new Mutex();
+
+  constructor(
+    readonly store: DesiredStateStore,
+    readonly reconciler: Reconciler,
+    private readonly dp: Dataplane,
+  ) {}
+
+  get state(): DesiredState {
+    return this.store.state;
+  }
+
+  /** Replaces the whole desired state (Apply). */
+  apply(next: DesiredState, dryRun: boolean): Promise<ChangeResult> {
+    return this.change(() => next, undefined, dryRun);
+  }
+
+  /**
+   * One change of the desired state: `edit` builds the next state from the stored one (or
+   * throws to refuse); it is validated against the stored state, then stored and reconciled.
+   */
+  change(edit: (current: DesiredState) => DesiredState, expectedGeneration: number | undefined, dryRun: boolean): Promise<ChangeResult> {
+    return this.mutex.run(async () => {
+      const current = this.store.state;
+      checkExpectedGeneration(current, expectedGeneration);
+      const next = DesiredState.fromPartial(edit(current));
+      assertValidDesiredState(next, current);
+      if (dryRun) {
+        const plan = planReconcile(next, await this.dp.observe(['addresses']));
+        return { generation: current.generation, plan: describePlan(plan) };
+      }
+      await this.store.save(next);
+      this.reconciler.allowTeardown();
+      const pass = await this.reconciler.reconcile('apply');
+      // The actions carried out, then everything that could not be done (plan problems and
+      // failed actions), so the caller sees at once what is not converging and why.
+      return { generation: next.generation, plan: describePlan({ actions: pass.plan.actions, problems: pass.problems }) };
+    });
+  }
+
+  status(): GetStatusResponse {
+    return this.reconciler.status(this.store.state.generation);
+  }
+
+  async ipUsage(network: string): Promise<NetworkIpUsage[]> {
+    // One dump of addresses and one of neighbours, whatever the number of networks.
+    return ipUsageOf(this.store.state, await this.dp.observe(['addresses', 'neighbours']), network);
+  }
+}
