@@ -6,6 +6,7 @@
 import { pino } from 'pino';
 import { openNetlinkDataplane } from '../dataplane/netlink/backend.js';
 import { ConfigError, loadAgentConfig, type AgentConfig } from './config.js';
+import { DhcpHost, neighbourWriter } from './dhcp/host.js';
 import { DesiredStateStore } from './desired/store.js';
 import { Reconciler } from './reconcile/reconciler.js';
 import { sdNotify, startWatchdog } from './sd-notify.js';
@@ -22,13 +23,15 @@ async function run(config: AgentConfig): Promise<void> {
   else log.info({ source: loaded.source, generation: loaded.state.generation, file: store.file }, 'desired state loaded');
 
   const dp = await openNetlinkDataplane(config.netns);
+  const dhcp = new DhcpHost({ netns: config.netns, stateDir: config.stateDir, neighbours: neighbourWriter(dp), log: log.child({ component: 'dhcp' }) });
   const reconciler = new Reconciler(dp, {
+    dhcp,
     desired: () => store.state,
     resyncIntervalMs: config.resyncIntervalSeconds * 1000,
     holdTeardown: loaded.source === 'corrupt',
     logger: log,
   });
-  const agent = new NodeAgent(store, reconciler, dp);
+  const agent = new NodeAgent(store, reconciler, dp, dhcp);
   // The socket first: a second agent must fail here, before it touches the kernel.
   const server = await startAgentServer(agent, config.socket, log);
   log.info({ socket: config.socket }, 'listening');
@@ -50,6 +53,7 @@ async function run(config: AgentConfig): Promise<void> {
     server.health.setStatus('', 'NOT_SERVING');
     await server.close();
     await reconciler.close();
+    await dhcp.close();
     await dp.close();
     log.info({}, 'stopped');
     log.flush();

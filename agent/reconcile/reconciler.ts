@@ -11,6 +11,7 @@ import type { Dataplane, ObservedState } from '../../dataplane/types.js';
 import type { DesiredState } from '../api/gen/hostnet/v1/resources.js';
 import type { GetStatusResponse } from '../api/gen/hostnet/v1/agent.js';
 import type { AttachmentStatus, NetworkStatus } from '../api/gen/hostnet/v1/status.js';
+import type { DhcpHost } from '../dhcp/host.js';
 import { bridgeNameOf } from '../naming.js';
 import { Mutex } from '../desired/store.js';
 import { actionDevice, applyAction } from './apply-action.js';
@@ -36,6 +37,8 @@ export interface ReconcilerOptions {
   holdTeardown?: boolean;
   logger?: ReconcileLogger;
   now?: () => Date;
+  /** The embedded DHCP servers, synced after links and addresses in every pass. */
+  dhcp?: DhcpHost;
 }
 
 export interface PassResult {
@@ -208,6 +211,14 @@ export class Reconciler {
     // Conditions need the kernel as it is now (ifindexes, carrier): read it again only if we
     // changed something, so a no-op pass stays at one dump.
     if (applied > 0) observed = await this.dp.observe(['addresses']);
+    // DHCP servers need their bridge and its server address: both are in place by now.
+    if (this.options.dhcp) {
+      try {
+        await this.options.dhcp.sync(desired, observed);
+      } catch (err) {
+        this.log?.error({ trigger, err: err instanceof Error ? err.message : String(err) }, 'DHCP sync failed');
+      }
+    }
     const now = this.options.now?.() ?? new Date();
     const transitions = this.updateConditions(desired, observed, problems, now);
     this.lastGeneration = desired.generation;
@@ -223,7 +234,11 @@ export class Reconciler {
   }
 
   private updateConditions(desired: DesiredState, observed: ObservedState, problems: PlanProblem[], now: Date): ConditionTransition[] {
-    this.networks = desired.networks.map((n) => networkFacts(n, observed, problems));
+    const dhcp = this.options.dhcp;
+    this.networks = desired.networks.map((n) => {
+      const serving = dhcp?.condition(n.name);
+      return networkFacts(n, observed, problems, serving ? [serving] : []);
+    });
     this.attachments = desired.attachments.map((a) => attachmentFacts(a, desired, observed, problems));
     const transitions: ConditionTransition[] = [];
     for (const n of this.networks) transitions.push(...this.book.update('network', n.name, n.conditions, desired.generation, now));

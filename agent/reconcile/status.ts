@@ -36,7 +36,8 @@ function problemFor(problems: readonly PlanProblem[], kind: 'network' | 'attachm
   return problems.find((p) => p.resource.kind === kind && p.resource.name === name && p.condition === condition);
 }
 
-export function networkFacts(n: Network, observed: ObservedState, problems: readonly PlanProblem[]): NetworkFacts {
+/** `extra`: conditions computed elsewhere (DhcpServing), part of Ready like the others. */
+export function networkFacts(n: Network, observed: ObservedState, problems: readonly PlanProblem[], extra: readonly ComputedCondition[] = []): NetworkFacts {
   const byName = new Map(observed.links.map((l) => [l.name, l]));
   const bridgeName = bridgeNameOf(n);
   const bridge = byName.get(bridgeName);
@@ -61,7 +62,7 @@ export function networkFacts(n: Network, observed: ObservedState, problems: read
   }
   return {
     name: n.name, bridgeName, bridgeIfindex: bridge?.index ?? 0,
-    conditions: [bridgeReady, uplinkReady, ready([bridgeReady, uplinkReady])],
+    conditions: [bridgeReady, uplinkReady, ...extra, ready([bridgeReady, uplinkReady, ...extra])],
   };
 }
 

@@ -2,16 +2,18 @@
 // static attachments and reservations (managed), plus addresses seen on the bridge that
 // hostnet did not put there and neighbours in the bridge's table (foreign).
 import type { ObservedState } from '../../dataplane/types.js';
+import type { Lease } from '../../dhcp/types.js';
 import type { DesiredState, Network } from '../api/gen/hostnet/v1/resources.js';
 import { IpHolderKind, type IpUsage, type NetworkIpUsage } from '../api/gen/hostnet/v1/status.js';
 import { contains, hostCount, parseCidr, parseIp } from '../desired/ip.js';
 import { bridgeNameOf, macOf } from '../naming.js';
 
-export function ipUsageOf(desired: DesiredState, observed: ObservedState, only = ''): NetworkIpUsage[] {
-  return desired.networks.filter((n) => !only || n.name === only).map((n) => networkUsage(n, desired, observed));
+/** `leases`: the DHCP servers' leases (only offered and bound ones hold their address). */
+export function ipUsageOf(desired: DesiredState, observed: ObservedState, only = '', leases: readonly Lease[] = []): NetworkIpUsage[] {
+  return desired.networks.filter((n) => !only || n.name === only).map((n) => networkUsage(n, desired, observed, leases.filter((l) => l.network === n.name)));
 }
 
-function networkUsage(n: Network, desired: DesiredState, observed: ObservedState): NetworkIpUsage {
+function networkUsage(n: Network, desired: DesiredState, observed: ObservedState, leases: readonly Lease[]): NetworkIpUsage {
   const cidr = parseCidr(n.cidr);
   const used = new Map<string, IpUsage>();
   const hold = (ip: string, holderKind: IpHolderKind, holderName: string, managed: boolean, mac = ''): void => {
@@ -25,7 +27,9 @@ function networkUsage(n: Network, desired: DesiredState, observed: ObservedState
     if (a.network === n.name && a.ip?.mode?.$case === 'static') hold(a.ip.mode.static, IpHolderKind.IP_HOLDER_KIND_ATTACHMENT, a.name, true, macOf(a));
   }
   for (const r of n.dhcp?.reservations ?? []) hold(r.ip, IpHolderKind.IP_HOLDER_KIND_RESERVATION, r.hostname || r.mac, true, r.mac.toLowerCase());
-  // Leases would go here (IP_HOLDER_KIND_LEASE) once the DHCP server is wired into the agent.
+  for (const l of leases) {
+    if (l.state === 'bound' || l.state === 'offered') hold(l.ip, IpHolderKind.IP_HOLDER_KIND_LEASE, l.hostname || l.mac, true, l.mac);
+  }
   const bridge = bridgeNameOf(n);
   for (const a of observed.addresses) {
     if (a.dev === bridge) hold(a.cidr.split('/')[0] ?? '', IpHolderKind.IP_HOLDER_KIND_FOREIGN, bridge, false);

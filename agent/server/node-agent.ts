@@ -5,7 +5,9 @@
 import type { Dataplane } from '../../dataplane/types.js';
 import { DesiredState } from '../api/gen/hostnet/v1/resources.js';
 import type { GetStatusResponse } from '../api/gen/hostnet/v1/agent.js';
-import type { NetworkIpUsage } from '../api/gen/hostnet/v1/status.js';
+import type { Lease as DhcpLease } from '../../dhcp/types.js';
+import { LeaseState, type Lease, type NetworkIpUsage } from '../api/gen/hostnet/v1/status.js';
+import type { DhcpHost } from '../dhcp/host.js';
 import { checkExpectedGeneration } from '../desired/mutate.js';
 import { Mutex, type DesiredStateStore } from '../desired/store.js';
 import { assertValidDesiredState } from '../desired/validate.js';
@@ -25,6 +27,7 @@ export class NodeAgent {
     readonly store: DesiredStateStore,
     readonly reconciler: Reconciler,
     private readonly dp: Dataplane,
+    private readonly dhcp: DhcpHost | null = null,
   ) {}
 
   get state(): DesiredState {
@@ -65,6 +68,32 @@ export class NodeAgent {
 
   async ipUsage(network: string): Promise<NetworkIpUsage[]> {
     // One dump of addresses and one of neighbours, whatever the number of networks.
-    return ipUsageOf(this.store.state, await this.dp.observe(['addresses', 'neighbours']), network);
+    return ipUsageOf(this.store.state, await this.dp.observe(['addresses', 'neighbours']), network, this.dhcp?.leases(network) ?? []);
   }
+
+  /** The leases of the running DHCP servers (of one network, or all), sorted by network and IP. */
+  leases(network: string): Lease[] {
+    const all = this.dhcp?.leases(network) ?? [];
+    return all.map(toApiLease).sort((a, b) => (a.network === b.network ? ipKey(a.ip) - ipKey(b.ip) : a.network < b.network ? -1 : 1));
+  }
+}
+
+const LEASE_STATES: Record<DhcpLease['state'], LeaseState> = {
+  offered: LeaseState.LEASE_STATE_OFFERED,
+  bound: LeaseState.LEASE_STATE_BOUND,
+  released: LeaseState.LEASE_STATE_RELEASED,
+  expired: LeaseState.LEASE_STATE_EXPIRED,
+  declined: LeaseState.LEASE_STATE_DECLINED,
+};
+
+function toApiLease(l: DhcpLease): Lease {
+  return {
+    network: l.network, ip: l.ip, mac: l.mac, clientId: l.clientId ?? '', hostname: l.hostname ?? '',
+    state: LEASE_STATES[l.state] ?? LeaseState.LEASE_STATE_UNSPECIFIED,
+    expiresAt: new Date(l.expiresAt), updatedAt: new Date(l.updatedAt),
+  };
+}
+
+function ipKey(ip: string): number {
+  return ip.split('.').reduce((n, o) => n * 256 + (Number(o) || 0), 0);
 }

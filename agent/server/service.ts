@@ -51,8 +51,7 @@ export function nodeAgentService(agent: NodeAgent, log?: ReconcileLogger): NodeA
     deleteAttachment: unary('DeleteAttachment', log, (req) => agent.change((s) => deleteAttachment(s, req.name), req.expectedGeneration, req.dryRun)),
     getState: unary('GetState', log, () => ({ state: agent.state })),
     getStatus: unary('GetStatus', log, () => agent.status()),
-    // Leases stay empty until the embedded DHCP server (dhcp/) is wired into the agent.
-    listLeases: unary('ListLeases', log, () => ({ leases: [] })),
+    listLeases: unary('ListLeases', log, (req) => ({ leases: agent.leases(req.network) })),
     listIpUsage: unary('ListIpUsage', log, async (req) => ({ networks: await agent.ipUsage(req.network) })),
     watchStatus: (call) => {
       const unsubscribe = agent.reconciler.subscribe((t) => call.write(toWatch(t)));

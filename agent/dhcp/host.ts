@@ -1,0 +1,209 @@
+// The agent's DHCP servers: one dhcp/ DhcpServer per network that serves DHCP, bound to the
+// network's bridge in the agent's namespace, its leases in <state-dir>/leases/<network>.leases.
+// The reconciler calls sync() after each pass (links and addresses are in place by then):
+// servers start once their bridge carries the server address, are reconfigured (socket and
+// leases kept) when settings change, restarted (leases kept: they are in the file) when the
+// bridge was recreated, and stopped when DHCP is disabled or the network removed.
+// Lease files: kept when DHCP is disabled (re-enabling gives clients their addresses back),
+// removed when the network leaves the desired state while we served it (a later network of
+// the same name starts clean). Only networks this process saw serving DHCP have their file
+// removed, so an agent that could not read its state does not lose anyone's leases.
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { Dataplane, ObservedState } from '../../dataplane/types.js';
+import { DhcpServer, type DhcpLog } from '../../dhcp/server.js';
+import type { Lease, NeighbourWriter, NetworkDhcpConfig } from '../../dhcp/types.js';
+import type { DesiredState } from '../api/gen/hostnet/v1/resources.js';
+import { F, T, type ComputedCondition } from '../reconcile/conditions.js';
+import { bridgeNameOf } from '../naming.js';
+import { dhcpConfigOf, serverAddressOf, servesDhcp } from './config.js';
+
+export interface DhcpHostOptions {
+  /** The agent's namespace (the dataplane's): where the bridges are. */
+  netns: string | null;
+  stateDir: string;
+  neighbours?: NeighbourWriter | null;
+  log?: DhcpLog;
+}
+
+interface Instance {
+  server: DhcpServer;
+  device: string;
+  ifindex: number;
+  configKey: string;
+  /** The handler's pool-exhausted drops and OFFERs sent when last looked at. */
+  exhaustedSeen: number;
+  offersSeen: number;
+  /** Requests found the pools full, and no OFFER went out since. */
+  exhausted: boolean;
+}
+
+/** Why a network does not serve (or that it does), as its DhcpServing condition. */
+type Serving = { ok: true; message: string } | { ok: false; reason: string; message: string };
+
+/** The dataplane as the transport's NeighbourWriter (as dhcp/serve-main.ts does). */
+export function neighbourWriter(dp: Dataplane): NeighbourWriter {
+  return { setNeighbour: (dev, ip, mac) => dp.setNeighbour({ dev, ip, mac, state: 'reachable' }) };
+}
+
+export class DhcpHost {
+  private readonly instances = new Map<string, Instance>();
+  private readonly serving = new Map<string, Serving>();
+  /** Networks that served DHCP in some desired state of this process (their files are ours to remove). */
+  private readonly seen = new Set<string>();
+  private closed = false;
+
+  constructor(private readonly options: DhcpHostOptions) {}
+
+  leaseFile(network: string): string {
+    return path.join(this.options.stateDir, 'leases', `${network}.leases`);
+  }
+
+  /** Brings the servers in line with the desired state and the kernel as the pass left it. */
+  async sync(desired: DesiredState, observed: ObservedState): Promise<void> {
+    if (this.closed) return;
+    const wanted = new Set<string>();
+    for (const n of desired.networks) {
+      if (!servesDhcp(n)) continue;
+      wanted.add(n.name);
+      this.seen.add(n.name);
+      const device = bridgeNameOf(n);
+      const bridge = observed.links.find((l) => l.name === device);
+      const server = serverAddressOf(n);
+      const hasAddress = observed.addresses.some((a) => a.dev === device && a.family === 4 && a.cidr.split('/')[0] === server);
+      let inst = this.instances.get(n.name);
+      if (!bridge || !hasAddress) {
+        // Without its address the server would hand out an identifier nobody can reach.
+        if (inst) await this.stopInstance(n.name, inst);
+        this.serving.set(n.name, {
+          ok: false, reason: 'NoServerAddress',
+          message: bridge ? `bridge "${device}" does not carry the server address ${server}` : `bridge "${device}" does not exist`,
+        });
+        continue;
+      }
+      if (inst && (inst.device !== device || inst.ifindex !== bridge.index)) {
+        // The bridge was renamed or recreated: the bound socket is stale. The leases are in the file.
+        await this.stopInstance(n.name, inst);
+        inst = undefined;
+      }
+      let config: NetworkDhcpConfig | null;
+      try {
+        config = dhcpConfigOf(n, desired, heldBy(inst?.server.leases() ?? []));
+      } catch (err) {
+        this.serving.set(n.name, { ok: false, reason: 'InvalidConfig', message: errText(err) });
+        continue;
+      }
+      if (!config) continue;
+      if (!inst) {
+        const srv = new DhcpServer({
+          netns: this.options.netns, device, config, leaseFile: this.leaseFile(n.name),
+          neighbours: this.options.neighbours ?? null, ...(this.options.log ? { log: this.options.log } : {}),
+        });
+        try {
+          await mkdir(path.dirname(this.leaseFile(n.name)), { recursive: true, mode: 0o750 });
+          await srv.start();
+        } catch (err) {
+          await srv.stop().catch(() => undefined);
+          this.serving.set(n.name, { ok: false, reason: 'SocketError', message: errText(err) });
+          this.options.log?.warn({ network: n.name, err: errText(err) }, 'DHCP server did not start');
+          continue;
+        }
+        inst = { server: srv, device, ifindex: bridge.index, configKey: JSON.stringify(config), exhaustedSeen: exhaustedOf(srv), offersSeen: offersOf(srv), exhausted: false };
+        this.instances.set(n.name, inst);
+        // Now the stored leases are known: an auto attachment keeps the address it holds.
+        const again = dhcpConfigOf(n, desired, heldBy(srv.leases()));
+        if (again && JSON.stringify(again) !== inst.configKey) config = again;
+      }
+      const key = JSON.stringify(config);
+      if (key !== inst.configKey) {
+        try {
+          inst.server.reconfigure(config);
+          inst.configKey = key;
+        } catch (err) {
+          // The old configuration keeps serving; say why the new one is not.
+          this.serving.set(n.name, { ok: false, reason: 'InvalidConfig', message: errText(err) });
+          continue;
+        }
+      }
+      // Exhausted from a pass that sees new pool-exhausted drops until one that sees an OFFER
+      // sent (an address was free again) without new drops.
+      const exhausted = exhaustedOf(inst.server);
+      const offers = offersOf(inst.server);
+      if (exhausted > inst.exhaustedSeen) inst.exhausted = true;
+      else if (offers > inst.offersSeen) inst.exhausted = false;
+      inst.exhaustedSeen = exhausted;
+      inst.offersSeen = offers;
+      if (inst.exhausted) {
+        this.serving.set(n.name, { ok: false, reason: 'PoolExhausted', message: `no free address in the pools (${exhausted} requests refused so far)` });
+        continue;
+      }
+      this.serving.set(n.name, { ok: true, message: `serving on "${device}" as ${config.serverAddress}` });
+    }
+    for (const [name, inst] of [...this.instances]) {
+      if (!wanted.has(name)) await this.stopInstance(name, inst);
+    }
+    for (const name of [...this.seen]) {
+      if (desired.networks.some((n) => n.name === name)) continue;
+      this.seen.delete(name);
+      await rm(this.leaseFile(name), { force: true }).catch((err: unknown) =>
+        this.options.log?.warn({ network: name, err: errText(err) }, 'lease file of a removed network not removed'));
+    }
+    for (const name of [...this.serving.keys()]) if (!wanted.has(name)) this.serving.delete(name);
+  }
+
+  /** The network's DhcpServing condition, or null when it does not serve DHCP. */
+  condition(network: string): ComputedCondition | null {
+    const s = this.serving.get(network);
+    if (!s) return null;
+    return s.ok
+      ? { type: 'DhcpServing', status: T, reason: 'Serving', message: s.message }
+      : { type: 'DhcpServing', status: F, reason: s.reason, message: s.message };
+  }
+
+  /** Leases of every running server (or of one network). */
+  leases(network = ''): Lease[] {
+    const out: Lease[] = [];
+    for (const [name, inst] of this.instances) if (!network || name === network) out.push(...inst.server.leases());
+    return out;
+  }
+
+  /** The server address of each running server, by network. */
+  serverAddress(network: string): string | undefined {
+    const inst = this.instances.get(network);
+    if (!inst) return undefined;
+    return (JSON.parse(inst.configKey) as NetworkDhcpConfig).serverAddress;
+  }
+
+  /** Stops every server (leases are committed and kept). */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const [name, inst] of [...this.instances]) await this.stopInstance(name, inst);
+  }
+
+  private async stopInstance(name: string, inst: Instance): Promise<void> {
+    this.instances.delete(name);
+    try {
+      await inst.server.stop();
+    } catch (err) {
+      this.options.log?.warn({ network: name, err: errText(err) }, 'DHCP server did not stop cleanly');
+    }
+  }
+}
+
+function heldBy(leases: readonly Lease[]): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const l of leases) if (l.state === 'bound' || l.state === 'offered') m.set(l.mac, l.ip);
+  return m;
+}
+
+function exhaustedOf(srv: DhcpServer): number {
+  return srv.counters.handler?.dropped['pool-exhausted'] ?? 0;
+}
+
+function offersOf(srv: DhcpServer): number {
+  return srv.counters.handler?.sent['offer'] ?? 0;
+}
+
+function errText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
