@@ -286,8 +286,10 @@ export function planReconcile(desired: DesiredState, observed: ObservedState, op
       const t = k.tap;
       const alias = ownerAlias('tap', a.name);
       const want: Want = { name, mtu, mac: tapHostMac(mac), alias, group, up: true, master: bridge.name };
+      // vnet_hdr is not compared: whoever opens the TAP sets it (QEMU turns IFF_VNET_HDR on by
+      // default), so a difference means a VM is using it, not that it must be recreated.
       const c = claim(name, 'tap', a.name, (l) => l.kind === 'tun' && l.tun?.type === 'tap' && l.tun.multiQueue === t.multiQueue &&
-        l.tun.vnetHdr === t.vnetHdr && (t.owner === undefined || l.tun.owner === t.owner) &&
+        (t.owner === undefined || l.tun.owner === t.owner) &&
         (t.group === undefined || l.tun.groupOwner === t.group), resource, 'Configured');
       if (c.state === 'create') {
         build.push({

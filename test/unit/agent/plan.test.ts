@@ -302,6 +302,14 @@ describe('planReconcile', () => {
     expect(ops(converge(kernel, s))).toEqual(['deleteLink eth1.601', 'ensureVlan eth1.601']);
   });
 
+  it('keeps a TAP whose vnet_hdr a VM turned on when it opened it (QEMU does by default)', () => {
+    const kernel = new FakeKernel(hostNics());
+    converge(kernel, example());
+    const tapLink = kernel.get('tap-vm1')!;
+    tapLink.tun = { ...tapLink.tun!, vnetHdr: !tapLink.tun!.vnetHdr };
+    expect(ops(planReconcile(example(), kernel.observe()).actions)).toEqual([]);
+  });
+
   it('prunes stale addresses from a managed bridge but keeps link-local ones', () => {
     const kernel = new FakeKernel(hostNics());
     converge(kernel, example());
