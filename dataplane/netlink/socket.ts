@@ -58,6 +58,8 @@ export class NetlinkSocket {
   private readonly pending = new Map<number, Pending>();
   private readonly recvBuf = Buffer.alloc(RECV_BUFFER);
   private pollHandle: libc.PollHandle | null = null;
+  /** Set by drain() when the kernel reported ENOBUFS (dropped messages). */
+  private overflowed = false;
   private closed = false;
   private eventListener: EventListener | null = null;
   private resyncListener: ResyncListener | null = null;
@@ -206,6 +208,7 @@ export class NetlinkSocket {
         if (err === libc.EAGAIN) return;
         if (err === libc.ENOBUFS) {
           // The kernel dropped messages for us: events are lost, so observers must resync.
+          this.overflowed = true;
           this.resyncListener?.();
           continue;
         }
@@ -271,7 +274,14 @@ export class NetlinkSocket {
   private watch(): void {
     if (this.pollHandle || this.closed) return;
     this.pollHandle = libc.poll(this.fd, { readable: true }, () => {
+      this.overflowed = false;
       this.drain();
+      if (this.overflowed && this.pollHandle) {
+        // The overflow was a socket error (POLLERR): libuv stops a poll handle on error, so
+        // this one would never fire again. Replace it, or every later event is missed.
+        this.pollHandle.close();
+        this.pollHandle = null;
+      }
       this.updateWatch();
     });
   }
