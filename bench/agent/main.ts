@@ -4,7 +4,7 @@
 // after `npm run build`.
 //   node dist/bench/agent/main.js [--attachments 1000] [--networks 10] [--json]
 import * as grpc from '@grpc/grpc-js';
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,9 +15,8 @@ import { ConditionStatus } from '../../agent/api/gen/hostnet/v1/status.js';
 import { describeMachine, machineInfo } from '../lib/machine.js';
 import { createBenchNetns, deleteAllBenchNetns, deleteBenchNetns } from '../lib/netns.js';
 import { markdownTable, ms } from '../lib/table.js';
+import { AGENT_JS, spawnAgent, stopAgent, killAll, waitForLog, type Agent } from '../../test/lib/agent-launch.js';
 
-const root = path.resolve(import.meta.dirname, '../../..');
-const AGENT_JS = path.join(root, 'dist/agent/main.js');
 
 interface Args {
   attachments: number;
@@ -42,78 +41,6 @@ function parseArgs(argv: string[]): Args {
 }
 
 const pause = (t: number): Promise<void> => new Promise((r) => setTimeout(r, t));
-
-// ---------------------------------------------------------------------------------------------
-// The agent process (like test/lib/agent-process.ts, without vitest): started and stopped by pid.
-
-interface Agent {
-  pid: number;
-  child: ResultPromise;
-  logs(): string;
-  gone(): boolean;
-}
-
-const running = new Map<number, ResultPromise>();
-
-function spawnAgent(netns: string, socket: string, stateDir: string): Agent {
-  const child = execa(process.execPath, [
-    AGENT_JS, '--netns', netns, '--socket', socket, '--state-dir', stateDir,
-    '--config', '/dev/null', '--resync-interval', '0', '--log-level', 'debug',
-  ], { reject: false, all: true, buffer: false });
-  const pid = child.pid!;
-  running.set(pid, child);
-  let text = '';
-  let gone = false;
-  child.all?.on('data', (chunk: Buffer) => {
-    text += chunk.toString();
-  });
-  void child.then(() => {
-    gone = true;
-    running.delete(pid);
-  });
-  return { pid, child, logs: () => text, gone: () => gone };
-}
-
-async function waitForLog(agent: Agent, needle: string, from: number, timeoutMs: number): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const at = agent.logs().indexOf(needle, from);
-    if (at >= 0) return at;
-    if (agent.gone()) throw new Error(`agent exited while waiting for ${needle}:\n${agent.logs().slice(-4000)}`);
-    if (Date.now() > deadline) throw new Error(`agent: no ${needle} after ${timeoutMs} ms:\n${agent.logs().slice(-4000)}`);
-    await pause(2);
-  }
-}
-
-async function stopAgent(agent: Agent): Promise<void> {
-  if (agent.gone()) return;
-  try {
-    process.kill(agent.pid, 'SIGTERM');
-  } catch {
-    // already gone
-  }
-  const killer = setTimeout(() => {
-    try {
-      process.kill(agent.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }, 15_000);
-  await agent.child;
-  clearTimeout(killer);
-}
-
-async function killAll(): Promise<void> {
-  for (const [pid, p] of running) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-    await p.catch(() => undefined);
-  }
-  running.clear();
-}
 
 /** The agent's pino lines (JSON) logged after `from` (a character offset into its output). */
 function logLines(agent: Agent, from: number): Record<string, unknown>[] {

@@ -9,9 +9,10 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll } from 'vitest';
 import { NodeAgentClient } from '../../agent/api/gen/hostnet/v1/agent.js';
+import { AGENT_JS, killAll, spawnAgent, waitForLog } from './agent-launch.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
-export const AGENT_JS = path.join(root, 'dist/agent/main.js');
+export { AGENT_JS };
 export const CTL_JS = path.join(root, 'dist/agent/cli/main.js');
 
 /** Compiles the tree (tsc emits even when files others are editing do not type-check). */
@@ -33,46 +34,16 @@ export interface AgentProcess {
   exited: Promise<unknown>;
 }
 
-const running = new Map<number, ResultPromise>();
-
-afterAll(async () => {
-  for (const [pid, p] of running) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-    await p.catch(() => undefined);
-  }
-  running.clear();
-});
+afterAll(killAll);
 
 /** Starts the agent and waits until it has converged and listens (its "converged" log line). */
 export async function startAgent(opts: { netns: string; socket: string; stateDir: string; extraArgs?: string[]; env?: Record<string, string> }): Promise<AgentProcess> {
-  const child = execa(process.execPath, [
-    AGENT_JS, '--netns', opts.netns, '--socket', opts.socket, '--state-dir', opts.stateDir,
-    '--config', '/dev/null', '--resync-interval', '0', '--log-level', 'debug', ...(opts.extraArgs ?? []),
-  ], { reject: false, all: true, buffer: false, ...(opts.env ? { env: opts.env } : {}) });
-  const pid = child.pid!;
-  running.set(pid, child);
-  let text = '';
-  child.all?.on('data', (chunk: Buffer) => {
-    text += chunk.toString();
-  });
-  const exited = child.then(() => running.delete(pid));
-  let gone = false;
-  void exited.then(() => {
-    gone = true;
-  });
-  const deadline = Date.now() + 20_000;
-  while (!text.includes('"converged after start"')) {
-    if (gone) throw new Error(`agent exited before it was ready:\n${text}`);
-    if (Date.now() > deadline) throw new Error(`agent not ready after 20 s:\n${text}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  const agent = spawnAgent(opts.netns, opts.socket, opts.stateDir, opts.extraArgs, opts.env);
+  await waitForLog(agent, '"converged after start"', 0, 20_000);
+  const child = agent.child;
   return {
-    pid, socket: opts.socket, stateDir: opts.stateDir, exited,
-    logs: () => text,
+    pid: agent.pid, socket: opts.socket, stateDir: opts.stateDir, exited: child,
+    logs: agent.logs,
     stop: async () => {
       child.kill('SIGTERM');
       const r = await child;
