@@ -14,6 +14,7 @@
 import type {
   AddressSpec, BridgeSpec, Link, LinkAttrs, ObservedState, TapSpec, VethSpec, VlanSpec, VxlanSpec,
 } from '../../dataplane/types.js';
+import { tapConflict } from '../../dataplane/conflicts.js';
 import type { Attachment, DesiredState, Network } from '../api/gen/hostnet/v1/resources.js';
 import { parseCidr, parseIp } from '../desired/ip.js';
 import {
@@ -286,11 +287,10 @@ export function planReconcile(desired: DesiredState, observed: ObservedState, op
       const t = k.tap;
       const alias = ownerAlias('tap', a.name);
       const want: Want = { name, mtu, mac: tapHostMac(mac), alias, group, up: true, master: bridge.name };
-      // vnet_hdr is not compared: whoever opens the TAP sets it (QEMU turns IFF_VNET_HDR on by
-      // default), so a difference means a VM is using it, not that it must be recreated.
-      const c = claim(name, 'tap', a.name, (l) => l.kind === 'tun' && l.tun?.type === 'tap' && l.tun.multiQueue === t.multiQueue &&
-        (t.owner === undefined || l.tun.owner === t.owner) &&
-        (t.group === undefined || l.tun.groupOwner === t.group), resource, 'Configured');
+      // The dataplane's rule for "same TAP" (fixed flags and owners; vnet_hdr is set by whoever
+      // opens it), so the planner and ensureTap never disagree.
+      const tapSpec = { name, multiQueue: t.multiQueue, ...(t.owner !== undefined ? { owner: t.owner } : {}), ...(t.group !== undefined ? { groupOwner: t.group } : {}) };
+      const c = claim(name, 'tap', a.name, (l) => tapConflict(l, tapSpec) === null, resource, 'Configured');
       if (c.state === 'create') {
         build.push({
           op: 'ensureTap', resource, reason: 'missing',

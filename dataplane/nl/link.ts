@@ -1,6 +1,6 @@
 // Links: struct ifinfomsg, IFLA_* attributes, IFLA_LINKINFO kinds (bridge, vlan, veth, vxlan).
 // Builders return requests without a sequence number; the socket assigns it.
-import { attr, parseAttrs, read, type Attr } from './attributes.js';
+import { attr, parseAttrs, type Attr } from './attributes.js';
 import { NLA_TYPE_MASK } from './constants.js';
 import * as c from './constants.js';
 import type { NlRequest } from './message.js';

@@ -4,7 +4,7 @@
 // file even when a test fails. Also: hostnetctl runs (optionally as another user) and a gRPC
 // client.
 import * as grpc from '@grpc/grpc-js';
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll } from 'vitest';
