@@ -13,9 +13,10 @@ set -euo pipefail
 # iproute2: the fallback backend and test witness; iputils-ping: the demo and traffic tests;
 # gcc, libc6-dev, linux-libc-dev: the unit test that checks our constants against the kernel headers;
 # busybox (udhcpc), isc-dhcp-client, dhcpcd-base: real DHCP clients; dnsmasq-base, kea-dhcp4-server:
-# reference servers; kea-admin: perfdhcp; systemd: systemd-analyze verify for the unit file.
+# reference servers; kea-admin: perfdhcp; systemd: systemd-analyze verify for the unit file;
+# prometheus: promtool and the server that scrapes the agent's metrics in an e2e test.
 project_pkgs=(iproute2 iputils-ping gcc libc6-dev linux-libc-dev busybox isc-dhcp-client dhcpcd-base
-  dnsmasq-base kea-dhcp4-server kea-admin systemd)
+  dnsmasq-base kea-dhcp4-server kea-admin systemd prometheus)
 vm_host_pkgs=(qemu-system-x86 kmod) # QEMU for the guest; kmod's modinfo resolves module deps
 
 vm_host=0 node=1
