@@ -15,7 +15,7 @@ import { ConditionStatus } from '../../agent/api/gen/hostnet/v1/status.js';
 import { describeMachine, machineInfo } from '../lib/machine.js';
 import { createBenchNetns, deleteAllBenchNetns, deleteBenchNetns } from '../lib/netns.js';
 import { markdownTable, ms } from '../lib/table.js';
-import { AGENT_JS, spawnAgent, stopAgent, killAll, waitForLog, type Agent } from '../../test/lib/agent-launch.js';
+import { AGENT_JS, spawnAgent, stopAgent, killAll, waitForLog, type Agent } from '../../agent/testing/launch.js';
 
 
 interface Args {

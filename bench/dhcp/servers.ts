@@ -7,7 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import type { NetworkDhcpConfig } from '../../dhcp/types.js';
-import { ServeMain } from '../../test/lib/dhcp-serve.js';
+import { ServeMain } from '../../dhcp/testing/serve-process.js';
 
 export interface RunningServer {
   stop(): Promise<void>;

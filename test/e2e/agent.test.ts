@@ -15,7 +15,7 @@ import {
 } from '../lib/agent-process.js';
 import { nodeScriptArgs, REPO_ROOT, TAP_HOLDER_JS } from '../lib/agent-native.js';
 import { eventually, network, state, tap, veth, type StateJson } from '../lib/agent-state.js';
-import { ipLink, ipLinks, type WitnessLink } from '../lib/ip.js';
+import { ipLink, ipLinks, type WitnessLink } from '../../dataplane/testing/ip.js';
 import { useNetns } from '../lib/netns.js';
 
 const ns = useNetns(2, 'all', 'agent');

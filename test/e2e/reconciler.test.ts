@@ -9,7 +9,7 @@ import { ConditionStatus } from '../../agent/api/gen/hostnet/v1/status.js';
 import { ConditionBook, F, T } from '../../agent/reconcile/conditions.js';
 import { Reconciler } from '../../agent/reconcile/reconciler.js';
 import { eventually, network, state, tap, veth } from '../lib/agent-state.js';
-import { ipLink } from '../lib/ip.js';
+import { ipLink } from '../../dataplane/testing/ip.js';
 import { useNetns } from '../lib/netns.js';
 
 const ns = useNetns(2, 'each', 'rec');

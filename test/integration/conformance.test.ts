@@ -5,7 +5,7 @@ import { execa } from 'execa';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DataplaneError } from '../../dataplane/errors.js';
 import type { Dataplane } from '../../dataplane/types.js';
-import { field, ip, ipAddresses, ipLink, ipLinks, ipNeighbours, ipRoutes, type JsonRecord } from '../lib/ip.js';
+import { field, ip, ipAddresses, ipLink, ipLinks, ipNeighbours, ipRoutes, type JsonRecord } from '../../dataplane/testing/ip.js';
 import { assertNoLeftoverTestNetns } from '../lib/leftovers.js';
 import { kernelEventsDuring } from '../lib/monitor.js';
 import { useNetns } from '../lib/netns.js';

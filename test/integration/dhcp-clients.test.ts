@@ -8,9 +8,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DhcpServer } from '../../dhcp/server.js';
 import type { NetworkDhcpConfig } from '../../dhcp/types.js';
 import { DhcpClientRun, type ClientKind, type ClientLease } from '../lib/dhcp-clients.js';
-import { addDhcpClient, createDhcpLan, testMac, waitForwarding } from '../lib/dhcp-net.js';
+import { addDhcpClient, createDhcpLan, testMac, waitForwarding } from '../../dhcp/testing/lan.js';
 import { dataplaneNeighbours } from '../lib/dhcp-neighbours.js';
-import { ipAddresses, ipJson } from '../lib/ip.js';
+import { ipAddresses, ipJson } from '../../dataplane/testing/ip.js';
 import { createTestNetns, destroyTestNetns } from '../lib/netns.js';
 
 const RESERVED_MAC = '02:4e:00:00:aa:01';

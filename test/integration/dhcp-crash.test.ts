@@ -8,11 +8,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LeaseStore } from '../../dhcp/lease-store.js';
 import type { NetworkDhcpConfig } from '../../dhcp/types.js';
-import { addDhcpClient, createDhcpLan, testMac, waitForwarding } from '../lib/dhcp-net.js';
-import { runPerfdhcp } from '../lib/dhcp-perfdhcp.js';
-import { ServeMain } from '../lib/dhcp-serve.js';
+import { addDhcpClient, createDhcpLan, testMac, waitForwarding } from '../../dhcp/testing/lan.js';
+import { runPerfdhcp } from '../../dhcp/testing/perfdhcp.js';
+import { ServeMain } from '../../dhcp/testing/serve-process.js';
 import { DhcpReplySniffer } from '../lib/dhcp-sniff.js';
-import { ip } from '../lib/ip.js';
+import { ip } from '../../dataplane/testing/ip.js';
 import { useNetns } from '../lib/netns.js';
 
 const config: NetworkDhcpConfig = {

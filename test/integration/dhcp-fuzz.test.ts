@@ -11,9 +11,9 @@ import { openDhcpSocket } from '../../dhcp/transport/socket.js';
 import type { NetworkDhcpConfig } from '../../dhcp/types.js';
 import { DhcpClientRun } from '../lib/dhcp-clients.js';
 import { FUZZ_KINDS, Rng, fuzzPacket, request, type FuzzKind } from '../lib/dhcp-fuzz.js';
-import { addDhcpClient, createDhcpLan, testMac, waitForwarding } from '../lib/dhcp-net.js';
-import { ServeMain } from '../lib/dhcp-serve.js';
-import { ip } from '../lib/ip.js';
+import { addDhcpClient, createDhcpLan, testMac, waitForwarding } from '../../dhcp/testing/lan.js';
+import { ServeMain } from '../../dhcp/testing/serve-process.js';
+import { ip } from '../../dataplane/testing/ip.js';
 import { useNetns } from '../lib/netns.js';
 
 const PACKETS = 110_000;

@@ -7,9 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DhcpServer } from '../../dhcp/server.js';
 import type { NetworkDhcpConfig } from '../../dhcp/types.js';
 import { DhcpClientRun } from '../lib/dhcp-clients.js';
-import { addDhcpClient, createDhcpLan, testMac, waitForwarding } from '../lib/dhcp-net.js';
+import { addDhcpClient, createDhcpLan, testMac, waitForwarding } from '../../dhcp/testing/lan.js';
 import { dataplaneNeighbours } from '../lib/dhcp-neighbours.js';
-import { ipNeighbours } from '../lib/ip.js';
+import { ipNeighbours } from '../../dataplane/testing/ip.js';
 import { useNetns } from '../lib/netns.js';
 
 const config: NetworkDhcpConfig = {

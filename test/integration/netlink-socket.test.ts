@@ -9,7 +9,7 @@ import { KernelMonitor, type KernelEvent } from '../../dataplane/netlink/monitor
 import { NetlinkSocket } from '../../dataplane/netlink/socket.js';
 import * as nl from '../../dataplane/nl/index.js';
 import { NLM_F_ACK } from '../../dataplane/nl/constants.js';
-import { ip, ipLink, ipLinks } from '../lib/ip.js';
+import { ip, ipLink, ipLinks } from '../../dataplane/testing/ip.js';
 import { useNetns } from '../lib/netns.js';
 
 const ns = useNetns(2);

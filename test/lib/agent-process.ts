@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll } from 'vitest';
 import { NodeAgentClient } from '../../agent/api/gen/hostnet/v1/agent.js';
-import { AGENT_JS, killAll, spawnAgent, waitForLog } from './agent-launch.js';
+import { AGENT_JS, killAll, spawnAgent, waitForLog } from '../../agent/testing/launch.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 export { AGENT_JS };

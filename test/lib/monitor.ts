@@ -2,7 +2,7 @@
 // idempotent call changed nothing. Markers (lo's MTU set to odd values; ip monitor does not
 // print aliases) bracket the action so events from before or after it are not counted.
 import { execa } from 'execa';
-import { ip } from './ip.js';
+import { ip } from '../../dataplane/testing/ip.js';
 
 async function waitFor(out: () => string, text: string, what: string): Promise<void> {
   for (let i = 0; i < 250; i++) {

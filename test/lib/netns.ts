@@ -1,44 +1,25 @@
-// Test network namespaces: uniquely named (hntest-[prefix-]<pid>-<n>), tracked, and removed
-// after each test or file even when it fails. Deleting a namespace removes every device in it.
-import { execFileSync } from 'node:child_process';
-import { execa } from 'execa';
+// Test network namespaces (dataplane/testing/netns.ts, prefix hntest-) removed after each test
+// or file even when it fails: the vitest hooks. Deleting a namespace removes every device in it.
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
+import { NetnsPool } from '../../dataplane/testing/netns.js';
 
 export const TEST_NETNS_PREFIX = 'hntest-';
 
-let counter = 0;
-const live = new Set<string>();
+const pool = new NetnsPool(TEST_NETNS_PREFIX);
 
 /** Creates `hntest-[prefix-]<pid>-<n>` with loopback up. */
-export async function createTestNetns(prefix?: string): Promise<string> {
-  const name = `${TEST_NETNS_PREFIX}${prefix ? `${prefix}-` : ''}${process.pid}-${++counter}`;
-  live.add(name); // tracked before it exists, so a half-made one is still removed
-  await execa('ip', ['netns', 'add', name]);
-  await execa('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
-  return name;
+export function createTestNetns(prefix?: string): Promise<string> {
+  return pool.create(prefix ? { label: prefix } : {});
 }
 
-export async function destroyTestNetns(name: string): Promise<void> {
-  if (!name.startsWith(TEST_NETNS_PREFIX)) throw new Error(`refusing to delete netns "${name}": not a test namespace`);
-  await execa('ip', ['netns', 'del', name], { reject: false });
-  live.delete(name);
+export function destroyTestNetns(name: string): Promise<void> {
+  return pool.destroy(name);
 }
 
 /** Removes every namespace this process created and has not removed yet. */
-export async function destroyAllTestNetns(): Promise<void> {
-  await Promise.all([...live].map(destroyTestNetns));
+export function destroyAllTestNetns(): Promise<void> {
+  return pool.destroyAll();
 }
-
-// Last resort if the worker exits without running hooks (synchronous: 'exit' cannot wait).
-process.once('exit', () => {
-  for (const name of live) {
-    try {
-      execFileSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
-    } catch {
-      // already gone
-    }
-  }
-});
 
 /**
  * Gives each test (scope 'each') or the whole file (scope 'all') `count` fresh namespaces.

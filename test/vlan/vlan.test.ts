@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DataplaneError } from '../../dataplane/errors.js';
 import type { Dataplane } from '../../dataplane/types.js';
 import { backends } from '../integration/backends.js';
-import { bridgeJson, field, ip, ipLink, ipLinks } from '../lib/ip.js';
+import { bridgeJson, field, ip, ipLink, ipLinks } from '../../dataplane/testing/ip.js';
 import { assertNoLeftoverTestNetns } from '../lib/leftovers.js';
 import { kernelEventsDuring } from '../lib/monitor.js';
 import { useNetns } from '../lib/netns.js';

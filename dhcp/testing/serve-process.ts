@@ -3,14 +3,12 @@
 // kills it (SIGKILL), always by its own pid.
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import type { NetworkDhcpConfig } from '../../dhcp/types.js';
+import { projectRoot } from '../../dataplane/testing/project-root.js';
+import type { NetworkDhcpConfig } from '../types.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-/** The project root from test/lib (sources) or dist/test/lib (compiled). */
-export const PROJECT_ROOT = here.includes('/dist/') ? resolve(here, '../../..') : resolve(here, '../..');
+export const PROJECT_ROOT = projectRoot(import.meta.dirname);
 export const SERVE_MAIN = join(PROJECT_ROOT, 'dist/dhcp/serve-main.js');
 
 export type LogLine = Record<string, unknown> & { msg?: string };

@@ -1,18 +1,11 @@
 // The real hostnet-agent process, started and stopped by pid, with no test framework attached:
 // used by the e2e helpers (test/lib/agent-process.ts, which adds vitest cleanup) and by
-// bench/agent.
+// bench/agent, which must not import test/.
 import { execa, type ResultPromise } from 'execa';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { projectRoot } from '../../dataplane/testing/project-root.js';
 
-/** The project root: the first directory up from here with a package.json (from test/lib or dist/test/lib). */
-function projectRoot(): string {
-  let dir = import.meta.dirname;
-  while (!existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
-  return dir;
-}
-
-export const AGENT_JS = path.join(projectRoot(), 'dist/agent/main.js');
+export const AGENT_JS = path.join(projectRoot(import.meta.dirname), 'dist/agent/main.js');
 
 export interface Agent {
   pid: number;
