@@ -1,13 +1,12 @@
 // In-process handler throughput: DISCOVER+REQUEST pairs per second with the lease store on a
-// tmpfs file, every ACKed lease durable (group commit) before it counts. Not a test: run with
-//   npx tsc --outDir /tmp/hostnet-measure --rootDir . --module nodenext --moduleResolution nodenext \
-//     --target es2022 --strict --skipLibCheck test/unit/dhcp/measure-throughput.ts
-//   node /tmp/hostnet-measure/test/unit/dhcp/measure-throughput.js [pairs] [in-flight]
+// tmpfs file, every ACKed lease durable (group commit) before it counts. No sockets, so it
+// isolates the server's own cost from what bench/dhcp/main.ts measures on the wire. Run with
+//   npm run build && node dist/bench/dhcp/handler-throughput.js [pairs] [in-flight]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { DhcpHandler } from '../../../dhcp/handler.js';
-import { LeaseStore } from '../../../dhcp/lease-store.js';
-import { DHCP, decodeDhcp, encodeDhcp, type DhcpMessage } from '../../../dhcp/packet.js';
+import { DhcpHandler } from '../../dhcp/handler.js';
+import { LeaseStore } from '../../dhcp/lease-store.js';
+import { DHCP, decodeDhcp, encodeDhcp, type DhcpMessage } from '../../dhcp/packet.js';
 
 const pairs = Number(process.argv[2] ?? 50_000);
 const window = Number(process.argv[3] ?? 256);
