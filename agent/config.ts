@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import YAML from 'yaml';
+import { parseListenAddress } from './metrics/address.js';
 import { DEFAULT_SOCKET_PATH } from './server/unix-socket.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/hostnet/agent.yaml';
@@ -17,6 +18,8 @@ export interface AgentConfig {
   netns: string | null;
   resyncIntervalSeconds: number;
   logLevel: LogLevel;
+  /** HOST:PORT serving Prometheus metrics on /metrics; null: no metrics endpoint. */
+  metricsAddress: string | null;
 }
 
 export class ConfigError extends Error {
@@ -24,7 +27,7 @@ export class ConfigError extends Error {
 }
 
 const USAGE = `usage: hostnet-agent [--config FILE] [--socket PATH] [--state-dir DIR] [--netns NAME]
-                     [--resync-interval SECONDS] [--log-level LEVEL]`;
+                     [--resync-interval SECONDS] [--log-level LEVEL] [--metrics-address HOST:PORT]`;
 
 /** The file's keys, as admins write them (camelCase or kebab-case). */
 function fromFile(file: string, explicit: boolean): Partial<AgentConfig> {
@@ -48,7 +51,8 @@ function fromFile(file: string, explicit: boolean): Partial<AgentConfig> {
     if (key === 'socket' || key === 'stateDir' || key === 'netns') out[key] = String(v);
     else if (key === 'resyncIntervalSeconds' || key === 'resyncInterval') out.resyncIntervalSeconds = seconds(String(v), `${file}: ${k}`);
     else if (key === 'logLevel') out.logLevel = level(String(v), `${file}: ${k}`);
-    else throw new ConfigError(`config ${file}: unknown key "${k}" (known: socket, stateDir, netns, resyncIntervalSeconds, logLevel)`);
+    else if (key === 'metricsAddress') out.metricsAddress = listenAddress(String(v), `${file}: ${k}`);
+    else throw new ConfigError(`config ${file}: unknown key "${k}" (known: socket, stateDir, netns, resyncIntervalSeconds, logLevel, metricsAddress)`);
   }
   return out;
 }
@@ -64,6 +68,15 @@ function level(text: string, what: string): LogLevel {
   return text as LogLevel;
 }
 
+function listenAddress(text: string, what: string): string {
+  try {
+    parseListenAddress(text);
+  } catch (err) {
+    throw new ConfigError(`${what}: ${(err as Error).message}`);
+  }
+  return text;
+}
+
 export function loadAgentConfig(argv: string[]): AgentConfig {
   let values;
   try {
@@ -76,6 +89,7 @@ export function loadAgentConfig(argv: string[]): AgentConfig {
         netns: { type: 'string' },
         'resync-interval': { type: 'string' },
         'log-level': { type: 'string' },
+        'metrics-address': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -92,5 +106,6 @@ export function loadAgentConfig(argv: string[]): AgentConfig {
     netns: values.netns ?? file.netns ?? null,
     resyncIntervalSeconds: values['resync-interval'] !== undefined ? seconds(values['resync-interval'], '--resync-interval') : file.resyncIntervalSeconds ?? 60,
     logLevel: values['log-level'] !== undefined ? level(values['log-level'], '--log-level') : file.logLevel ?? 'info',
+    metricsAddress: values['metrics-address'] !== undefined ? listenAddress(values['metrics-address'], '--metrics-address') : file.metricsAddress ?? null,
   };
 }
