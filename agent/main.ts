@@ -7,6 +7,9 @@ import { pino } from 'pino';
 import { openNetlinkDataplane } from '../dataplane/netlink/backend.js';
 import { ConfigError, loadAgentConfig, type AgentConfig } from './config.js';
 import { DhcpHost, neighbourWriter } from './dhcp/host.js';
+import { DhcpParticipant } from './dhcp/participant.js';
+import { KernelLinksParticipant } from './kernel/participant.js';
+import type { Participant } from './reconcile/participant.js';
 import { DesiredStateStore } from './desired/store.js';
 import { Reconciler } from './reconcile/reconciler.js';
 import { sdNotify, startWatchdog } from './sd-notify.js';
@@ -24,8 +27,11 @@ async function run(config: AgentConfig): Promise<void> {
 
   const dp = await openNetlinkDataplane(config.netns);
   const dhcp = new DhcpHost({ netns: config.netns, stateDir: config.stateDir, neighbours: neighbourWriter(dp), log: log.child({ component: 'dhcp' }) });
+  // The reconcile participants, in the order a pass runs them: the kernel's links and
+  // addresses first (the DHCP servers bind to the bridges and their addresses).
+  const participants: Participant[] = [new KernelLinksParticipant(dp), new DhcpParticipant(dhcp)];
   const reconciler = new Reconciler(dp, {
-    dhcp,
+    participants,
     desired: () => store.state,
     resyncIntervalMs: config.resyncIntervalSeconds * 1000,
     holdTeardown: loaded.source === 'corrupt',
@@ -35,7 +41,7 @@ async function run(config: AgentConfig): Promise<void> {
   // The socket first: a second agent must fail here, before it touches the kernel.
   const server = await startAgentServer(agent, config.socket, log);
   log.info({ socket: config.socket }, 'listening');
-  reconciler.start();
+  await reconciler.start();
   const first = await reconciler.reconcile('start');
   log.info({ actions: first.plan.actions.length, problems: first.problems.length, durationMs: Math.round(first.durationMs) }, 'converged after start');
   server.health.setStatus('', 'SERVING');
@@ -53,7 +59,6 @@ async function run(config: AgentConfig): Promise<void> {
     server.health.setStatus('', 'NOT_SERVING');
     await server.close();
     await reconciler.close();
-    await dhcp.close();
     await dp.close();
     log.info({}, 'stopped');
     log.flush();

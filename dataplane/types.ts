@@ -86,8 +86,17 @@ export interface Link {
   masterIndex: number | null;
   /** For vlan: the parent ifindex (IFLA_LINK); for veth: the peer's ifindex (maybe in another netns). */
   linkIndex: number | null;
+  /**
+   * IFLA_LINK_NETNSID: set only when `linkIndex` lives in another namespace; the id that
+   * namespace has in this one (what identifies a veth's peer netns, with `linkIndex`).
+   */
+  linkNetnsId?: number;
   vlan?: { id: number; protocol: '802.1Q' | '802.1ad' };
-  vxlan?: { vni: number; port: number; learning: boolean; local: string | null; remote: string | null };
+  vxlan?: {
+    vni: number; port: number; learning: boolean; local: string | null; remote: string | null;
+    /** IFLA_VXLAN_LINK: the underlay device's ifindex, when one was given. */
+    device?: number;
+  };
   bridge?: { stp: boolean; forwardDelayCentis: number; vlanFiltering: boolean };
   tun?: { type: 'tap' | 'tun'; multiQueue: boolean; vnetHdr: boolean; persist: boolean; owner: number | null; groupOwner: number | null };
 }
@@ -162,6 +171,30 @@ export interface ObservedState {
   neighbours: Neighbour[];
 }
 
+export type WatchKind = 'link' | 'address' | 'route' | 'neighbour';
+export const ALL_WATCH_KINDS: readonly WatchKind[] = ['link', 'address', 'route', 'neighbour'];
+
+/**
+ * A change the kernel reported. Addresses and neighbours are identified by `index`; their
+ * `dev` may be empty when the backend cannot name the device at that moment.
+ */
+export type DataplaneEvent =
+  | { kind: 'link'; action: 'new' | 'del'; link: Link }
+  | { kind: 'address'; action: 'new' | 'del'; address: Address }
+  | { kind: 'route'; action: 'new' | 'del'; route: Route }
+  | { kind: 'neighbour'; action: 'new' | 'del'; neighbour: Neighbour };
+
+export interface WatchHandlers {
+  onEvent(event: DataplaneEvent): void;
+  /** Events were lost (ENOBUFS, a monitor that died and was restarted): re-read the state. */
+  onResync(reason: string): void;
+}
+
+/** A running watch; close() stops it (idempotent). */
+export interface DataplaneWatch {
+  close(): void;
+}
+
 /** One handle bound to one network namespace. Every operation is idempotent. */
 export interface Dataplane {
   /** Named netns or path this handle works in; null for the caller's own. */
@@ -193,6 +226,11 @@ export interface Dataplane {
   listNeighbours(): Promise<Neighbour[]>;
   /** One dump per kind; `kinds` limits which (links are always read); all by default. */
   observe(kinds?: readonly ObserveKind[]): Promise<ObservedState>;
+  /**
+   * Kernel events of this namespace as they happen (only `kinds`; all by default). Events
+   * start flowing once the returned promise resolves, so a dump taken after that misses nothing.
+   */
+  watch(handlers: WatchHandlers, kinds?: readonly WatchKind[]): Promise<DataplaneWatch>;
 
   close(): Promise<void>;
 }

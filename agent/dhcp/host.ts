@@ -14,9 +14,10 @@ import type { Dataplane, ObservedState } from '../../dataplane/types.js';
 import { DhcpServer, type DhcpLog } from '../../dhcp/server.js';
 import type { Lease, NeighbourWriter, NetworkDhcpConfig } from '../../dhcp/types.js';
 import type { DesiredState } from '../api/gen/hostnet/v1/resources.js';
-import { F, T, type ComputedCondition } from '../reconcile/conditions.js';
+import { F, T, type ComputedCondition } from '../conditions/condition.js';
 import { bridgeNameOf } from '../naming.js';
 import { dhcpConfigOf, serverAddressOf, servesDhcp } from './config.js';
+import { DhcpStatsBook, type DhcpNetworkStats } from './stats.js';
 
 export interface DhcpHostOptions {
   /** The agent's namespace (the dataplane's): where the bridges are. */
@@ -36,6 +37,13 @@ interface Instance {
   offersSeen: number;
   /** Requests found the pools full, and no OFFER went out since. */
   exhausted: boolean;
+}
+
+/** A change sync() would make to one network's server. */
+export interface DhcpChange {
+  op: 'startDhcp' | 'restartDhcp' | 'reconfigureDhcp' | 'stopDhcp';
+  network: string;
+  description: string;
 }
 
 /** Why a network does not serve (or that it does), as its DhcpServing condition. */
@@ -70,7 +78,7 @@ export class DhcpHost {
       const device = bridgeNameOf(n);
       const bridge = observed.links.find((l) => l.name === device);
       const server = serverAddressOf(n);
-      const hasAddress = observed.addresses.some((a) => a.dev === device && a.family === 4 && a.cidr.split('/')[0] === server);
+      const hasAddress = observed.addresses.some((a) => bridge !== undefined && a.index === bridge.index && a.family === 4 && a.cidr.split('/')[0] === server);
       let inst = this.instances.get(n.name);
       if (!bridge || !hasAddress) {
         // Without its address the server would hand out an identifier nobody can reach.
@@ -151,6 +159,52 @@ export class DhcpHost {
     for (const name of [...this.serving.keys()]) if (!wanted.has(name)) this.serving.delete(name);
   }
 
+  /**
+   * What sync() would change now, one line each: the plan's (and the dry run's) view of the
+   * servers. Mirrors sync()'s decisions without touching a socket or a file.
+   */
+  pending(desired: DesiredState, observed: ObservedState): DhcpChange[] {
+    if (this.closed) return [];
+    const out: DhcpChange[] = [];
+    const wanted = new Set<string>();
+    const links = new Map(observed.links.map((l) => [l.name, l]));
+    for (const n of desired.networks) {
+      if (!servesDhcp(n)) continue;
+      wanted.add(n.name);
+      const device = bridgeNameOf(n);
+      const bridge = links.get(device);
+      const server = serverAddressOf(n);
+      const inst = this.instances.get(n.name);
+      // Without an instance, the start is planned even while the bridge or its address is
+      // still to come: the kernel participant runs first in the same pass and puts them there.
+      if (!inst) {
+        out.push({ op: 'startDhcp', network: n.name, description: `start DHCP server of network ${n.name} on "${device}" as ${server}` });
+        continue;
+      }
+      const ready = !!bridge && observed.addresses.some((a) => a.index === bridge.index && a.family === 4 && a.cidr.split('/')[0] === server);
+      if (!ready) {
+        out.push({ op: 'stopDhcp', network: n.name, description: `stop DHCP server of network ${n.name}: "${device}" lacks the server address ${server}` });
+        continue;
+      }
+      if (inst.device !== device || inst.ifindex !== bridge.index) {
+        out.push({ op: 'restartDhcp', network: n.name, description: `restart DHCP server of network ${n.name}: bridge "${device}" was recreated` });
+        continue;
+      }
+      let key: string | null = null;
+      try {
+        const config = dhcpConfigOf(n, desired, heldBy(inst.server.leases()));
+        key = config ? JSON.stringify(config) : null;
+      } catch {
+        key = null; // reported as InvalidConfig by sync()
+      }
+      if (key !== null && key !== inst.configKey) out.push({ op: 'reconfigureDhcp', network: n.name, description: `reconfigure DHCP server of network ${n.name} (leases kept)` });
+    }
+    for (const name of this.instances.keys()) {
+      if (!wanted.has(name)) out.push({ op: 'stopDhcp', network: name, description: `stop DHCP server of network ${name}: DHCP no longer desired` });
+    }
+    return out;
+  }
+
   /** The network's DhcpServing condition, or null when it does not serve DHCP. */
   condition(network: string): ComputedCondition | null {
     const s = this.serving.get(network);
@@ -187,6 +241,13 @@ export class DhcpHost {
     } catch (err) {
       this.options.log?.warn({ network: name, err: errText(err) }, 'DHCP server did not stop cleanly');
     }
+  }
+
+  private readonly statsBook = new DhcpStatsBook();
+
+  /** DHCP figures per network for metrics; counts survive server restarts (see stats.ts). */
+  stats(): DhcpNetworkStats[] {
+    return this.statsBook.collect(new Map([...this.instances].map(([name, inst]) => [name, inst.server])));
   }
 }
 

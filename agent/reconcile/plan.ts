@@ -14,9 +14,11 @@
 import type {
   AddressSpec, BridgeSpec, Link, LinkAttrs, ObservedState, TapSpec, VethSpec, VlanSpec, VxlanSpec,
 } from '../../dataplane/types.js';
-import { tapConflict } from '../../dataplane/conflicts.js';
+import {
+  bridgeConflict, tapConflict, vethConflict, vlanConflict, vxlanConflict, type VethPeerFacts,
+} from '../../dataplane/conflicts.js';
 import type { Attachment, DesiredState, Network } from '../api/gen/hostnet/v1/resources.js';
-import { parseCidr, parseIp } from '../desired/ip.js';
+import { canonicalCidr, parseCidr, parseIp } from '../../dataplane/ip.js';
 import {
   bridgeNameOf, deriveBridgeMac, ifNameOf, macOf, mtuOf, networkGroup, ownerAlias, parseOwnerAlias,
   tapHostMac, TEARDOWN_GROUP, uplinkDeviceOf, DEFAULT_VXLAN_PORT, type OwnedKind,
@@ -67,6 +69,11 @@ export interface PlanOptions {
    * or moved into the teardown group and deleted with one request). Default 2.
    */
   bulkDeleteMin?: number;
+  /**
+   * What each desired veth's peer namespace holds (by host-side name), to tell whether an
+   * existing veth still has the desired peer. Without an entry a veth is judged by kind alone.
+   */
+  vethPeers?: ReadonlyMap<string, VethPeerFacts>;
 }
 
 /** RT_SCOPE_LINK: link-local addresses (fe80::/10) are the kernel's, never pruned. */
@@ -86,6 +93,8 @@ interface Want {
 export function planReconcile(desired: DesiredState, observed: ObservedState, options: PlanOptions = {}): Plan {
   const bulkDeleteMin = options.bulkDeleteMin ?? 2;
   const byName = new Map(observed.links.map((l) => [l.name, l]));
+  const byIndex = new Map(observed.links.map((l) => [l.index, l]));
+  const nameOfIndex = (index: number): string | null => byIndex.get(index)?.name ?? null;
   const deletions = new Set<string>();
   /** Names of devices in use: never deleted, whatever alias they carry. */
   const kept = new Set<string>();
@@ -96,14 +105,15 @@ export function planReconcile(desired: DesiredState, observed: ObservedState, op
 
   /**
    * How a desired owned device stands: 'create' (absent, or an owned device in the way that
-   * will be deleted first), 'adopt' (exists with the right marker and is compatible), or
-   * 'blocked' (the name belongs to a device hostnet does not own).
+   * will be deleted first: `reason` says why), 'adopt' (exists with the right marker and
+   * `conflict`, the dataplane's rule, finds nothing fixed that differs), or 'blocked' (the name
+   * belongs to a device hostnet does not own).
    */
-  const claim = (name: string, kind: OwnedKind, owner: string, compatible: (l: Link) => boolean, resource: ResourceRef,
-    condition: PlanProblem['condition']): { state: 'create' } | { state: 'adopt'; link: Link } | { state: 'blocked' } => {
+  const claim = (name: string, kind: OwnedKind, owner: string, conflict: (l: Link) => string | null, resource: ResourceRef,
+    condition: PlanProblem['condition']): { state: 'create'; reason: string } | { state: 'adopt'; link: Link } | { state: 'blocked' } => {
     kept.add(name);
     const link = byName.get(name);
-    if (!link) return { state: 'create' };
+    if (!link) return { state: 'create', reason: 'missing' };
     const o = parseOwnerAlias(link.alias);
     if (!o) {
       problems.push({
@@ -112,9 +122,10 @@ export function planReconcile(desired: DesiredState, observed: ObservedState, op
       });
       return { state: 'blocked' };
     }
-    if (o.kind === kind && o.name === owner && compatible(link)) return { state: 'adopt', link };
+    const why = o.kind === kind && o.name === owner ? conflict(link) : `owned by ${link.alias}`;
+    if (why === null) return { state: 'adopt', link };
     deletions.add(name);
-    return { state: 'create' };
+    return { state: 'create', reason: `recreate: ${why}` };
   };
 
   const setIfDiffers = (link: Link, want: Want, masterIndex: number | null | undefined, resource: ResourceRef): void => {
@@ -168,10 +179,10 @@ export function planReconcile(desired: DesiredState, observed: ObservedState, op
     } else {
       const alias = ownerAlias('bridge', n.name);
       const want = { name: bridgeName, mtu, mac: deriveBridgeMac(n.name), alias, group, up: true };
-      const c = claim(bridgeName, 'bridge', n.name, (l) => l.kind === 'bridge', resource, 'BridgeReady');
+      const c = claim(bridgeName, 'bridge', n.name, (l) => bridgeConflict(l, want), resource, 'BridgeReady');
       if (c.state === 'blocked') return;
       if (c.state === 'create') {
-        build.push({ op: 'ensureBridge', spec: { ...want, stp: false, forwardDelayCentis: 0 }, resource, reason: 'missing' });
+        build.push({ op: 'ensureBridge', spec: { ...want, stp: false, forwardDelayCentis: 0 }, resource, reason: c.reason });
         bridges.set(n.name, { name: bridgeName, index: null });
       } else {
         const b = c.link.bridge;
@@ -193,9 +204,10 @@ export function planReconcile(desired: DesiredState, observed: ObservedState, op
         problems.push({ resource, condition: 'UplinkReady', reason: 'ParentMissing', message: `VLAN parent "${k.vlan.parent}" does not exist` });
       } else {
         const alias = ownerAlias('vlan', n.name);
-        const c = claim(up.name, 'vlan', n.name, (l) => l.kind === 'vlan' && l.linkIndex === parent.index && l.vlan?.id === k.vlan.id, resource, 'UplinkReady');
+        const spec: VlanSpec = { ...port, name: up.name, alias, parent: parent.name, vlanId: k.vlan.id };
+        const c = claim(up.name, 'vlan', n.name, (l) => vlanConflict(l, spec, parent.index, nameOfIndex), resource, 'UplinkReady');
         if (c.state === 'create') {
-          build.push({ op: 'ensureVlan', spec: { ...port, name: up.name, alias, parent: parent.name, vlanId: k.vlan.id }, resource, reason: 'missing' });
+          build.push({ op: 'ensureVlan', spec, resource, reason: c.reason });
         } else if (c.state === 'adopt') setIfDiffers(c.link, { ...port, name: up.name, alias }, bridge.index, resource);
       }
     } else if (up && k?.$case === 'vxlan') {
@@ -208,21 +220,14 @@ export function planReconcile(desired: DesiredState, observed: ObservedState, op
         const alias = ownerAlias('vxlan', n.name);
         const remote = x.destination?.$case === 'remote' ? x.destination.remote : undefined;
         const groupAddr = x.destination?.$case === 'group' ? x.destination.group : undefined;
-        const udp = x.port ?? DEFAULT_VXLAN_PORT;
-        const same = (a: string | null | undefined, b: string | undefined): boolean =>
-          (a ? parseIp(a)?.text : undefined) === (b ? parseIp(b)?.text : undefined);
-        const c = claim(up.name, 'vxlan', n.name, (l) => l.kind === 'vxlan' && !!l.vxlan && l.vxlan.vni === x.vni &&
-          l.vxlan.port === udp && same(l.vxlan.local, x.local || undefined) && same(l.vxlan.remote, remote ?? groupAddr), resource, 'UplinkReady');
-        if (c.state === 'create') {
-          build.push({
-            op: 'ensureVxlan', resource, reason: 'missing',
-            spec: {
-              ...port, name: up.name, alias, vni: x.vni, port: udp,
-              ...(x.local ? { local: x.local } : {}), ...(remote ? { remote } : {}),
-              ...(groupAddr ? { multicastGroup: groupAddr } : {}), ...(x.device ? { device: x.device } : {}),
-            },
-          });
-        } else if (c.state === 'adopt') setIfDiffers(c.link, { ...port, name: up.name, alias }, bridge.index, resource);
+        const spec: VxlanSpec = {
+          ...port, name: up.name, alias, vni: x.vni, port: x.port ?? DEFAULT_VXLAN_PORT,
+          ...(x.local ? { local: x.local } : {}), ...(remote ? { remote } : {}),
+          ...(groupAddr ? { multicastGroup: groupAddr } : {}), ...(x.device ? { device: x.device } : {}),
+        };
+        const c = claim(up.name, 'vxlan', n.name, (l) => vxlanConflict(l, spec, underlay?.index ?? null), resource, 'UplinkReady');
+        if (c.state === 'create') build.push({ op: 'ensureVxlan', resource, reason: c.reason, spec });
+        else if (c.state === 'adopt') setIfDiffers(c.link, { ...port, name: up.name, alias }, bridge.index, resource);
       }
     } else if (up && k?.$case === 'untagged') {
       kept.add(up.name);
@@ -257,7 +262,7 @@ export function planReconcile(desired: DesiredState, observed: ObservedState, op
     if (bridge.index !== null) {
       for (const a of observed.addresses) {
         if (a.index !== bridge.index) continue;
-        const text = canonicalAddress(a.cidr);
+        const text = canonicalCidr(a.cidr);
         if (wanted.has(text)) present.add(text);
         else if (!n.importedBridge && a.scope !== SCOPE_LINK) {
           build.push({ op: 'deleteAddress', spec: { dev: bridgeName, cidr: a.cidr }, resource, reason: 'not desired on a managed bridge' });
@@ -290,10 +295,10 @@ export function planReconcile(desired: DesiredState, observed: ObservedState, op
       // The dataplane's rule for "same TAP" (fixed flags and owners; vnet_hdr is set by whoever
       // opens it), so the planner and ensureTap never disagree.
       const tapSpec = { name, multiQueue: t.multiQueue, ...(t.owner !== undefined ? { owner: t.owner } : {}), ...(t.group !== undefined ? { groupOwner: t.group } : {}) };
-      const c = claim(name, 'tap', a.name, (l) => tapConflict(l, tapSpec) === null, resource, 'Configured');
+      const c = claim(name, 'tap', a.name, (l) => tapConflict(l, tapSpec), resource, 'Configured');
       if (c.state === 'create') {
         build.push({
-          op: 'ensureTap', resource, reason: 'missing',
+          op: 'ensureTap', resource, reason: c.reason,
           spec: {
             ...want, multiQueue: t.multiQueue, vnetHdr: t.vnetHdr,
             ...(t.owner !== undefined ? { owner: t.owner } : {}), ...(t.group !== undefined ? { groupOwner: t.group } : {}),
@@ -305,13 +310,13 @@ export function planReconcile(desired: DesiredState, observed: ObservedState, op
     const v = k.veth;
     const alias = ownerAlias('veth', a.name);
     const want: Want = { name, mtu, alias, group, up: true, master: bridge.name };
-    const c = claim(name, 'veth', a.name, (l) => l.kind === 'veth', resource, 'Configured');
-    if (c.state === 'create') {
-      build.push({
-        op: 'ensureVeth', resource, reason: 'missing',
-        spec: { ...want, peer: { name: v.peerIfName, netns: v.peerNetns, mtu, mac, up: true } },
-      });
-    } else if (c.state === 'adopt') setIfDiffers(c.link, want, bridge.index, resource);
+    const spec: VethSpec = { ...want, peer: { name: v.peerIfName, netns: v.peerNetns, mtu, mac, up: true } };
+    const peerFacts = options.vethPeers?.get(name);
+    const conflict = (l: Link): string | null =>
+      peerFacts ? vethConflict(l, spec, peerFacts) : l.kind === 'veth' ? null : `"${name}" exists as a ${l.kind}, not a veth`;
+    const c = claim(name, 'veth', a.name, conflict, resource, 'Configured');
+    if (c.state === 'create') build.push({ op: 'ensureVeth', resource, reason: c.reason, spec });
+    else if (c.state === 'adopt') setIfDiffers(c.link, want, bridge.index, resource);
   }
 
   function planDeletions(names: string[], links: Link[], min: number): PlanAction[] {
@@ -355,13 +360,6 @@ export function planReconcile(desired: DesiredState, observed: ObservedState, op
     }
     return out;
   }
-}
-
-/** "address/prefix" with the address in canonical form (IPv6 compressed, lower case). */
-function canonicalAddress(cidr: string): string {
-  const slash = cidr.indexOf('/');
-  const ip = slash > 0 ? parseIp(cidr.slice(0, slash)) : null;
-  return ip ? `${ip.text}${cidr.slice(slash)}` : cidr;
 }
 
 /** One line per action, for ApplyResponse.plan and logs. */

@@ -1,34 +1,33 @@
-// The reconcile loop of one node: observe the kernel once per pass (one dump per kind), plan,
-// apply the plan in order, then compute conditions. Passes run one at a time; they are
-// triggered by Apply (reconcile()), kernel events (debounced), resync requests (the monitor's
-// ENOBUFS, or anyone's requestResync()) and a periodic timer. A converged node plans nothing,
-// so a no-op pass sends no netlink write.
-import { existsSync } from 'node:fs';
+// The reconcile loop of one node. A pass reads the kernel as the observed-state model has it
+// (kept current by kernel events; a full dump only at start, when events were lost, at the
+// periodic resync, and after a participant changed the kernel), then runs each participant in
+// order: plan, apply, and once all have run, their reports become conditions (Ready is the
+// conjunction of every participant's conditions of a resource). Passes run one at a time;
+// they are triggered by Apply (reconcile()), kernel events (debounced), resync requests and a
+// periodic timer. A converged node plans nothing, so a no-op pass sends no netlink message.
 import type { Logger } from 'pino';
-import { netnsPath } from '../../dataplane/netns-path.js';
-import { KernelMonitor, type KernelEvent } from '../../dataplane/netlink/monitor.js';
+import { ObservedModel } from '../../dataplane/observed-model.js';
 import type { Dataplane, ObservedState } from '../../dataplane/types.js';
 import type { DesiredState } from '../api/gen/hostnet/v1/resources.js';
 import type { GetStatusResponse } from '../api/gen/hostnet/v1/agent.js';
 import type { AttachmentStatus, NetworkStatus } from '../api/gen/hostnet/v1/status.js';
-import type { DhcpHost } from '../dhcp/host.js';
-import { bridgeNameOf } from '../naming.js';
+import { ConditionBook, type ConditionTransition } from '../conditions/book.js';
+import { readyOf, type ComputedCondition, type ResourceKindName } from '../conditions/condition.js';
 import { Mutex } from '../desired/store.js';
-import { actionDevice, applyAction } from './apply-action.js';
-import { ConditionBook, type ConditionTransition } from './conditions.js';
-import { describeAction, planReconcile, type Plan, type PlanAction, type PlanProblem } from './plan.js';
-import { attachmentFacts, networkFacts, type AttachmentFacts, type NetworkFacts } from './status.js';
+import type { Participant, PassContext, PlannedStep, Problem, ResourceReport } from './participant.js';
 
 export type ReconcileLogger = Pick<Logger, 'info' | 'warn' | 'error' | 'debug'>;
 
 export interface ReconcilerOptions {
   /** The desired state to converge to, read at the start of every pass. */
   desired: () => DesiredState;
+  /** Run in this order in every pass (e.g. kernel links before the DHCP servers on them). */
+  participants: readonly Participant[];
   /** Wait this long after a kernel event for more before a pass. Default 50 ms. */
   debounceMs?: number;
-  /** Periodic resync; 0 or absent: none. */
+  /** Periodic resync (a full dump, then a pass); 0 or absent: none. */
   resyncIntervalMs?: number;
-  /** Watch kernel events (drift repair). Default true; needs a netlink Dataplane's netns. */
+  /** Watch kernel events (drift repair, and no dump per pass). Default true. */
   watchKernel?: boolean;
   /**
    * Do not delete devices (adopt only): used while the stored state could not be read, so an
@@ -37,37 +36,59 @@ export interface ReconcilerOptions {
   holdTeardown?: boolean;
   logger?: ReconcileLogger;
   now?: () => Date;
-  /** The embedded DHCP servers, synced after links and addresses in every pass. */
-  dhcp?: DhcpHost;
+}
+
+/** What a dry run returns: every participant's plan against the kernel as it is. */
+export interface DryRun {
+  actions: PlannedStep[];
+  problems: Problem[];
 }
 
 export interface PassResult {
   trigger: string;
   generation: number;
-  plan: Plan;
+  /** What the participants planned in this pass (actions) and could not do from the start (problems). */
+  plan: DryRun;
   /** Actions carried out successfully. */
   applied: number;
-  /** Problems of the plan plus actions that failed (as problems of their resource). */
-  problems: PlanProblem[];
+  /** Problems of the plans plus actions that failed (as problems of their resource). */
+  problems: Problem[];
+  /** Actions that failed, by op and reason (teardown failures have reason "TeardownFailed"). */
+  failures: Array<{ op: string; reason: string }>;
   transitions: ConditionTransition[];
   durationMs: number;
+  /** Full kernel dumps this pass took (0 for a pass served by the event-fed model). */
+  dumps: number;
 }
 
 type TransitionListener = (t: ConditionTransition) => void;
+type PassListener = (r: PassResult) => void;
+type LostListener = (reason: string) => void;
+
+/** A resource's status as the participants reported it, conditions apart. */
+interface Facts {
+  kind: ResourceKindName;
+  name: string;
+  network: Partial<NetworkStatus>;
+  attachment: Partial<AttachmentStatus>;
+}
 
 export class Reconciler {
   private readonly mutex = new Mutex();
   private readonly book = new ConditionBook();
-  private readonly listeners = new Set<TransitionListener>();
-  private monitor: KernelMonitor | null = null;
+  private readonly transitionListeners = new Set<TransitionListener>();
+  private readonly passListeners = new Set<PassListener>();
+  private readonly lostListeners = new Set<LostListener>();
+  private model: ObservedModel | null = null;
+  private started: Promise<void> | null = null;
   private debounce: NodeJS.Timeout | null = null;
   private interval: NodeJS.Timeout | null = null;
   /** A triggered pass waiting for its turn: further triggers join it. */
-  private queued: Promise<PassResult> | null = null;
+  private queued: { promise: Promise<PassResult>; refresh: boolean } | null = null;
   private closed = false;
   private holdTeardown: boolean;
-  private networks: NetworkFacts[] = [];
-  private attachments: AttachmentFacts[] = [];
+  private networks: Facts[] = [];
+  private attachments: Facts[] = [];
   private lastGeneration = 0;
   private passes = 0;
   readonly log: ReconcileLogger | undefined;
@@ -77,20 +98,29 @@ export class Reconciler {
     this.log = options.logger;
   }
 
-  /** Starts the kernel watch and the periodic resync (the first pass is the caller's). */
-  start(): void {
+  /** Starts the kernel watch (with its first dump) and the periodic resync. */
+  start(): Promise<void> {
+    this.started ??= this.startWatching();
+    return this.started;
+  }
+
+  private async startWatching(): Promise<void> {
     if (this.options.watchKernel ?? true) {
-      this.monitor = KernelMonitor.open(this.dp.netns, {
-        onEvent: (e) => this.onKernelEvent(e),
-        onResync: () => {
-          this.log?.warn({ event: 'monitor-overflow' }, 'kernel events were dropped (ENOBUFS): resyncing');
-          void this.requestResync('monitor overflow');
+      this.model = await ObservedModel.open(this.dp, {
+        onChange: (e) => {
+          // Links and addresses are what hostnet manages; the model takes nothing else.
+          if (e.kind === 'link' || e.kind === 'address') this.onKernelEvent();
+        },
+        onLost: (reason) => {
+          this.log?.warn({ event: 'events-lost', reason }, 'kernel events were lost: resyncing');
+          for (const l of this.lostListeners) l(reason);
+          void this.requestResync('events lost', true);
         },
       });
     }
     const every = this.options.resyncIntervalMs ?? 0;
     if (every > 0) {
-      this.interval = setInterval(() => void this.requestResync('periodic'), every);
+      this.interval = setInterval(() => void this.requestResync('periodic', true), every);
       this.interval.unref();
     }
   }
@@ -111,28 +141,57 @@ export class Reconciler {
 
   /** Runs a pass now (after the one in flight): what Apply waits for. */
   reconcile(trigger = 'request'): Promise<PassResult> {
-    return this.mutex.run(() => this.pass(trigger));
+    return this.mutex.run(() => this.pass(trigger, false));
+  }
+
+  /**
+   * What a pass would do for `desired`, through the same planning as a pass (every
+   * participant, the teardown hold, the preconditions), without applying anything.
+   */
+  dryRun(desired: DesiredState): Promise<DryRun> {
+    return this.mutex.run(async () => {
+      const ctx: PassContext = { desired, observed: await this.observe(false), holdTeardown: this.holdTeardown };
+      const out: DryRun = { actions: [], problems: [] };
+      for (const p of this.options.participants) {
+        const plan = await p.plan(ctx);
+        out.actions.push(...plan.steps);
+        out.problems.push(...plan.problems);
+      }
+      return out;
+    });
   }
 
   /**
    * Asks for a pass soon; triggers that arrive while one is waiting for its turn share it.
-   * Resolves when that pass is done.
+   * `refresh`: re-read the kernel with a full dump first. Resolves when that pass is done.
    */
-  requestResync(trigger = 'resync'): Promise<PassResult> {
-    if (this.queued) return this.queued;
-    const p = this.mutex.run(() => {
-      this.queued = null;
-      return this.pass(trigger);
+  requestResync(trigger = 'resync', refresh = false): Promise<PassResult> {
+    if (this.queued && (this.queued.refresh || !refresh)) return this.queued.promise;
+    const promise = this.mutex.run(() => {
+      if (this.queued?.promise === promise) this.queued = null;
+      return this.pass(trigger, refresh);
     });
-    this.queued = p;
-    p.catch((err: unknown) => this.log?.error({ err, trigger }, 'reconcile pass failed'));
-    return p;
+    this.queued = { promise, refresh };
+    promise.catch((err: unknown) => this.log?.error({ err, trigger }, 'reconcile pass failed'));
+    return promise;
   }
 
   /** Condition transitions as they happen; returns the unsubscribe function. */
   subscribe(listener: TransitionListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    this.transitionListeners.add(listener);
+    return () => this.transitionListeners.delete(listener);
+  }
+
+  /** Every completed pass (metrics); returns the unsubscribe function. */
+  onPass(listener: PassListener): () => void {
+    this.passListeners.add(listener);
+    return () => this.passListeners.delete(listener);
+  }
+
+  /** Each time kernel events were lost (ENOBUFS, a restarted monitor); returns the unsubscribe function. */
+  onEventsLost(listener: LostListener): () => void {
+    this.lostListeners.add(listener);
+    return () => this.lostListeners.delete(listener);
   }
 
   status(desiredGeneration: number): GetStatusResponse {
@@ -140,36 +199,39 @@ export class Reconciler {
       generation: desiredGeneration,
       observedGeneration: this.lastGeneration,
       networks: this.networks.map((n): NetworkStatus => ({
-        name: n.name, bridgeName: n.bridgeName, bridgeIfindex: n.bridgeIfindex, conditions: this.book.get('network', n.name),
+        bridgeName: '', bridgeIfindex: 0, ...n.network, name: n.name, conditions: this.book.get('network', n.name),
       })),
       attachments: this.attachments.map((a): AttachmentStatus => ({
-        name: a.name, network: a.network, ifName: a.ifName, ifindex: a.ifindex, mac: a.mac, ip: a.ip,
-        conditions: this.book.get('attachment', a.name),
+        network: '', ifName: '', ifindex: 0, mac: '', ip: '', ...a.attachment, name: a.name, conditions: this.book.get('attachment', a.name),
       })),
     };
   }
 
   /** Every current condition, as transitions (WatchStatus's initial burst). */
   currentConditions(): ConditionTransition[] {
-    return [
-      ...this.networks.flatMap((n) => this.book.get('network', n.name).map((condition) => ({ kind: 'network' as const, name: n.name, condition }))),
-      ...this.attachments.flatMap((a) => this.book.get('attachment', a.name).map((condition) => ({ kind: 'attachment' as const, name: a.name, condition }))),
-    ];
+    return [...this.networks, ...this.attachments].flatMap((r) =>
+      this.book.get(r.kind, r.name).map((condition) => ({ kind: r.kind, name: r.name, condition })));
   }
 
-  /** Stops watching and waits for the pass in flight; the devices stay as they are. */
+  /** Stops watching, waits for the pass in flight, closes the participants; the devices stay. */
   async close(): Promise<void> {
     this.closed = true;
     if (this.debounce) clearTimeout(this.debounce);
     if (this.interval) clearInterval(this.interval);
-    this.monitor?.close();
-    this.monitor = null;
+    await this.started?.catch(() => undefined);
+    this.model?.close();
+    this.model = null;
     await this.mutex.run(() => undefined);
+    for (const p of this.options.participants) {
+      try {
+        await p.close?.();
+      } catch (err) {
+        this.log?.warn({ participant: p.name, err: errText(err) }, 'participant did not close cleanly');
+      }
+    }
   }
 
-  private onKernelEvent(e: KernelEvent): void {
-    // Links and addresses are what hostnet manages; neighbour and route churn is not drift.
-    if (e.kind !== 'link' && e.kind !== 'address') return;
+  private onKernelEvent(): void {
     if (this.closed) return;
     if (this.debounce) clearTimeout(this.debounce);
     this.debounce = setTimeout(() => {
@@ -178,95 +240,96 @@ export class Reconciler {
     }, this.options.debounceMs ?? 50);
   }
 
-  private async pass(trigger: string): Promise<PassResult> {
-    const started = performance.now();
-    const desired = this.options.desired();
-    let observed: ObservedState = await this.dp.observe(['addresses']);
-    const plan = planReconcile(desired, observed);
-    const actions = this.holdTeardown ? plan.actions.filter((a) => a.resource) : plan.actions;
-    const problems: PlanProblem[] = [...plan.problems];
-    const failed = new Set<string>();
-    let applied = 0;
-    for (const action of actions) {
-      const owner = action.resource ? `${action.resource.kind}/${action.resource.name}` : null;
-      if (owner && failed.has(owner)) continue;
-      const refused = precondition(action);
-      if (refused) {
-        problems.push(refused);
-        failed.add(owner!);
-        continue;
-      }
-      try {
-        await applyAction(this.dp, action);
-        applied++;
-        this.log?.debug({ trigger, action: describeAction(action) }, 'applied');
-      } catch (err) {
-        const message = err instanceof Error ? err.message : String(err);
-        this.log?.warn({ trigger, action: describeAction(action), err: message }, 'action failed');
-        if (!action.resource) continue; // teardown: retried on the next pass
-        failed.add(owner!);
-        problems.push(failureProblem(action, message, desired));
-      }
-    }
-    // Conditions need the kernel as it is now (ifindexes, carrier): read it again only if we
-    // changed something, so a no-op pass stays at one dump.
-    if (applied > 0) observed = await this.dp.observe(['addresses']);
-    // DHCP servers need their bridge and its server address: both are in place by now.
-    if (this.options.dhcp) {
-      try {
-        await this.options.dhcp.sync(desired, observed);
-      } catch (err) {
-        this.log?.error({ trigger, err: err instanceof Error ? err.message : String(err) }, 'DHCP sync failed');
-      }
-    }
-    const now = this.options.now?.() ?? new Date();
-    const transitions = this.updateConditions(desired, observed, problems, now);
-    this.lastGeneration = desired.generation;
-    this.passes++;
-    const durationMs = performance.now() - started;
-    if (actions.length > 0 || transitions.length > 0) {
-      this.log?.info({ trigger, generation: desired.generation, actions: actions.length, applied, problems: problems.length, durationMs: Math.round(durationMs) }, 'reconciled');
-    }
-    for (const t of transitions) {
-      for (const l of this.listeners) l(t);
-    }
-    return { trigger, generation: desired.generation, plan: { actions, problems: plan.problems }, applied, problems, transitions, durationMs };
+  /** The kernel's links and addresses: from the model, re-read first when asked or stale. */
+  private async observe(refresh: boolean): Promise<ObservedState> {
+    if (this.started) await this.started;
+    if (!this.model) return this.dp.observe(['addresses']);
+    if (refresh || this.model.isStale) await this.model.refresh();
+    return this.model.snapshot();
   }
 
-  private updateConditions(desired: DesiredState, observed: ObservedState, problems: PlanProblem[], now: Date): ConditionTransition[] {
-    const dhcp = this.options.dhcp;
-    this.networks = desired.networks.map((n) => {
-      const serving = dhcp?.condition(n.name);
-      return networkFacts(n, observed, problems, serving ? [serving] : []);
-    });
-    this.attachments = desired.attachments.map((a) => attachmentFacts(a, desired, observed, problems));
+  private async pass(trigger: string, refresh: boolean): Promise<PassResult> {
+    const started = performance.now();
+    const dumpsBefore = this.model?.dumps ?? 0;
+    let dumps = this.model ? 0 : 1;
+    const desired = this.options.desired();
+    let observed = await this.observe(refresh);
+    const planned: DryRun = { actions: [], problems: [] };
+    const problems = new Map<Participant, Problem[]>();
+    const failures: PassResult['failures'] = [];
+    let applied = 0;
+    for (const p of this.options.participants) {
+      const ctx: PassContext = { desired, observed, holdTeardown: this.holdTeardown };
+      const plan = await p.plan(ctx);
+      planned.actions.push(...plan.steps);
+      planned.problems.push(...plan.problems);
+      const own = [...plan.problems];
+      const outcome = await p.apply(plan, ctx);
+      applied += outcome.applied;
+      for (const f of outcome.failures) {
+        this.log?.warn({ trigger, participant: p.name, action: f.step.description, err: f.error }, 'action failed');
+        failures.push({ op: f.step.op, reason: f.problem?.reason ?? 'TeardownFailed' });
+        if (f.problem) own.push(f.problem);
+      }
+      problems.set(p, own);
+      // The next participant and the conditions need the kernel as it is now (new ifindexes,
+      // addresses in place): re-read it only if this participant changed it.
+      if (outcome.kernelChanged ?? outcome.applied > 0) {
+        observed = this.model ? (await this.model.refresh(), this.model.snapshot()) : await this.dp.observe(['addresses']);
+        if (!this.model) dumps++;
+      }
+    }
+    const ctx: PassContext = { desired, observed, holdTeardown: this.holdTeardown };
+    const reports = this.options.participants.flatMap((p) => p.report(ctx, problems.get(p) ?? []));
+    const transitions = this.updateConditions(desired, reports, this.options.now?.() ?? new Date());
+    this.lastGeneration = desired.generation;
+    this.passes++;
+    if (this.model) dumps = this.model.dumps - dumpsBefore;
+    const durationMs = performance.now() - started;
+    const allProblems = [...problems.values()].flat();
+    if (planned.actions.length > 0 || transitions.length > 0) {
+      this.log?.info({ trigger, generation: desired.generation, actions: planned.actions.length, applied, problems: allProblems.length, durationMs: Math.round(durationMs) }, 'reconciled');
+    }
+    for (const t of transitions) for (const l of this.transitionListeners) l(t);
+    const result: PassResult = { trigger, generation: desired.generation, plan: planned, applied, problems: allProblems, failures, transitions, durationMs, dumps };
+    for (const l of this.passListeners) l(result);
+    return result;
+  }
+
+  /** Merges the participants' reports per resource (in participant order), adds Ready, records transitions. */
+  private updateConditions(desired: DesiredState, reports: readonly ResourceReport[], now: Date): ConditionTransition[] {
+    const byKey = new Map<string, { facts: Facts; conditions: ComputedCondition[] }>();
+    const entry = (kind: ResourceKindName, name: string) => {
+      const key = `${kind}/${name}`;
+      let e = byKey.get(key);
+      if (!e) byKey.set(key, (e = { facts: { kind, name, network: {}, attachment: {} }, conditions: [] }));
+      return e;
+    };
+    // Desired order first, so status lists follow the desired state.
+    for (const n of desired.networks) entry('network', n.name);
+    for (const a of desired.attachments) entry('attachment', a.name);
+    for (const r of reports) {
+      const e = byKey.get(`${r.resource.kind}/${r.resource.name}`);
+      if (!e) continue; // not desired (any more): nothing to report on
+      e.conditions.push(...r.conditions);
+      if (r.network) Object.assign(e.facts.network, r.network);
+      if (r.attachment) Object.assign(e.facts.attachment, r.attachment);
+    }
     const transitions: ConditionTransition[] = [];
-    for (const n of this.networks) transitions.push(...this.book.update('network', n.name, n.conditions, desired.generation, now));
-    for (const a of this.attachments) transitions.push(...this.book.update('attachment', a.name, a.conditions, desired.generation, now));
-    this.book.retain('network', new Set(this.networks.map((n) => n.name)));
-    this.book.retain('attachment', new Set(this.attachments.map((a) => a.name)));
+    const networks: Facts[] = [];
+    const attachments: Facts[] = [];
+    for (const { facts, conditions } of byKey.values()) {
+      (facts.kind === 'network' ? networks : attachments).push(facts);
+      transitions.push(...this.book.update(facts.kind, facts.name, [...conditions, readyOf(conditions)], desired.generation, now));
+    }
+    this.networks = networks;
+    this.attachments = attachments;
+    this.book.retain('network', new Set(networks.map((n) => n.name)));
+    this.book.retain('attachment', new Set(attachments.map((a) => a.name)));
     return transitions;
   }
 }
 
-/** Refuses an action that cannot succeed, before the kernel is asked (a veth's peer netns). */
-function precondition(action: PlanAction): PlanProblem | null {
-  if (action.op !== 'ensureVeth' || !action.resource || !action.spec.peer.netns) return null;
-  const path = netnsPath(action.spec.peer.netns);
-  if (existsSync(path)) return null;
-  return {
-    resource: action.resource, condition: 'Configured', reason: 'PeerNetnsMissing',
-    message: `the peer network namespace ${path} does not exist`,
-  };
-}
-
-/** A failed action as a False condition of its resource: which one depends on the device. */
-function failureProblem(action: PlanAction, message: string, desired: DesiredState): PlanProblem {
-  const resource = action.resource!;
-  if (resource.kind === 'attachment') return { resource, condition: 'Configured', reason: 'ApplyFailed', message };
-  const n = desired.networks.find((x) => x.name === resource.name);
-  const bridge = n ? bridgeNameOf(n) : undefined;
-  const device = actionDevice(action);
-  const isBridge = action.op === 'ensureBridge' || action.op === 'addAddress' || action.op === 'deleteAddress' || device === bridge;
-  return { resource, condition: isBridge ? 'BridgeReady' : 'UplinkReady', reason: 'ApplyFailed', message };
+function errText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -11,8 +11,7 @@ import type { DhcpHost } from '../dhcp/host.js';
 import { checkExpectedGeneration } from '../desired/mutate.js';
 import { Mutex, type DesiredStateStore } from '../desired/store.js';
 import { assertValidDesiredState } from '../desired/validate.js';
-import { describePlan, planReconcile } from '../reconcile/plan.js';
-import type { Reconciler } from '../reconcile/reconciler.js';
+import type { DryRun, Reconciler } from '../reconcile/reconciler.js';
 import { ipUsageOf } from './ip-usage.js';
 
 export interface ChangeResult {
@@ -50,8 +49,7 @@ export class NodeAgent {
       const next = DesiredState.fromPartial(edit(current));
       assertValidDesiredState(next, current);
       if (dryRun) {
-        const plan = planReconcile(next, await this.dp.observe(['addresses']));
-        return { generation: current.generation, plan: describePlan(plan) };
+        return { generation: current.generation, plan: describePlan(await this.reconciler.dryRun(next)) };
       }
       await this.store.save(next);
       this.reconciler.allowTeardown();
@@ -96,4 +94,12 @@ function toApiLease(l: DhcpLease): Lease {
 
 function ipKey(ip: string): number {
   return ip.split('.').reduce((n, o) => n * 256 + (Number(o) || 0), 0);
+}
+
+/** The plan in words: actions, then what cannot be done. */
+export function describePlan(plan: DryRun): string[] {
+  return [
+    ...plan.actions.map((a) => a.description),
+    ...plan.problems.map((p) => `cannot ready ${p.resource.kind} ${p.resource.name}: ${p.condition} False, ${p.reason}: ${p.message}`),
+  ];
 }

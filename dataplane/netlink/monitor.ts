@@ -56,6 +56,9 @@ export function decodeEvent(msg: NlMessage): KernelEvent | null {
   switch (msg.type) {
     case c.RTM_NEWLINK:
     case c.RTM_DELLINK:
+      // The bridge announces port changes as AF_BRIDGE link messages (a DELLINK when a port
+      // leaves its bridge): partial views of a link that still exists, not link events.
+      if (msg.buf.readUInt8(msg.start) === c.AF_BRIDGE) return null;
       return { kind: 'link', action: msg.type === c.RTM_NEWLINK ? 'new' : 'del', link: toLink(nl.decodeLink(msg.buf, msg.start, msg.end)) };
     case c.RTM_NEWADDR:
     case c.RTM_DELADDR:

@@ -6,6 +6,7 @@ import { execa } from 'execa';
 import { openNetlinkDataplane, type NetlinkDataplane } from '../../dataplane/netlink/backend.js';
 import type { DesiredState } from '../../agent/api/gen/hostnet/v1/resources.js';
 import { ConditionStatus } from '../../agent/api/gen/hostnet/v1/status.js';
+import { KernelLinksParticipant } from '../../agent/kernel/participant.js';
 import { Reconciler } from '../../agent/reconcile/reconciler.js';
 import { eventually, network, state, tap, veth } from '../lib/agent-state.js';
 import { ipLink } from '../../dataplane/testing/ip.js';
@@ -24,8 +25,8 @@ afterEach(async () => {
 
 async function start(desired: () => DesiredState, watch = true): Promise<Reconciler> {
   dp = await openNetlinkDataplane(ns[0]!);
-  rec = new Reconciler(dp, { desired, watchKernel: watch, debounceMs: 30 });
-  rec.start();
+  rec = new Reconciler(dp, { desired, participants: [new KernelLinksParticipant(dp)], watchKernel: watch, debounceMs: 30 });
+  await rec.start();
   return rec;
 }
 

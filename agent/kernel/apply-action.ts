@@ -1,7 +1,7 @@
 // Carries out one planned action through the Dataplane. Kept apart from planning so the plan
 // stays pure and testable, and from the reconciler so the mapping is in one place.
 import type { Dataplane } from '../../dataplane/types.js';
-import type { PlanAction } from './plan.js';
+import type { PlanAction } from '../reconcile/plan.js';
 
 export async function applyAction(dp: Dataplane, a: PlanAction): Promise<void> {
   switch (a.op) {

@@ -1,29 +1,12 @@
 // Kubernetes-style conditions per resource, with lastTransitionTime kept across passes: it
 // changes only when a condition's status changes (a new reason or message alone does not).
-import { ConditionStatus, ResourceKind, type Condition } from '../api/gen/hostnet/v1/status.js';
-
-export type ResourceKindName = 'network' | 'attachment';
-
-/** A condition as computed in one pass, before its transition time is known. */
-export interface ComputedCondition {
-  type: string;
-  status: ConditionStatus;
-  reason: string;
-  message: string;
-}
+import type { Condition } from '../api/gen/hostnet/v1/status.js';
+import type { ComputedCondition, ResourceKindName } from './condition.js';
 
 export interface ConditionTransition {
   kind: ResourceKindName;
   name: string;
   condition: Condition;
-}
-
-export const T = ConditionStatus.CONDITION_STATUS_TRUE;
-export const F = ConditionStatus.CONDITION_STATUS_FALSE;
-export const U = ConditionStatus.CONDITION_STATUS_UNKNOWN;
-
-export function resourceKindOf(kind: ResourceKindName): ResourceKind {
-  return kind === 'network' ? ResourceKind.RESOURCE_KIND_NETWORK : ResourceKind.RESOURCE_KIND_ATTACHMENT;
 }
 
 const key = (kind: ResourceKindName, name: string): string => `${kind}/${name}`;

@@ -1,20 +1,19 @@
-// Conditions from what one pass saw: the desired state, the kernel after the pass, and what
-// could not be done (plan problems and failed actions, both as PlanProblems).
-import type { Link, ObservedState } from '../../dataplane/types.js';
-import type { Attachment, DesiredState, Network } from '../api/gen/hostnet/v1/resources.js';
+// The kernel participant's conditions, from the kernel as a pass left it and what could not be
+// done: networks get BridgeReady and UplinkReady, attachments Configured and Negotiated (Ready
+// is the reconciler's: the conjunction of every participant's conditions).
+import type { Link } from '../../dataplane/types.js';
+import type { Attachment, Network } from '../api/gen/hostnet/v1/resources.js';
+import { condition as cond, type ComputedCondition } from '../conditions/condition.js';
 import { bridgeNameOf, ifNameOf, macOf, uplinkDeviceOf } from '../naming.js';
-import { F, T, type ComputedCondition } from './conditions.js';
-import type { PlanProblem } from './plan.js';
+import type { Problem } from '../reconcile/participant.js';
 
 export interface NetworkFacts {
-  name: string;
   bridgeName: string;
   bridgeIfindex: number;
   conditions: ComputedCondition[];
 }
 
 export interface AttachmentFacts {
-  name: string;
   network: string;
   ifName: string;
   ifindex: number;
@@ -23,56 +22,52 @@ export interface AttachmentFacts {
   conditions: ComputedCondition[];
 }
 
-const cond = (type: string, ok: boolean, reason: string, message: string): ComputedCondition =>
-  ({ type, status: ok ? T : F, reason, message });
+/** Problems by resource and condition, looked up once per resource (not a scan per resource). */
+export class ProblemIndex {
+  private readonly byKey = new Map<string, Problem>();
 
-/** Ready is the conjunction of the others; its message names the first that is not True. */
-function ready(parts: ComputedCondition[]): ComputedCondition {
-  const bad = parts.find((p) => p.status !== T);
-  return bad ? cond('Ready', false, bad.reason, `${bad.type}: ${bad.message}`) : cond('Ready', true, 'Ready', '');
+  constructor(problems: readonly Problem[]) {
+    for (const p of problems) {
+      const k = `${p.resource.kind}/${p.resource.name}/${p.condition}`;
+      if (!this.byKey.has(k)) this.byKey.set(k, p);
+    }
+  }
+
+  get(kind: 'network' | 'attachment', name: string, condition: string): Problem | undefined {
+    return this.byKey.get(`${kind}/${name}/${condition}`);
+  }
 }
 
-function problemFor(problems: readonly PlanProblem[], kind: 'network' | 'attachment', name: string, condition: PlanProblem['condition']): PlanProblem | undefined {
-  return problems.find((p) => p.resource.kind === kind && p.resource.name === name && p.condition === condition);
-}
-
-/** `extra`: conditions computed elsewhere (DhcpServing), part of Ready like the others. */
-export function networkFacts(n: Network, observed: ObservedState, problems: readonly PlanProblem[], extra: readonly ComputedCondition[] = []): NetworkFacts {
-  const byName = new Map(observed.links.map((l) => [l.name, l]));
+export function networkFacts(n: Network, links: ReadonlyMap<string, Link>, problems: ProblemIndex): NetworkFacts {
   const bridgeName = bridgeNameOf(n);
-  const bridge = byName.get(bridgeName);
-  const bridgeProblem = problemFor(problems, 'network', n.name, 'BridgeReady');
+  const bridge = links.get(bridgeName);
+  const bridgeProblem = problems.get('network', n.name, 'BridgeReady');
   let bridgeReady: ComputedCondition;
   if (bridgeProblem) bridgeReady = cond('BridgeReady', false, bridgeProblem.reason, bridgeProblem.message);
   else if (!bridge || bridge.kind !== 'bridge') bridgeReady = cond('BridgeReady', false, 'BridgeMissing', `bridge "${bridgeName}" does not exist`);
   else if (!bridge.up) bridgeReady = cond('BridgeReady', false, 'BridgeDown', `bridge "${bridgeName}" is down`);
   else bridgeReady = cond('BridgeReady', true, 'BridgeUp', `bridge "${bridgeName}" is up`);
 
-  const uplinkProblem = problemFor(problems, 'network', n.name, 'UplinkReady');
+  const uplinkProblem = problems.get('network', n.name, 'UplinkReady');
   const up = uplinkDeviceOf(n);
   let uplinkReady: ComputedCondition;
   if (uplinkProblem) uplinkReady = cond('UplinkReady', false, uplinkProblem.reason, uplinkProblem.message);
   else if (!up) uplinkReady = cond('UplinkReady', true, 'NoUplink', 'an isolated bridge: no uplink desired');
   else {
-    const dev = byName.get(up.name);
+    const dev = links.get(up.name);
     if (!dev) uplinkReady = cond('UplinkReady', false, 'UplinkMissing', `uplink "${up.name}" does not exist`);
     else if (!bridge || dev.masterIndex !== bridge.index) uplinkReady = cond('UplinkReady', false, 'NotEnslaved', `uplink "${up.name}" is not a port of "${bridgeName}"`);
     else if (!dev.up) uplinkReady = cond('UplinkReady', false, 'UplinkDown', `uplink "${up.name}" is down`);
     else uplinkReady = cond('UplinkReady', true, 'Enslaved', `${up.kind} uplink "${up.name}" is a port of "${bridgeName}"`);
   }
-  return {
-    name: n.name, bridgeName, bridgeIfindex: bridge?.index ?? 0,
-    conditions: [bridgeReady, uplinkReady, ...extra, ready([bridgeReady, uplinkReady, ...extra])],
-  };
+  return { bridgeName, bridgeIfindex: bridge?.index ?? 0, conditions: [bridgeReady, uplinkReady] };
 }
 
-export function attachmentFacts(a: Attachment, desired: DesiredState, observed: ObservedState, problems: readonly PlanProblem[]): AttachmentFacts {
-  const byName = new Map(observed.links.map((l) => [l.name, l]));
+export function attachmentFacts(a: Attachment, network: Network | undefined, links: ReadonlyMap<string, Link>, problems: ProblemIndex): AttachmentFacts {
   const ifName = ifNameOf(a);
-  const dev: Link | undefined = byName.get(ifName);
-  const network = desired.networks.find((n) => n.name === a.network);
-  const bridge = network ? byName.get(bridgeNameOf(network)) : undefined;
-  const problem = problemFor(problems, 'attachment', a.name, 'Configured');
+  const dev = links.get(ifName);
+  const bridge = network ? links.get(bridgeNameOf(network)) : undefined;
+  const problem = problems.get('attachment', a.name, 'Configured');
   let configured: ComputedCondition;
   if (problem) configured = cond('Configured', false, problem.reason, problem.message);
   else if (!dev) configured = cond('Configured', false, 'DeviceMissing', `"${ifName}" does not exist`);
@@ -88,8 +83,8 @@ export function attachmentFacts(a: Attachment, desired: DesiredState, observed: 
 
   const mode = a.ip?.mode;
   return {
-    name: a.name, network: a.network, ifName, ifindex: dev?.index ?? 0, mac: macOf(a),
+    network: a.network, ifName, ifindex: dev?.index ?? 0, mac: macOf(a),
     ip: mode?.$case === 'static' ? mode.static : '',
-    conditions: [configured, negotiated, ready([configured, negotiated])],
+    conditions: [configured, negotiated],
   };
 }

@@ -1,0 +1,100 @@
+// The kernel's links and addresses as a reconcile participant: bridges, uplinks, TAPs and
+// veth pairs under hostnet's marker, and the addresses on the bridges. Planning is the pure
+// planReconcile; this file adds what needs the world (a veth's peer namespace must exist),
+// carries the plan out through the Dataplane, and reports BridgeReady, UplinkReady,
+// Configured and Negotiated.
+import { existsSync } from 'node:fs';
+import { netnsPath } from '../../dataplane/netns-path.js';
+import type { Dataplane } from '../../dataplane/types.js';
+import { bridgeNameOf } from '../naming.js';
+import type { ApplyOutcome, Participant, ParticipantPlan, PassContext, PlannedStep, Problem, ResourceReport } from '../reconcile/participant.js';
+import { describeAction, planReconcile, type PlanAction } from '../reconcile/plan.js';
+import { actionDevice, applyAction } from './apply-action.js';
+import { attachmentFacts, networkFacts, ProblemIndex } from './conditions.js';
+
+export interface KernelStep extends PlannedStep {
+  readonly action: PlanAction;
+}
+
+export class KernelLinksParticipant implements Participant<KernelStep> {
+  readonly name = 'links';
+
+  constructor(private readonly dp: Dataplane) {}
+
+  plan(ctx: PassContext): ParticipantPlan<KernelStep> {
+    const plan = planReconcile(ctx.desired, ctx.observed);
+    const problems: Problem[] = [...plan.problems];
+    const refused = new Set<string>();
+    const steps: KernelStep[] = [];
+    for (const action of plan.actions) {
+      // Teardown waits while the stored state could not be read.
+      if (ctx.holdTeardown && !action.resource) continue;
+      const owner = action.resource ? `${action.resource.kind}/${action.resource.name}` : null;
+      if (owner && refused.has(owner)) continue;
+      const problem = precondition(action);
+      if (problem) {
+        problems.push(problem);
+        refused.add(owner!);
+        continue;
+      }
+      steps.push({ op: action.op, ...(action.resource ? { resource: action.resource } : {}), description: describeAction(action), action });
+    }
+    return { steps, problems };
+  }
+
+  async apply(plan: ParticipantPlan<KernelStep>, ctx: PassContext): Promise<ApplyOutcome> {
+    const failed = new Set<string>();
+    const outcome: ApplyOutcome = { applied: 0, failures: [] };
+    for (const step of plan.steps) {
+      const owner = step.resource ? `${step.resource.kind}/${step.resource.name}` : null;
+      if (owner && failed.has(owner)) continue;
+      try {
+        await applyAction(this.dp, step.action);
+        outcome.applied++;
+      } catch (err) {
+        const error = err instanceof Error ? err.message : String(err);
+        if (owner) failed.add(owner);
+        outcome.failures.push({ step, error, problem: step.resource ? failureProblem(step.action, error, ctx) : null });
+      }
+    }
+    return outcome;
+  }
+
+  report(ctx: PassContext, problems: readonly Problem[]): ResourceReport[] {
+    const out: ResourceReport[] = [];
+    const links = new Map(ctx.observed.links.map((l) => [l.name, l]));
+    const index = new ProblemIndex(problems);
+    for (const n of ctx.desired.networks) {
+      const f = networkFacts(n, links, index);
+      out.push({ resource: { kind: 'network', name: n.name }, conditions: f.conditions, network: { bridgeName: f.bridgeName, bridgeIfindex: f.bridgeIfindex } });
+    }
+    const networks = new Map(ctx.desired.networks.map((n) => [n.name, n]));
+    for (const a of ctx.desired.attachments) {
+      const f = attachmentFacts(a, networks.get(a.network), links, index);
+      out.push({ resource: { kind: 'attachment', name: a.name }, conditions: f.conditions, attachment: { network: f.network, ifName: f.ifName, ifindex: f.ifindex, mac: f.mac, ip: f.ip } });
+    }
+    return out;
+  }
+}
+
+/** Refuses an action that cannot succeed, before the kernel is asked (a veth's peer netns). */
+function precondition(action: PlanAction): Problem | null {
+  if (action.op !== 'ensureVeth' || !action.resource || !action.spec.peer.netns) return null;
+  const path = netnsPath(action.spec.peer.netns);
+  if (existsSync(path)) return null;
+  return {
+    resource: action.resource, condition: 'Configured', reason: 'PeerNetnsMissing',
+    message: `the peer network namespace ${path} does not exist`,
+  };
+}
+
+/** A failed action as a False condition of its resource: which one depends on the device. */
+function failureProblem(action: PlanAction, message: string, ctx: PassContext): Problem {
+  const resource = action.resource!;
+  if (resource.kind === 'attachment') return { resource, condition: 'Configured', reason: 'ApplyFailed', message };
+  const n = ctx.desired.networks.find((x) => x.name === resource.name);
+  const bridge = n ? bridgeNameOf(n) : undefined;
+  const device = actionDevice(action);
+  const isBridge = action.op === 'ensureBridge' || action.op === 'addAddress' || action.op === 'deleteAddress' || device === bridge;
+  return { resource, condition: isBridge ? 'BridgeReady' : 'UplinkReady', reason: 'ApplyFailed', message };
+}
