@@ -17,6 +17,7 @@ import { nodeScriptArgs, REPO_ROOT, TAP_HOLDER_JS } from '../lib/agent-native.js
 import { eventually, network, state, tap, veth, type StateJson } from '../lib/agent-state.js';
 import { ipLink, ipLinks, type WitnessLink } from '../../dataplane/testing/ip.js';
 import { useNetns } from '../lib/netns.js';
+import { connectAs, hostnetctlRefused } from '../lib/socket-probe.js';
 
 const ns = useNetns(2, 'all', 'agent');
 let dir: string;
@@ -287,7 +288,13 @@ describe('hostnet-agent end to end', () => {
   });
 
   it('a client not allowed on the socket (uid 65534) is refused', async () => {
-    const r = await hostnetctl(socket, ['get', 'networks'], { uid: 65534 });
+    // The same raw connect, root (the socket's owner) as the control: the probe itself works.
+    expect(await connectAs(socket)).toBe('connected');
+    expect(await connectAs(socket, 65534)).toBe('EACCES');
+  });
+
+  it('hostnetctl refused by a socket says so in one line', async () => {
+    const r = await hostnetctlRefused(dir, ['get', 'networks']);
     expect(r.exitCode).not.toBe(0);
     expect(r.stderr).toMatch(/cannot reach the agent .*permission denied/);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);

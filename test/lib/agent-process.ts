@@ -68,12 +68,12 @@ export interface CtlResult {
   stderr: string;
 }
 
-/** hostnetctl --socket SOCKET ARGS; with `uid`, as that user (setpriv, no supplementary groups). */
-export async function hostnetctl(socket: string, args: string[], opts: { uid?: number; input?: string } = {}): Promise<CtlResult> {
-  const cmd = [process.execPath, CTL_JS, '--socket', socket, ...args];
-  const r = opts.uid === undefined
-    ? await execa(cmd[0]!, cmd.slice(1), { reject: false, timeout: 30_000, ...(opts.input ? { input: opts.input } : {}) })
-    : await execa('setpriv', [`--reuid=${opts.uid}`, `--regid=${opts.uid}`, '--clear-groups', '--', ...cmd], { reject: false, timeout: 30_000 });
+/**
+ * hostnetctl --socket SOCKET ARGS, as root. (As another user it could not even load from a
+ * checkout that user cannot enter: see socket-probe.ts for tests of who the socket refuses.)
+ */
+export async function hostnetctl(socket: string, args: string[], opts: { input?: string } = {}): Promise<CtlResult> {
+  const r = await execa(process.execPath, [CTL_JS, '--socket', socket, ...args], { reject: false, timeout: 30_000, ...(opts.input ? { input: opts.input } : {}) });
   return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr };
 }
 
