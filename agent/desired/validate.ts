@@ -2,6 +2,7 @@
 // with the field's path in the JSON mapping ("networks[0].cidr") and the rule it breaks.
 // Interface-level checks reuse the dataplane's (names, MACs, VLAN ids, MTU, VNI).
 import { DataplaneError } from '../../dataplane/errors.js';
+import { capLines, clip } from '../api/echo.js';
 import { netnsPath } from '../../dataplane/netns-path.js';
 import { checkIfName, checkMac, checkMtu, checkVlanId, checkVni } from '../../dataplane/validate.js';
 import { IpFamily, type Attachment, type DesiredState, type Network } from '../api/gen/hostnet/v1/resources.js';
@@ -10,7 +11,7 @@ import {
 } from '../naming.js';
 import {
   contains, isMulticast, isReservedInCidr, parseCidr, parseIp, type Cidr, type Family, type Ip,
-} from './ip.js';
+} from '../../dataplane/ip.js';
 
 export interface Violation {
   /** The field in the JSON mapping, e.g. "networks[0].dhcp.pools[1].start". */
@@ -21,13 +22,17 @@ export interface Violation {
 }
 
 export function formatViolation(v: Violation): string {
-  return `${v.path}: ${v.message} (rule ${v.rule})`;
+  return clip(`${v.path}: ${v.message} (rule ${v.rule})`);
 }
 
-/** One message listing every violation (what INVALID_ARGUMENT carries). */
+/**
+ * One message listing the violations (what INVALID_ARGUMENT carries and the log repeats):
+ * at most MAX_PROBLEMS, each clipped, so a 1 MB name or 10,000 bad attachments stay readable.
+ */
 export function formatViolations(violations: readonly Violation[]): string {
   if (violations.length === 1) return `invalid desired state: ${formatViolation(violations[0]!)}`;
-  return `invalid desired state, ${violations.length} violations:\n${violations.map((v) => `- ${formatViolation(v)}`).join('\n')}`;
+  const lines = capLines(violations.map(formatViolation));
+  return `invalid desired state, ${violations.length} violations:\n${lines.map((l) => `- ${l}`).join('\n')}`;
 }
 
 export class ValidationError extends Error {
@@ -79,6 +84,9 @@ class Collector {
 export function validateDesiredState(state: DesiredState, previous?: DesiredState): Violation[] {
   const c = new Collector();
 
+  if (!Number.isSafeInteger(state.generation) || state.generation < 0) {
+    c.add('generation', 'generation-range', `generation ${state.generation} is not an integer 0..${Number.MAX_SAFE_INTEGER}`);
+  }
   if (previous && state.generation < previous.generation) {
     c.add('generation', 'generation-stale',
       `generation ${state.generation} is older than the stored generation ${previous.generation}; refusing a stale state`);
@@ -404,6 +412,13 @@ function validateAttachmentKind(c: Collector, a: Attachment, p: string, claimNam
   }
   if (k.$case === 'tap') {
     claimName(ifNameOf(a), `${p}.tap.ifName`, 'tap');
+    // (uid_t)-1 is the kernel's "no id": TUNSETOWNER/TUNSETGROUP refuse it with EINVAL.
+    for (const id of ['owner', 'group'] as const) {
+      const v = k.tap[id];
+      if (v !== undefined && (!Number.isInteger(v) || v < 0 || v >= 0xffff_ffff)) {
+        c.add(`${p}.tap.${id}`, 'tap-id-range', `${id} ${v} is not a usable ${id === 'owner' ? 'uid' : 'gid'}: 0..4294967294`);
+      }
+    }
     return;
   }
   claimName(ifNameOf(a), `${p}.veth.ifName`, 'veth host end');

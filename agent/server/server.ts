@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { NodeAgentService } from '../api/gen/hostnet/v1/agent.js';
 import type { ReconcileLogger } from '../reconcile/reconciler.js';
 import type { NodeAgent } from './node-agent.js';
+import { tolerantDecoding } from './decode.js';
 import { nodeAgentService } from './service.js';
 import { prepareSocketPath, withSocketUmask } from './unix-socket.js';
 
@@ -46,7 +47,7 @@ export async function startAgentServer(agent: NodeAgent, socketPath: string, log
   await prepareSocketPath(socketPath);
   const server = new grpc.Server();
   const service = nodeAgentService(agent, log);
-  server.addService(NodeAgentService, service.implementation);
+  server.addService(tolerantDecoding(NodeAgentService), service.implementation);
   const health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
   health.addToServer(server);
   addReflection(server, log);

@@ -4,8 +4,10 @@ import * as grpc from '@grpc/grpc-js';
 import type { NodeAgentServer, WatchStatusResponse } from '../api/gen/hostnet/v1/agent.js';
 import { ValidationError } from '../desired/validate.js';
 import { deleteAttachment, deleteNetwork, upsertAttachment, upsertNetwork } from '../desired/mutate.js';
-import { resourceKindOf, type ConditionTransition } from '../reconcile/conditions.js';
+import type { ConditionTransition } from '../conditions/book.js';
+import { resourceKindOf } from '../conditions/condition.js';
 import type { ReconcileLogger } from '../reconcile/reconciler.js';
+import { decodeProblem } from './decode.js';
 import { toStatusError } from './errors.js';
 import type { NodeAgent } from './node-agent.js';
 
@@ -13,7 +15,11 @@ import type { NodeAgent } from './node-agent.js';
 function unary<Req, Res>(op: string, log: ReconcileLogger | undefined, fn: (req: Req) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
     Promise.resolve()
-      .then(() => fn(call.request))
+      .then(() => {
+        const problem = decodeProblem(call.request);
+        if (problem) throw new ValidationError([problem]);
+        return fn(call.request);
+      })
       .then((res) => callback(null, res), (err: unknown) => {
         const e = toStatusError(err, op);
         if (e.code === grpc.status.INTERNAL) log?.error({ op, err: e.details }, 'call failed');

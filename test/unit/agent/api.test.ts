@@ -49,14 +49,15 @@ describe('desired state in the proto JSON mapping', () => {
       parseDesiredState(text);
     } catch (err) {
       expect((err as DesiredStateParseError).problems).toEqual([
-        'unknown field networks[0].gatewayOnbridge', 'unknown field networks[0].dhcp.leaseSecond',
+        'networks[0].gatewayOnbridge: unknown field (did you mean gatewayOnBridge?)',
+        'networks[0].dhcp.leaseSecond: unknown field (did you mean leaseSeconds?)',
       ]);
     }
   });
 
   it('reports YAML syntax errors and non-mapping documents', () => {
     expect(() => parseDesiredState('networks: [')).toThrow(/not valid YAML/);
-    expect(() => parseDesiredState('- 1\n- 2\n')).toThrow(/must be a mapping/);
+    expect(() => parseDesiredState('- 1\n- 2\n')).toThrow(/the document: expected a mapping \(fields generation, networks, attachments\), got a list/);
     expect(() => parseDesiredState('{', { format: 'json', source: 'x.json' })).toThrow(/x\.json: not valid JSON/);
   });
 });

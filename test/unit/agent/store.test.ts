@@ -70,7 +70,7 @@ describe('DesiredStateStore', () => {
     writeFileSync(path.join(dir, STATE_FILE), JSON.stringify({ generation: 2, netwerks: [{ name: 'x' }] }));
     const r = await new DesiredStateStore(dir).load();
     expect(r.source).toBe('corrupt');
-    expect(r.error).toMatch(/unknown field netwerks/);
+    expect(r.error).toMatch(/netwerks: unknown field/);
   });
 
   it('serializes concurrent updates (no lost update)', async () => {
