@@ -3,34 +3,94 @@
 import * as grpc from '@grpc/grpc-js';
 import { NodeAgentClient } from '../api/gen/hostnet/v1/agent.js';
 
+/** Deadline of a quick call (a read, a probe). */
 export const CALL_TIMEOUT_MS = 30_000;
+
+/**
+ * How long a long call (Apply) waits without any sign of life from the agent. A large
+ * Apply may take minutes; the CLI waits as long as the agent keeps answering probes, and
+ * gives up only when it has not answered for this long. HOSTNETCTL_UNRESPONSIVE_MS overrides
+ * it (tests shorten it).
+ */
+export function unresponsiveMs(): number {
+  const v = Number(process.env['HOSTNETCTL_UNRESPONSIVE_MS']);
+  return Number.isInteger(v) && v > 0 ? v : 30_000;
+}
 
 export class CliError extends Error {
   override readonly name = 'CliError';
+  /** 1: refused or failed; 2: applied, but not Ready within --timeout. */
+  constructor(message: string, readonly exitCode = 1) {
+    super(message);
+  }
 }
 
 export function connect(socketPath: string): NodeAgentClient {
   return new NodeAgentClient(`unix://${socketPath}`, grpc.credentials.createInsecure());
 }
 
-type Unary<Req, Res> = (req: Req, meta: grpc.Metadata, options: Partial<grpc.CallOptions>, cb: (err: grpc.ServiceError | null, res: Res) => void) => unknown;
+type Unary<Req, Res> = (req: Req, meta: grpc.Metadata, options: Partial<grpc.CallOptions>, cb: (err: grpc.ServiceError | null, res: Res) => void) => grpc.ClientUnaryCall;
 
 /** Calls a unary method; errors become CliErrors that say what the agent refused and why. */
-export function call<Req, Res>(client: NodeAgentClient, method: Unary<Req, Res>, req: Req, socketPath: string): Promise<Res> {
+export function call<Req, Res>(client: NodeAgentClient, method: Unary<Req, Res>, req: Req, socketPath: string, timeoutMs = CALL_TIMEOUT_MS): Promise<Res> {
   return new Promise((resolve, reject) => {
-    method.call(client, req, new grpc.Metadata(), { deadline: Date.now() + CALL_TIMEOUT_MS }, (err, res) => {
-      if (err) reject(explain(err, socketPath));
+    method.call(client, req, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => {
+      if (err) reject(explain(err, socketPath, timeoutMs));
       else resolve(res);
     });
   });
 }
 
-export function explain(err: grpc.ServiceError, socketPath: string): CliError {
+export interface LongCallProgress {
+  /** Milliseconds since the call started. */
+  elapsedMs: number;
+  generation: number;
+  observedGeneration: number;
+}
+
+/**
+ * Calls a unary method with no overall deadline: while it runs, GetStatus probes check that
+ * the agent still answers (its passes run concurrently with reads). The call is given up only
+ * when the agent has answered nothing for unresponsiveMs(), and then the message says the
+ * change may still be applied. `onProgress` sees each probe's answer.
+ */
+export function callWhileAlive<Req, Res>(
+  client: NodeAgentClient, method: Unary<Req, Res>, req: Req, socketPath: string, onProgress?: (p: LongCallProgress) => void,
+): Promise<Res> {
+  const limit = unresponsiveMs();
+  const started = Date.now();
+  let lastAnswer = started;
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const finish = (fn: () => void): void => {
+      if (done) return;
+      done = true;
+      clearInterval(timer);
+      fn();
+    };
+    const pending = method.call(client, req, new grpc.Metadata(), {}, (err, res) => finish(() => (err ? reject(explain(err, socketPath)) : resolve(res))));
+    const timer = setInterval(() => {
+      if (Date.now() - lastAnswer >= limit) {
+        finish(() => reject(new CliError(`the agent at ${socketPath} has not answered for ${Math.round(limit / 1000)} s; `
+          + 'the change may still be applied: check with "hostnetctl get networks" and "hostnetctl get attachments"')));
+        pending.cancel();
+        return;
+      }
+      client.getStatus({}, new grpc.Metadata(), { deadline: Date.now() + limit }, (err, s) => {
+        if (err || done) return;
+        lastAnswer = Date.now();
+        onProgress?.({ elapsedMs: lastAnswer - started, generation: s.generation, observedGeneration: s.observedGeneration });
+      });
+    }, Math.max(50, Math.floor(limit / 6)));
+  });
+}
+
+export function explain(err: grpc.ServiceError, socketPath: string, timeoutMs = CALL_TIMEOUT_MS): CliError {
   const code = grpc.status[err.code] ?? String(err.code);
   if (err.code === grpc.status.UNAVAILABLE) {
     const denied = /EACCES|EPERM/.test(err.details) ? ' (permission denied: run as root or as a member of the socket\'s group)' : '';
     return new CliError(`cannot reach the agent at ${socketPath}${denied}: ${err.details}`);
   }
-  if (err.code === grpc.status.DEADLINE_EXCEEDED) return new CliError(`the agent at ${socketPath} did not answer within ${CALL_TIMEOUT_MS / 1000} s`);
+  if (err.code === grpc.status.DEADLINE_EXCEEDED) return new CliError(`the agent at ${socketPath} did not answer within ${timeoutMs / 1000} s`);
   return new CliError(`${code}: ${err.details}`);
 }

@@ -8,7 +8,8 @@ import {
 import type { Attachment, Network } from '../api/gen/hostnet/v1/resources.js';
 import { IpHolderKind, LeaseState, ResourceKind, type AttachmentStatus, type NetworkStatus } from '../api/gen/hostnet/v1/status.js';
 import { bridgeNameOf, mtuOf, uplinkDeviceOf } from '../naming.js';
-import { call, CliError, explain } from './client.js';
+import { capLines } from '../api/echo.js';
+import { call, callWhileAlive, CliError, explain } from './client.js';
 import { age, conditionsTable, find, oldest, serialize, statusWord, table, type OutputFormat } from './format.js';
 
 export interface Ctx {
@@ -158,7 +159,17 @@ export async function describeAttachment(ctx: Ctx, name: string): Promise<void> 
 
 const indent = (text: string): string => text.split('\n').map((l) => `  ${l}`).join('\n');
 
-export async function apply(ctx: Ctx, file: string, dryRun: boolean): Promise<void> {
+export interface ApplyOptions {
+  dryRun: boolean;
+  /** Follow the agent until the applied generation is observed and everything is Ready. */
+  wait: boolean;
+  /** How long --wait waits for Ready (the Apply itself waits as long as the agent answers). */
+  timeoutMs: number;
+  /** Progress lines (stderr), so a long apply is visibly alive. */
+  note?: (text: string) => void;
+}
+
+export async function apply(ctx: Ctx, file: string, opts: ApplyOptions): Promise<void> {
   let text: string;
   try {
     text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
@@ -172,9 +183,47 @@ export async function apply(ctx: Ctx, file: string, dryRun: boolean): Promise<vo
     if (err instanceof DesiredStateParseError) throw new CliError(err.message);
     throw err;
   }
-  const res = await call(ctx.client, ctx.client.apply, { state, dryRun }, ctx.socket);
+  let lastNote = 0;
+  const res = await callWhileAlive(ctx.client, ctx.client.apply, { state, dryRun: opts.dryRun }, ctx.socket, (p) => {
+    // One line every 10 s at most: the agent answers, so the apply is still going.
+    if (p.elapsedMs - lastNote < 10_000) return;
+    lastNote = p.elapsedMs;
+    opts.note?.(`still applying after ${Math.round(p.elapsedMs / 1000)} s (the agent answers; stored generation ${p.generation}, last completed pass ${p.observedGeneration})`);
+  });
   const lines = res.plan.length ? res.plan.map((l) => `  ${l}`) : ['  (nothing to do)'];
-  ctx.out(dryRun ? [`dry run against generation ${res.generation}, plan:`, ...lines].join('\n') : [`applied generation ${res.generation}:`, ...lines].join('\n'));
+  ctx.out(opts.dryRun ? [`dry run against generation ${res.generation}, plan:`, ...lines].join('\n') : [`applied generation ${res.generation}:`, ...lines].join('\n'));
+  if (opts.wait && !opts.dryRun) await waitReady(ctx, res.generation, opts.timeoutMs);
+}
+
+/** What keeps a status from being done: not yet observed, or resources not Ready. */
+export function notReady(status: GetStatusResponse, generation: number): string[] {
+  if (status.observedGeneration < generation) return [`generation ${generation} not yet reconciled (last completed pass: ${status.observedGeneration})`];
+  const line = (kind: string, name: string, conditions: NetworkStatus['conditions']): string | null => {
+    const ready = find(conditions, 'Ready');
+    if (ready && statusWord(ready.status) === 'True') return null;
+    const why = conditions.find((c) => c.type !== 'Ready' && statusWord(c.status) !== 'True') ?? ready;
+    return `${kind} ${name}: ${why ? `${why.type} ${statusWord(why.status)} ${why.reason}${why.message ? `: ${why.message}` : ''}` : 'no conditions yet'}`;
+  };
+  return [
+    ...status.networks.map((n) => line('network', n.name, n.conditions)),
+    ...status.attachments.map((a) => line('attachment', a.name, a.conditions)),
+  ].filter((l): l is string => l !== null);
+}
+
+/** Polls GetStatus until `generation` is observed and all is Ready; exit code 2 naming what is not, at the timeout. */
+async function waitReady(ctx: Ctx, generation: number, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const missing = notReady(await get.status(ctx), generation);
+    if (missing.length === 0) {
+      ctx.out(`generation ${generation}: all networks and attachments Ready`);
+      return;
+    }
+    if (Date.now() >= until) {
+      throw new CliError(`generation ${generation} was applied, but after ${Math.round(timeoutMs / 1000)} s not everything is Ready:\n${capLines(missing).map((l) => `  ${l}`).join('\n')}`, 2);
+    }
+    await new Promise((r) => setTimeout(r, Math.min(500, Math.max(0, until - Date.now()))));
+  }
 }
 
 async function readStdin(): Promise<string> {

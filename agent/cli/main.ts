@@ -2,9 +2,10 @@
 // hostnetctl: the admin's view of one node's agent.
 //   hostnetctl [--socket PATH] get networks|attachments|leases|ips [-o wide|json|yaml]
 //   hostnetctl [--socket PATH] describe network|attachment NAME
-//   hostnetctl [--socket PATH] apply -f FILE [--dry-run]
+//   hostnetctl [--socket PATH] apply -f FILE [--dry-run] [--wait [--timeout SECONDS]]
 //   hostnetctl [--socket PATH] watch [-o json|yaml]
-// Errors are printed to stderr (a violation per line) with a non-zero exit code.
+// Errors are printed to stderr (a violation per line) with a non-zero exit code: 1 when refused
+// or failed, 2 when an apply --wait was applied but is not Ready within the timeout.
 import { parseArgs } from 'node:util';
 import { DEFAULT_SOCKET_PATH } from '../server/unix-socket.js';
 import { CliError, connect } from './client.js';
@@ -14,13 +15,21 @@ import type { OutputFormat } from './format.js';
 const USAGE = `usage: hostnetctl [--socket PATH] COMMAND
   get networks|attachments|leases|ips [-o wide|json|yaml] [--network NAME]
   describe network|attachment NAME
-  apply -f FILE [--dry-run]        (FILE: YAML or JSON; - reads stdin)
+  apply -f FILE [--dry-run] [--wait [--timeout SECONDS]]
+                                   (FILE: YAML or JSON; - reads stdin; --wait: until all is Ready, default 300 s)
   watch [-o json|yaml]`;
 
 function outputFormat(text: string | undefined): OutputFormat {
   if (text === undefined) return 'table';
   if (text === 'wide' || text === 'json' || text === 'yaml') return text;
   throw new CliError(`-o ${text}: expected wide, json or yaml`);
+}
+
+function seconds(text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new CliError(`--timeout ${text}: expected a positive number of seconds`);
+  return n;
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -33,6 +42,8 @@ async function main(argv: string[]): Promise<void> {
         output: { type: 'string', short: 'o' },
         filename: { type: 'string', short: 'f' },
         'dry-run': { type: 'boolean' },
+        wait: { type: 'boolean' },
+        timeout: { type: 'string' },
         network: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -70,7 +81,10 @@ async function main(argv: string[]): Promise<void> {
         throw new CliError(`describe ${what ?? ''}: expected network or attachment`);
       case 'apply':
         if (!values.filename) throw new CliError('apply: -f FILE is required');
-        return await cmd.apply(ctx, values.filename, values['dry-run'] ?? false);
+        return await cmd.apply(ctx, values.filename, {
+          dryRun: values['dry-run'] ?? false, wait: values.wait ?? false, timeoutMs: seconds(values.timeout, 300) * 1000,
+          note: (text) => process.stderr.write(`hostnetctl: ${text}\n`),
+        });
       case 'watch':
         return await cmd.watch(ctx, format);
       default:
@@ -88,6 +102,6 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     process.stderr.write(`hostnetctl: ${err instanceof CliError ? err.message : err instanceof Error ? err.stack : String(err)}\n`);
-    process.exitCode = 1;
+    process.exitCode = err instanceof CliError ? err.exitCode : 1;
   },
 );
