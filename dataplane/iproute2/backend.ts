@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { DataplaneError, invalid } from '../errors.js';
 import { tapConflict } from '../conflicts.js';
 import { netnsPath } from '../netns-path.js';
-import { ALL_OBSERVE_KINDS, type ObserveKind } from '../types.js';
+import { ALL_OBSERVE_KINDS, ALL_WATCH_KINDS, type DataplaneWatch, type ObserveKind, type WatchHandlers, type WatchKind } from '../types.js';
 import type {
   Address, AddressSpec, BridgeSpec, Dataplane, Link, LinkAttrs, Neighbour, NeighbourSpec, ObservedState,
   Route, RouteSpec, TapSpec, VethSpec, VlanSpec, VxlanSpec,
@@ -18,6 +18,7 @@ import { addressLine, neighbourDeleteLine, neighbourLine, routeLine } from './l3
 import { parseAddresses, parseLinks, parseNeighbours, parseRoutes } from './parse.js';
 import { IpQueue } from './queue.js';
 import { parseFailure } from './stderr.js';
+import { startIpWatch } from './watch.js';
 
 /** Opens a handle on a named namespace (/var/run/netns/NAME), a namespace path, or null for our own. */
 export async function openIproute2Dataplane(netns: string | null): Promise<Dataplane> {
@@ -351,6 +352,10 @@ class Iproute2Dataplane implements Dataplane {
       kinds.includes('neighbours') ? this.listNeighbours() : none,
     ]);
     return { links, addresses, routes, neighbours };
+  }
+
+  watch(handlers: WatchHandlers, kinds: readonly WatchKind[] = ALL_WATCH_KINDS): Promise<DataplaneWatch> {
+    return startIpWatch(ipInvocation(this.netns), handlers, kinds);
   }
 
   async close(): Promise<void> {

@@ -83,12 +83,12 @@ function parseLink(e: Json, index: number, name: string, resolve: (n: string | u
 }
 
 // IFA_F_* bits by the names ip prints; "dynamic" is printed when IFA_F_PERMANENT is absent.
-const addressFlagBits: Record<string, number> = {
+export const addressFlagBits: Record<string, number> = {
   secondary: 0x01, temporary: 0x01, nodad: 0x02, optimistic: 0x04, dadfailed: 0x08, home: 0x10,
   deprecated: 0x20, tentative: 0x40, mngtmpaddr: 0x100, noprefixroute: 0x200, autojoin: 0x400,
   'stable-privacy': 0x800,
 };
-const IFA_F_PERMANENT = 0x80;
+export const IFA_F_PERMANENT = 0x80;
 
 export function parseAddresses(raw: unknown[]): Address[] {
   return objects(raw).flatMap((e) => {
@@ -107,7 +107,7 @@ export function parseAddresses(raw: unknown[]): Address[] {
   });
 }
 
-function withPrefix(dst: string, family: 4 | 6): string {
+export function withPrefix(dst: string, family: 4 | 6): string {
   if (dst === 'default') return 'default';
   return dst.includes('/') ? dst : `${dst}/${family === 4 ? 32 : 128}`;
 }
@@ -133,7 +133,7 @@ export function parseRoutes(raw: unknown[]): Route[] {
   });
 }
 
-const nudBits: Record<string, number> = {
+export const nudBits: Record<string, number> = {
   INCOMPLETE: 0x01, REACHABLE: 0x02, STALE: 0x04, DELAY: 0x08, PROBE: 0x10, FAILED: 0x20,
   NOARP: 0x40, PERMANENT: 0x80, NONE: 0x00,
 };

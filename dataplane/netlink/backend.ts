@@ -3,13 +3,15 @@
 import type {
   Address, AddressSpec, BridgeSpec, Dataplane, Link, LinkAttrs, Neighbour, NeighbourSpec,
   ObservedState, ObserveKind, Route, RouteSpec, TapSpec, VethSpec, VlanSpec, VxlanSpec,
+  DataplaneWatch, WatchHandlers, WatchKind,
 } from '../types.js';
-import { ALL_OBSERVE_KINDS } from '../types.js';
+import { ALL_OBSERVE_KINDS, ALL_WATCH_KINDS } from '../types.js';
 import { L3Ops } from './l3.js';
 import { LinkOps } from './links.js';
 import { LinkLookup } from './lookup.js';
 import { dumpLinks, observeNamespace } from './observe.js';
 import { NetlinkSocket } from './socket.js';
+import { NetlinkWatch } from './watch.js';
 
 export async function openNetlinkDataplane(netns: string | null, options: { timeoutMs?: number } = {}): Promise<NetlinkDataplane> {
   return new NetlinkDataplane(NetlinkSocket.open({ netns, timeoutMs: options.timeoutMs }));
@@ -108,6 +110,10 @@ export class NetlinkDataplane implements Dataplane {
 
   observe(kinds: readonly ObserveKind[] = ALL_OBSERVE_KINDS): Promise<ObservedState> {
     return observeNamespace(this.socket, kinds);
+  }
+
+  async watch(handlers: WatchHandlers, kinds: readonly WatchKind[] = ALL_WATCH_KINDS): Promise<DataplaneWatch> {
+    return new NetlinkWatch(this.socket.netns, this.lookup, handlers, kinds);
   }
 
   async close(): Promise<void> {

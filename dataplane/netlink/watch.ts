@@ -1,0 +1,125 @@
+// Dataplane.watch() over rtnetlink: a KernelMonitor subscribed to the groups of the asked
+// kinds, its messages converted with the same functions the dumps use (observed.ts).
+import * as c from '../nl/constants.js';
+import type { DataplaneEvent, DataplaneWatch, WatchHandlers, WatchKind } from '../types.js';
+import type { LinkLookup } from './lookup.js';
+import { KernelMonitor, type KernelEvent } from './monitor.js';
+import { toAddress, toNeighbour, toRoute } from './observed.js';
+
+const GROUPS: Record<WatchKind, number[]> = {
+  link: [c.RTNLGRP_LINK],
+  address: [c.RTNLGRP_IPV4_IFADDR, c.RTNLGRP_IPV6_IFADDR],
+  route: [c.RTNLGRP_IPV4_ROUTE, c.RTNLGRP_IPV6_ROUTE],
+  neighbour: [c.RTNLGRP_NEIGH],
+};
+
+export function groupsFor(kinds: readonly WatchKind[]): number[] {
+  return [...new Set(kinds.flatMap((k) => GROUPS[k]))];
+}
+
+/**
+ * Device names for addresses, routes and neighbours come from a map fed by link events; a
+ * miss is looked up once by index (events wait behind it, so order is kept). Without link
+ * events the map could go stale (renames), so then names stay '' (routes: null).
+ */
+export class NetlinkWatch implements DataplaneWatch {
+  private readonly names = new Map<number, string>();
+  private readonly pending: KernelEvent[] = [];
+  private draining = false;
+  private closed = false;
+  private readonly monitor: KernelMonitor;
+  private readonly trackNames: boolean;
+
+  constructor(
+    netns: string | null,
+    private readonly lookup: LinkLookup,
+    private readonly handlers: WatchHandlers,
+    kinds: readonly WatchKind[],
+  ) {
+    this.trackNames = kinds.includes('link');
+    // The socket is bound to its groups before this returns: nothing after it is missed.
+    this.monitor = KernelMonitor.open(netns, {
+      onEvent: (e) => this.push(e),
+      onResync: () => {
+        if (this.closed) return;
+        this.names.clear(); // renames or deletions may have been among the lost events
+        this.handlers.onResync('events lost (ENOBUFS)');
+      },
+    }, { groups: groupsFor(kinds) });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.pending.length = 0;
+    this.monitor.close();
+  }
+
+  private push(e: KernelEvent): void {
+    if (this.closed) return;
+    if (!this.draining && this.missingIndex(e) === null) {
+      this.emit(e);
+      return;
+    }
+    this.pending.push(e);
+    if (!this.draining) void this.drain();
+  }
+
+  /** The ifindex whose name this event needs and the map lacks, or null. */
+  private missingIndex(e: KernelEvent): number | null {
+    if (!this.trackNames) return null;
+    const index = e.kind === 'address' ? e.address.index : e.kind === 'neighbour' ? e.neighbour.index
+      : e.kind === 'route' ? e.route.oif : null;
+    return index && !this.names.has(index) ? index : null;
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      while (this.pending.length > 0 && !this.closed) {
+        const e = this.pending.shift()!;
+        const index = this.missingIndex(e);
+        if (index !== null) {
+          const link = await this.lookup.byIndex(index).catch(() => null);
+          if (link && !this.names.has(index)) this.names.set(index, link.name);
+        }
+        if (!this.closed) this.emit(e);
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private emit(e: KernelEvent): void {
+    const event = this.convert(e);
+    if (!event) return;
+    try {
+      this.handlers.onEvent(event);
+    } catch {
+      // A throwing handler must not stop the event stream; handlers own their errors.
+    }
+  }
+
+  private convert(e: KernelEvent): DataplaneEvent | null {
+    switch (e.kind) {
+      case 'link':
+        if (this.trackNames) {
+          if (e.action === 'new') this.names.set(e.link.index, e.link.name);
+          else this.names.delete(e.link.index);
+        }
+        return e;
+      case 'address': {
+        const address = toAddress(e.address, this.names);
+        return address && { kind: 'address', action: e.action, address };
+      }
+      case 'route': {
+        const route = toRoute(e.route, this.names);
+        return route && { kind: 'route', action: e.action, route };
+      }
+      case 'neighbour': {
+        const neighbour = toNeighbour(e.neighbour, this.names);
+        return neighbour && { kind: 'neighbour', action: e.action, neighbour };
+      }
+    }
+  }
+}

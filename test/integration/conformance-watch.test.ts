@@ -1,0 +1,134 @@
+// Dataplane.watch() on every backend: what the kernel did (done and witnessed with raw `ip`)
+// arrives as events with the right name and ifindex, and close() stops them.
+import { readdir, readFile } from 'node:fs/promises';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Dataplane, DataplaneEvent, DataplaneWatch } from '../../dataplane/types.js';
+import { ip, ipLink } from '../../dataplane/testing/ip.js';
+import { assertNoLeftoverTestNetns } from '../lib/leftovers.js';
+import { useNetns } from '../lib/netns.js';
+import { backends } from './backends.js';
+
+afterAll(async () => {
+  await assertNoLeftoverTestNetns(process.pid);
+});
+
+async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Pids of `ip ... monitor` processes working in `netns` (read from /proc, touching nothing). */
+async function ipMonitorPids(netns: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const argv: string[] = await readFile(`/proc/${entry}/cmdline`, 'utf8').then((t) => t.split('\0'), () => []);
+    if (argv.includes('monitor') && argv.includes(netns) && argv[0]?.endsWith('ip')) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+describe.each(backends)('$name backend: watch', (backend) => {
+  const ns = useNetns(1);
+  let dp: Dataplane;
+  let watch: DataplaneWatch | null = null;
+  const events: DataplaneEvent[] = [];
+  const resyncs: string[] = [];
+  const handlers = { onEvent: (e: DataplaneEvent) => events.push(e), onResync: (why: string) => resyncs.push(why) };
+
+  beforeEach(async () => {
+    events.length = 0;
+    resyncs.length = 0;
+    dp = await backend.open(ns[0]!);
+  });
+  afterEach(async () => {
+    watch?.close();
+    watch = null;
+    await dp?.close();
+  });
+
+  it('reports a created link, an address on it and its deletion with the right name and ifindex', async () => {
+    watch = await dp.watch(handlers);
+    // Made with raw ip, not the backend: the events must come from the kernel.
+    await ip(ns[0]!, 'link', 'add', 'wbr0', 'type', 'bridge');
+    const witness = await ipLink(ns[0]!, 'wbr0');
+    const index = witness!.ifindex;
+
+    const created = await waitFor('the new link', () =>
+      events.find((e) => e.kind === 'link' && e.action === 'new' && e.link.name === 'wbr0'));
+    // A full Link (kind and bridge data too), not only what an event line says.
+    expect(created.kind === 'link' && created.link).toMatchObject({ index, name: 'wbr0', kind: 'bridge', bridge: { stp: false } });
+
+    await ip(ns[0]!, 'address', 'add', '10.77.0.1/24', 'dev', 'wbr0');
+    const added = await waitFor('the address', () =>
+      events.find((e) => e.kind === 'address' && e.action === 'new' && e.address.cidr === '10.77.0.1/24'));
+    expect(added.kind === 'address' && added.address).toMatchObject({ index, dev: 'wbr0', family: 4 });
+
+    await ip(ns[0]!, 'link', 'del', 'wbr0');
+    const deleted = await waitFor('the deletion', () => events.find((e) => e.kind === 'link' && e.action === 'del'));
+    expect(deleted.kind === 'link' && deleted.link).toMatchObject({ index, name: 'wbr0' });
+    expect(events.filter((e) => e.kind === 'address' && e.action === 'del' && e.address.cidr === '10.77.0.1/24')).toHaveLength(1);
+    expect(resyncs).toEqual([]);
+  });
+
+  it('a port leaving its bridge is not reported as a deleted link', async () => {
+    await ip(ns[0]!, 'link', 'add', 'wbr1', 'type', 'bridge');
+    await ip(ns[0]!, 'link', 'add', 'wp0', 'type', 'veth', 'peer', 'name', 'wp1');
+    await ip(ns[0]!, 'link', 'set', 'wp0', 'master', 'wbr1');
+    watch = await dp.watch(handlers, ['link']);
+    await ip(ns[0]!, 'link', 'set', 'wp0', 'nomaster');
+    await ip(ns[0]!, 'link', 'set', 'lo', 'mtu', '65000'); // a marker after it
+    await waitFor('the marker', () => events.find((e) => e.kind === 'link' && e.link.name === 'lo' && e.link.mtu === 65000));
+    expect(events.filter((e) => e.action === 'del')).toEqual([]);
+    const detached = events.flatMap((e) => (e.kind === 'link' && e.link.name === 'wp0' ? [e.link] : []));
+    expect(detached.length).toBeGreaterThan(0);
+    expect(detached.at(-1)!.masterIndex).toBeNull();
+  });
+
+  it('only the asked kinds are reported', async () => {
+    watch = await dp.watch(handlers, ['address']);
+    await ip(ns[0]!, 'link', 'add', 'wbr2', 'type', 'bridge');
+    await ip(ns[0]!, 'address', 'add', '10.78.0.1/24', 'dev', 'wbr2');
+    await waitFor('the address', () => events.find((e) => e.kind === 'address' && e.address.cidr === '10.78.0.1/24'));
+    expect(events.filter((e) => e.kind !== 'address')).toEqual([]);
+  });
+
+  it('close() stops the events', async () => {
+    watch = await dp.watch(handlers);
+    await ip(ns[0]!, 'link', 'add', 'wbr3', 'type', 'bridge');
+    await waitFor('the first link', () => events.find((e) => e.kind === 'link' && e.link.name === 'wbr3'));
+    watch.close();
+    watch.close(); // idempotent
+    const seen = events.length;
+    await ip(ns[0]!, 'link', 'add', 'wbr4', 'type', 'bridge');
+    await ip(ns[0]!, 'address', 'add', '10.79.0.1/24', 'dev', 'wbr4');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(events.length).toBe(seen);
+    if (backend.name === 'iproute2') {
+      const deadline = Date.now() + 2000;
+      while ((await ipMonitorPids(ns[0]!)).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(await ipMonitorPids(ns[0]!)).toEqual([]);
+    }
+  });
+
+  if (backend.name === 'iproute2') {
+    it('a monitor that dies is restarted, onResync is called, and events flow again', async () => {
+      watch = await dp.watch(handlers);
+      const [pid] = await ipMonitorPids(ns[0]!);
+      expect(pid).toBeDefined();
+      process.kill(pid!, 'SIGKILL');
+      const why = await waitFor('onResync', () => resyncs[0]);
+      expect(why).toMatch(/ip monitor ended \(signal SIGKILL\)/);
+      const [again] = await ipMonitorPids(ns[0]!);
+      expect(again).toBeDefined();
+      expect(again).not.toBe(pid);
+      await ip(ns[0]!, 'link', 'add', 'wbr5', 'type', 'bridge');
+      await waitFor('a link after the restart', () => events.find((e) => e.kind === 'link' && e.link.name === 'wbr5'));
+    });
+  }
+});
