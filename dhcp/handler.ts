@@ -57,6 +57,7 @@ export class DhcpHandler {
   private readonly now: () => number;
   private readonly offerHoldMs: number;
   private readonly quarantineMs: number;
+  private sized: { allocator: Allocator; size: number } | undefined;
 
   constructor(config: NetworkDhcpConfig, private readonly store: LeaseStore, options: DhcpHandlerOptions = {}) {
     this.now = options.now ?? Date.now;
@@ -109,6 +110,23 @@ export class DhcpHandler {
       default:
         return this.drop('unsupported-type');
     }
+  }
+
+  /**
+   * The pools for reporting: how many addresses they can hand to anyone (reserved and excluded
+   * ones not counted) and how many of those are bound, offered or quarantined right now.
+   */
+  poolUsage(): { size: number; used: number } {
+    // capacity() walks the pools: computed once per configuration.
+    if (this.sized?.allocator !== this.allocator) this.sized = { allocator: this.allocator, size: this.allocator.capacity() };
+    const p = this.plan;
+    let used = 0;
+    for (const l of this.leases()) {
+      if (l.state !== 'bound' && l.state !== 'offered' && l.state !== 'declined') continue;
+      const ip = tryIpToInt(l.ip);
+      if (ip !== undefined && this.allocator.inPool(ip) && !p.never.has(ip) && !p.reservationByIp.has(ip)) used++;
+    }
+    return { size: this.sized.size, used };
   }
 
   /** Leases (lapsed ones shown as 'expired'), live offers, and quarantined ('declined') addresses. */

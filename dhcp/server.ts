@@ -74,6 +74,8 @@ export class DhcpServer {
   private config: NetworkDhcpConfig;
   private store: LeaseStore | null = null;
   private handler: DhcpHandler | null = null;
+  /** The handler's counts when it was closed: a stopped instance still reports what it did. */
+  private finalHandlerCounters: HandlerCounters | null = null;
   private socket: dgram.Socket | null = null;
   private sender: DhcpSender | null = null;
   private inFlight = 0;
@@ -155,6 +157,7 @@ export class DhcpServer {
     this.c.sendErrors = final.sendErrors;
     this.c.neighbourFallbacks = final.neighbourFallbacks;
     this.c.relayDrops = final.relayDrops;
+    this.finalHandlerCounters = final.handler;
     this.store = null;
     this.handler = null;
     this.sender = null;
@@ -174,8 +177,13 @@ export class DhcpServer {
       neighbourFallbacks: this.c.neighbourFallbacks + (s?.neighbourFallbacks ?? 0),
       relayDrops: this.c.relayDrops + (s?.relayDrops ?? 0),
       decodeReasons: Object.fromEntries(this.decodeReasons),
-      handler: this.handler ? copyCounters(this.handler.counters) : null,
+      handler: this.handler ? copyCounters(this.handler.counters) : this.finalHandlerCounters && copyCounters(this.finalHandlerCounters),
     };
+  }
+
+  /** Pool size and addresses in use (see DhcpHandler.poolUsage); null while not running. */
+  poolUsage(): { size: number; used: number } | null {
+    return this.handler?.poolUsage() ?? null;
   }
 
   /** Synchronous up to the commit: a bad packet costs one decode attempt and nothing else. */
