@@ -10,6 +10,8 @@ export const DEFAULT_CONFIG_PATH = '/etc/hostnet/agent.yaml';
 export const DEFAULT_STATE_DIR = '/var/lib/hostnet';
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+const DATAPLANES = ['netlink', 'iproute2'] as const;
+export type DataplaneBackend = (typeof DATAPLANES)[number];
 
 export interface AgentConfig {
   socket: string;
@@ -20,6 +22,8 @@ export interface AgentConfig {
   logLevel: LogLevel;
   /** HOST:PORT serving Prometheus metrics on /metrics; null: no metrics endpoint. */
   metricsAddress: string | null;
+  /** How the kernel is programmed: rtnetlink directly (default), or the `ip` binary. */
+  dataplane: DataplaneBackend;
 }
 
 export class ConfigError extends Error {
@@ -27,7 +31,8 @@ export class ConfigError extends Error {
 }
 
 const USAGE = `usage: hostnet-agent [--config FILE] [--socket PATH] [--state-dir DIR] [--netns NAME]
-                     [--resync-interval SECONDS] [--log-level LEVEL] [--metrics-address HOST:PORT]`;
+                     [--resync-interval SECONDS] [--log-level LEVEL] [--metrics-address HOST:PORT]
+                     [--dataplane netlink|iproute2]`;
 
 /** The file's keys, as admins write them (camelCase or kebab-case). */
 function fromFile(file: string, explicit: boolean): Partial<AgentConfig> {
@@ -52,7 +57,8 @@ function fromFile(file: string, explicit: boolean): Partial<AgentConfig> {
     else if (key === 'resyncIntervalSeconds' || key === 'resyncInterval') out.resyncIntervalSeconds = seconds(String(v), `${file}: ${k}`);
     else if (key === 'logLevel') out.logLevel = level(String(v), `${file}: ${k}`);
     else if (key === 'metricsAddress') out.metricsAddress = listenAddress(String(v), `${file}: ${k}`);
-    else throw new ConfigError(`config ${file}: unknown key "${k}" (known: socket, stateDir, netns, resyncIntervalSeconds, logLevel, metricsAddress)`);
+    else if (key === 'dataplane') out.dataplane = backend(String(v), `${file}: ${k}`);
+    else throw new ConfigError(`config ${file}: unknown key "${k}" (known: socket, stateDir, netns, resyncIntervalSeconds, logLevel, metricsAddress, dataplane)`);
   }
   return out;
 }
@@ -66,6 +72,11 @@ function seconds(text: string, what: string): number {
 function level(text: string, what: string): LogLevel {
   if (!(LOG_LEVELS as readonly string[]).includes(text)) throw new ConfigError(`${what}: "${text}" is not one of ${LOG_LEVELS.join(', ')}`);
   return text as LogLevel;
+}
+
+function backend(text: string, what: string): DataplaneBackend {
+  if (!(DATAPLANES as readonly string[]).includes(text)) throw new ConfigError(`${what}: "${text}" is not one of ${DATAPLANES.join(', ')}`);
+  return text as DataplaneBackend;
 }
 
 function listenAddress(text: string, what: string): string {
@@ -90,6 +101,7 @@ export function loadAgentConfig(argv: string[]): AgentConfig {
         'resync-interval': { type: 'string' },
         'log-level': { type: 'string' },
         'metrics-address': { type: 'string' },
+        dataplane: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -107,5 +119,6 @@ export function loadAgentConfig(argv: string[]): AgentConfig {
     resyncIntervalSeconds: values['resync-interval'] !== undefined ? seconds(values['resync-interval'], '--resync-interval') : file.resyncIntervalSeconds ?? 60,
     logLevel: values['log-level'] !== undefined ? level(values['log-level'], '--log-level') : file.logLevel ?? 'info',
     metricsAddress: values['metrics-address'] !== undefined ? listenAddress(values['metrics-address'], '--metrics-address') : file.metricsAddress ?? null,
+    dataplane: values.dataplane !== undefined ? backend(values.dataplane, '--dataplane') : file.dataplane ?? 'netlink',
   };
 }

@@ -4,6 +4,7 @@
 // serves gRPC on its unix socket, then tells systemd it is ready. SIGTERM stops it cleanly;
 // the devices stay as they are.
 import { pino } from 'pino';
+import { openIproute2Dataplane } from '../dataplane/iproute2/backend.js';
 import { openNetlinkDataplane } from '../dataplane/netlink/backend.js';
 import { ConfigError, loadAgentConfig, type AgentConfig } from './config.js';
 import { DhcpHost, neighbourWriter } from './dhcp/host.js';
@@ -25,7 +26,7 @@ async function run(config: AgentConfig): Promise<void> {
   if (loaded.source === 'corrupt') log.error({ error: loaded.error }, 'stored desired state unreadable: adopting only, no teardown until a new state is applied');
   else log.info({ source: loaded.source, generation: loaded.state.generation, file: store.file }, 'desired state loaded');
 
-  const dp = await openNetlinkDataplane(config.netns);
+  const dp = config.dataplane === 'iproute2' ? await openIproute2Dataplane(config.netns) : await openNetlinkDataplane(config.netns);
   const dhcp = new DhcpHost({ netns: config.netns, stateDir: config.stateDir, neighbours: neighbourWriter(dp), log: log.child({ component: 'dhcp' }) });
   // The reconcile participants, in the order a pass runs them: the kernel's links and
   // addresses first (the DHCP servers bind to the bridges and their addresses).
