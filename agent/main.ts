@@ -12,6 +12,7 @@ import { DhcpParticipant } from './dhcp/participant.js';
 import { KernelLinksParticipant } from './kernel/participant.js';
 import type { Participant } from './reconcile/participant.js';
 import { DesiredStateStore } from './desired/store.js';
+import { startAgentMetrics } from './metrics/agent-metrics.js';
 import { Reconciler } from './reconcile/reconciler.js';
 import { sdNotify, startWatchdog } from './sd-notify.js';
 import { NodeAgent } from './server/node-agent.js';
@@ -42,6 +43,12 @@ async function run(config: AgentConfig): Promise<void> {
   // The socket first: a second agent must fail here, before it touches the kernel.
   const server = await startAgentServer(agent, config.socket, log);
   log.info({ socket: config.socket }, 'listening');
+  // Metrics before the first pass: it is counted, and every DHCP server is seen while it runs.
+  const metrics = config.metricsAddress === null ? null : await startAgentMetrics({
+    address: config.metricsAddress, reconciler, dhcp, desiredGeneration: () => store.state.generation,
+    onError: (err) => log.warn({ err: err.message }, 'metrics endpoint problem'),
+  });
+  if (metrics) log.info({ host: metrics.address.host, port: metrics.address.port }, 'serving metrics');
   await reconciler.start();
   const first = await reconciler.reconcile('start');
   log.info({ actions: first.plan.actions.length, problems: first.problems.length, durationMs: Math.round(first.durationMs) }, 'converged after start');
@@ -59,6 +66,7 @@ async function run(config: AgentConfig): Promise<void> {
     stopWatchdog();
     server.health.setStatus('', 'NOT_SERVING');
     await server.close();
+    await metrics?.close();
     await reconciler.close();
     await dp.close();
     log.info({}, 'stopped');
