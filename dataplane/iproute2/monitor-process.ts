@@ -50,7 +50,9 @@ export class MonitorProcess {
   /** Resolves once the child listens; rejects if it ends or is not listening in time. */
   static async start(inv: IpInvocation, kinds: readonly WatchKind[], cb: MonitorCallbacks): Promise<MonitorProcess> {
     const args = [...inv.args, '-o', '-N', 'monitor', 'label', ...kinds.map((k) => OBJECTS[k])];
-    const child = execa(inv.file, args, SPAWN_OPTIONS);
+    // setpriv (util-linux) sets PR_SET_PDEATHSIG and execs ip in place (same pid): if this
+    // process dies without close() (kill -9), the kernel ends the monitor instead of leaving it.
+    const child = execa('setpriv', ['--pdeathsig', 'KILL', '--', inv.file, ...args], SPAWN_OPTIONS);
     const pid = child.pid;
     let ended = false;
     let ready = false; // an exit before readiness is start()'s failure, not onExit's
