@@ -13,7 +13,7 @@ export const MAX_IFNAME_BYTES = 15;
 export const DEFAULT_MTU = 1500;
 /** 1500 minus the 50 bytes of VXLAN over IPv4 encapsulation. */
 export const DEFAULT_VXLAN_MTU = 1450;
-export const DEFAULT_VXLAN_PORT = 4789;
+export { DEFAULT_VXLAN_PORT } from '../dataplane/conflicts.js';
 
 function digest(text: string): Buffer {
   return createHash('sha256').update(text).digest();
@@ -42,7 +42,23 @@ export function vxlanDeviceName(vni: number): string {
   return `hnvx${vni}`;
 }
 
+/**
+ * Derived MACs by input text: every pass derives one per attachment, and sha256 costs more than
+ * the rest of a no-op pass. Bounded so a node that churns through names does not grow it forever.
+ */
+const macCache = new Map<string, string>();
+const MAC_CACHE_MAX = 100_000;
+
 function macFromDigest(text: string): string {
+  const cached = macCache.get(text);
+  if (cached !== undefined) return cached;
+  const mac = computeMac(text);
+  if (macCache.size >= MAC_CACHE_MAX) macCache.clear();
+  macCache.set(text, mac);
+  return mac;
+}
+
+function computeMac(text: string): string {
   const b = digest(text).subarray(0, 6);
   // Locally administered (bit 1 set), unicast (bit 0 clear).
   b[0] = ((b[0] ?? 0) & 0xfc) | 0x02;

@@ -18,6 +18,11 @@ export interface Counters {
   readonly dropped: Record<string, number>;
   /** NAKs by why, e.g. { 'address-taken': 1, 'wrong-network': 2 } (optional: snapshots may leave it out). */
   readonly naks?: Record<string, number>;
+  /**
+   * Which came last, a request refused for lack of an address or an OFFER: the sequence
+   * numbers (among counted events) of the latest of each, 0 for never.
+   */
+  readonly latest?: { poolExhausted: number; offer: number };
 }
 
 /** The counting side, owned by one handler instance. */
@@ -29,17 +34,22 @@ export class CounterSet implements Counters {
   /** Requests not answered, by reason, e.g. { 'pool-exhausted': 3, 'other-server': 1 }. */
   readonly dropped: Record<string, number> = {};
   readonly naks: Record<string, number> = {};
+  readonly latest = { poolExhausted: 0, offer: 0 };
+  private events = 0;
 
   countReceived(type: number): void {
     bump(this.received, messageTypeName(type));
   }
 
   countSent(type: number): void {
-    bump(this.sent, messageTypeName(type));
+    const name = messageTypeName(type);
+    bump(this.sent, name);
+    if (name === 'offer') this.latest.offer = ++this.events;
   }
 
   countDrop(reason: string): void {
     bump(this.dropped, reason);
+    if (reason === 'pool-exhausted') this.latest.poolExhausted = ++this.events;
   }
 
   countNak(why: string): void {

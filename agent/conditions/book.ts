@@ -25,11 +25,21 @@ export class ConditionBook {
    */
   update(kind: ResourceKindName, name: string, computed: readonly ComputedCondition[], generation: number, now: Date): ConditionTransition[] {
     const k = key(kind, name);
-    const before = this.byResource.get(k) ?? new Map<string, Condition>();
+    const before = this.byResource.get(k);
+    // The common case (a pass that changed nothing for this resource): same types in the same
+    // order, same status, reason and message: no transition, and no allocation unless the
+    // generation moved (conditions handed out earlier are never mutated).
+    if (before && before.size === computed.length && unchanged(before, computed)) {
+      const first = before.values().next().value;
+      if (first && first.observedGeneration !== generation) {
+        this.byResource.set(k, new Map([...before].map(([t, c]) => [t, { ...c, observedGeneration: generation }])));
+      }
+      return [];
+    }
     const after = new Map<string, Condition>();
     const changed: ConditionTransition[] = [];
     for (const c of computed) {
-      const old = before.get(c.type);
+      const old = before?.get(c.type);
       const statusChanged = !old || old.status !== c.status;
       const next: Condition = {
         ...c,
@@ -50,4 +60,13 @@ export class ConditionBook {
       if (k.startsWith(prefix) && !names.has(k.slice(prefix.length))) this.byResource.delete(k);
     }
   }
+}
+
+function unchanged(before: ReadonlyMap<string, Condition>, computed: readonly ComputedCondition[]): boolean {
+  let i = 0;
+  for (const [type, old] of before) {
+    const c = computed[i++]!;
+    if (c.type !== type || c.status !== old.status || c.reason !== old.reason || c.message !== old.message) return false;
+  }
+  return true;
 }

@@ -32,9 +32,6 @@ interface Instance {
   device: string;
   ifindex: number;
   configKey: string;
-  /** The handler's pool-exhausted drops and OFFERs sent when last looked at. */
-  exhaustedSeen: number;
-  offersSeen: number;
   /** Requests found the pools full, and no OFFER went out since. */
   exhausted: boolean;
 }
@@ -116,7 +113,7 @@ export class DhcpHost {
           this.options.log?.warn({ network: n.name, err: errText(err) }, 'DHCP server did not start');
           continue;
         }
-        inst = { server: srv, device, ifindex: bridge.index, configKey: JSON.stringify(config), exhaustedSeen: exhaustedOf(srv), offersSeen: offersOf(srv), exhausted: false };
+        inst = { server: srv, device, ifindex: bridge.index, configKey: JSON.stringify(config), exhausted: false };
         this.instances.set(n.name, inst);
         // Now the stored leases are known: an auto attachment keeps the address it holds.
         const again = dhcpConfigOf(n, desired, heldBy(srv.leases()));
@@ -133,14 +130,12 @@ export class DhcpHost {
           continue;
         }
       }
-      // Exhausted from a pass that sees new pool-exhausted drops until one that sees an OFFER
-      // sent (an address was free again) without new drops.
+      // Exhausted while the latest of the two was a request refused for lack of an address
+      // rather than an OFFER (an address was free again): decided by their order, not by what
+      // one pass happened to see (both can happen between two passes).
       const exhausted = exhaustedOf(inst.server);
-      const offers = offersOf(inst.server);
-      if (exhausted > inst.exhaustedSeen) inst.exhausted = true;
-      else if (offers > inst.offersSeen) inst.exhausted = false;
-      inst.exhaustedSeen = exhausted;
-      inst.offersSeen = offers;
+      const latest = inst.server.counters.handler?.latest;
+      inst.exhausted = !!latest && latest.poolExhausted > latest.offer;
       if (inst.exhausted) {
         this.serving.set(n.name, { ok: false, reason: 'PoolExhausted', message: `no free address in the pools (${exhausted} requests refused so far)` });
         continue;
@@ -259,10 +254,6 @@ function heldBy(leases: readonly Lease[]): Map<string, string> {
 
 function exhaustedOf(srv: DhcpServer): number {
   return srv.counters.handler?.dropped['pool-exhausted'] ?? 0;
-}
-
-function offersOf(srv: DhcpServer): number {
-  return srv.counters.handler?.sent['offer'] ?? 0;
 }
 
 function errText(err: unknown): string {
