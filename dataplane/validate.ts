@@ -1,7 +1,7 @@
 // Input checks shared by both backends: refuse bad input before anything reaches the kernel,
 // with a message that names the field and the rule.
-import ipaddr from 'ipaddr.js';
 import { invalid } from './errors.js';
+import { canonicalIp, parseIp } from './ip.js';
 
 export const IFNAMSIZ = 16;
 
@@ -45,8 +45,9 @@ export function checkVni(op: string, object: string, vni: number): void {
 }
 
 export function checkIp(op: string, object: string, ip: string, field: string): 4 | 6 {
-  if (!ipaddr.isValid(ip)) throw invalid(op, object, `${field} "${ip}" is not an IP address`);
-  return ipaddr.parse(ip).kind() === 'ipv4' ? 4 : 6;
+  const parsed = parseIp(ip);
+  if (!parsed) throw invalid(op, object, `${field} "${ip}" is not an IP address`);
+  return parsed.family;
 }
 
 export function checkCidr(op: string, object: string, cidr: string, field = 'address'): { family: 4 | 6; ip: string; prefix: number } {
@@ -60,7 +61,7 @@ export function checkCidr(op: string, object: string, cidr: string, field = 'add
   if (!/^\d+$/.test(prefixText) || prefix > max) {
     throw invalid(op, object, `${field} "${cidr}" has prefix length "${prefixText}"; IPv${family} allows 0..${max}`);
   }
-  return { family, ip: ipaddr.parse(ip).toString(), prefix };
+  return { family, ip: canonicalIp(ip)!, prefix };
 }
 
 export function checkUint(op: string, object: string, value: number, field: string, max = 0xffffffff): void {

@@ -1,7 +1,7 @@
 // Turns one network's DHCP configuration into numbers the allocator can scan: the pools,
 // the addresses never handed out and the reservations. Invalid configuration is refused here
 // with a message naming the network and the field, before any instance serves it.
-import { cidrContains, intToIp, parseCidr, tryIpToInt, type Cidr } from './ip4.js';
+import { cidrContains, intToIp, parseCidr, tryIpToInt, type Cidr } from '../dataplane/ip4.js';
 import type { NetworkDhcpConfig } from './types.js';
 
 export interface AddressRange {

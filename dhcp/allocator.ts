@@ -2,7 +2,7 @@
 // addresses, reservations); whether an address is in use is asked of the caller, who sees
 // leases and offers. Fresh addresses (no record at all) are preferred over reusing one that
 // another client held before, so returning clients tend to find their old address free.
-import { cidrContains } from './ip4.js';
+import { cidrContains } from '../dataplane/ip4.js';
 import type { AddressPlan } from './address-plan.js';
 
 /** How the caller sees an address right now. */

@@ -5,7 +5,7 @@
 import { planAddresses, type AddressPlan } from './address-plan.js';
 import { Allocator, type Occupancy } from './allocator.js';
 import { CounterSet, type Counters } from './counters.js';
-import { cidrContains, intToIp, tryIpToInt } from './ip4.js';
+import { cidrContains, intToIp, tryIpToInt } from '../dataplane/ip4.js';
 import type { LeaseStore } from './lease-store.js';
 import { OPT, messageType, readOption, requestedIp, serverId } from './options/index.js';
 import { BROADCAST_FLAG, DHCP, type DhcpMessage } from './packet.js';

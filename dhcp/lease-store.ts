@@ -4,8 +4,9 @@
 // batch rather than per lease. The in-memory view changes at commit() time (so the handler's
 // next decision already sees the lease); the promise says when it is on disk.
 import { constants as fsConstants } from 'node:fs';
-import { open, readFile, rename, type FileHandle } from 'node:fs/promises';
+import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { fsyncDir, replaceFileDurably } from '../dataplane/fs.js';
 import { decodeLeaseRecord, encodeLeaseRecord } from './lease-record.js';
 import type { Lease } from './types.js';
 
@@ -86,7 +87,7 @@ export class LeaseStore {
         await fh.truncate(Buffer.byteLength(complete, 'utf8'));
         await fh.datasync();
       }
-      if (!existed) await syncDir(path);
+      if (!existed) await fsyncDir(dirname(path));
     } catch (e) {
       throw new Error(`open lease store ${path}: ${(e as Error).message}`);
     }
@@ -211,15 +212,7 @@ export class LeaseStore {
   private async rewrite(): Promise<void> {
     const tmp = `${this.path}.tmp`;
     const text = [...this.byIp.values()].map(encodeLeaseRecord).join('');
-    const out = await open(tmp, 'w', 0o600);
-    try {
-      await out.writeFile(text, 'utf8');
-      await out.datasync();
-    } finally {
-      await out.close();
-    }
-    await rename(tmp, this.path);
-    await syncDir(this.path);
+    await replaceFileDurably(this.path, tmp, text);
     const old = this.fh;
     this.fh = await open(this.path, fsConstants.O_WRONLY | fsConstants.O_APPEND, 0o600);
     await old.close();
@@ -231,14 +224,4 @@ export class LeaseStore {
 
 function clientKeys(lease: Lease): string[] {
   return lease.clientId ? [`id:${lease.clientId}`, `mac:${lease.mac}`] : [`mac:${lease.mac}`];
-}
-
-/** Makes a created or renamed directory entry durable. */
-async function syncDir(file: string): Promise<void> {
-  const dir = await open(dirname(file), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
 }

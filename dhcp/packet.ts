@@ -2,7 +2,7 @@
 // cookie, then options. Decoding is total: any input either yields a DhcpMessage or throws a
 // DhcpDecodeError whose `reason` is a stable counter label. Encoding places options in a
 // deliberate order and overloads sname/file (option 52) only when the options field is full.
-import { tryIpToInt } from './ip4.js';
+import { tryIpToInt } from '../dataplane/ip4.js';
 
 export interface DhcpMessage {
   op: 1 | 2;

@@ -7,6 +7,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { desiredStateFromJson, desiredStateToJson } from '../api/desired-state.js';
 import { DesiredState } from '../api/gen/hostnet/v1/resources.js';
+import { fsyncDir, replaceFileDurably } from '../../dataplane/fs.js';
 
 export const STATE_FILE = 'desired-state.json';
 const TEMP_PREFIX = `.${STATE_FILE}.tmp-`;
@@ -105,20 +106,7 @@ export class DesiredStateStore {
 
   private async write(state: DesiredState): Promise<void> {
     const temp = path.join(this.dir, `${TEMP_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}`);
-    const handle = await fs.open(temp, 'wx', 0o600);
-    try {
-      await handle.writeFile(desiredStateToJson(state));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    try {
-      await fs.rename(temp, this.file);
-    } catch (err) {
-      await fs.rm(temp, { force: true });
-      throw err;
-    }
-    await fsyncDir(this.dir);
+    await replaceFileDurably(this.file, temp, desiredStateToJson(state));
     this.current = DesiredState.fromPartial(state);
   }
 
@@ -130,14 +118,5 @@ export class DesiredStateStore {
       removed.push(name);
     }
     return removed;
-  }
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const handle = await fs.open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }

@@ -5,7 +5,7 @@
 // restart and node, whatever the order of the attachments).
 import { createHash } from 'node:crypto';
 import { planAddresses } from '../../dhcp/address-plan.js';
-import { intToIp, tryIpToInt } from '../../dhcp/ip4.js';
+import { intToIp, tryIpToInt } from '../../dataplane/ip4.js';
 import type { NetworkDhcpConfig } from '../../dhcp/types.js';
 import { IpFamily, type DesiredState, type Network } from '../api/gen/hostnet/v1/resources.js';
 import { macOf } from '../naming.js';

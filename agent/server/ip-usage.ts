@@ -5,7 +5,7 @@ import type { ObservedState } from '../../dataplane/types.js';
 import type { Lease } from '../../dhcp/types.js';
 import type { DesiredState, Network } from '../api/gen/hostnet/v1/resources.js';
 import { IpHolderKind, type IpUsage, type NetworkIpUsage } from '../api/gen/hostnet/v1/status.js';
-import { contains, hostCount, parseCidr, parseIp } from '../desired/ip.js';
+import { contains, hostCount, parseCidr, parseIp } from '../../dataplane/ip.js';
 import { bridgeNameOf, macOf } from '../naming.js';
 
 /** `leases`: the DHCP servers' leases (only offered and bound ones hold their address). */

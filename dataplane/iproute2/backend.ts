@@ -2,7 +2,9 @@
 // netlink backend and the reference it is compared with.
 import { existsSync } from 'node:fs';
 import { DataplaneError, invalid } from '../errors.js';
-import { tapConflict } from '../conflicts.js';
+import {
+  bridgeConflict, tapConflict, vethConflict, vlanConflict, vxlanConflict, type VethPeerFacts,
+} from '../conflicts.js';
 import { netnsPath } from '../netns-path.js';
 import { ALL_OBSERVE_KINDS, ALL_WATCH_KINDS, type DataplaneWatch, type ObserveKind, type WatchHandlers, type WatchKind } from '../types.js';
 import type {
@@ -15,6 +17,7 @@ import {
 } from './commands.js';
 import { failureError, ipInvocation } from './exec.js';
 import { addressLine, neighbourDeleteLine, neighbourLine, routeLine } from './l3.js';
+import { num, objects, str } from './json.js';
 import { parseAddresses, parseLinks, parseNeighbours, parseRoutes } from './parse.js';
 import { IpQueue } from './queue.js';
 import { parseFailure } from './stderr.js';
@@ -110,6 +113,17 @@ class Iproute2Dataplane implements Dataplane {
     }
   }
 
+  /**
+   * The id `netns` has in this namespace: null for this one, -1 for a named one without an id
+   * here (no link here points into it), undefined when ip cannot tell (a namespace by path).
+   */
+  private async netnsIdOf(netns: string | undefined): Promise<number | null | undefined> {
+    if (netns === undefined || netns === this.netns) return null;
+    const entry = objects(await this.queue.dump('netns')).find((e) => str(e, 'name') === netns);
+    if (!entry) return netns.includes('/') ? undefined : -1;
+    return num(entry, 'id') ?? -1;
+  }
+
   private where(): string {
     return this.netns === null ? '' : ` in netns ${this.netns}`;
   }
@@ -149,20 +163,20 @@ class Iproute2Dataplane implements Dataplane {
   // ---- links ----
 
   async ensureBridge(spec: BridgeSpec): Promise<Link> {
-    const op = 'create bridge';
+    const op = 'ensure bridge';
     checkLinkAttrs(op, spec);
     if (spec.forwardDelayCentis !== undefined) checkUint(op, spec.name, spec.forwardDelayCentis, 'forwardDelayCentis');
     if (spec.vlanDefaultPvid !== undefined) checkUint(op, spec.name, spec.vlanDefaultPvid, 'vlanDefaultPvid', 4094);
     return this.ensure({
       op, kind: 'bridge', spec, createTakesAttrs: true,
       create: bridgeCreate(spec),
-      conflict: (l) => (l.kind === 'bridge' ? null : `"${spec.name}" exists as a ${l.kind}, not a bridge`),
+      conflict: (l) => bridgeConflict(l, spec),
       update: (l) => bridgeUpdate(spec, l),
     }, await this.links());
   }
 
   async ensureVlan(spec: VlanSpec): Promise<Link> {
-    const op = 'create vlan';
+    const op = 'ensure vlan';
     checkLinkAttrs(op, spec);
     checkIfName(op, spec.parent, 'parent');
     checkVlanId(op, spec.name, spec.vlanId);
@@ -174,24 +188,14 @@ class Iproute2Dataplane implements Dataplane {
     return this.ensure({
       op, kind: 'vlan', spec, createTakesAttrs: true,
       create: vlanCreate(spec),
-      conflict: (l, all) => {
-        const parent = all.find((p) => p.name === spec.parent);
-        if (l.kind !== 'vlan') return `"${spec.name}" exists as a ${l.kind}, not a vlan`;
-        const onParent = all.find((p) => p.index === l.linkIndex)?.name ?? `ifindex ${l.linkIndex}`;
-        if (l.vlan?.id !== spec.vlanId || l.linkIndex !== parent?.index) {
-          return `"${spec.name}" exists as vlan ${l.vlan?.id} on "${onParent}", not vlan ${spec.vlanId} on "${spec.parent}"`;
-        }
-        if (spec.protocol !== undefined && l.vlan.protocol !== spec.protocol) {
-          return `"${spec.name}" exists with protocol ${l.vlan.protocol}, not ${spec.protocol}`;
-        }
-        return null;
-      },
+      conflict: (l, all) => vlanConflict(l, spec, all.find((p) => p.name === spec.parent)!.index,
+        (index) => all.find((p) => p.index === index)?.name ?? null),
       update: () => [],
     }, links);
   }
 
   async ensureVxlan(spec: VxlanSpec): Promise<Link> {
-    const op = 'create vxlan';
+    const op = 'ensure vxlan';
     checkLinkAttrs(op, spec);
     checkVni(op, spec.name, spec.vni);
     if (spec.local !== undefined) checkIp(op, spec.name, spec.local, 'local');
@@ -211,17 +215,13 @@ class Iproute2Dataplane implements Dataplane {
     return this.ensure({
       op, kind: 'vxlan', spec, createTakesAttrs: true,
       create: vxlanCreate(spec),
-      conflict: (l) => {
-        if (l.kind !== 'vxlan') return `"${spec.name}" exists as a ${l.kind}, not a vxlan`;
-        if (l.vxlan?.vni !== spec.vni) return `"${spec.name}" exists with VNI ${l.vxlan?.vni}, not ${spec.vni}`;
-        return null;
-      },
+      conflict: (l, all) => vxlanConflict(l, spec, spec.device === undefined ? null : all.find((d) => d.name === spec.device)!.index),
       update: (l) => vxlanUpdate(spec, l),
     }, links);
   }
 
   async ensureVeth(spec: VethSpec): Promise<Link> {
-    const op = 'create veth';
+    const op = 'ensure veth';
     checkLinkAttrs(op, spec);
     const { peer } = spec;
     checkIfName(op, peer.name, 'peer name');
@@ -232,15 +232,14 @@ class Iproute2Dataplane implements Dataplane {
     const inPeerNs = peer.netns === undefined ? '' : ` in netns ${peer.netns}`;
     const [links, peerLinks] = await Promise.all([this.links(), peerSide.links()]);
     const peerNow = peerLinks.find((x) => x.name === peer.name) ?? null;
+    // The peer namespace's id matters only for an existing veth: bulk creation pays nothing.
+    const exists = links.some((l) => l.name === spec.name);
+    const facts: VethPeerFacts = { peer: peerNow, netnsId: exists ? await this.netnsIdOf(peer.netns) : null };
     const peerAttrs: LinkAttrs = { name: peer.name, mtu: peer.mtu, mac: peer.mac, up: peer.up };
     return this.ensure({
       op, kind: 'veth', spec, createTakesAttrs: true,
       create: vethCreate(spec),
-      conflict: (l) => {
-        if (l.kind !== 'veth') return `"${spec.name}" exists as a ${l.kind}, not a veth`;
-        if (!peerNow || peerNow.index !== l.linkIndex) return `veth "${spec.name}" exists but its peer is not "${peer.name}"${inPeerNs}`;
-        return null;
-      },
+      conflict: (l) => vethConflict(l, spec, facts),
       update: () => [],
       afterUpdate: () => peerSide.run('set link', peer.name, setAttrs(peerAttrs, peerNow, peerLinks)),
       beforeCreate: () => {
@@ -254,7 +253,7 @@ class Iproute2Dataplane implements Dataplane {
   }
 
   async ensureTap(spec: TapSpec): Promise<Link> {
-    const op = 'create tap';
+    const op = 'ensure tap';
     checkLinkAttrs(op, spec);
     if (spec.owner !== undefined) checkUint(op, spec.name, spec.owner, 'owner');
     if (spec.groupOwner !== undefined) checkUint(op, spec.name, spec.groupOwner, 'groupOwner');

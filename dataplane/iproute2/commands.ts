@@ -1,4 +1,5 @@
 // Specs -> `ip` argument words. Pure: the backend decides when each line runs.
+import { DEFAULT_VXLAN_PORT } from '../conflicts.js';
 import type { BridgeSpec, Link, LinkAttrs, TapSpec, VethSpec, VlanSpec, VxlanSpec } from '../types.js';
 
 /** Attributes `ip link add` applies at creation. The kernel ignores IFLA_IFALIAS there. */
@@ -61,7 +62,6 @@ export function vlanCreate(s: VlanSpec): string[] {
   return words;
 }
 
-export const DEFAULT_VXLAN_PORT = 4789;
 
 export function vxlanCreate(s: VxlanSpec): string[] {
   const words = ['link', 'add', s.name, ...createAttrs(s), 'type', 'vxlan', 'id', String(s.vni)];
@@ -75,15 +75,14 @@ export function vxlanCreate(s: VxlanSpec): string[] {
   return words;
 }
 
-/** Tunnel options of an existing VXLAN that were given and differ; the kernel refuses some. */
+/**
+ * What may change on an existing VXLAN (learning, ttl); vni, endpoints, port and device are
+ * fixed at creation (vxlanConflict refuses them first).
+ */
 export function vxlanUpdate(s: VxlanSpec, current: Link): string[] {
   const words: string[] = [];
-  const v = current.vxlan;
-  if (s.local !== undefined && s.local !== v?.local) words.push('local', s.local);
-  if (s.remote !== undefined && s.remote !== v?.remote) words.push('remote', s.remote);
-  if (s.multicastGroup !== undefined && s.multicastGroup !== v?.remote) words.push('group', s.multicastGroup);
-  if (s.port !== undefined && s.port !== v?.port) words.push('dstport', String(s.port));
-  if (s.learning !== undefined && s.learning !== v?.learning) words.push(s.learning ? 'learning' : 'nolearning');
+  const learning = s.learning ?? false;
+  if (learning !== current.vxlan?.learning) words.push(learning ? 'learning' : 'nolearning');
   // ttl is not part of Link: set it whenever given.
   if (s.ttl !== undefined) words.push('ttl', String(s.ttl));
   return words.length > 0 ? ['link', 'set', 'dev', s.name, 'type', 'vxlan', ...words] : [];

@@ -1,6 +1,6 @@
 // Addresses, routes and neighbours: validated specs -> `ip` argument words.
-import ipaddr from 'ipaddr.js';
 import { invalid } from '../errors.js';
+import { networkText, parseCidr } from '../ip.js';
 import type { AddressSpec, NeighbourSpec, RouteSpec } from '../types.js';
 import { checkCidr, checkIfName, checkIp, checkMac, checkUint } from '../validate.js';
 
@@ -27,7 +27,7 @@ export function routeLine(verb: 'replace' | 'del', op: string, s: RouteSpec): st
     const c = checkCidr(op, object, s.destination, 'destination');
     family = c.family;
     // The kernel refuses host bits set in a route prefix; say so before asking it.
-    const net = (c.family === 4 ? ipaddr.IPv4 : ipaddr.IPv6).networkAddressFromCIDR(`${c.ip}/${c.prefix}`).toString();
+    const net = networkText(parseCidr(`${c.ip}/${c.prefix}`)!);
     if (net !== c.ip) throw invalid(op, object, `destination "${s.destination}" has host bits set; use ${net}/${c.prefix}`);
     destination = `${c.ip}/${c.prefix}`;
   }

@@ -50,6 +50,8 @@ function parseLink(e: Json, index: number, name: string, resolve: (n: string | u
     // "link_index" when the peer/parent is in another namespace, "link" (a name) otherwise.
     linkIndex: num(e, 'link_index') ?? resolve(str(e, 'link')),
   };
+  const linkNetnsId = num(e, 'link_netnsid');
+  if (linkNetnsId !== undefined && linkNetnsId >= 0) link.linkNetnsId = linkNetnsId;
   if (kind === 'vlan' && data) {
     link.vlan = { id: num(data, 'id') ?? 0, protocol: str(data, 'protocol') === '802.1ad' ? '802.1ad' : '802.1Q' };
   }
@@ -61,6 +63,8 @@ function parseLink(e: Json, index: number, name: string, resolve: (n: string | u
       local: str(data, 'local') ?? str(data, 'local6') ?? null,
       remote: str(data, 'remote') ?? str(data, 'remote6') ?? str(data, 'group') ?? str(data, 'group6') ?? null,
     };
+    const device = resolve(str(data, 'link'));
+    if (device !== null) link.vxlan.device = device;
   }
   if (kind === 'bridge' && data) {
     link.bridge = {

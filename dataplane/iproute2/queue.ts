@@ -4,7 +4,7 @@
 // queued before it. So 1000 concurrent ensureVeth calls cost a few processes, not 1000s.
 import { runBatch, runJson, type IpInvocation, type LineOutcome } from './exec.js';
 
-export type DumpKind = 'links' | 'addresses' | 'routes' | 'neighbours';
+export type DumpKind = 'links' | 'addresses' | 'routes' | 'neighbours' | 'netns';
 
 const dumpArgs: Record<DumpKind, string[]> = {
   links: ['-d', 'link', 'show'],
@@ -12,6 +12,8 @@ const dumpArgs: Record<DumpKind, string[]> = {
   routes: ['-d', 'route', 'show', 'table', 'all'],
   // Without "nud all" ip hides NOARP entries.
   neighbours: ['neigh', 'show', 'nud', 'all'],
+  // Named namespaces with the id each has in this one (a veth's peer netns is told by that id).
+  netns: ['netns', 'list'],
 };
 
 type Job =

@@ -50,10 +50,15 @@ export const errno = (): number => koffi.errno();
 export const poll = koffi.node.poll;
 export type PollHandle = ReturnType<typeof koffi.node.poll>;
 
+export const AF_INET = 2;
+export const SOCK_DGRAM = 2;
 export const SOCK_RAW = 3;
 export const SOCK_NONBLOCK = 0o4000;
 export const SOCK_CLOEXEC = 0o2000000;
 export const SOL_SOCKET = 1;
+export const SO_REUSEADDR = 2;
+export const SO_BROADCAST = 6;
+export const SO_BINDTODEVICE = 25;
 export const SO_SNDBUF = 7;
 export const SO_RCVBUF = 8;
 export const SO_SNDBUFFORCE = 32;

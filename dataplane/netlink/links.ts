@@ -1,6 +1,8 @@
 // Links over rtnetlink: create with every attribute in one request, change only what
 // differs, refuse a name held by something else, and undo a half-made device on failure.
-import { tapConflict } from '../conflicts.js';
+import {
+  bridgeConflict, DEFAULT_VXLAN_PORT, tapConflict, vethConflict, vlanConflict, vxlanConflict, type VethPeerFacts,
+} from '../conflicts.js';
 import { DataplaneError, invalid } from '../errors.js';
 import * as c from '../nl/constants.js';
 import * as nl from '../nl/index.js';
@@ -37,10 +39,7 @@ export class LinkOps {
       ...(spec.vlanFiltering !== undefined ? { vlanFiltering: spec.vlanFiltering } : {}),
       ...(spec.vlanDefaultPvid !== undefined ? { vlanDefaultPvid: spec.vlanDefaultPvid } : {}),
     };
-    return this.ensureLink(op, spec, info, (l) => {
-      if (l.kind !== 'bridge') return `exists as a ${l.kind}, not a bridge`;
-      return null;
-    }, (l) => {
+    return this.ensureLink(op, spec, info, (l) => bridgeConflict(l, spec), (l) => {
       const b = l.bridge;
       const differs = !b || b.stp !== info.stp || b.forwardDelayCentis !== info.forwardDelayCentis ||
         (info.vlanFiltering !== undefined && b.vlanFiltering !== info.vlanFiltering);
@@ -57,13 +56,9 @@ export class LinkOps {
     if (!parent) throw new DataplaneError(op, spec.name, 'ENODEV', `parent device "${spec.parent}" does not exist`);
     const info: nl.LinkInfo = { kind: 'vlan', id: spec.vlanId, ...(spec.protocol ? { protocol: spec.protocol } : {}) };
     return this.ensureLink(op, spec, info, async (l) => {
-      if (l.kind !== 'vlan') return `exists as a ${l.kind}, not a vlan`;
-      if (l.linkIndex !== parent.index || l.vlan?.id !== spec.vlanId) {
-        const existingParent = l.linkIndex ? await this.linkNameOf(l.linkIndex) : null;
-        return `exists as VLAN ${l.vlan?.id} on ${existingParent ?? `ifindex ${l.linkIndex}`}, not VLAN ${spec.vlanId} on ${spec.parent}`;
-      }
-      if (spec.protocol && l.vlan.protocol !== spec.protocol) return `exists with protocol ${l.vlan.protocol}`;
-      return null;
+      // The existing parent's name, for the message only.
+      const existingParent = l.linkIndex !== null && l.linkIndex !== parent.index ? await this.linkNameOf(l.linkIndex) : null;
+      return vlanConflict(l, spec, parent.index, () => existingParent);
     }, undefined, parent.index);
   }
 
@@ -83,7 +78,7 @@ export class LinkOps {
       if (!dev) throw new DataplaneError(op, spec.name, 'ENODEV', `underlay device "${spec.device}" does not exist`);
       device = dev.index;
     }
-    const port = spec.port ?? 4789;
+    const port = spec.port ?? DEFAULT_VXLAN_PORT;
     const info: nl.LinkInfo = {
       kind: 'vxlan', vni: spec.vni, port, learning: spec.learning ?? false,
       ...(device !== undefined ? { device } : {}),
@@ -91,13 +86,10 @@ export class LinkOps {
       ...(spec.local ? { local: spec.local } : {}),
       ...(remote ? { remote } : {}),
     };
-    return this.ensureLink(op, spec, info, (l) => {
-      if (l.kind !== 'vxlan') return `exists as a ${l.kind}, not a vxlan`;
-      const x = l.vxlan;
-      if (!x || x.vni !== spec.vni || x.port !== port || (x.local ?? undefined) !== spec.local || (x.remote ?? undefined) !== remote) {
-        return `exists as VXLAN ${x?.vni} (local ${x?.local}, remote ${x?.remote}, port ${x?.port}); delete it to change those`;
-      }
-      return null;
+    return this.ensureLink(op, spec, info, (l) => vxlanConflict(l, spec, device ?? null), (l) => {
+      // Learning changes in place (the kernel allows it); the rest is fixed (vxlanConflict).
+      const learning = spec.learning ?? false;
+      return l.vxlan && l.vxlan.learning !== learning ? { kind: 'vxlan', vni: spec.vni, learning } : undefined;
     });
   }
 
@@ -122,7 +114,10 @@ export class LinkOps {
       // EEXIST: either our name exists (ensure it) or the peer's name is taken.
       const existing = await this.links.get(spec.name);
       if (!existing) throw await this.peerTakenError(op, spec, peerSocket);
-      if (existing.kind !== 'veth') throw new DataplaneError(op, spec.name, 'EEXIST', `exists as a ${existing.kind}, not a veth`);
+      const facts = await this.vethPeerFacts(op, spec, peerSocket);
+      const conflict = vethConflict(existing, spec, facts);
+      if (conflict) throw new DataplaneError(op, spec.name, 'EEXIST', conflict);
+      await this.applyPeerAttrs(op, spec, peerSocket, facts.peer!);
       return this.applyAttrs(op, existing, spec);
     }
     try {
@@ -186,7 +181,7 @@ export class LinkOps {
     const existing = await this.links.get(spec.name);
     if (!existing) throw new DataplaneError(op, spec.name, 'EEXIST', `"${spec.name}" exists but vanished while being checked`);
     const why = await incompatible(existing);
-    if (why) throw new DataplaneError(op, spec.name, 'EEXIST', `"${spec.name}" ${why}`);
+    if (why) throw new DataplaneError(op, spec.name, 'EEXIST', why);
     return this.applyAttrs(op, existing, spec, infoChange?.(existing));
   }
 
@@ -242,7 +237,9 @@ export class LinkOps {
     const master = spec.master === undefined ? undefined : spec.master === null ? 0 : knownMaster || (await this.resolveMaster(op, spec));
     const change = planLinkChange(link, spec, master);
     if (!change && !info) return link;
-    await this.socket.ack(nl.changeLinkRequest({ index: link.index }, change ?? {}, info), { op, object: spec.name });
+    // Kind options go alone: a VXLAN refuses IFLA_MTU next to its own data ("Cannot change mtu").
+    if (info) await this.socket.ack(nl.changeLinkRequest({ index: link.index }, {}, info), { op, object: spec.name });
+    if (change) await this.socket.ack(nl.changeLinkRequest({ index: link.index }, change), { op, object: spec.name });
     return this.links.mustGet(op, spec.name);
   }
 
@@ -262,6 +259,31 @@ export class LinkOps {
     const where = spec.peer.netns ? `namespace ${spec.peer.netns}` : 'this namespace';
     const by = taken ? ` (by a ${taken.kind})` : '';
     return new DataplaneError(op, spec.name, 'EEXIST', `peer name "${spec.peer.name}" is already taken in ${where}${by}`);
+  }
+
+  /** The desired peer as its namespace holds it, and that namespace's id in ours. */
+  private async vethPeerFacts(op: string, spec: VethSpec, peerSocket: NetlinkSocket): Promise<VethPeerFacts> {
+    const peer = await orNullIfMissing(
+      peerSocket.get(nl.getLinkRequest({ name: spec.peer.name }), { op, object: spec.peer.name }, decodeLinkMessage),
+    );
+    const netns = spec.peer.netns;
+    if (netns === undefined || netns === this.netns) return { peer, netnsId: null };
+    const fd = openNetnsFd(netns, op);
+    try {
+      const answer = await this.socket.get(nl.getNsidRequest(fd), { op, object: `netns ${netns}` }, (m) =>
+        m.type === c.RTM_NEWNSID ? { id: nl.decodeNsid(m.buf, m.start, m.end) } : null);
+      // No id assigned: no link here points into that namespace, so none can be our peer.
+      return { peer, netnsId: answer.id ?? -1 };
+    } finally {
+      libc.close(fd);
+    }
+  }
+
+  /** The peer's own attributes on an existing pair (mtu, mac, up), as on creation. */
+  private async applyPeerAttrs(op: string, spec: VethSpec, peerSocket: NetlinkSocket, peer: Link): Promise<void> {
+    const { name, mtu, mac, up } = spec.peer;
+    const change = planLinkChange(peer, { name, mtu, mac, up }, undefined);
+    if (change) await peerSocket.ack(nl.changeLinkRequest({ index: peer.index }, change), { op, object: name });
   }
 
   private async linkNameOf(index: number): Promise<string | null> {

@@ -17,8 +17,10 @@ export function toLink(m: LinkMessage): Link {
     lowerUp: (m.flags & c.IFF_LOWER_UP) !== 0,
     operState: c.OPER_STATES[m.operState] ?? 'UNKNOWN',
     masterIndex: m.masterIndex || null,
-    linkIndex: m.linkIndex && m.linkIndex !== m.index ? m.linkIndex : null,
+    // A device's IFLA_LINK may be itself (meaning none); a peer in another namespace may share our number.
+    linkIndex: m.linkIndex && (m.linkIndex !== m.index || m.linkNetnsId !== null) ? m.linkIndex : null,
   };
+  if (m.linkNetnsId !== null && m.linkNetnsId >= 0) link.linkNetnsId = m.linkNetnsId;
   const d = m.data;
   if (!d) return link;
   switch (m.kind) {
@@ -45,6 +47,8 @@ export function toLink(m: LinkMessage): Link {
         local: local ? bytesToIp(local) : null,
         remote: remote ? bytesToIp(remote) : null,
       };
+      const device = read.u32(d.get(c.IFLA_VXLAN_LINK));
+      if (device) link.vxlan.device = device;
       break;
     }
     case 'tun': {
@@ -74,6 +78,7 @@ export function toAddress(m: AddrMessage, names: ReadonlyMap<number, string>): A
     cidr: `${m.ip}/${m.prefix}`,
     scope: m.scope,
     flags: m.flags,
+    protocol: m.protocol,
   };
 }
 

@@ -61,6 +61,13 @@ export const RTM_GETROUTE = 26;
 export const RTM_NEWNEIGH = 28;
 export const RTM_DELNEIGH = 29;
 export const RTM_GETNEIGH = 30;
+export const RTM_NEWNSID = 88;
+export const RTM_GETNSID = 90;
+
+// linux/net_namespace.h: NETNSA_* (RTM_GETNSID asks which id a namespace has in ours).
+export const NETNSA_NSID = 1;
+export const NETNSA_FD = 3;
+export const NETNSA_NSID_NOT_ASSIGNED = -1;
 
 // rtnetlink.h: multicast groups (numbers, not bitmasks: used with NETLINK_ADD_MEMBERSHIP)
 export const RTNLGRP_LINK = 1;
@@ -159,6 +166,8 @@ export const IFA_ADDRESS = 1;
 export const IFA_LOCAL = 2;
 export const IFA_LABEL = 3;
 export const IFA_FLAGS = 8;
+/** u8, the address protocol: who added it (kernel >= 5.18). */
+export const IFA_PROTO = 11;
 export const IFA_F_NODAD = 0x02;
 export const IFA_F_PERMANENT = 0x80;
 

@@ -6,4 +6,5 @@ export * from './addr.js';
 export * from './route.js';
 export * from './neigh.js';
 export * from './inet.js';
+export * from './nsid.js';
 export * as constants from './constants.js';

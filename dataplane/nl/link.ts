@@ -194,6 +194,8 @@ export interface LinkMessage {
   group: number;
   masterIndex: number | null;
   linkIndex: number | null;
+  /** IFLA_LINK_NETNSID: the namespace of `linkIndex`, when it is another one. */
+  linkNetnsId: number | null;
   operState: number;
   kind: string | null;
   /** IFLA_INFO_DATA attributes by type, when the kind has any. */
@@ -213,6 +215,7 @@ export function decodeLink(p: Buffer, start = 0, end = p.length): LinkMessage {
     group: 0,
     masterIndex: null,
     linkIndex: null,
+    linkNetnsId: null,
     operState: 0,
     kind: null,
     data: null,
@@ -244,6 +247,9 @@ export function decodeLink(p: Buffer, start = 0, end = p.length): LinkMessage {
         break;
       case c.IFLA_LINK:
         m.linkIndex = p.readUInt32LE(v);
+        break;
+      case c.IFLA_LINK_NETNSID:
+        m.linkNetnsId = p.readInt32LE(v);
         break;
       case c.IFLA_OPERSTATE:
         m.operState = p.readUInt8(v);

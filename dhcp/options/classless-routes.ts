@@ -2,7 +2,7 @@
 // Each route is: prefix length, the significant octets of the destination (ceil(len/8)),
 // then the 4-byte router. Clients that get 121 ignore option 3, so the caller adds the
 // default route (0.0.0.0/0) itself when a gateway exists.
-import { intToIp, parseCidr, tryIpToInt } from '../ip4.js';
+import { intToIp, parseCidr, tryIpToInt } from '../../dataplane/ip4.js';
 import { OptionError, type OptionCodec } from './codec.js';
 
 export interface ClasslessRoute {

@@ -1,6 +1,6 @@
 // What every DHCP option module provides, plus the small payload helpers they share.
 // Options are raw payloads in DhcpMessage.options; these codecs turn them into values.
-import { intToIp, ipToInt } from '../ip4.js';
+import { intToIp, ipToInt } from '../../dataplane/ip4.js';
 
 export interface OptionCodec<T> {
   readonly code: number;

@@ -1,5 +1,5 @@
 // Option 1 (RFC 2132 3.3): the subnet mask; must be a contiguous mask.
-import { ipToInt } from '../ip4.js';
+import { ipToInt } from '../../dataplane/ip4.js';
 import { ipCodec, OptionError, type OptionCodec } from './codec.js';
 
 const plain = ipCodec(1, 'subnet-mask');

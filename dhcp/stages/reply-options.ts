@@ -3,7 +3,7 @@
 // mask and router always (RFC 2131 4.3.1 / RFC 2132 recommend them), the rest when the
 // parameter request list (55) asks for it (or everything configured when there is no list),
 // in the client's order, and the relay agent information (82) echoed last (RFC 3046 2.2).
-import { intToIp, type Cidr } from '../ip4.js';
+import { intToIp, type Cidr } from '../../dataplane/ip4.js';
 import {
   broadcastAddress, classlessRoutes, dnsServers, domainName, domainSearch, interfaceMtu, leaseTime, messageType,
   msClasslessRoutes, OPT, parameterRequestList, readOption, rebindingTime, renewalTime, router, serverId, subnetMask,

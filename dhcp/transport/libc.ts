@@ -1,18 +1,11 @@
-// The libc calls and constants the DHCP transport needs beyond the dataplane's bindings:
-// socket options for a UDP socket pinned to one device, and sockaddr_in encoding.
-export { socket, bind, setsockopt, close, errno } from '../../dataplane/netlink/libc.js';
-
-export const AF_INET = 2;
-export const SOCK_DGRAM = 2;
-export const SOCK_CLOEXEC = 0o2000000;
-export const SOL_SOCKET = 1;
-export const SO_REUSEADDR = 2;
-export const SO_BROADCAST = 6;
-export const SO_BINDTODEVICE = 25;
-export const SO_SNDBUF = 7;
-export const SO_RCVBUF = 8;
-export const SO_SNDBUFFORCE = 32;
-export const SO_RCVBUFFORCE = 33;
+// The DHCP transport's view of libc: the dataplane's bindings and socket constants (one set,
+// in dataplane/netlink/libc.ts), plus sockaddr_in and int option encoding.
+export {
+  socket, bind, setsockopt, close, errno,
+  AF_INET, SOCK_DGRAM, SOCK_CLOEXEC, SOL_SOCKET, SO_REUSEADDR, SO_BROADCAST, SO_BINDTODEVICE,
+  SO_SNDBUF, SO_RCVBUF, SO_SNDBUFFORCE, SO_RCVBUFFORCE,
+} from '../../dataplane/netlink/libc.js';
+import { AF_INET } from '../../dataplane/netlink/libc.js';
 
 /** struct sockaddr_in for `ip:port` (16 bytes, port and address in network order). */
 export function sockaddrIn(ip: string, port: number): Buffer {
@@ -24,9 +17,5 @@ export function sockaddrIn(ip: string, port: number): Buffer {
   return b;
 }
 
-/** An int option value as setsockopt wants it. */
-export function intOpt(value: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeInt32LE(value);
-  return b;
-}
+/** An int option value as setsockopt wants it (a non-negative int: the dataplane's u32). */
+export { u32 as intOpt } from '../../dataplane/netlink/libc.js';

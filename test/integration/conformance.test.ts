@@ -194,6 +194,70 @@ describe.each(backends)('$name backend', (backend) => {
     });
   });
 
+  describe('fixed at creation: an existing device that differs is refused by both backends with the same error', () => {
+    const third = useNetns(1);
+    /** Refused with EEXIST and exactly `detail`; the device is still the one that was there. */
+    async function refused(call: () => Promise<unknown>, name: string, detail: string): Promise<void> {
+      const before = await ipLink(host(), name);
+      const e = await expectDataplaneError(call(), 'EEXIST', new RegExp(`^ensure \\w+ ${name}: EEXIST: `));
+      expect(e.detail).toBe(detail);
+      const after = await ipLink(host(), name);
+      expect(after!.ifindex).toBe(before!.ifindex);
+      expect(after!.data).toEqual(before!.data);
+    }
+    const vxFixed = (name: string, what: string): string =>
+      `vxlan "${name}" exists with ${what}; these are fixed at creation (delete the vxlan to change them)`;
+
+    it('ensureVxlan with another local, remote, group, port or device', async () => {
+      await dp.ensureBridge({ name: 'under0' });
+      await dp.ensureBridge({ name: 'under1' });
+      const under0 = (await ipLink(host(), 'under0'))!.ifindex;
+      await dp.ensureVxlan({ name: 'vx0', vni: 10, local: '192.0.2.1', remote: '192.0.2.2', port: 4790, device: 'under0' });
+      const base = { name: 'vx0', vni: 10, local: '192.0.2.1', remote: '192.0.2.2', port: 4790, device: 'under0' };
+      await refused(() => dp.ensureVxlan({ ...base, local: '192.0.2.9' }), 'vx0', vxFixed('vx0', 'local 192.0.2.1'));
+      await refused(() => dp.ensureVxlan({ ...base, remote: '192.0.2.9' }), 'vx0', vxFixed('vx0', 'remote 192.0.2.2'));
+      await refused(() => dp.ensureVxlan({ ...base, port: 4789 }), 'vx0', vxFixed('vx0', 'port 4790'));
+      await refused(() => dp.ensureVxlan({ ...base, device: 'under1' }), 'vx0', vxFixed('vx0', `device ifindex ${under0}`));
+      const { remote: _r, ...noRemote } = base;
+      await refused(() => dp.ensureVxlan({ ...noRemote, multicastGroup: '239.1.1.1' }), 'vx0', vxFixed('vx0', 'remote 192.0.2.2'));
+      await refused(() => dp.ensureVxlan({ ...base, vni: 11, local: undefined }), 'vx0', vxFixed('vx0', 'vni 10, local 192.0.2.1'));
+      // What may change does, in place: learning.
+      const same = await dp.ensureVxlan({ ...base, learning: true, mtu: 1400 });
+      const w = await ipLink(host(), 'vx0');
+      expect(w!.data).toMatchObject({ learning: true, local: '192.0.2.1', remote: '192.0.2.2', port: 4790, link: 'under0' });
+      expect(w!.mtu).toBe(1400);
+      expect(same.index).toBe(w!.ifindex);
+    });
+
+    it('ensureVeth with another peer name, or the peer in another namespace', async () => {
+      const spec = { name: 'veth0', peer: { name: 'eth1', netns: other() } };
+      const first = await dp.ensureVeth(spec);
+      const msg = (peer: string, where: string): string =>
+        `veth "veth0" exists, but its peer is not "${peer}" in ${where} (it is ifindex ${first.linkIndex} in the namespace with id ${first.linkNetnsId}); ` +
+        'the peer is fixed at creation (delete the veth to change it)';
+      expect(first.linkNetnsId).toBeTypeOf('number');
+      await refused(() => dp.ensureVeth({ ...spec, peer: { name: 'eth2', netns: other() } }), 'veth0', msg('eth2', `namespace ${other()}`));
+      // A link of the same name in a third namespace is not the peer (matching ifindex or not).
+      await ip(third[0]!, 'link', 'add', 'eth1', 'type', 'veth', 'peer', 'name', 'x1');
+      await refused(() => dp.ensureVeth({ ...spec, peer: { name: 'eth1', netns: third[0]! } }), 'veth0', msg('eth1', `namespace ${third[0]!}`));
+      await refused(() => dp.ensureVeth({ name: 'veth0', peer: { name: 'eth1' } }), 'veth0', msg('eth1', 'this namespace'));
+      // The same peer is adopted, and its own attributes follow the spec.
+      const again = await dp.ensureVeth({ ...spec, peer: { ...spec.peer, mtu: 1400, up: true } });
+      expect(again.index).toBe(first.index);
+      const peer = await ipLink(other(), 'eth1');
+      expect(peer!.mtu).toBe(1400);
+      expect(peer!.flags).toContain('UP');
+    });
+
+    it('ensureTap with another multi_queue or owner; ensureBridge over a tap', async () => {
+      await dp.ensureTap({ name: 'tap0', multiQueue: true, owner: 65534 });
+      const tapFixed = (what: string): string => `tap "tap0" exists with ${what}; these are fixed at creation (delete the tap to change them)`;
+      await refused(() => dp.ensureTap({ name: 'tap0', multiQueue: false }), 'tap0', tapFixed('multi_queue on'));
+      await refused(() => dp.ensureTap({ name: 'tap0', owner: 0 }), 'tap0', tapFixed('owner 65534'));
+      await refused(() => dp.ensureBridge({ name: 'tap0' }), 'tap0', '"tap0" exists as a tun, not a bridge');
+    });
+  });
+
   describe('tap', () => {
     it('creates a persistent multi-queue vnet_hdr TAP with owner and group, then enslaves it', async () => {
       const link = await dp.ensureTap({ name: 'tap0', owner: 65534, groupOwner: 65534, multiQueue: true, vnetHdr: true, mtu: 1400 });

@@ -17,6 +17,7 @@ const graph = readImportGraph(ROOT, ['agent', 'dataplane', 'dhcp', 'bench', 'tes
 const DHCP_MAY_IMPORT: Record<string, { why: string; only?: string }> = {
   'dataplane/ip4.ts': { why: 'the one IP-address model, IPv4 as numbers (pure, no I/O)' },
   'dataplane/ip.ts': { why: 'the one IP-address model, both families and CIDRs (pure, no I/O)' },
+  'dataplane/fs.ts': { why: 'the one durable-replace helper (temp, fsync, rename, fsync dir) for the lease file' },
   'dataplane/types.ts': { why: 'the Dataplane interface: neighbour entries for leased addresses' },
   'dataplane/errors.ts': { why: 'DataplaneError, so a socket failure reads like every other one' },
   'dataplane/netlink/netns.ts': { why: 'inNetns: the DHCP socket is opened inside the network namespace' },

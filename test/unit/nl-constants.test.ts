@@ -28,6 +28,7 @@ describe('rtnetlink constants', () => {
       '#include <linux/neighbour.h>',
       '#include <linux/veth.h>',
       '#include <linux/if_tun.h>',
+      '#include <linux/net_namespace.h>',
       'int main(void) {',
       ...names.map((n) => `  printf("%s %lld\\n", "${n}", (long long)(${n}));`),
       '  return 0;',

@@ -2,6 +2,7 @@
 // and observe the result (plan -> apply -> re-plan must give nothing).
 import type { Address, Link, LinkAttrs, ObservedState } from '../../../dataplane/types.js';
 import type { PlanAction } from '../../../agent/reconcile/plan.js';
+import type { VethPeerFacts } from '../../../dataplane/conflicts.js';
 
 export function link(p: Partial<Link> & { name: string; index: number }): Link {
   return {
@@ -21,6 +22,32 @@ export class FakeKernel {
     this.links = links.map((l) => structuredClone(l));
     this.addresses = addresses.map((a) => structuredClone(a));
     this.nextIndex = Math.max(100, ...links.map((l) => l.index + 1));
+  }
+
+  /** What each veth's peer is (name and namespace), as the kernel would know it. */
+  private readonly peers = new Map<string, { netns: string | undefined; name: string }>();
+  private readonly netnsIds = new Map<string, number>();
+
+  private netnsIdOf(netns: string): number {
+    let id = this.netnsIds.get(netns);
+    if (id === undefined) this.netnsIds.set(netns, (id = this.netnsIds.size));
+    return id;
+  }
+
+  /** The planner's vethPeers input for `desired` veths: what their desired peer namespace holds. */
+  peerFacts(want: readonly { name: string; peerNetns: string | undefined; peerName: string }[]): Map<string, VethPeerFacts> {
+    const out = new Map<string, VethPeerFacts>();
+    for (const w of want) {
+      const l = this.get(w.name);
+      const actual = this.peers.get(w.name);
+      const isPeer = l && actual && actual.name === w.peerName && actual.netns === w.peerNetns;
+      out.set(w.name, {
+        // The desired peer: the real one when name and namespace match, else nothing of that name.
+        peer: isPeer ? link({ name: w.peerName, index: l.linkIndex!, kind: 'veth', linkIndex: l.index }) : null,
+        netnsId: w.peerNetns === undefined ? null : this.netnsIdOf(w.peerNetns),
+      });
+    }
+    return out;
   }
 
   observe(): ObservedState {
@@ -47,11 +74,17 @@ export class FakeKernel {
         this.create(a.spec, { kind: 'vlan', linkIndex: parent.index, vlan: { id: a.spec.vlanId, protocol: '802.1Q' } });
         return;
       }
-      case 'ensureVxlan':
-        this.create(a.spec, { kind: 'vxlan', vxlan: { vni: a.spec.vni, port: a.spec.port ?? 4789, learning: false, local: a.spec.local ?? null, remote: a.spec.remote ?? a.spec.multicastGroup ?? null } });
+      case 'ensureVxlan': {
+        const device = a.spec.device !== undefined ? this.get(a.spec.device)?.index : undefined;
+        const vxlan = { vni: a.spec.vni, port: a.spec.port ?? 4789, learning: false, local: a.spec.local ?? null, remote: a.spec.remote ?? a.spec.multicastGroup ?? null };
+        this.create(a.spec, { kind: 'vxlan', vxlan: device !== undefined ? { ...vxlan, device } : vxlan });
         return;
+      }
       case 'ensureVeth':
-        this.create(a.spec, { kind: 'veth' });
+        // The peer lives in another namespace, which this model does not hold: its ifindex and
+        // that namespace's id are made up, and peerFacts() answers for them.
+        this.create(a.spec, { kind: 'veth', linkIndex: 2, ...(a.spec.peer.netns ? { linkNetnsId: this.netnsIdOf(a.spec.peer.netns) } : {}) });
+        this.peers.set(a.spec.name, { netns: a.spec.peer.netns, name: a.spec.peer.name });
         return;
       case 'ensureTap':
         this.create(a.spec, { kind: 'tun', tun: { type: 'tap', multiQueue: a.spec.multiQueue ?? false, vnetHdr: a.spec.vnetHdr ?? false, persist: true, owner: a.spec.owner ?? null, groupOwner: a.spec.groupOwner ?? null } });

@@ -348,4 +348,57 @@ describe('planReconcile', () => {
       'ensure veth hv-poda (peer net1 in /var/run/netns/poda, master hn-web) for attachment pod-a-net1: missing',
     ]);
   });
+  describe('a veth is the one desired only with the desired peer (name and namespace)', () => {
+    /** Plans with what each desired veth's peer namespace holds, as the kernel model knows it. */
+    const planWithPeers = (kernel: FakeKernel, state: DesiredState) => planReconcile(state, kernel.observe(), {
+      vethPeers: kernel.peerFacts(state.attachments.flatMap((a) => a.kind?.$case === 'veth'
+        ? [{ name: a.kind.veth.ifName, peerNetns: a.kind.veth.peerNetns, peerName: a.kind.veth.peerIfName }] : [])),
+    });
+    const withVeth = (change: (v: { peerNetns?: string; peerIfName: string }) => void): DesiredState => {
+      const s = example();
+      const a = s.attachments.find((x) => x.name === 'pod-a-net1')!;
+      if (a.kind?.$case === 'veth') change(a.kind.veth);
+      return s;
+    };
+
+    it('an unchanged peer is adopted: nothing to do', () => {
+      const kernel = new FakeKernel(hostNics());
+      kernel.apply(planWithPeers(kernel, example()).actions);
+      expect(planWithPeers(kernel, example()).actions).toEqual([]);
+    });
+
+    for (const [what, change] of [
+      ['peer name', (v: { peerIfName: string }) => { v.peerIfName = 'net2'; }],
+      ['peer namespace', (v: { peerNetns?: string }) => { v.peerNetns = '/var/run/netns/podb'; }],
+    ] as const) {
+      it(`a changed ${what} is recreated (delete + ensureVeth), not adopted`, () => {
+        const kernel = new FakeKernel(hostNics());
+        kernel.apply(planWithPeers(kernel, example()).actions);
+        const next = withVeth(change);
+        const plan = planWithPeers(kernel, next);
+        expect(ops(plan.actions)).toEqual(['deleteLink hv-poda', 'ensureVeth hv-poda']);
+        const ensure = plan.actions[1]!;
+        expect(ensure.reason).toMatch(/^recreate: veth "hv-poda" exists, but its peer is not/);
+        kernel.apply(plan.actions);
+        expect(planWithPeers(kernel, next).actions).toEqual([]);
+      });
+    }
+  });
+
+  it('a VXLAN whose local, remote, port or device changed is recreated; the same one is kept', () => {
+    const vx = (p: { local?: string; remote?: string; port?: number; device?: string }): DesiredState => DesiredState.fromPartial({
+      networks: [{ name: 'db', ipFamily: 4, cidr: '10.20.0.0/24', uplink: { kind: { $case: 'vxlan', vxlan: {
+        vni: 42, local: p.local ?? '', device: p.device ?? 'eth0', ...(p.port ? { port: p.port } : {}),
+        destination: { $case: 'remote', remote: p.remote ?? '192.0.2.7' },
+      } } } }],
+    });
+    for (const change of [{ local: '10.0.0.1' }, { remote: '192.0.2.8' }, { port: 8472 }, { device: 'eth1' }]) {
+      const kernel = new FakeKernel(hostNics());
+      converge(kernel, vx({}));
+      const plan = planReconcile(vx(change), kernel.observe());
+      expect(ops(plan.actions), JSON.stringify(change)).toEqual(['deleteLink hnvx42', 'ensureVxlan hnvx42']);
+      kernel.apply(plan.actions);
+      expect(planReconcile(vx(change), kernel.observe()).actions).toEqual([]);
+    }
+  });
 });

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { planAddresses } from '../../../dhcp/address-plan.js';
 import { Allocator, type Occupancy } from '../../../dhcp/allocator.js';
-import { intToIp, ipToInt } from '../../../dhcp/ip4.js';
+import { intToIp, ipToInt } from '../../../dataplane/ip4.js';
 import type { NetworkDhcpConfig } from '../../../dhcp/types.js';
 
 function cfg(over: Partial<NetworkDhcpConfig>): NetworkDhcpConfig {

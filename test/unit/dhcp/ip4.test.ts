@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cidrContains, intToIp, ipToInt, parseCidr, prefixToMask, tryIpToInt } from '../../../dhcp/ip4.js';
+import { cidrContains, intToIp, ipToInt, parseCidr, prefixToMask, tryIpToInt } from '../../../dataplane/ip4.js';
 
 describe('IPv4 arithmetic', () => {
   it('parses and prints dotted quads as unsigned numbers', () => {

@@ -1,5 +1,6 @@
-// IPv4 arithmetic on unsigned 32-bit numbers: the allocator scans ranges and the handler
-// compares addresses many times per packet, so strings are parsed once at the edges.
+// IPv4 as unsigned 32-bit numbers: the DHCP allocator scans ranges and its handler compares
+// addresses many times per packet, so strings are parsed once at the edges. The hot-path half
+// of the one IP model (ip.ts is the other: both families, CIDRs, canonical text, bytes).
 
 /** Parses a dotted quad strictly ("1.2.3.4", no leading zeros tricks, no shorthand). */
 export function ipToInt(ip: string): number {
