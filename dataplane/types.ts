@@ -108,6 +108,11 @@ export interface AddressSpec {
   cidr: string;
   /** IPv6 only: skip duplicate address detection. */
   nodad?: boolean;
+  /**
+   * IFA_PROTO (0..255, kernel >= 5.18): who added the address, e.g. hostnet's own number, so
+   * its owner can tell it from the admin's. Set on add only (the kernel deletes by address).
+   */
+  protocol?: number;
 }
 
 export interface Address {
@@ -117,6 +122,8 @@ export interface Address {
   cidr: string;
   scope: number;
   flags: number;
+  /** IFA_PROTO; 0 when none was given (or the backend cannot read it). */
+  protocol: number;
 }
 
 export interface RouteSpec {
@@ -207,6 +214,12 @@ export interface Dataplane {
   ensureTap(spec: TapSpec): Promise<Link>;
   /** Changes the given attributes of an existing link. */
   setLink(attrs: LinkAttrs): Promise<void>;
+  /**
+   * Changes links in another namespace (a veth's peer side), all at once: the namespace is
+   * entered for this call only (nothing stays open in it). One result per entry, in order:
+   * null, or the error that entry met.
+   */
+  setLinksIn(netns: string, attrs: readonly LinkAttrs[]): Promise<Array<Error | null>>;
   /** Deleting a link that does not exist succeeds. */
   deleteLink(name: string): Promise<void>;
   /** Deletes every link in `group` with one request: the kernel unregisters them in one batch. */

@@ -15,6 +15,7 @@ import { checkIfName, checkIp, checkLinkAttrs, checkMac, checkMtu, checkUint, ch
 import {
   bridgeCreate, bridgeUpdate, setAttrs, tapCreate, vethCreate, vlanCreate, vxlanCreate, vxlanUpdate,
 } from './commands.js';
+import { ipHasAddressProtocols } from './capabilities.js';
 import { failureError, ipInvocation } from './exec.js';
 import { addressLine, neighbourDeleteLine, neighbourLine, routeLine } from './l3.js';
 import { num, objects, str } from './json.js';
@@ -291,8 +292,13 @@ class Iproute2Dataplane implements Dataplane {
   // ---- addresses, routes, neighbours ----
 
   async addAddress(spec: AddressSpec): Promise<void> {
-    // "replace": adding an address that is already there succeeds and changes nothing.
-    await this.run('add address', spec.cidr, addressLine('replace', 'add address', spec));
+    // "add" with EEXIST tolerated, not "replace": an address already there keeps its protocol
+    // (it may be the admin's), as on the netlink backend. An `ip` without address protocols
+    // (iproute2 < 6.3) adds the address unmarked.
+    const { protocol, ...rest } = spec;
+    if (protocol !== undefined) checkUint('add address', spec.cidr, protocol, 'protocol', 255);
+    const sent = protocol !== undefined && ipHasAddressProtocols() ? spec : rest;
+    await this.runTolerating('add address', spec.cidr, addressLine('add', 'add address', sent), ['EEXIST']);
   }
 
   async deleteAddress(spec: AddressSpec): Promise<void> {

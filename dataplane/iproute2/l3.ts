@@ -4,11 +4,16 @@ import { networkText, parseCidr } from '../ip.js';
 import type { AddressSpec, NeighbourSpec, RouteSpec } from '../types.js';
 import { checkCidr, checkIfName, checkIp, checkMac, checkUint } from '../validate.js';
 
-export function addressLine(verb: 'replace' | 'del', op: string, s: AddressSpec): string[] {
+/** `proto` is written only when given (add only: the kernel deletes by address). */
+export function addressLine(verb: 'add' | 'del', op: string, s: AddressSpec): string[] {
   checkIfName(op, s.dev, 'dev');
   const { family, ip, prefix } = checkCidr(op, s.cidr, s.cidr);
   const words = ['addr', verb, `${ip}/${prefix}`, 'dev', s.dev];
-  if (verb === 'replace' && s.nodad && family === 6) words.push('nodad');
+  if (verb === 'add' && s.nodad && family === 6) words.push('nodad');
+  if (verb === 'add' && s.protocol !== undefined) {
+    checkUint(op, s.cidr, s.protocol, 'protocol', 255);
+    if (s.protocol !== 0) words.push('proto', String(s.protocol));
+  }
   return words;
 }
 

@@ -3,7 +3,7 @@
 // (index, name, flags, mtu, state, group, mac, master's name); the watch completes new links
 // with `ip -j -d link show`. Neighbour lines name the device but carry no ifindex.
 import type { Address, Link, Neighbour, Route } from '../types.js';
-import { addressFlagBits, IFA_F_PERMANENT, nudBits, withPrefix } from './parse.js';
+import { addressFlagBits, addressProtocol, IFA_F_PERMANENT, nudBits, withPrefix } from './parse.js';
 
 export type MonitorLine =
   | { kind: 'link'; action: 'new' | 'del'; link: Link; masterName: string | null }
@@ -82,6 +82,7 @@ function parseAddress(action: 'new' | 'del', head: string): MonitorLine | null {
     address: {
       index: Number(m[1]), dev: m[2]!, family: m[3] === 'inet' ? 4 : 6, cidr,
       scope: Number(valueAfter(words, 'scope') ?? 0), flags,
+      protocol: addressProtocol(valueAfter(words, 'proto')),
     },
   };
 }

@@ -94,6 +94,16 @@ export const addressFlagBits: Record<string, number> = {
 };
 export const IFA_F_PERMANENT = 0x80;
 
+/** iproute2 (>= 6.3) names of IFA_PROTO values (rt_addrprotos); others print as numbers. */
+const addressProtocols: Record<string, number> = { unspec: 0, kernel_lo: 1, kernel_ra: 2, kernel_ll: 3 };
+
+/** `"protocol"` of `ip -j addr` (a name or a number; absent before iproute2 6.3) -> IFA_PROTO. */
+export function addressProtocol(text: string | undefined): number {
+  if (text === undefined) return 0;
+  if (/^(0x[0-9a-f]+|\d+)$/i.test(text)) return Number(text) & 0xff;
+  return addressProtocols[text] ?? 0;
+}
+
 export function parseAddresses(raw: unknown[]): Address[] {
   return objects(raw).flatMap((e) => {
     const index = num(e, 'ifindex');
@@ -106,7 +116,9 @@ export function parseAddresses(raw: unknown[]): Address[] {
       if ((family !== 'inet' && family !== 'inet6') || local === undefined || prefix === undefined) return [];
       let flags = bool(a, 'dynamic') ? 0 : IFA_F_PERMANENT;
       for (const [flag, bit] of Object.entries(addressFlagBits)) if (bool(a, flag)) flags |= bit;
-      return [{ index, dev, family: family === 'inet' ? 4 : 6, cidr: `${local}/${prefix}`, scope: num(a, 'scope') ?? 0, flags }];
+      return [{ index, dev, family: family === 'inet' ? 4 : 6, cidr: `${local}/${prefix}`, scope: num(a, 'scope') ?? 0, flags,
+        protocol: addressProtocol(str(a, 'protocol')),
+      }];
     });
   });
 }

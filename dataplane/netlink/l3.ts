@@ -24,9 +24,12 @@ export class L3Ops {
 
   async addAddress(spec: AddressSpec): Promise<void> {
     const op = 'add address';
+    if (spec.protocol !== undefined) v.checkUint(op, spec.cidr, spec.protocol, 'protocol', 255);
     const f = await this.addrFields(op, spec);
     if (!f) throw new DataplaneError(op, spec.dev, 'ENODEV', `device "${spec.dev}" does not exist`);
-    await ignoringCodes(['EEXIST'], this.socket.ack(nl.addAddressRequest(f), { op, object: `${spec.cidr} on ${spec.dev}` }));
+    // EXCL + EEXIST ignored: an address already there keeps its protocol (it may be the admin's).
+    const request = nl.addAddressRequest({ ...f, ...(spec.protocol ? { protocol: spec.protocol } : {}) });
+    await ignoringCodes(['EEXIST'], this.socket.ack(request, { op, object: `${spec.cidr} on ${spec.dev}` }));
   }
 
   async deleteAddress(spec: AddressSpec): Promise<void> {

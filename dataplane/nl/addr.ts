@@ -11,6 +11,8 @@ export interface AddrFields {
   ip: string;
   prefix: number;
   nodad?: boolean;
+  /** IFA_PROTO: who added the address; sent only when set (0 is "unspecified"). */
+  protocol?: number;
 }
 
 function ifaddrmsg(family: number, prefix: number, flags: number, index: number): Buffer {
@@ -31,7 +33,10 @@ function addrRequest(type: number, flags: number, f: AddrFields): NlRequest {
     flags,
     family: ifaddrmsg(family, f.prefix, f.nodad ? c.IFA_F_NODAD : 0, f.index),
     // IFA_LOCAL is the interface's own address; IFA_ADDRESS the peer (same on broadcast links).
-    attrs: [attr.bytes(c.IFA_LOCAL, bytes), attr.bytes(c.IFA_ADDRESS, bytes)],
+    attrs: [
+      attr.bytes(c.IFA_LOCAL, bytes), attr.bytes(c.IFA_ADDRESS, bytes),
+      ...(f.protocol ? [attr.u8(c.IFA_PROTO, f.protocol)] : []),
+    ],
   };
 }
 
@@ -54,6 +59,8 @@ export interface AddrMessage {
   scope: number;
   index: number;
   ip: string | null;
+  /** IFA_PROTO; 0 when absent (unspecified, or a kernel before 5.18). */
+  protocol: number;
 }
 
 export function decodeAddress(p: Buffer, start = 0, end = p.length): AddrMessage {
@@ -64,6 +71,7 @@ export function decodeAddress(p: Buffer, start = 0, end = p.length): AddrMessage
     scope: p.readUInt8(start + 3),
     index: p.readUInt32LE(start + 4),
     ip: null,
+    protocol: 0,
   };
   let local: string | null = null;
   let address: string | null = null;
@@ -81,6 +89,9 @@ export function decodeAddress(p: Buffer, start = 0, end = p.length): AddrMessage
       case c.IFA_FLAGS:
         // IFA_FLAGS (u32) supersedes the 8-bit field.
         m.flags = p.readUInt32LE(pos + 4);
+        break;
+      case c.IFA_PROTO:
+        m.protocol = p.readUInt8(pos + 4);
         break;
     }
     pos += (len + 3) & ~3;

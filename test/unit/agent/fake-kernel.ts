@@ -104,7 +104,7 @@ export class FakeKernel {
       case 'addAddress': {
         const l = this.get(a.spec.dev);
         if (!l) throw new Error(`ENODEV ${a.spec.dev}`);
-        this.addresses.push({ index: l.index, dev: l.name, family: a.spec.cidr.includes(':') ? 6 : 4, cidr: a.spec.cidr, scope: 0, flags: 0 });
+        this.addresses.push({ index: l.index, dev: l.name, family: a.spec.cidr.includes(':') ? 6 : 4, cidr: a.spec.cidr, scope: 0, flags: 0, protocol: a.spec.protocol ?? 0 });
         return;
       }
       case 'deleteAddress':
