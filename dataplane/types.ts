@@ -214,12 +214,6 @@ export interface Dataplane {
   ensureTap(spec: TapSpec): Promise<Link>;
   /** Changes the given attributes of an existing link. */
   setLink(attrs: LinkAttrs): Promise<void>;
-  /**
-   * Changes links in another namespace (a veth's peer side), all at once: the namespace is
-   * entered for this call only (nothing stays open in it). One result per entry, in order:
-   * null, or the error that entry met.
-   */
-  setLinksIn(netns: string, attrs: readonly LinkAttrs[]): Promise<Array<Error | null>>;
   /** Deleting a link that does not exist succeeds. */
   deleteLink(name: string): Promise<void>;
   /** Deletes every link in `group` with one request: the kernel unregisters them in one batch. */
