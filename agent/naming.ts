@@ -99,6 +99,14 @@ export function ownerAlias(kind: OwnedKind, name: string): string {
   return `${OWNER_PREFIX}${kind}:${name}`;
 }
 
+/**
+ * The marker on every address hostnet adds: IFA_PROTO (kernel >= 5.18), shown by newer iproute2
+ * as "proto 0x68". Addresses carry no alias, so this is how hostnet tells its own from the
+ * admin's on a device it does not own (an imported bridge). 104 ('h') is free in
+ * /etc/iproute2/rt_protos too, so routes may use the same number later.
+ */
+export const HOSTNET_ADDR_PROTO = 104;
+
 /** The owner named by a marker, or null when the alias is not a hostnet marker. */
 export function parseOwnerAlias(alias: string | null | undefined): Owner | null {
   if (!alias || !alias.startsWith(OWNER_PREFIX)) return null;

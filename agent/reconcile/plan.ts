@@ -5,8 +5,9 @@
 //
 // Ownership: every device hostnet creates carries the alias "hostnet:<kind>:<name>". The plan
 // never modifies or deletes a device without that marker; the exceptions are an imported
-// bridge (used: ports are enslaved to it, the gateway address may be added; never changed
-// otherwise and never deleted) and an untagged uplink NIC named in the desired state (only
+// bridge (used: ports are enslaved to it, the gateway address may be added and is removed
+// again when no longer desired, told apart by its address protocol; never changed otherwise
+// and never deleted) and an untagged uplink NIC named in the desired state (only
 // enslaved and brought up; never deleted or otherwise changed).
 //
 // Something that cannot be done (a missing VLAN parent, a name taken by a foreign device)
@@ -20,7 +21,7 @@ import {
 import type { Attachment, DesiredState, Network } from '../api/gen/hostnet/v1/resources.js';
 import { canonicalCidr, parseCidr, parseIp } from '../../dataplane/ip.js';
 import {
-  bridgeNameOf, deriveBridgeMac, ifNameOf, macOf, mtuOf, networkGroup, ownerAlias, parseOwnerAlias,
+  bridgeNameOf, deriveBridgeMac, HOSTNET_ADDR_PROTO, ifNameOf, macOf, mtuOf, networkGroup, ownerAlias, parseOwnerAlias,
   tapHostMac, TEARDOWN_GROUP, uplinkDeviceOf, DEFAULT_VXLAN_PORT, type OwnedKind,
 } from '../naming.js';
 
@@ -152,7 +153,7 @@ export function planReconcile(desired: DesiredState, observed: ObservedState, op
     if (parseOwnerAlias(link.alias)) deletions.add(link.name);
   }
   const teardown = planDeletions([...deletions], observed.links, bulkDeleteMin);
-  return { actions: [...teardown, ...build], problems };
+  return { actions: [...teardown, ...planAddressTeardown(), ...build], problems };
 
   function planNetwork(n: Network): void {
     const resource: ResourceRef = { kind: 'network', name: n.name };
@@ -249,12 +250,17 @@ export function planReconcile(desired: DesiredState, observed: ObservedState, op
     // Addresses on the bridge: the gateway (gatewayOnBridge) and the DHCP server's own.
     const cidr = parseCidr(n.cidr);
     if (!cidr) return;
+    // Every address hostnet adds carries HOSTNET_ADDR_PROTO. A wanted address already there
+    // without it (the admin put the same address there) is left as it is, unmarked: it stays
+    // the admin's, and hostnet never deletes it. On a managed bridge every other address goes
+    // (the bridge is hostnet's; addresses an older hostnet added carry no marker); on an imported
+    // one only addresses with hostnet's marker do.
     const wanted = new Map<string, AddressSpec>();
     const addAddr = (ip: string): void => {
       const parsed = parseIp(ip);
       if (!parsed) return;
       const text = `${parsed.text}/${cidr.prefix}`;
-      wanted.set(text, { dev: bridgeName, cidr: text, ...(parsed.family === 6 ? { nodad: true } : {}) });
+      wanted.set(text, { dev: bridgeName, cidr: text, ...(parsed.family === 6 ? { nodad: true } : {}), protocol: HOSTNET_ADDR_PROTO });
     };
     if (n.gatewayOnBridge && n.gateway) addAddr(n.gateway);
     if (n.dhcp?.enabled && n.dhcp.serverAddress) addAddr(n.dhcp.serverAddress);
@@ -266,12 +272,32 @@ export function planReconcile(desired: DesiredState, observed: ObservedState, op
         if (wanted.has(text)) present.add(text);
         else if (!n.importedBridge && a.scope !== SCOPE_LINK) {
           build.push({ op: 'deleteAddress', spec: { dev: bridgeName, cidr: a.cidr }, resource, reason: 'not desired on a managed bridge' });
+        } else if (n.importedBridge && a.protocol === HOSTNET_ADDR_PROTO) {
+          build.push({ op: 'deleteAddress', spec: { dev: bridgeName, cidr: a.cidr }, resource, reason: 'added by hostnet, no longer desired' });
         }
       }
     }
     for (const [text, spec] of wanted) {
       if (!present.has(text)) build.push({ op: 'addAddress', spec, resource, reason: 'missing' });
     }
+  }
+
+  /**
+   * Addresses with hostnet's marker on devices no desired network plans addresses for (e.g. the
+   * imported bridge of a removed network): hostnet added them, nothing wants them. A device that
+   * is a desired network's bridge is left to that network's planning (also while it cannot be
+   * readied); one about to be deleted takes its addresses with it.
+   */
+  function planAddressTeardown(): PlanAction[] {
+    const bridgeNames = new Set(desired.networks.map((n) => bridgeNameOf(n)));
+    const out: PlanAction[] = [];
+    for (const a of observed.addresses) {
+      if (a.protocol !== HOSTNET_ADDR_PROTO) continue;
+      const dev = byIndex.get(a.index)?.name ?? a.dev;
+      if (!dev || bridgeNames.has(dev) || deletions.has(dev)) continue;
+      out.push({ op: 'deleteAddress', spec: { dev, cidr: a.cidr }, reason: 'added by hostnet, no network wants it' });
+    }
+    return out;
   }
 
   function planAttachment(a: Attachment): void {

@@ -3,9 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { parseDesiredState } from '../../../agent/api/desired-state.js';
 import { DesiredState, type Attachment, type Network } from '../../../agent/api/gen/hostnet/v1/resources.js';
 import {
-  deriveAttachmentMac, deriveBridgeMac, networkGroup, ownerAlias, tapHostMac, TEARDOWN_GROUP,
+  deriveAttachmentMac, deriveBridgeMac, HOSTNET_ADDR_PROTO, networkGroup, ownerAlias, tapHostMac, TEARDOWN_GROUP,
 } from '../../../agent/naming.js';
 import { describeAction, describePlan, planReconcile, type PlanAction } from '../../../agent/reconcile/plan.js';
+import type { Address, Link } from '../../../dataplane/types.js';
 import { FakeKernel, link } from './fake-kernel.js';
 
 const example = (): DesiredState => parseDesiredState(readFileSync(new URL('./fixtures/issue-example.yaml', import.meta.url), 'utf8'));
@@ -211,9 +212,9 @@ describe('planReconcile', () => {
     const actions = converge(kernel, s);
     expect(ops(actions)).toEqual(['ensureVlan eth1.600', 'addAddress 192.168.10.1/24 br-ext', 'ensureTap tap-vm1', 'ensureVeth hv-poda']);
     expect(kernel.get('br-ext')).toMatchObject({ mtu: 9000, alias: null, group: 0 });
-    // Removing the network removes hostnet's devices, not the bridge (nor the address it found).
+    // Removing the network removes hostnet's devices and the gateway it added, not the bridge.
     const removal = converge(kernel, DesiredState.fromPartial({ generation: 2 }));
-    expect(touched(removal).has('br-ext')).toBe(false);
+    expect(removal.filter((a) => touched([a]).has('br-ext')).map((a) => ops([a])[0])).toEqual(['deleteAddress 192.168.10.1/24 br-ext']);
     expect(kernel.get('br-ext')).toBeDefined();
     // A missing imported bridge is a problem, not a creation.
     const gone = new FakeKernel(hostNics());
@@ -222,6 +223,77 @@ describe('planReconcile', () => {
     expect(plan.problems.map((p) => `${p.resource.name} ${p.condition} ${p.reason}`)).toEqual([
       'web BridgeReady ImportedBridgeMissing', 'vm1-nic0 Configured NetworkNotReady', 'pod-a-net1 Configured NetworkNotReady',
     ]);
+  });
+
+  describe('addresses on an imported bridge: hostnet removes exactly what it added (IFA_PROTO marker)', () => {
+    const addr = (index: number, dev: string, cidr: string, protocol = 0): Address => (
+      { index, dev, family: cidr.includes(':') ? 6 : 4, cidr, scope: 0, flags: 0x80, protocol });
+    const bridge = (): Link => link({ name: 'br-ext', index: 70, kind: 'bridge' });
+    const imported = (p: Partial<Network> = {}): DesiredState => DesiredState.fromPartial({
+      generation: 1,
+      networks: [{ ipFamily: 4, name: 'ext', cidr: '198.51.100.0/24', gateway: '198.51.100.1', gatewayOnBridge: true, importedBridge: true, bridgeName: 'br-ext', ...p }],
+    });
+    const on = (kernel: FakeKernel, dev: string): string[] => kernel.addresses.filter((a) => a.dev === dev).map((a) => `${a.cidr} ${a.protocol}`).sort();
+
+    it('adds the gateway with the marker; removing the network deletes it (teardown) and nothing of the admin', () => {
+      const kernel = new FakeKernel([...hostNics(), bridge()], [addr(70, 'br-ext', '192.0.2.5/24'), addr(70, 'br-ext', 'fe80::1/64')]);
+      kernel.addresses[1]!.scope = 253;
+      const added = converge(kernel, imported());
+      expect(added).toEqual([{
+        op: 'addAddress', spec: { dev: 'br-ext', cidr: '198.51.100.1/24', protocol: HOSTNET_ADDR_PROTO },
+        resource: { kind: 'network', name: 'ext' }, reason: 'missing',
+      }]);
+      const removal = converge(kernel, DesiredState.fromPartial({ generation: 2 }));
+      expect(removal).toEqual([{ op: 'deleteAddress', spec: { dev: 'br-ext', cidr: '198.51.100.1/24' }, reason: 'added by hostnet, no network wants it' }]);
+      expect(on(kernel, 'br-ext')).toEqual(['192.0.2.5/24 0', 'fe80::1/64 0']);
+      expect(kernel.get('br-ext')).toBeDefined();
+    });
+
+    it('while the network stays, a marked address no longer wanted goes; unmarked ones stay', () => {
+      const kernel = new FakeKernel([...hostNics(), bridge()], [addr(70, 'br-ext', '192.0.2.5/24'), addr(70, 'br-ext', '203.0.113.9/24', 4)]);
+      const dhcp = DesiredState.fromPartial({ networks: [{ dhcp: { enabled: true, serverAddress: '198.51.100.2' } }] }).networks[0]!.dhcp;
+      converge(kernel, imported({ dhcp }));
+      expect(on(kernel, 'br-ext')).toEqual(['192.0.2.5/24 0', '198.51.100.1/24 104', '198.51.100.2/24 104', '203.0.113.9/24 4']);
+      const changed = converge(kernel, imported({ dhcp, gatewayOnBridge: false }));
+      expect(changed).toEqual([{
+        op: 'deleteAddress', spec: { dev: 'br-ext', cidr: '198.51.100.1/24' },
+        resource: { kind: 'network', name: 'ext' }, reason: 'added by hostnet, no longer desired',
+      }]);
+      expect(on(kernel, 'br-ext')).toEqual(['192.0.2.5/24 0', '198.51.100.2/24 104', '203.0.113.9/24 4']);
+    });
+
+    it('a wanted address the admin put there first (unmarked) is used, never marked and never deleted', () => {
+      const kernel = new FakeKernel([...hostNics(), bridge()], [addr(70, 'br-ext', '198.51.100.1/24')]);
+      expect(planReconcile(imported(), kernel.observe()).actions).toEqual([]);
+      expect(converge(kernel, DesiredState.fromPartial({ generation: 2 }))).toEqual([]);
+      expect(on(kernel, 'br-ext')).toEqual(['198.51.100.1/24 0']);
+    });
+
+    it('a marked address on any device no desired network owns is torn down; a desired bridge it cannot use is left alone', () => {
+      const kernel = new FakeKernel([...hostNics(), bridge(), link({ name: 'br-gone', index: 71, kind: 'device' })], [
+        addr(2, 'eth0', '10.0.0.5/24'), addr(2, 'eth0', '10.9.0.1/24', HOSTNET_ADDR_PROTO), addr(70, 'br-ext', '198.51.100.7/24', HOSTNET_ADDR_PROTO),
+        addr(71, 'br-gone', '10.8.0.1/24', HOSTNET_ADDR_PROTO),
+      ]);
+      // br-gone: the network's bridge name is taken by a non-bridge (NotABridge); its addresses wait.
+      const s = imported();
+      s.networks.push(net({ name: 'gone', cidr: '10.8.0.0/24', importedBridge: true, bridgeName: 'br-gone' }));
+      const plan = planReconcile(s, kernel.observe());
+      expect(plan.problems.map((p) => p.reason)).toEqual(['NotABridge']);
+      expect(ops(plan.actions)).toEqual(['deleteAddress 10.9.0.1/24 eth0', 'deleteAddress 198.51.100.7/24 br-ext', 'addAddress 198.51.100.1/24 br-ext']);
+      expect(plan.actions[0]!.resource).toBeUndefined();
+      kernel.apply(plan.actions);
+      expect(on(kernel, 'eth0')).toEqual(['10.0.0.5/24 0']);
+      expect(on(kernel, 'br-gone')).toEqual(['10.8.0.1/24 104']);
+    });
+
+    it('a managed bridge keeps a wanted address an older hostnet added unmarked (no churn on upgrade)', () => {
+      const kernel = new FakeKernel(hostNics());
+      converge(kernel, example());
+      const gw = kernel.addresses.find((a) => a.cidr === '192.168.10.1/24')!;
+      expect(gw.protocol).toBe(HOSTNET_ADDR_PROTO);
+      gw.protocol = 0;
+      expect(planReconcile(example(), kernel.observe()).actions).toEqual([]);
+    });
   });
 
   it('a missing uplink parent is a problem for that network only; the rest converges', () => {
@@ -315,8 +387,8 @@ describe('planReconcile', () => {
     converge(kernel, example());
     const br = kernel.get('hn-web')!;
     kernel.addresses.push(
-      { index: br.index, dev: 'hn-web', family: 4, cidr: '192.168.10.9/24', scope: 0, flags: 0 },
-      { index: br.index, dev: 'hn-web', family: 6, cidr: 'fe80::1/64', scope: 253, flags: 0 },
+      { index: br.index, dev: 'hn-web', family: 4, cidr: '192.168.10.9/24', scope: 0, flags: 0, protocol: 0 },
+      { index: br.index, dev: 'hn-web', family: 6, cidr: 'fe80::1/64', scope: 253, flags: 0, protocol: 0 },
     );
     expect(ops(converge(kernel, example()))).toEqual(['deleteAddress 192.168.10.9/24 hn-web']);
     const noGw = example();
@@ -332,7 +404,7 @@ describe('planReconcile', () => {
       networks: [{ name: 'v6', ipFamily: 6, cidr: 'fd00:10::/64', gateway: 'fd00:10:0:0::1', gatewayOnBridge: true, uplink: { kind: { $case: 'vxlan', vxlan: { vni: 9, local: '', device: '', destination: { $case: 'remote', remote: '192.0.2.9' } } } } }],
     });
     const actions = converge(kernel, s);
-    expect(actions).toContainEqual(expect.objectContaining({ op: 'addAddress', spec: { dev: 'hn-v6', cidr: 'fd00:10::1/64', nodad: true } }));
+    expect(actions).toContainEqual(expect.objectContaining({ op: 'addAddress', spec: { dev: 'hn-v6', cidr: 'fd00:10::1/64', nodad: true, protocol: HOSTNET_ADDR_PROTO } }));
     expect(actions[0]).toMatchObject({ op: 'ensureBridge', spec: { mtu: 1450 } });
     expect(actions[1]).toMatchObject({ op: 'ensureVxlan', spec: { name: 'hnvx9', vni: 9, port: 4789, remote: '192.0.2.9', mtu: 1450 } });
   });
