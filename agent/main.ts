@@ -3,6 +3,7 @@
 // (planning against the kernel finds them: nothing is deleted or recreated), converges,
 // serves gRPC on its unix socket, then tells systemd it is ready. SIGTERM stops it cleanly;
 // the devices stay as they are.
+import path from 'node:path';
 import { pino } from 'pino';
 import { openIproute2Dataplane } from '../dataplane/iproute2/backend.js';
 import { openNetlinkDataplane } from '../dataplane/netlink/backend.js';
@@ -31,7 +32,7 @@ async function run(config: AgentConfig): Promise<void> {
   const dhcp = new DhcpHost({ netns: config.netns, stateDir: config.stateDir, neighbours: neighbourWriter(dp), log: log.child({ component: 'dhcp' }) });
   // The reconcile participants, in the order a pass runs them: the kernel's links and
   // addresses first (the DHCP servers bind to the bridges and their addresses).
-  const participants: Participant[] = [new KernelLinksParticipant(dp), new DhcpParticipant(dhcp)];
+  const participants: Participant[] = [new KernelLinksParticipant(dp, { intentsFile: path.join(config.stateDir, 'creating.json') }), new DhcpParticipant(dhcp)];
   const reconciler = new Reconciler(dp, {
     participants,
     desired: () => store.state,

@@ -178,6 +178,18 @@ export interface ObservedState {
   neighbours: Neighbour[];
 }
 
+/** What another namespace holds for the veth peers asked about (Dataplane.peersIn). */
+export interface NetnsPeers {
+  /**
+   * The id that namespace has in the handle's (IFLA_LINK_NETNSID of a link whose peer is there):
+   * null when it is the handle's own, -1 when none is assigned (no link here points into it),
+   * undefined when the backend cannot tell.
+   */
+  netnsId: number | null | undefined;
+  /** The links asked for, by name, in order; null where there is none. */
+  links: Array<Link | null>;
+}
+
 export type WatchKind = 'link' | 'address' | 'route' | 'neighbour';
 export const ALL_WATCH_KINDS: readonly WatchKind[] = ['link', 'address', 'route', 'neighbour'];
 
@@ -214,6 +226,18 @@ export interface Dataplane {
   ensureTap(spec: TapSpec): Promise<Link>;
   /** Changes the given attributes of an existing link. */
   setLink(attrs: LinkAttrs): Promise<void>;
+  /**
+   * Changes links in another namespace (a veth's peer side), all at once: the namespace is
+   * entered for this call only (nothing stays open in it). One result per entry, in order:
+   * null, or the error that entry met.
+   */
+  setLinksIn(netns: string, attrs: readonly LinkAttrs[]): Promise<Array<Error | null>>;
+  /**
+   * The links named `names` in another namespace (veth peers) and that namespace's id here:
+   * what tells whether an existing veth's peer is the one desired. The namespace is entered
+   * for this call only (nothing stays open in it to keep it alive).
+   */
+  peersIn(netns: string, names: readonly string[]): Promise<NetnsPeers>;
   /** Deleting a link that does not exist succeeds. */
   deleteLink(name: string): Promise<void>;
   /** Deletes every link in `group` with one request: the kernel unregisters them in one batch. */

@@ -26,6 +26,11 @@ export async function applyAction(dp: Dataplane, a: PlanAction): Promise<void> {
       return;
     case 'setLink':
       return dp.setLink(a.attrs);
+    case 'setPeerLink': {
+      const [err] = await dp.setLinksIn(a.netns, [a.attrs]);
+      if (err) throw err;
+      return;
+    }
     case 'addAddress':
       return dp.addAddress(a.spec);
     case 'deleteAddress':
@@ -41,6 +46,7 @@ export function actionDevice(a: PlanAction): string {
     case 'deleteLink':
       return a.name;
     case 'setLink':
+    case 'setPeerLink':
       return a.attrs.name;
     case 'addAddress':
     case 'deleteAddress':

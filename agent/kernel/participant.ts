@@ -11,6 +11,16 @@ import type { ApplyOutcome, Participant, ParticipantPlan, PassContext, PlannedSt
 import { describeAction, planReconcile, type PlanAction } from '../reconcile/plan.js';
 import { actionDevice, applyAction } from './apply-action.js';
 import { attachmentFacts, networkFacts, ProblemIndex } from './conditions.js';
+import { CreationIntents } from './intents.js';
+
+export interface KernelLinksOptions {
+  /** Where intents to create devices are recorded (crash safety); null: in memory only. */
+  intentsFile?: string | null;
+}
+
+/** Give the event loop a turn this often during a long apply (gRPC status, health, metrics). */
+const YIELD_EVERY_MS = 20;
+const yieldToEventLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 export interface KernelStep extends PlannedStep {
   readonly action: PlanAction;
@@ -19,10 +29,17 @@ export interface KernelStep extends PlannedStep {
 export class KernelLinksParticipant implements Participant<KernelStep> {
   readonly name = 'links';
 
-  constructor(private readonly dp: Dataplane) {}
+  private readonly intents: CreationIntents;
+  private readonly loaded: Promise<void>;
 
-  plan(ctx: PassContext): ParticipantPlan<KernelStep> {
-    const plan = planReconcile(ctx.desired, ctx.observed);
+  constructor(private readonly dp: Dataplane, options: KernelLinksOptions = {}) {
+    this.intents = new CreationIntents(options.intentsFile ?? null);
+    this.loaded = this.intents.load();
+  }
+
+  async plan(ctx: PassContext): Promise<ParticipantPlan<KernelStep>> {
+    await this.loaded;
+    const plan = planReconcile(ctx.desired, ctx.observed, { halfMade: this.intents.pending });
     const problems: Problem[] = [...plan.problems];
     const refused = new Set<string>();
     const steps: KernelStep[] = [];
@@ -45,16 +62,44 @@ export class KernelLinksParticipant implements Participant<KernelStep> {
   async apply(plan: ParticipantPlan<KernelStep>, ctx: PassContext): Promise<ApplyOutcome> {
     const failed = new Set<string>();
     const outcome: ApplyOutcome = { applied: 0, failures: [] };
-    for (const step of plan.steps) {
-      const owner = step.resource ? `${step.resource.kind}/${step.resource.name}` : null;
-      if (owner && failed.has(owner)) continue;
+    const fail = (step: KernelStep, err: unknown): void => {
+      const error = err instanceof Error ? err.message : String(err);
+      if (step.resource) failed.add(`${step.resource.kind}/${step.resource.name}`);
+      outcome.failures.push({ step, error, problem: step.resource ? failureProblem(step.action, error, ctx) : null });
+    };
+    const skipped = (step: KernelStep): boolean => !!step.resource && failed.has(`${step.resource.kind}/${step.resource.name}`);
+    await this.intents.settle(ctx.observed.links);
+    // Durably, before the kernel is asked: a crash between a creation's steps leaves a device
+    // a restarted agent recognises as its own.
+    const creating = plan.steps.flatMap((s) => (s.action.op.startsWith('ensure') ? [(s.action as { spec: { name: string } }).spec.name] : []));
+    if (creating.length > 0) await this.intents.record(creating);
+    let lastYield = performance.now();
+    for (let i = 0; i < plan.steps.length; i++) {
+      if (performance.now() - lastYield > YIELD_EVERY_MS) {
+        await yieldToEventLoop();
+        lastYield = performance.now();
+      }
+      const step = plan.steps[i]!;
+      if (skipped(step)) continue;
+      const a = step.action;
+      if (a.op === 'setPeerLink') {
+        // Consecutive peer steps in one namespace go to the kernel together.
+        const batch: KernelStep[] = [step];
+        while (i + 1 < plan.steps.length) {
+          const next = plan.steps[i + 1]!;
+          if (next.action.op !== 'setPeerLink' || next.action.netns !== a.netns) break;
+          i++;
+          if (!skipped(next)) batch.push(next);
+        }
+        const results = await this.dp.setLinksIn(a.netns, batch.map((s) => (s.action as typeof a).attrs));
+        results.forEach((err, k) => (err ? fail(batch[k]!, err) : outcome.applied++));
+        continue;
+      }
       try {
-        await applyAction(this.dp, step.action);
+        await applyAction(this.dp, a);
         outcome.applied++;
       } catch (err) {
-        const error = err instanceof Error ? err.message : String(err);
-        if (owner) failed.add(owner);
-        outcome.failures.push({ step, error, problem: step.resource ? failureProblem(step.action, error, ctx) : null });
+        fail(step, err);
       }
     }
     return outcome;

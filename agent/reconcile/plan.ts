@@ -46,6 +46,8 @@ export type PlanAction = ActionBase & (
   | { op: 'ensureVeth'; spec: VethSpec }
   | { op: 'ensureTap'; spec: TapSpec }
   | { op: 'setLink'; attrs: LinkAttrs }
+  /** A change on the far side of a veth, in the workload's namespace (bringing the peer up). */
+  | { op: 'setPeerLink'; netns: string; attrs: LinkAttrs }
   | { op: 'addAddress'; spec: AddressSpec }
   | { op: 'deleteAddress'; spec: AddressSpec }
 );
@@ -75,6 +77,11 @@ export interface PlanOptions {
    * existing veth still has the desired peer. Without an entry a veth is judged by kind alone.
    */
   vethPeers?: ReadonlyMap<string, VethPeerFacts>;
+  /**
+   * Names hostnet recorded the intent to create (agent/kernel/intents.ts): a device of such a
+   * name without the marker is one hostnet half made before a crash, not a foreign one.
+   */
+  halfMade?: ReadonlySet<string>;
 }
 
 /** RT_SCOPE_LINK: link-local addresses (fe80::/10) are the kernel's, never pruned. */
@@ -100,6 +107,8 @@ export function planReconcile(desired: DesiredState, observed: ObservedState, op
   /** Names of devices in use: never deleted, whatever alias they carry. */
   const kept = new Set<string>();
   const build: PlanAction[] = [];
+  /** Steps in workload namespaces, after everything in this one. */
+  const peers: PlanAction[] = [];
   const problems: PlanProblem[] = [];
   /** Bridges that exist (index) or will be created in this plan (null). */
   const bridges = new Map<string, { name: string; index: number | null }>();
@@ -116,6 +125,13 @@ export function planReconcile(desired: DesiredState, observed: ObservedState, op
     const link = byName.get(name);
     if (!link) return { state: 'create', reason: 'missing' };
     const o = parseOwnerAlias(link.alias);
+    if (!o && !link.alias && options.halfMade?.has(name)) {
+      // Created by hostnet, marker not yet set: finish it if it is the device desired.
+      const why = conflict(link);
+      if (why === null) return { state: 'adopt', link };
+      deletions.add(name);
+      return { state: 'create', reason: `recreate half-made device: ${why}` };
+    }
     if (!o) {
       problems.push({
         resource, condition, reason: 'NameTaken',
@@ -147,13 +163,16 @@ export function planReconcile(desired: DesiredState, observed: ObservedState, op
   for (const n of desired.networks) planNetwork(n);
   for (const a of desired.attachments) planAttachment(a);
 
-  // Owned devices that nothing desired uses any more (or that are in the way) go first.
+  // Owned devices that nothing desired uses any more (or that are in the way) go first, and
+  // so do devices hostnet half made for something no longer desired.
   for (const link of observed.links) {
     if (kept.has(link.name)) continue;
-    if (parseOwnerAlias(link.alias)) deletions.add(link.name);
+    if (parseOwnerAlias(link.alias) || (!link.alias && options.halfMade?.has(link.name))) deletions.add(link.name);
   }
   const teardown = planDeletions([...deletions], observed.links, bulkDeleteMin);
-  return { actions: [...teardown, ...planAddressTeardown(), ...build], problems };
+  // Peers come up after every pair exists: interleaving each peer-up with the creations makes
+  // the kernel's carrier work contend with them (measured: 2x slower for 1000 pairs).
+  return { actions: [...teardown, ...planAddressTeardown(), ...build, ...peers], problems };
 
   function planNetwork(n: Network): void {
     const resource: ResourceRef = { kind: 'network', name: n.name };
@@ -336,13 +355,24 @@ export function planReconcile(desired: DesiredState, observed: ObservedState, op
     const v = k.veth;
     const alias = ownerAlias('veth', a.name);
     const want: Want = { name, mtu, alias, group, up: true, master: bridge.name };
-    const spec: VethSpec = { ...want, peer: { name: v.peerIfName, netns: v.peerNetns, mtu, mac, up: true } };
+    // The peer is created down and brought up by a setPeerLink step at the end of the plan.
+    const spec: VethSpec = { ...want, peer: { name: v.peerIfName, netns: v.peerNetns, mtu, mac } };
+    const peerUp = (reason: string): void => {
+      peers.push({ op: 'setPeerLink', netns: v.peerNetns, attrs: { name: v.peerIfName, up: true }, resource, reason });
+    };
     const peerFacts = options.vethPeers?.get(name);
     const conflict = (l: Link): string | null =>
       peerFacts ? vethConflict(l, spec, peerFacts) : l.kind === 'veth' ? null : `"${name}" exists as a ${l.kind}, not a veth`;
     const c = claim(name, 'veth', a.name, conflict, resource, 'Configured');
-    if (c.state === 'create') build.push({ op: 'ensureVeth', resource, reason: c.reason, spec });
-    else if (c.state === 'adopt') setIfDiffers(c.link, want, bridge.index, resource);
+    if (c.state === 'create') {
+      build.push({ op: 'ensureVeth', resource, reason: c.reason, spec });
+      peerUp('the new pair\'s peer comes up');
+    } else if (c.state === 'adopt') {
+      setIfDiffers(c.link, want, bridge.index, resource);
+      // No carrier on a veth whose host end is (or is being brought) up: the peer is down, e.g.
+      // a crash between creating the pair and bringing its peer up.
+      if (!c.link.lowerUp) peerUp('no carrier: the peer end is down');
+    }
   }
 
   function planDeletions(names: string[], links: Link[], min: number): PlanAction[] {
@@ -408,6 +438,8 @@ export function describeAction(a: PlanAction): string {
       return `ensure tap ${a.spec.name} (master ${a.spec.master})${of}: ${a.reason}`;
     case 'setLink':
       return `set link ${a.attrs.name}${of}: ${a.reason}`;
+    case 'setPeerLink':
+      return `set link ${a.attrs.name} in ${a.netns}${a.attrs.up ? ' up' : ''}${of}: ${a.reason}`;
     case 'addAddress':
       return `add address ${a.spec.cidr} on ${a.spec.dev}${of}: ${a.reason}`;
     case 'deleteAddress':

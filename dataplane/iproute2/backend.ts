@@ -8,7 +8,7 @@ import {
 import { netnsPath } from '../netns-path.js';
 import { ALL_OBSERVE_KINDS, ALL_WATCH_KINDS, type DataplaneWatch, type ObserveKind, type WatchHandlers, type WatchKind } from '../types.js';
 import type {
-  Address, AddressSpec, BridgeSpec, Dataplane, Link, LinkAttrs, Neighbour, NeighbourSpec, ObservedState,
+  Address, AddressSpec, BridgeSpec, Dataplane, Link, LinkAttrs, Neighbour, NeighbourSpec, NetnsPeers, ObservedState,
   Route, RouteSpec, TapSpec, VethSpec, VlanSpec, VxlanSpec,
 } from '../types.js';
 import { checkIfName, checkIp, checkLinkAttrs, checkMac, checkMtu, checkUint, checkVlanId, checkVni } from '../validate.js';
@@ -274,6 +274,33 @@ class Iproute2Dataplane implements Dataplane {
     if (!current) throw new DataplaneError(op, attrs.name, 'ENODEV', `device "${attrs.name}" does not exist${this.where()}`);
     this.requireDevice(op, attrs.name, links, attrs.master, 'master');
     await this.run(op, attrs.name, setAttrs(attrs, current, links));
+  }
+
+  async setLinksIn(netns: string, attrs: readonly LinkAttrs[]): Promise<Array<Error | null>> {
+    // A handle of its own (not the cached peer handles): its queue coalesces the lines into
+    // one ip -batch, and nothing of it outlives the call.
+    const other = new Iproute2Dataplane(netns);
+    try {
+      const results = await Promise.allSettled(attrs.map((a) => other.setLink(a)));
+      return results.map((r) => (r.status === 'fulfilled' ? null : r.reason instanceof Error ? r.reason : new Error(String(r.reason))));
+    } finally {
+      await other.close();
+    }
+  }
+
+  async peersIn(netns: string, names: readonly string[]): Promise<NetnsPeers> {
+    const op = 'read veth peers';
+    for (const name of names) checkIfName(op, name, 'peer name');
+    requireNetns(op, netns, netns);
+    // A handle for this call only: `ip -n` processes hold the namespace just while they run.
+    const other = new Iproute2Dataplane(netns);
+    try {
+      const [links, netnsId] = await Promise.all([other.links(), this.netnsIdOf(netns)]);
+      const byName = new Map(links.map((l) => [l.name, l]));
+      return { netnsId, links: names.map((n) => byName.get(n) ?? null) };
+    } finally {
+      await other.close();
+    }
   }
 
   async deleteLink(name: string): Promise<void> {

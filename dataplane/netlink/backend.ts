@@ -1,7 +1,7 @@
 // The Dataplane over rtnetlink: one socket per namespace. Links, addresses/routes/neighbours
 // and observation live in their own files; this class only puts them behind the interface.
 import type {
-  Address, AddressSpec, BridgeSpec, Dataplane, Link, LinkAttrs, Neighbour, NeighbourSpec,
+  Address, AddressSpec, BridgeSpec, Dataplane, Link, LinkAttrs, Neighbour, NeighbourSpec, NetnsPeers,
   ObservedState, ObserveKind, Route, RouteSpec, TapSpec, VethSpec, VlanSpec, VxlanSpec,
   DataplaneWatch, WatchHandlers, WatchKind,
 } from '../types.js';
@@ -54,6 +54,10 @@ export class NetlinkDataplane implements Dataplane {
 
   setLink(attrs: LinkAttrs): Promise<void> {
     return this.linkOps.setLink(attrs);
+  }
+
+  peersIn(netns: string, names: readonly string[]): Promise<NetnsPeers> {
+    return this.linkOps.peersIn(netns, names);
   }
 
   deleteLink(name: string): Promise<void> {
@@ -114,6 +118,10 @@ export class NetlinkDataplane implements Dataplane {
 
   async watch(handlers: WatchHandlers, kinds: readonly WatchKind[] = ALL_WATCH_KINDS): Promise<DataplaneWatch> {
     return new NetlinkWatch(this.socket.netns, this.lookup, handlers, kinds);
+  }
+
+  setLinksIn(netns: string, attrs: readonly LinkAttrs[]): Promise<Array<Error | null>> {
+    return this.linkOps.setLinksIn(netns, attrs);
   }
 
   async close(): Promise<void> {

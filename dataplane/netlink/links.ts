@@ -153,6 +153,45 @@ export class LinkOps {
     await this.applyAttrs(op, link, attrs);
   }
 
+  /**
+   * Changes links in another namespace through a socket opened for this call and closed after
+   * it (nothing stays in the namespace to pin it). The requests go out together, each by name:
+   * a change of master is not supported there (a bridge is in this namespace, not that one).
+   */
+  async setLinksIn(netns: string, attrs: readonly LinkAttrs[]): Promise<Array<Error | null>> {
+    const op = 'set link';
+    const checked = attrs.map((a): Error | null => {
+      try {
+        v.checkLinkAttrs(op, a);
+        if (a.master !== undefined) throw invalid(op, a.name, `a master cannot be set from another namespace (${netns})`);
+        return null;
+      } catch (err) {
+        return err instanceof Error ? err : new Error(String(err));
+      }
+    });
+    let socket: NetlinkSocket;
+    try {
+      socket = NetlinkSocket.open({ netns });
+    } catch (err) {
+      const e = err instanceof Error ? err : new Error(String(err));
+      return attrs.map(() => e);
+    }
+    try {
+      const results = await Promise.allSettled(attrs.map((a, i) => {
+        if (checked[i]) return Promise.reject(checked[i]);
+        const { name, mtu, mac, alias, group, up } = a;
+        const fields: nl.LinkFields = {
+          ...(mtu !== undefined ? { mtu } : {}), ...(mac !== undefined ? { mac } : {}), ...(alias !== undefined ? { alias } : {}),
+          ...(group !== undefined ? { group } : {}), ...(up !== undefined ? { up } : {}),
+        };
+        return socket.ack(nl.changeLinkRequest({ name }, fields), { op, object: `${name} in ${netns}` });
+      }));
+      return results.map((r) => (r.status === 'fulfilled' ? null : r.reason instanceof Error ? r.reason : new Error(String(r.reason))));
+    } finally {
+      socket.close();
+    }
+  }
+
   async deleteLink(name: string): Promise<void> {
     const op = 'delete link';
     v.checkIfName(op, name);

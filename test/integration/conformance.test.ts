@@ -6,6 +6,8 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DataplaneError } from '../../dataplane/errors.js';
 import type { Dataplane } from '../../dataplane/types.js';
 import { field, ip, ipAddresses, ipLink, ipLinks, ipNeighbours, ipRoutes, type JsonRecord } from '../../dataplane/testing/ip.js';
+import { ipHasAddressProtocols } from '../../dataplane/iproute2/capabilities.js';
+import { addressProtocols } from '../lib/addr-protocols.js';
 import { assertNoLeftoverTestNetns } from '../lib/leftovers.js';
 import { kernelEventsDuring } from '../lib/monitor.js';
 import { useNetns } from '../lib/netns.js';
@@ -151,6 +153,20 @@ describe.each(backends)('$name backend', (backend) => {
       await expectDataplaneError(dp.ensureVeth({ name: 'veth0', peer: { name: 'eth1', netns: other() } }), 'EEXIST', /eth1/);
       expect(await linkNames(host())).toEqual(['lo']);
       expect((await ipLink(other(), 'eth1'))!.kind).toBe('bridge');
+    });
+
+    it('setLinksIn changes links in another namespace together, one result per entry, and keeps nothing open there', async () => {
+      for (let i = 0; i < 3; i++) await dp.ensureVeth({ name: `sv${i}`, up: true, peer: { name: `sp${i}`, netns: other() } });
+      expect((await ipLink(other(), 'sp0'))!.flags).not.toContain('UP');
+      const results = await dp.setLinksIn(other(), [
+        { name: 'sp0', up: true }, { name: 'sp1', up: true, mtu: 1400 }, { name: 'nope', up: true }, { name: 'sp2', up: true },
+      ]);
+      expect(results.map((r) => r === null)).toEqual([true, true, false, true]);
+      expect(results[2]!.message).toMatch(/nope/);
+      for (const n of ['sp0', 'sp1', 'sp2']) expect((await ipLink(other(), n))!.flags).toContain('UP');
+      expect((await ipLink(other(), 'sp1'))!.mtu).toBe(1400);
+      // The host ends now have carrier: the pairs are whole.
+      expect((await ipLink(host(), 'sv0'))!.flags).toContain('LOWER_UP');
     });
 
     it('creates many pairs concurrently', async () => {
@@ -377,6 +393,26 @@ describe.each(backends)('$name backend', (backend) => {
       expect(addrs.map((a) => a.cidr)).not.toContain('2001:db8::10/64');
       await dp.deleteAddress(v4);
       await dp.deleteAddress(v6);
+    });
+
+    it('an address added with a protocol carries it (IFA_PROTO); one already there keeps its own', async () => {
+      await wire();
+      await dp.addAddress({ dev: 'v0', cidr: '192.0.2.5/24' }); // the admin's: no protocol
+      await dp.addAddress({ dev: 'v0', cidr: '192.0.2.10/24', protocol: 104 });
+      await dp.addAddress({ dev: 'v0', cidr: '2001:db8::10/64', nodad: true, protocol: 104 });
+      await dp.addAddress({ dev: 'v0', cidr: '2001:db8::10/64', nodad: true, protocol: 104 });
+      await dp.addAddress({ dev: 'v0', cidr: '192.0.2.5/24', protocol: 104 }); // exists: not re-marked
+      // iproute2 before 6.3 (Debian 12 has 6.1) can neither send nor print an address protocol.
+      const capable = backend.name === 'netlink' || ipHasAddressProtocols();
+      const seen = new Map((await addressProtocols(host())).map((a) => [a.cidr, a.protocol]));
+      expect(seen.get('192.0.2.10/24')).toBe(capable ? 104 : 0);
+      expect(seen.get('2001:db8::10/64')).toBe(capable ? 104 : 0);
+      expect(seen.get('192.0.2.5/24')).toBe(0);
+      const listed = await dp.listAddresses();
+      expect(listed.length).toBeGreaterThanOrEqual(3);
+      for (const a of listed) expect(a.protocol, a.cidr).toBe(capable ? seen.get(a.cidr) : 0);
+      await expectDataplaneError(dp.addAddress({ dev: 'v0', cidr: '192.0.2.11/24', protocol: 256 }), 'EINVAL', /protocol 256/);
+      expect((await ipAddresses(host())).map((a) => a.cidr)).not.toContain('192.0.2.11/24');
     });
 
     it('adds routes with via, dev, metric, table and protocol; replaces; deletes twice', async () => {

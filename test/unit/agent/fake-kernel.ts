@@ -83,7 +83,8 @@ export class FakeKernel {
       case 'ensureVeth':
         // The peer lives in another namespace, which this model does not hold: its ifindex and
         // that namespace's id are made up, and peerFacts() answers for them.
-        this.create(a.spec, { kind: 'veth', linkIndex: 2, ...(a.spec.peer.netns ? { linkNetnsId: this.netnsIdOf(a.spec.peer.netns) } : {}) });
+        // A new pair has no carrier until its peer is up (a setPeerLink step).
+        this.create(a.spec, { kind: 'veth', linkIndex: 2, lowerUp: false, ...(a.spec.peer.netns ? { linkNetnsId: this.netnsIdOf(a.spec.peer.netns) } : {}) });
         this.peers.set(a.spec.name, { netns: a.spec.peer.netns, name: a.spec.peer.name });
         return;
       case 'ensureTap':
@@ -93,6 +94,14 @@ export class FakeKernel {
         const l = this.get(a.attrs.name);
         if (!l) throw new Error(`ENODEV ${a.attrs.name}`);
         this.set(l, a.attrs);
+        return;
+      }
+      case 'setPeerLink': {
+        // The host end of the pair whose peer this is gets carrier when both ends are up.
+        const host = [...this.peers].find(([, p]) => p.name === a.attrs.name && p.netns === a.netns)?.[0];
+        const l = host ? this.get(host) : undefined;
+        if (!l) throw new Error(`ENODEV ${a.attrs.name} in ${a.netns}`);
+        if (a.attrs.up !== undefined) l.lowerUp = a.attrs.up;
         return;
       }
       case 'deleteLink':

@@ -23,6 +23,7 @@ const ops = (actions: readonly PlanAction[]): string[] => actions.map((a) => {
     case 'deleteLinkGroup': return `deleteLinkGroup ${a.group}`;
     case 'deleteLink': return `deleteLink ${a.name}`;
     case 'setLink': return `setLink ${a.attrs.name}`;
+    case 'setPeerLink': return `setPeerLink ${a.attrs.name}`;
     case 'addAddress': case 'deleteAddress': return `${a.op} ${a.spec.cidr} ${a.spec.dev}`;
     default: return `${a.op} ${a.spec.name}`;
   }
@@ -34,6 +35,7 @@ const touched = (actions: readonly PlanAction[]): Set<string> => new Set(actions
     case 'deleteLinkGroup': return a.links;
     case 'deleteLink': return [a.name];
     case 'setLink': return [a.attrs.name];
+    case 'setPeerLink': return [`${a.netns}/${a.attrs.name}`];
     case 'addAddress': case 'deleteAddress': return [a.spec.dev];
     default: return [a.spec.name];
   }
@@ -58,6 +60,7 @@ describe('planReconcile', () => {
     expect(plan.problems).toEqual([]);
     expect(ops(plan.actions)).toEqual([
       'ensureBridge hn-web', 'ensureVlan eth1.600', 'addAddress 192.168.10.1/24 hn-web', 'ensureTap tap-vm1', 'ensureVeth hv-poda',
+      'setPeerLink net1',
     ]);
     const g = networkGroup('web');
     expect(plan.actions[0]).toMatchObject({
@@ -72,9 +75,12 @@ describe('planReconcile', () => {
     expect(plan.actions[4]).toMatchObject({
       spec: {
         name: 'hv-poda', master: 'hn-web', alias: 'hostnet:veth:pod-a-net1', group: g,
-        peer: { name: 'net1', netns: '/var/run/netns/poda', mac: deriveAttachmentMac('pod-a-net1'), up: true, mtu: 1500 },
+        peer: { name: 'net1', netns: '/var/run/netns/poda', mac: deriveAttachmentMac('pod-a-net1'), mtu: 1500 },
       },
     });
+    // The peer is created down and brought up after every pair exists.
+    expect((plan.actions[4] as { spec: { peer: { up?: boolean } } }).spec.peer.up).toBeUndefined();
+    expect(plan.actions[5]).toMatchObject({ op: 'setPeerLink', netns: '/var/run/netns/poda', attrs: { name: 'net1', up: true }, resource: { kind: 'attachment', name: 'pod-a-net1' } });
     expect(describePlan(plan)[0]).toBe('ensure bridge hn-web (mtu 1500) for network web: missing');
     expect(touched(plan.actions).has('eth1')).toBe(false);
   });
@@ -210,7 +216,7 @@ describe('planReconcile', () => {
     s.networks[0]!.importedBridge = true;
     s.networks[0]!.bridgeName = 'br-ext';
     const actions = converge(kernel, s);
-    expect(ops(actions)).toEqual(['ensureVlan eth1.600', 'addAddress 192.168.10.1/24 br-ext', 'ensureTap tap-vm1', 'ensureVeth hv-poda']);
+    expect(ops(actions)).toEqual(['ensureVlan eth1.600', 'addAddress 192.168.10.1/24 br-ext', 'ensureTap tap-vm1', 'ensureVeth hv-poda', 'setPeerLink net1']);
     expect(kernel.get('br-ext')).toMatchObject({ mtu: 9000, alias: null, group: 0 });
     // Removing the network removes hostnet's devices and the gateway it added, not the bridge.
     const removal = converge(kernel, DesiredState.fromPartial({ generation: 2 }));
@@ -305,7 +311,7 @@ describe('planReconcile', () => {
     expect(plan.problems).toEqual([{ resource: { kind: 'network', name: 'web' }, condition: 'UplinkReady', reason: 'ParentMissing', message: 'VLAN parent "eth1" does not exist' }]);
     expect(ops(plan.actions)).toEqual([
       'ensureBridge hn-web', 'addAddress 192.168.10.1/24 hn-web', 'ensureBridge hn-db', 'setLink eth0',
-      'ensureTap tap-vm1', 'ensureVeth hv-poda', 'ensureTap tap-db1',
+      'ensureTap tap-vm1', 'ensureVeth hv-poda', 'ensureTap tap-db1', 'setPeerLink net1',
     ]);
     // The untagged NIC is only enslaved (no marker, no group, no mtu) ...
     expect(plan.actions[3]).toMatchObject({ attrs: { name: 'eth0', master: 'hn-db' } });
@@ -418,6 +424,7 @@ describe('planReconcile', () => {
       'add address 192.168.10.1/24 on hn-web for network web: missing',
       'ensure tap tap-vm1 (master hn-web) for attachment vm1-nic0: missing',
       'ensure veth hv-poda (peer net1 in /var/run/netns/poda, master hn-web) for attachment pod-a-net1: missing',
+      "set link net1 in /var/run/netns/poda up for attachment pod-a-net1: the new pair's peer comes up",
     ]);
   });
   describe('a veth is the one desired only with the desired peer (name and namespace)', () => {
@@ -448,13 +455,48 @@ describe('planReconcile', () => {
         kernel.apply(planWithPeers(kernel, example()).actions);
         const next = withVeth(change);
         const plan = planWithPeers(kernel, next);
-        expect(ops(plan.actions)).toEqual(['deleteLink hv-poda', 'ensureVeth hv-poda']);
+        expect(ops(plan.actions).slice(0, 2)).toEqual(['deleteLink hv-poda', 'ensureVeth hv-poda']);
+        expect(plan.actions[2]).toMatchObject({ op: 'setPeerLink', attrs: { up: true } });
         const ensure = plan.actions[1]!;
         expect(ensure.reason).toMatch(/^recreate: veth "hv-poda" exists, but its peer is not/);
         kernel.apply(plan.actions);
         expect(planWithPeers(kernel, next).actions).toEqual([]);
       });
     }
+  });
+
+  describe('crash safety: creation in several steps', () => {
+    it('a device hostnet recorded the intent to create, found without its marker, is finished, not refused', () => {
+      const kernel = new FakeKernel(hostNics());
+      kernel.apply(planReconcile(example(), kernel.observe()).actions);
+      // A kill between creating the pair and setting its marker: no alias yet.
+      kernel.get('hv-poda')!.alias = null;
+      expect(planReconcile(example(), kernel.observe()).problems.map((p) => p.reason)).toEqual(['NameTaken']);
+      const plan = planReconcile(example(), kernel.observe(), { halfMade: new Set(['hv-poda']) });
+      expect(plan.problems).toEqual([]);
+      expect(plan.actions).toMatchObject([{ op: 'setLink', attrs: { name: 'hv-poda', alias: 'hostnet:veth:pod-a-net1' } }]);
+      kernel.apply(plan.actions);
+      expect(planReconcile(example(), kernel.observe()).actions).toEqual([]);
+    });
+
+    it('a half-made device nothing desires any more is removed; a foreign one of the same name is not', () => {
+      const kernel = new FakeKernel(hostNics());
+      kernel.apply(planReconcile(example(), kernel.observe()).actions);
+      kernel.get('tap-vm1')!.alias = null;
+      const without = DesiredState.fromPartial({ ...example(), attachments: example().attachments.filter((a) => a.name !== 'vm1-nic0') });
+      expect(touched(planReconcile(without, kernel.observe()).actions).has('tap-vm1')).toBe(false);
+      expect(ops(planReconcile(without, kernel.observe(), { halfMade: new Set(['tap-vm1']) }).actions)).toEqual(['deleteLink tap-vm1']);
+    });
+
+    it('a veth without carrier gets its peer brought up (the step a crash can skip)', () => {
+      const kernel = new FakeKernel(hostNics());
+      kernel.apply(planReconcile(example(), kernel.observe()).actions);
+      kernel.get('hv-poda')!.lowerUp = false;
+      const plan = planReconcile(example(), kernel.observe());
+      expect(plan.actions).toMatchObject([{ op: 'setPeerLink', netns: '/var/run/netns/poda', attrs: { name: 'net1', up: true } }]);
+      kernel.apply(plan.actions);
+      expect(planReconcile(example(), kernel.observe()).actions).toEqual([]);
+    });
   });
 
   it('a VXLAN whose local, remote, port or device changed is recreated; the same one is kept', () => {
