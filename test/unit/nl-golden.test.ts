@@ -70,3 +70,25 @@ describe('codec matches iproute2 byte for byte', () => {
     });
   }
 });
+
+// iproute2 6.1 cannot send IFA_PROTO (`proto` arrived in 6.3), so there is no capture: the
+// request must be the captured one plus exactly one attribute, {len 5, type 11, u8} padded to 8.
+describe('address protocol (IFA_PROTO), beyond what iproute2 6.1 sends', () => {
+  const tail = (hex: string): { len: number; rest: string } => ({ len: Buffer.from(hex, 'hex').readUInt32LE(0), rest: hex.slice(8) });
+  it('addr add with protocol 104 = the golden request + 05 00 0b 00 68 000000, length +8', () => {
+    const plain = golden['addr-add-v4']!.hex;
+    const ours = nl.encodeRequest(nl.addAddressRequest({ index: veth0, ip: '192.0.2.1', prefix: 24, protocol: 104 }), 0).toString('hex');
+    expect(tail(ours).len).toBe(tail(plain).len + 8);
+    expect(withoutSeq(ours).slice(8)).toBe(withoutSeq(plain).slice(8) + '05000b0068000000');
+  });
+  it('protocol 0 (unspecified) adds no attribute', () => {
+    const ours = nl.encodeRequest(nl.addAddressRequest({ index: veth0, ip: '192.0.2.1', prefix: 24, protocol: 0 }), 0).toString('hex');
+    expect(withoutSeq(ours)).toBe(withoutSeq(golden['addr-add-v4']!.hex));
+  });
+  it('decodes IFA_PROTO from an RTM_NEWADDR payload; absent reads as 0', () => {
+    const withProto = nl.encodeRequest(nl.addAddressRequest({ index: veth0, ip: '2001:db8::1', prefix: 64, nodad: true, protocol: 104 }), 0);
+    expect(nl.decodeAddress(withProto, 16)).toMatchObject({ index: veth0, ip: '2001:db8::1', prefix: 64, protocol: 104 });
+    const without = Buffer.from(golden['addr-add-v4']!.hex, 'hex');
+    expect(nl.decodeAddress(without, 16)).toMatchObject({ index: veth0, ip: '192.0.2.1', prefix: 24, protocol: 0 });
+  });
+});
