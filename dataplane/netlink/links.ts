@@ -6,7 +6,7 @@ import {
 import { DataplaneError, invalid } from '../errors.js';
 import * as c from '../nl/constants.js';
 import * as nl from '../nl/index.js';
-import type { BridgeSpec, Link, LinkAttrs, TapSpec, VethSpec, VlanSpec, VxlanSpec } from '../types.js';
+import type { BridgeSpec, Link, LinkAttrs, NetnsPeers, TapSpec, VethSpec, VlanSpec, VxlanSpec } from '../types.js';
 import * as v from '../validate.js';
 import * as libc from './libc.js';
 import { decodeLinkMessage, ignoringCodes, orNullIfMissing, type LinkLookup } from './lookup.js';
@@ -14,11 +14,9 @@ import { openNetnsFd } from './netns.js';
 import { planLinkChange } from './plan.js';
 import { NetlinkSocket } from './socket.js';
 import { createPersistentTap } from './tap.js';
+import { TransientSocket, type PeerChannel } from './transient-socket.js';
 
 export class LinkOps {
-  /** Sockets in the namespaces of veth peers, opened on first use. */
-  private readonly peerSockets = new Map<string, NetlinkSocket>();
-
   constructor(
     private readonly socket: NetlinkSocket,
     private readonly links: LinkLookup,
@@ -291,7 +289,7 @@ export class LinkOps {
   }
 
   /** Our name is free, so EEXIST on create was about the peer's name: say so. */
-  private async peerTakenError(op: string, spec: VethSpec, peerSocket: NetlinkSocket): Promise<DataplaneError> {
+  private async peerTakenError(op: string, spec: VethSpec, peerSocket: PeerChannel): Promise<DataplaneError> {
     const taken = await orNullIfMissing(
       peerSocket.get(nl.getLinkRequest({ name: spec.peer.name }), { op, object: spec.peer.name }, decodeLinkMessage),
     );
@@ -301,25 +299,43 @@ export class LinkOps {
   }
 
   /** The desired peer as its namespace holds it, and that namespace's id in ours. */
-  private async vethPeerFacts(op: string, spec: VethSpec, peerSocket: NetlinkSocket): Promise<VethPeerFacts> {
+  private async vethPeerFacts(op: string, spec: VethSpec, peerSocket: PeerChannel): Promise<VethPeerFacts> {
     const peer = await orNullIfMissing(
       peerSocket.get(nl.getLinkRequest({ name: spec.peer.name }), { op, object: spec.peer.name }, decodeLinkMessage),
     );
-    const netns = spec.peer.netns;
-    if (netns === undefined || netns === this.netns) return { peer, netnsId: null };
+    return { peer, netnsId: await this.netnsIdOf(op, spec.peer.netns) };
+  }
+
+  /** The id `netns` has in ours: null for our own, -1 when none is assigned. */
+  private async netnsIdOf(op: string, netns: string | undefined): Promise<number | null> {
+    if (netns === undefined || netns === this.netns) return null;
     const fd = openNetnsFd(netns, op);
     try {
       const answer = await this.socket.get(nl.getNsidRequest(fd), { op, object: `netns ${netns}` }, (m) =>
         m.type === c.RTM_NEWNSID ? { id: nl.decodeNsid(m.buf, m.start, m.end) } : null);
       // No id assigned: no link here points into that namespace, so none can be our peer.
-      return { peer, netnsId: answer.id ?? -1 };
+      return answer.id ?? -1;
     } finally {
       libc.close(fd);
     }
   }
 
+  /** The links named `names` in `netns` and that namespace's id here, through a socket opened for this call. */
+  async peersIn(netns: string, names: readonly string[]): Promise<NetnsPeers> {
+    const op = 'read veth peers';
+    for (const name of names) v.checkIfName(op, name, 'peer name');
+    const peerSocket = this.socketFor(netns);
+    const [netnsId, links] = await Promise.all([
+      this.netnsIdOf(op, netns),
+      Promise.all(names.map((name) => orNullIfMissing(
+        peerSocket.get(nl.getLinkRequest({ name }), { op, object: `${name} in ${netns}` }, decodeLinkMessage),
+      ))),
+    ]);
+    return { netnsId, links };
+  }
+
   /** The peer's own attributes on an existing pair (mtu, mac, up), as on creation. */
-  private async applyPeerAttrs(op: string, spec: VethSpec, peerSocket: NetlinkSocket, peer: Link): Promise<void> {
+  private async applyPeerAttrs(op: string, spec: VethSpec, peerSocket: PeerChannel, peer: Link): Promise<void> {
     const { name, mtu, mac, up } = spec.peer;
     const change = planLinkChange(peer, { name, mtu, mac, up }, undefined);
     if (change) await peerSocket.ack(nl.changeLinkRequest({ index: peer.index }, change), { op, object: name });
@@ -329,20 +345,14 @@ export class LinkOps {
     return (await this.links.byIndex(index))?.name ?? null;
   }
 
-  private socketFor(netns: string | null): NetlinkSocket {
-    if (netns === null) return this.socket;
-    let s = this.peerSockets.get(netns);
-    if (!s) {
-      s = NetlinkSocket.open({ netns });
-      this.peerSockets.set(netns, s);
-    }
-    return s;
+  /** A veth peer's namespace: ours, or a socket there that lives only while a request is in flight. */
+  private socketFor(netns: string | null): PeerChannel {
+    if (netns === null || netns === this.netns) return this.socket;
+    return new TransientSocket(netns);
   }
 
-  close(): void {
-    for (const s of this.peerSockets.values()) s.close();
-    this.peerSockets.clear();
-  }
+  /** Nothing to release: no socket stays open in another namespace (see TransientSocket). */
+  close(): void {}
 }
 
 const kindModules: Record<string, string> = { vlan: '8021q', vxlan: 'vxlan', bridge: 'bridge', veth: 'veth' };
