@@ -32,7 +32,13 @@ async function run(config: AgentConfig): Promise<void> {
   const dhcp = new DhcpHost({ netns: config.netns, stateDir: config.stateDir, neighbours: neighbourWriter(dp), log: log.child({ component: 'dhcp' }) });
   // The reconcile participants, in the order a pass runs them: the kernel's links and
   // addresses first (the DHCP servers bind to the bridges and their addresses).
-  const participants: Participant[] = [new KernelLinksParticipant(dp, { intentsFile: path.join(config.stateDir, 'creating.json') }), new DhcpParticipant(dhcp)];
+  const kernel = new KernelLinksParticipant(dp, {
+    intentsFile: path.join(config.stateDir, 'creating.json'),
+    // A workload namespace that appears is acted on at once, not at the next periodic resync.
+    onNetnsChange: (why) => void reconciler.requestResync(why),
+    warn: (msg, fields) => log.warn(fields, msg),
+  });
+  const participants: Participant[] = [kernel, new DhcpParticipant(dhcp)];
   const reconciler = new Reconciler(dp, {
     participants,
     desired: () => store.state,

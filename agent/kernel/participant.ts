@@ -3,7 +3,6 @@
 // planReconcile; this file adds what needs the world (a veth's peer namespace must exist),
 // carries the plan out through the Dataplane, and reports BridgeReady, UplinkReady,
 // Configured and Negotiated.
-import { existsSync } from 'node:fs';
 import { netnsPath } from '../../dataplane/netns-path.js';
 import type { Dataplane } from '../../dataplane/types.js';
 import { bridgeNameOf } from '../naming.js';
@@ -12,10 +11,19 @@ import { describeAction, planReconcile, type PlanAction } from '../reconcile/pla
 import { actionDevice, applyAction } from './apply-action.js';
 import { attachmentFacts, networkFacts, ProblemIndex } from './conditions.js';
 import { CreationIntents } from './intents.js';
+import { describeMissing, netnsState, type NetnsState } from './netns-state.js';
+import { NetnsWatch } from './netns-watch.js';
+import { VethPeerBook } from './veth-peers.js';
 
 export interface KernelLinksOptions {
   /** Where intents to create devices are recorded (crash safety); null: in memory only. */
   intentsFile?: string | null;
+  /**
+   * Called when a desired peer namespace appears at (or vanishes from) its path, e.g. to ask
+   * the reconciler for a pass; absent: nothing watches those paths.
+   */
+  onNetnsChange?: (why: string) => void;
+  warn?: (msg: string, fields: Record<string, unknown>) => void;
 }
 
 /** Give the event loop a turn this often during a long apply (gRPC status, health, metrics). */
@@ -31,15 +39,22 @@ export class KernelLinksParticipant implements Participant<KernelStep> {
 
   private readonly intents: CreationIntents;
   private readonly loaded: Promise<void>;
+  /** What each desired veth's peer namespace holds, read only when something changed. */
+  readonly peers: VethPeerBook;
+  private readonly netnsWatch: NetnsWatch | null;
 
   constructor(private readonly dp: Dataplane, options: KernelLinksOptions = {}) {
     this.intents = new CreationIntents(options.intentsFile ?? null);
     this.loaded = this.intents.load();
+    this.peers = new VethPeerBook(dp, options.warn);
+    this.netnsWatch = options.onNetnsChange ? new NetnsWatch(options.onNetnsChange, options.warn) : null;
   }
 
   async plan(ctx: PassContext): Promise<ParticipantPlan<KernelStep>> {
     await this.loaded;
-    const plan = planReconcile(ctx.desired, ctx.observed, { halfMade: this.intents.pending });
+    const peers = await this.peers.gather(ctx.desired, ctx.observed);
+    this.netnsWatch?.follow(peers.namespaces);
+    const plan = planReconcile(ctx.desired, ctx.observed, { halfMade: this.intents.pending, vethPeers: peers.facts });
     const problems: Problem[] = [...plan.problems];
     const refused = new Set<string>();
     const steps: KernelStep[] = [];
@@ -48,7 +63,7 @@ export class KernelLinksParticipant implements Participant<KernelStep> {
       if (ctx.holdTeardown && !action.resource) continue;
       const owner = action.resource ? `${action.resource.kind}/${action.resource.name}` : null;
       if (owner && refused.has(owner)) continue;
-      const problem = precondition(action);
+      const problem = precondition(action, peers.namespaces);
       if (problem) {
         problems.push(problem);
         refused.add(owner!);
@@ -105,6 +120,10 @@ export class KernelLinksParticipant implements Participant<KernelStep> {
     return outcome;
   }
 
+  async close(): Promise<void> {
+    this.netnsWatch?.close();
+  }
+
   report(ctx: PassContext, problems: readonly Problem[]): ResourceReport[] {
     const out: ResourceReport[] = [];
     const links = new Map(ctx.observed.links.map((l) => [l.name, l]));
@@ -122,15 +141,16 @@ export class KernelLinksParticipant implements Participant<KernelStep> {
   }
 }
 
-/** Refuses an action that cannot succeed, before the kernel is asked (a veth's peer netns). */
-function precondition(action: PlanAction): Problem | null {
+/**
+ * Refuses an action that cannot succeed, before the kernel is asked: a veth whose peer
+ * namespace is not at its path (as this pass read it).
+ */
+function precondition(action: PlanAction, namespaces: ReadonlyMap<string, NetnsState>): Problem | null {
   if (action.op !== 'ensureVeth' || !action.resource || !action.spec.peer.netns) return null;
   const path = netnsPath(action.spec.peer.netns);
-  if (existsSync(path)) return null;
-  return {
-    resource: action.resource, condition: 'Configured', reason: 'PeerNetnsMissing',
-    message: `the peer network namespace ${path} does not exist`,
-  };
+  const state = namespaces.get(path) ?? netnsState(path);
+  if (state.present) return null;
+  return { resource: action.resource, condition: 'Configured', reason: 'PeerNetnsMissing', message: describeMissing(path, state) };
 }
 
 /** A failed action as a False condition of its resource: which one depends on the device. */
