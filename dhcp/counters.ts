@@ -35,7 +35,7 @@ export class CounterSet implements Counters {
   readonly dropped: Record<string, number> = {};
   readonly naks: Record<string, number> = {};
   readonly latest = { poolExhausted: 0, offer: 0 };
-  private events = 0;
+  #events = 0;
 
   countReceived(type: number): void {
     bump(this.received, messageTypeName(type));
@@ -44,12 +44,12 @@ export class CounterSet implements Counters {
   countSent(type: number): void {
     const name = messageTypeName(type);
     bump(this.sent, name);
-    if (name === 'offer') this.latest.offer = ++this.events;
+    if (name === 'offer') this.latest.offer = ++this.#events;
   }
 
   countDrop(reason: string): void {
     bump(this.dropped, reason);
-    if (reason === 'pool-exhausted') this.latest.poolExhausted = ++this.events;
+    if (reason === 'pool-exhausted') this.latest.poolExhausted = ++this.#events;
   }
 
   countNak(why: string): void {

@@ -287,6 +287,7 @@ export class Reconciler {
     if (this.model) dumps = this.model.dumps - dumpsBefore;
     const durationMs = performance.now() - started;
     const allProblems = [...problems.values()].flat();
+    this.log?.debug({ trigger, generation: desired.generation, actions: planned.actions.length, applied, dumps, durationMs: Math.round(durationMs * 100) / 100 }, 'pass');
     if (planned.actions.length > 0 || transitions.length > 0) {
       this.log?.info({ trigger, generation: desired.generation, actions: planned.actions.length, applied, problems: allProblems.length, durationMs: Math.round(durationMs) }, 'reconciled');
     }

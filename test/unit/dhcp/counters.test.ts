@@ -12,6 +12,8 @@ describe('counters', () => {
     c.countReceived(42);
     expect({ ...c }).toEqual({
       received: { discover: 2, 'type-42': 1 }, sent: { offer: 1 }, dropped: { 'pool-exhausted': 1 }, naks: { 'address-taken': 1 },
+      // The refusal came after the OFFER: the latest of the two is a refusal.
+      latest: { offer: 1, poolExhausted: 2 },
     });
     expect(messageTypeName(8)).toBe('inform');
   });
