@@ -75,6 +75,19 @@ export class ObservedModel {
     return this.cached;
   }
 
+  /**
+   * Stops taking events in (they are discarded unread) while the caller makes changes it will
+   * re-read with refresh(); until then the model counts as stale.
+   */
+  pause(): void {
+    this.watch?.pause();
+    this.stale = true;
+  }
+
+  resume(): void {
+    this.watch?.resume();
+  }
+
   close(): void {
     this.watch?.close();
     this.watch = null;

@@ -212,6 +212,12 @@ export interface WatchHandlers {
 /** A running watch; close() stops it (idempotent). */
 export interface DataplaneWatch {
   close(): void;
+  /**
+   * Discards events unread until resume(): for a caller about to make many changes it will
+   * re-read anyway (decoding thousands of its own events costs more than one dump).
+   */
+  pause(): void;
+  resume(): void;
 }
 
 /** One handle bound to one network namespace. Every operation is idempotent. */

@@ -23,7 +23,10 @@ export interface ReconcilerOptions {
   desired: () => DesiredState;
   /** Run in this order in every pass (e.g. kernel links before the DHCP servers on them). */
   participants: readonly Participant[];
-  /** Wait this long after a kernel event for more before a pass. Default 50 ms. */
+  /**
+   * Wait this long after a kernel event for more before a pass. Default 10 ms: a burst (a
+   * bridge deleted with its ports) arrives within one read, so a short wait coalesces it.
+   */
   debounceMs?: number;
   /** Periodic resync (a full dump, then a pass); 0 or absent: none. */
   resyncIntervalMs?: number;
@@ -60,6 +63,9 @@ export interface PassResult {
   /** Full kernel dumps this pass took (0 for a pass served by the event-fed model). */
   dumps: number;
 }
+
+/** The trigger of the pass that follows one whose kernel events were discarded. */
+const AFTER_OWN_CHANGES = 'after own changes';
 
 type TransitionListener = (t: ConditionTransition) => void;
 type PassListener = (r: PassResult) => void;
@@ -237,7 +243,7 @@ export class Reconciler {
     this.debounce = setTimeout(() => {
       this.debounce = null;
       void this.requestResync('kernel event');
-    }, this.options.debounceMs ?? 50);
+    }, this.options.debounceMs ?? 10);
   }
 
   /** The kernel's links and addresses: from the model, re-read first when asked or stale. */
@@ -258,13 +264,26 @@ export class Reconciler {
     const problems = new Map<Participant, Problem[]>();
     const failures: PassResult['failures'] = [];
     let applied = 0;
+    let paused = false;
     for (const p of this.options.participants) {
       const ctx: PassContext = { desired, observed, holdTeardown: this.holdTeardown };
       const plan = await p.plan(ctx);
       planned.actions.push(...plan.steps);
       planned.problems.push(...plan.problems);
       const own = [...plan.problems];
-      const outcome = await p.apply(plan, ctx);
+      // Our own changes come back as thousands of events: discard them unread and re-read
+      // once after the apply (a dump of 1000 links costs less than decoding their events).
+      const quiet = plan.steps.length > 0 && this.model !== null;
+      if (quiet) {
+        this.model!.pause();
+        paused = true;
+      }
+      let outcome: Awaited<ReturnType<Participant['apply']>>;
+      try {
+        outcome = await p.apply(plan, ctx);
+      } finally {
+        if (quiet) this.model!.resume();
+      }
       applied += outcome.applied;
       for (const f of outcome.failures) {
         this.log?.warn({ trigger, participant: p.name, action: f.step.description, err: f.error }, 'action failed');
@@ -274,7 +293,7 @@ export class Reconciler {
       problems.set(p, own);
       // The next participant and the conditions need the kernel as it is now (new ifindexes,
       // addresses in place): re-read it only if this participant changed it.
-      if (outcome.kernelChanged ?? outcome.applied > 0) {
+      if ((outcome.kernelChanged ?? outcome.applied > 0) || (this.model?.isStale ?? false)) {
         observed = this.model ? (await this.model.refresh(), this.model.snapshot()) : await this.dp.observe(['addresses']);
         if (!this.model) dumps++;
       }
@@ -294,6 +313,9 @@ export class Reconciler {
     for (const t of transitions) for (const l of this.transitionListeners) l(t);
     const result: PassResult = { trigger, generation: desired.generation, plan: planned, applied, problems: allProblems, failures, transitions, durationMs, dumps };
     for (const l of this.passListeners) l(result);
+    // Events of others were discarded with ours while we applied: one more look catches what
+    // they changed meanwhile (a no-op pass when nothing did; never chained).
+    if (paused && trigger !== AFTER_OWN_CHANGES && !this.closed) void this.requestResync(AFTER_OWN_CHANGES);
     return result;
   }
 

@@ -158,9 +158,9 @@ async function main(): Promise<void> {
     ['ip -j link/addr/route (3 processes)', ms(observe.ipJsonMs)],
   ]));
   console.log(`\nGoals (N = ${biggest}):`);
-  console.log(goal('netlink create vs ip -batch', goals.createVsIpBatch, 1.25, 'x'));
+  console.log(goal('netlink create vs ip -batch', goals.createVsIpBatch, 1.0, 'x'));
   console.log(goal(`observe ${observe.links} links`, goals.observe2000LinksMs, 50, 'ms'));
-  console.log(goal(`teardown of ${biggest} attachments`, goals.teardownMs, 1000, 'ms'));
+  console.log(goal(`teardown of ${biggest} attachments`, goals.teardownMs, 500, 'ms'));
 }
 
 main()

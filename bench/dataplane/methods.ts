@@ -36,10 +36,15 @@ function viaDataplane(name: string, open: (netns: string) => Promise<Dataplane>)
         await host.ensureBridge({ name: BRIDGE, up: true });
         const list = attachments(n);
         const [createMs] = await timed(async () => {
+          // As the agent does: every pair first (peers down), then the peers up in one batch;
+          // bringing each peer up right after its pair makes the kernel's carrier work
+          // contend with the creations.
           await Promise.all(list.map((a) => host.ensureVeth({
             name: a.host, mtu: 1500, mac: a.mac, alias: a.alias, group: GROUP, master: BRIDGE, up: true,
-            peer: { name: a.peer, netns: peerNs, up: true },
+            peer: { name: a.peer, netns: peerNs },
           })));
+          const failed = (await host.setLinksIn(peerNs, list.map((a) => ({ name: a.peer, up: true })))).find((e) => e !== null);
+          if (failed) throw failed;
           await Promise.all(list.map((a) => peer.addAddress({ dev: a.peer, cidr: a.cidr })));
         });
         const [observeMs, state] = await timed(() => host.observe(['addresses', 'routes']));

@@ -37,6 +37,22 @@ class IpWatch implements DataplaneWatch {
     this.proc = await this.spawn();
   }
 
+  private paused = false;
+
+  pause(): void {
+    this.paused = true;
+    this.queue.length = 0;
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    // What was learnt before may be stale after the discarded events.
+    this.links.clear();
+    this.indexByName.clear();
+    this.nameByIndex.clear();
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -50,7 +66,7 @@ class IpWatch implements DataplaneWatch {
     const mine = (): boolean => !this.closed && self !== null && this.proc === self;
     return MonitorProcess.start(this.inv, this.kinds, {
       onLine: (line) => {
-        if (!mine()) return;
+        if (!mine() || this.paused) return;
         const parsed = parseMonitorLine(line);
         if (parsed) this.enqueue({ line: parsed });
       },

@@ -28,6 +28,9 @@ export const ALL_GROUPS = [
 ];
 
 export class KernelMonitor {
+  /** While set, messages are read (the socket must not overflow) but not decoded or passed on. */
+  paused = false;
+
   private constructor(private readonly socket: NetlinkSocket) {}
 
   static open(
@@ -40,11 +43,13 @@ export class KernelMonitor {
       groups: options.groups ?? ALL_GROUPS,
       ...(options.receiveBufferBytes ? { receiveBufferBytes: options.receiveBufferBytes } : {}),
     });
+    const monitor = new KernelMonitor(socket);
     socket.onEvent((msg) => {
+      if (monitor.paused) return;
       const event = decodeEvent(msg);
       if (event) handlers.onEvent(event);
     }, handlers.onResync);
-    return new KernelMonitor(socket);
+    return monitor;
   }
 
   close(): void {

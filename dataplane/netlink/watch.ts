@@ -48,6 +48,17 @@ export class NetlinkWatch implements DataplaneWatch {
     }, { groups: groupsFor(kinds) });
   }
 
+  pause(): void {
+    this.monitor.paused = true;
+    this.pending.length = 0;
+  }
+
+  resume(): void {
+    if (!this.monitor.paused) return;
+    this.monitor.paused = false;
+    this.names.clear(); // renames or deletions may have been among the discarded events
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

@@ -98,6 +98,22 @@ describe.each(backends)('$name backend: watch', (backend) => {
     expect(events.filter((e) => e.kind !== 'address')).toEqual([]);
   });
 
+  it('pause() discards events unread until resume(), then they flow again', async () => {
+    watch = await dp.watch(handlers, ['link']);
+    await ip(ns[0]!, 'link', 'add', 'wbr5', 'type', 'bridge');
+    await waitFor('the first link', () => events.find((e) => e.kind === 'link' && e.link.name === 'wbr5'));
+    watch.pause();
+    await ip(ns[0]!, 'link', 'add', 'wbr6', 'type', 'bridge');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(events.filter((e) => e.kind === 'link' && e.link.name === 'wbr6')).toEqual([]);
+    watch.resume();
+    await ip(ns[0]!, 'link', 'set', 'wbr6', 'mtu', '1400');
+    const after = await waitFor('an event after resume', () =>
+      events.find((e) => e.kind === 'link' && e.link.name === 'wbr6' && e.link.mtu === 1400));
+    expect(after.kind === 'link' && after.link.kind).toBe('bridge');
+    expect(resyncs).toEqual([]);
+  });
+
   it('close() stops the events', async () => {
     watch = await dp.watch(handlers);
     await ip(ns[0]!, 'link', 'add', 'wbr3', 'type', 'bridge');
