@@ -29,6 +29,8 @@ export interface KernelLinksOptions {
 /** Give the event loop a turn this often during a long apply (gRPC status, health, metrics). */
 const YIELD_EVERY_MS = 20;
 const yieldToEventLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
+/** Attachments being set up at once (their requests share lookups of the same bridge). */
+const ATTACHMENTS_IN_FLIGHT = 32;
 
 export interface KernelStep extends PlannedStep {
   readonly action: PlanAction;
@@ -89,33 +91,54 @@ export class KernelLinksParticipant implements Participant<KernelStep> {
     const creating = plan.steps.flatMap((s) => (s.action.op.startsWith('ensure') ? [(s.action as { spec: { name: string } }).spec.name] : []));
     if (creating.length > 0) await this.intents.record(creating);
     let lastYield = performance.now();
-    for (let i = 0; i < plan.steps.length; i++) {
-      if (performance.now() - lastYield > YIELD_EVERY_MS) {
-        await yieldToEventLoop();
-        lastYield = performance.now();
-      }
-      const step = plan.steps[i]!;
-      if (skipped(step)) continue;
-      const a = step.action;
-      if (a.op === 'setPeerLink') {
-        // Consecutive peer steps in one namespace go to the kernel together.
-        const batch: KernelStep[] = [step];
-        while (i + 1 < plan.steps.length) {
-          const next = plan.steps[i + 1]!;
-          if (next.action.op !== 'setPeerLink' || next.action.netns !== a.netns) break;
-          i++;
-          if (!skipped(next)) batch.push(next);
-        }
-        const results = await this.dp.setLinksIn(a.netns, batch.map((s) => (s.action as typeof a).attrs));
-        results.forEach((err, k) => (err ? fail(batch[k]!, err) : outcome.applied++));
-        continue;
-      }
+    const breathe = async (): Promise<void> => {
+      if (performance.now() - lastYield < YIELD_EVERY_MS) return;
+      lastYield = performance.now();
+      await yieldToEventLoop();
+    };
+    const one = async (step: KernelStep): Promise<void> => {
+      if (skipped(step)) return;
       try {
-        await applyAction(this.dp, a);
+        await applyAction(this.dp, step.action);
         outcome.applied++;
       } catch (err) {
         fail(step, err);
       }
+    };
+    // The plan's order: teardown and networks (bridges, uplinks, addresses) first, in order;
+    // then the attachments, independent of each other (each one's steps in order), several
+    // in flight so that their lookups of the same bridge are shared; then the peer steps.
+    const firstAttachment = plan.steps.findIndex((s) => s.resource?.kind === 'attachment' && s.action.op !== 'setPeerLink');
+    const firstPeer = plan.steps.findIndex((s) => s.action.op === 'setPeerLink');
+    const end = firstPeer < 0 ? plan.steps.length : firstPeer;
+    const split = firstAttachment < 0 || firstAttachment > end ? end : firstAttachment;
+    for (const step of plan.steps.slice(0, split)) {
+      await breathe();
+      await one(step);
+    }
+    const byAttachment = new Map<string, KernelStep[]>();
+    for (const step of plan.steps.slice(split, end)) {
+      const key = step.resource ? `${step.resource.kind}/${step.resource.name}` : '';
+      byAttachment.set(key, [...(byAttachment.get(key) ?? []), step]);
+    }
+    const queue = [...byAttachment.values()];
+    const worker = async (): Promise<void> => {
+      for (let steps = queue.shift(); steps; steps = queue.shift()) {
+        await breathe();
+        for (const step of steps) await one(step);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(ATTACHMENTS_IN_FLIGHT, queue.length) }, worker));
+    // Peer steps, one batch per namespace: all of a namespace's links at once.
+    const peers = new Map<string, KernelStep[]>();
+    for (const step of plan.steps.slice(end)) {
+      if (step.action.op !== 'setPeerLink' || skipped(step)) continue;
+      peers.set(step.action.netns, [...(peers.get(step.action.netns) ?? []), step]);
+    }
+    for (const [netns, batch] of peers) {
+      await breathe();
+      const results = await this.dp.setLinksIn(netns, batch.map((s) => (s.action as Extract<PlanAction, { op: 'setPeerLink' }>).attrs));
+      results.forEach((err, k) => (err ? fail(batch[k]!, err) : outcome.applied++));
     }
     return outcome;
   }

@@ -208,7 +208,7 @@ async function run(args: Args): Promise<Figures> {
 
   log(`ip -batch: ${N} veth attachments in ${M} bridges`);
   const ipBatchMs = await ipBatch(args);
-  await pause(2000); // let the kernel free those devices before the agent is timed
+  await pause(Number(process.env.BENCH_SETTLE_MS ?? 2000)); // let the kernel free those devices before the agent is timed
 
   const hostNs = await createBenchNetns();
   const workNs = await createBenchNetns();
