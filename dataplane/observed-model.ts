@@ -22,6 +22,7 @@ export class ObservedModel {
   private watch: DataplaneWatch | null = null;
   private cached: ObservedState | null = null;
   private stale = true;
+  private paused = false;
   /** Full dumps taken (start, losses, explicit refreshes). */
   dumps = 0;
 
@@ -34,7 +35,8 @@ export class ObservedModel {
       onEvent: (e) => model.take(e),
       onResync: (reason) => {
         model.stale = true;
-        options.onLost?.(reason);
+        // While paused the caller re-reads anyway: a loss then is nothing to report.
+        if (!model.paused) options.onLost?.(reason);
       },
     }, ['link', 'address']);
     await model.refresh();
@@ -81,11 +83,13 @@ export class ObservedModel {
    */
   pause(): void {
     this.watch?.pause();
+    this.paused = true;
     this.stale = true;
   }
 
   resume(): void {
     this.watch?.resume();
+    this.paused = false;
   }
 
   close(): void {

@@ -31,6 +31,8 @@ const YIELD_EVERY_MS = 20;
 const yieldToEventLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
 /** Attachments being set up at once (their requests share lookups of the same bridge). */
 const ATTACHMENTS_IN_FLIGHT = 32;
+/** Peer links changed with one setLinksIn call. */
+const PEERS_PER_BATCH = 256;
 
 export interface KernelStep extends PlannedStep {
   readonly action: PlanAction;
@@ -135,10 +137,14 @@ export class KernelLinksParticipant implements Participant<KernelStep> {
       if (step.action.op !== 'setPeerLink' || skipped(step)) continue;
       peers.set(step.action.netns, [...(peers.get(step.action.netns) ?? []), step]);
     }
-    for (const [netns, batch] of peers) {
-      await breathe();
-      const results = await this.dp.setLinksIn(netns, batch.map((s) => (s.action as Extract<PlanAction, { op: 'setPeerLink' }>).attrs));
-      results.forEach((err, k) => (err ? fail(batch[k]!, err) : outcome.applied++));
+    for (const [netns, all] of peers) {
+      // In slices, so the event loop (and the kernel-event socket) gets a turn between them.
+      for (let from = 0; from < all.length; from += PEERS_PER_BATCH) {
+        await breathe();
+        const batch = all.slice(from, from + PEERS_PER_BATCH);
+        const results = await this.dp.setLinksIn(netns, batch.map((s) => (s.action as Extract<PlanAction, { op: 'setPeerLink' }>).attrs));
+        results.forEach((err, k) => (err ? fail(batch[k]!, err) : outcome.applied++));
+      }
     }
     return outcome;
   }
