@@ -67,6 +67,20 @@ export class ObservedModel {
     }
   }
 
+  /** Takes in the events queued now, where the watch can deliver them at once (no dump ever). */
+  async flush(): Promise<void> {
+    if (this.watch && !this.paused && !this.stale) await this.watch.flush();
+  }
+
+  /**
+   * Brings the model up to what the kernel has told so far: the events queued now when the
+   * watch can deliver them all (no dump), a full re-read otherwise (or when stale).
+   */
+  async catchUp(): Promise<void> {
+    if (!this.stale && !this.paused && this.watch && (await this.watch.flush()) && !this.stale) return;
+    await this.refresh();
+  }
+
   /** Links and addresses as the model has them now (routes and neighbours are not kept). */
   snapshot(): ObservedState {
     if (!this.cached) {

@@ -218,6 +218,12 @@ export interface DataplaneWatch {
    */
   pause(): void;
   resume(): void;
+  /**
+   * Delivers every event the kernel has queued for this watch so far. Resolves true when the
+   * backend can promise that (netlink: the kernel queues a request's notifications before it
+   * answers it), false when it cannot (the caller should re-read instead).
+   */
+  flush(): Promise<boolean>;
 }
 
 /** One handle bound to one network namespace. Every operation is idempotent. */

@@ -3,6 +3,7 @@
 // planReconcile; this file adds what needs the world (a veth's peer namespace must exist),
 // carries the plan out through the Dataplane, and reports BridgeReady, UplinkReady,
 // Configured and Negotiated.
+import { DataplaneError } from '../../dataplane/errors.js';
 import { netnsPath } from '../../dataplane/netns-path.js';
 import type { Dataplane } from '../../dataplane/types.js';
 import { bridgeNameOf } from '../naming.js';
@@ -83,6 +84,8 @@ export class KernelLinksParticipant implements Participant<KernelStep> {
     const outcome: ApplyOutcome = { applied: 0, failures: [] };
     const fail = (step: KernelStep, err: unknown): void => {
       const error = err instanceof Error ? err.message : String(err);
+      // A device the plan relied on is gone: the kernel changed under it; plan again.
+      if (err instanceof DataplaneError && err.code === 'ENODEV') outcome.replan = true;
       if (step.resource) failed.add(`${step.resource.kind}/${step.resource.name}`);
       outcome.failures.push({ step, error, problem: step.resource ? failureProblem(step.action, error, ctx) : null });
     };

@@ -50,6 +50,11 @@ export interface ApplyOutcome {
   failures: Array<{ step: PlannedStep; problem: Problem | null; error: string }>;
   /** Whether the kernel's links or addresses may have changed (default: applied > 0). */
   kernelChanged?: boolean;
+  /**
+   * The world changed under the plan (a device it relied on vanished meanwhile): the pass
+   * re-reads the kernel and plans this participant again, once.
+   */
+  replan?: boolean;
 }
 
 /** Conditions and status fields one participant contributes to one resource. */

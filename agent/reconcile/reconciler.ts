@@ -64,6 +64,12 @@ export interface PassResult {
   dumps: number;
 }
 
+/**
+ * From this many steps on, a participant's own events are discarded during its apply and the
+ * kernel re-read after it; below, they are taken in and flushed (no dump at all).
+ */
+const QUIET_FROM_STEPS = 256;
+
 /** The trigger of the pass that follows one whose kernel events were discarded. */
 const AFTER_OWN_CHANGES = 'after own changes';
 
@@ -259,6 +265,8 @@ export class Reconciler {
     const dumpsBefore = this.model?.dumps ?? 0;
     let dumps = this.model ? 0 : 1;
     const desired = this.options.desired();
+    // Events queued right now are part of what this pass sees (no dump: a flush of the watch).
+    if (this.model && !refresh) await this.model.flush();
     let observed = await this.observe(refresh);
     const planned: DryRun = { actions: [], problems: [] };
     const problems = new Map<Participant, Problem[]>();
@@ -266,36 +274,46 @@ export class Reconciler {
     let applied = 0;
     let paused = false;
     for (const p of this.options.participants) {
-      const ctx: PassContext = { desired, observed, holdTeardown: this.holdTeardown };
-      const plan = await p.plan(ctx);
-      planned.actions.push(...plan.steps);
-      planned.problems.push(...plan.problems);
-      const own = [...plan.problems];
-      // Our own changes come back as thousands of events: discard them unread and re-read
-      // once after the apply (a dump of 1000 links costs less than decoding their events).
-      const quiet = plan.steps.length > 0 && this.model !== null;
-      if (quiet) {
-        this.model!.pause();
-        paused = true;
-      }
-      let outcome: Awaited<ReturnType<Participant['apply']>>;
-      try {
-        outcome = await p.apply(plan, ctx);
-      } finally {
-        if (quiet) this.model!.resume();
-      }
-      applied += outcome.applied;
-      for (const f of outcome.failures) {
-        this.log?.warn({ trigger, participant: p.name, action: f.step.description, err: f.error }, 'action failed');
-        failures.push({ op: f.step.op, reason: f.problem?.reason ?? 'TeardownFailed' });
-        if (f.problem) own.push(f.problem);
-      }
-      problems.set(p, own);
-      // The next participant and the conditions need the kernel as it is now (new ifindexes,
-      // addresses in place): re-read it only if this participant changed it.
-      if ((outcome.kernelChanged ?? outcome.applied > 0) || (this.model?.isStale ?? false)) {
-        observed = this.model ? (await this.model.refresh(), this.model.snapshot()) : await this.dp.observe(['addresses']);
-        if (!this.model) dumps++;
+      for (let attempt = 1; ; attempt++) {
+        const ctx: PassContext = { desired, observed, holdTeardown: this.holdTeardown };
+        const plan = await p.plan(ctx);
+        // Our own changes come back as thousands of events: discard them unread and re-read
+        // once after the apply (a dump of 1000 links costs less than decoding their events).
+        const quiet = plan.steps.length >= QUIET_FROM_STEPS && this.model !== null;
+        if (quiet) {
+          this.model!.pause();
+          paused = true;
+        }
+        let outcome: Awaited<ReturnType<Participant['apply']>>;
+        try {
+          outcome = await p.apply(plan, ctx);
+        } finally {
+          if (quiet) this.model!.resume();
+        }
+        // The next participant and the conditions need the kernel as it is now (new ifindexes,
+        // addresses in place): catch up with it if this participant changed it.
+        const changed = (outcome.kernelChanged ?? outcome.applied > 0) || (this.model?.isStale ?? false);
+        if (changed || outcome.replan) {
+          observed = this.model ? (await this.model.catchUp(), this.model.snapshot()) : await this.dp.observe(['addresses']);
+          if (!this.model) dumps++;
+        }
+        // The kernel changed under the plan (someone was still at work, e.g. deleting a bridge
+        // and its ports): plan again once from what it is now, instead of waiting for a pass.
+        if (outcome.replan && attempt === 1) {
+          applied += outcome.applied;
+          continue;
+        }
+        planned.actions.push(...plan.steps);
+        planned.problems.push(...plan.problems);
+        const own = [...plan.problems];
+        applied += outcome.applied;
+        for (const f of outcome.failures) {
+          this.log?.warn({ trigger, participant: p.name, action: f.step.description, err: f.error }, 'action failed');
+          failures.push({ op: f.step.op, reason: f.problem?.reason ?? 'TeardownFailed' });
+          if (f.problem) own.push(f.problem);
+        }
+        problems.set(p, own);
+        break;
       }
     }
     const ctx: PassContext = { desired, observed, holdTeardown: this.holdTeardown };

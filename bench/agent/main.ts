@@ -10,6 +10,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { NodeAgentClient, type GetStatusResponse } from '../../agent/api/gen/hostnet/v1/agent.js';
+import { openNetlinkDataplane } from '../../dataplane/netlink/backend.js';
 import { DesiredState } from '../../agent/api/gen/hostnet/v1/resources.js';
 import { ConditionStatus } from '../../agent/api/gen/hostnet/v1/status.js';
 import { describeMachine, machineInfo } from '../lib/machine.js';
@@ -275,8 +276,15 @@ async function run(args: Args): Promise<Figures> {
     const before = (await status()).networks.find((n) => n.name === victim)!;
     const bridge = before.bridgeName;
     from = a.logs().length;
+    // Timed from the deletion (made in-process, so no ip process start is counted) to the end
+    // of the agent's pass that repaired it (its own log line, wall clock): GetStatus confirms
+    // the repair afterwards, polled gently, since polling a 1000-attachment status every few
+    // ms would itself slow the agent down.
+    const deleter = await openNetlinkDataplane(hostNs);
     t0 = performance.now();
-    await execa('ip', ['-n', hostNs, 'link', 'del', bridge]);
+    const wallT0 = performance.timeOrigin + t0;
+    await deleter.deleteLink(bridge);
+    await deleter.close();
     // Repaired: the status shows a new bridge (a new ifindex), the network and every attachment Ready.
     const repaired = async (): Promise<boolean> => {
       const s = await status();
@@ -287,14 +295,15 @@ async function run(args: Args): Promise<Figures> {
     // 5 s, SIGHUP asks for a pass and that repair is timed from the signal.
     let driftByEvents = true;
     let sighupRepairMs: number | null = null;
-    await pollUntil(`${victim} Ready again`, repaired, 5_000).catch(async () => {
+    await pollUntil(`${victim} Ready again`, repaired, 5_000, 25).catch(async () => {
       driftByEvents = false;
       const t1 = performance.now();
       process.kill(a.pid, 'SIGHUP');
       await pollUntil(`${victim} Ready again after SIGHUP`, repaired, 30_000);
       sighupRepairMs = performance.now() - t1;
     });
-    const driftMs = performance.now() - t0;
+    const repairPassEnd = logLines(a, from).filter((l) => l.msg === 'pass' && Number(l.applied) > 0).map((l) => Number(l.time)).at(-1);
+    const driftMs = driftByEvents && repairPassEnd !== undefined ? repairPassEnd - wallT0 : performance.now() - t0;
     if (!(await links(hostNs)).has(bridge)) throw new Error(`drift repair: ${bridge} does not exist, yet ${victim} is Ready`);
     const driftLines = logLines(a, from);
     const driftPass = driftLines.find((l) => l.msg === 'reconciled' && typeof l.applied === 'number' && l.applied > 0);
@@ -380,7 +389,7 @@ async function main(): Promise<void> {
     row('  full dumps in those passes', String(nr.noopPassDumps), '0', nr.noopPassDumps === 0),
     row('  Apply of the unchanged state, RPC round trip (stores it, median of 5)', ms(nr.applyUnchangedMs), '-', null),
     row('no-op netlink writes (SIGHUP + 5 unchanged Applies; kernel events seen by ip monitor)', `${writes} (kernel events: ${nr.sighupKernelEvents + nr.unchangedKernelEvents})`, '0', writes === 0 && nr.sighupKernelEvents + nr.unchangedKernelEvents === 0),
-    row('drift repair (bridge deleted -> it and all ports Ready, by kernel events)', f.driftRepair.byKernelEvents ? ms(f.driftRepair.ms) : 'not repaired in 5 s', goal.driftMs ? `< ${goal.driftMs} ms` : '-', goal.driftMs ? f.driftRepair.ms !== null && f.driftRepair.ms < goal.driftMs : null),
+    row('drift repair (bridge deleted -> end of the pass that made it and all ports Ready)', f.driftRepair.byKernelEvents ? ms(f.driftRepair.ms) : 'not repaired in 5 s', goal.driftMs ? `< ${goal.driftMs} ms` : '-', goal.driftMs ? f.driftRepair.ms !== null && f.driftRepair.ms < goal.driftMs : null),
     ...(f.driftRepair.byKernelEvents ? [] : [row('  repair after SIGHUP instead (signal -> Ready)', ms(f.driftRepair.sighupRepairMs), '-', null)]),
     row('  kernel events lost (ENOBUFS) logged by the agent', String(f.driftRepair.monitorOverflows), '-', null),
     row('  of which the repair pass (agent log)', ms(f.driftRepair.passMs), '-', null),

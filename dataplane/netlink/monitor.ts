@@ -52,6 +52,11 @@ export class KernelMonitor {
     return monitor;
   }
 
+  /** Delivers every event queued on the socket now (see NetlinkSocket.flushEvents). */
+  flush(): void {
+    this.socket.flushEvents();
+  }
+
   close(): void {
     this.socket.close();
   }

@@ -198,6 +198,15 @@ export class NetlinkSocket {
     });
   }
 
+  /**
+   * Dispatches every message queued on the socket now, without waiting for the event loop:
+   * the kernel queues a request's notifications before it answers the request, so after an
+   * answer this delivers every event that request caused.
+   */
+  flushEvents(): void {
+    if (!this.closed) this.drain();
+  }
+
   /** Reads everything queued on the socket without blocking and dispatches it. */
   private drain(): void {
     for (;;) {

@@ -48,6 +48,14 @@ export class NetlinkWatch implements DataplaneWatch {
     }, { groups: groupsFor(kinds) });
   }
 
+  async flush(): Promise<boolean> {
+    if (this.closed || this.monitor.paused) return false;
+    this.monitor.flush();
+    // Events waiting behind a name lookup are delivered in order by drain().
+    while (this.draining || this.pending.length > 0) await new Promise((r) => setImmediate(r));
+    return !this.closed;
+  }
+
   pause(): void {
     this.monitor.paused = true;
     this.pending.length = 0;
