@@ -131,11 +131,14 @@ export class DhcpHost {
         }
       }
       // Exhausted while the latest of the two was a request refused for lack of an address
-      // rather than an OFFER (an address was free again): decided by their order, not by what
-      // one pass happened to see (both can happen between two passes).
+      // rather than an OFFER (an address was free again), and the pools still have no free
+      // address (a lease released or expired since frees one without any OFFER): decided by
+      // their order and the pools now, not by what one pass happened to see.
       const exhausted = exhaustedOf(inst.server);
       const latest = inst.server.counters.handler?.latest;
-      inst.exhausted = !!latest && latest.poolExhausted > latest.offer;
+      const pool = inst.server.poolUsage();
+      const full = !pool || pool.used >= pool.size;
+      inst.exhausted = !!latest && latest.poolExhausted > latest.offer && full;
       if (inst.exhausted) {
         this.serving.set(n.name, { ok: false, reason: 'PoolExhausted', message: `no free address in the pools (${exhausted} requests refused so far)` });
         continue;

@@ -230,7 +230,10 @@ describe('hostnet-agent serves DHCP', () => {
       const c = await dhcpServing();
       return c?.status === ConditionStatus.CONDITION_STATUS_FALSE && c.reason === 'PoolExhausted' ? c : undefined;
     }, 15_000);
-    // An address offered again (pod-auto's reserved one) clears it on the next pass.
+    // The refused client goes first (it would otherwise go on asking, and a refusal after the
+    // OFFER below rightly keeps the condition False); then an address offered again
+    // (pod-auto's reserved one) clears it on the next pass: the latest of the two decides.
+    await stopClients();
     const a = await udhcpc(workA());
     expect((await a.waitLease()).ip).toBe('10.78.5.100');
     await stopClients();

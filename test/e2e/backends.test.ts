@@ -1,7 +1,7 @@
 // The real hostnet-agent on each dataplane backend (--dataplane netlink|iproute2): apply through
 // hostnetctl, drift repair driven by the backend's watch() (the periodic resync is off), and a
 // kill -9 restart that converges without recreating a link. The kernel is checked with `ip -j`.
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -12,19 +12,9 @@ import { ipLink, ipLinks } from '../../dataplane/testing/ip.js';
 import { agentClient, buildDist, hostnetctl, rpc, startAgent, type AgentProcess } from '../lib/agent-process.js';
 import { eventually, network, veth, type StateJson } from '../lib/agent-state.js';
 import { useNetns } from '../lib/netns.js';
+import { ipMonitorPids } from '../lib/ip-monitor-pids.js';
 
 beforeAll(buildDist);
-
-/** Pids of `ip ... monitor` processes working in `netns` (read from /proc, touching nothing). */
-async function ipMonitorPids(netns: string): Promise<number[]> {
-  const pids: number[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const argv: string[] = await readFile(`/proc/${entry}/cmdline`, 'utf8').then((t) => t.split('\0'), () => []);
-    if (argv.includes('monitor') && argv.includes(netns) && argv[0]?.endsWith('ip')) pids.push(Number(entry));
-  }
-  return pids;
-}
 
 describe.each(['netlink', 'iproute2'])('hostnet-agent --dataplane %s', (backend) => {
   const ns = useNetns(2, 'all', `be-${backend.slice(0, 2)}`);

@@ -1,12 +1,12 @@
 // Dataplane.watch() on every backend: what the kernel did (done and witnessed with raw `ip`)
 // arrives as events with the right name and ifindex, and close() stops them.
-import { readdir, readFile } from 'node:fs/promises';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Dataplane, DataplaneEvent, DataplaneWatch } from '../../dataplane/types.js';
 import { ip, ipLink } from '../../dataplane/testing/ip.js';
 import { assertNoLeftoverTestNetns } from '../lib/leftovers.js';
 import { useNetns } from '../lib/netns.js';
 import { backends } from './backends.js';
+import { ipMonitorPids } from '../lib/ip-monitor-pids.js';
 
 afterAll(async () => {
   await assertNoLeftoverTestNetns(process.pid);
@@ -20,17 +20,6 @@ async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
-}
-
-/** Pids of `ip ... monitor` processes working in `netns` (read from /proc, touching nothing). */
-async function ipMonitorPids(netns: string): Promise<number[]> {
-  const pids: number[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const argv: string[] = await readFile(`/proc/${entry}/cmdline`, 'utf8').then((t) => t.split('\0'), () => []);
-    if (argv.includes('monitor') && argv.includes(netns) && argv[0]?.endsWith('ip')) pids.push(Number(entry));
-  }
-  return pids;
 }
 
 describe.each(backends)('$name backend: watch', (backend) => {
