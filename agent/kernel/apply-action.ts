@@ -3,7 +3,12 @@
 import type { Dataplane } from '../../dataplane/types.js';
 import type { PlanAction } from '../reconcile/plan.js';
 
-export async function applyAction(dp: Dataplane, a: PlanAction): Promise<void> {
+/** A step in the workload's namespace: applied in batches per namespace (Dataplane.setLinksIn). */
+export type PeerAction = Extract<PlanAction, { op: 'setPeerLink' }>;
+/** Everything else: one Dataplane call each, in this namespace. */
+export type LocalAction = Exclude<PlanAction, PeerAction>;
+
+export async function applyAction(dp: Dataplane, a: LocalAction): Promise<void> {
   switch (a.op) {
     case 'deleteLinkGroup':
       return dp.deleteLinkGroup(a.group);
@@ -26,11 +31,6 @@ export async function applyAction(dp: Dataplane, a: PlanAction): Promise<void> {
       return;
     case 'setLink':
       return dp.setLink(a.attrs);
-    case 'setPeerLink': {
-      const [err] = await dp.setLinksIn(a.netns, [a.attrs]);
-      if (err) throw err;
-      return;
-    }
     case 'addAddress':
       return dp.addAddress(a.spec);
     case 'deleteAddress':

@@ -9,7 +9,7 @@ import type { Dataplane } from '../../dataplane/types.js';
 import { bridgeNameOf } from '../naming.js';
 import type { ApplyOutcome, Participant, ParticipantPlan, PassContext, PlannedStep, Problem, ResourceReport } from '../reconcile/participant.js';
 import { describeAction, planReconcile, type PlanAction } from '../reconcile/plan.js';
-import { actionDevice, applyAction } from './apply-action.js';
+import { actionDevice, applyAction, type LocalAction, type PeerAction } from './apply-action.js';
 import { attachmentFacts, networkFacts, ProblemIndex } from './conditions.js';
 import { CreationIntents } from './intents.js';
 import { describeMissing, netnsState, type NetnsState } from './netns-state.js';
@@ -101,10 +101,10 @@ export class KernelLinksParticipant implements Participant<KernelStep> {
       lastYield = performance.now();
       await yieldToEventLoop();
     };
-    const one = async (step: KernelStep): Promise<void> => {
+    const one = async (step: KernelStep, action: LocalAction): Promise<void> => {
       if (skipped(step)) return;
       try {
-        await applyAction(this.dp, step.action);
+        await applyAction(this.dp, action);
         outcome.applied++;
       } catch (err) {
         fail(step, err);
@@ -112,41 +112,44 @@ export class KernelLinksParticipant implements Participant<KernelStep> {
     };
     // The plan's order: teardown and networks (bridges, uplinks, addresses) first, in order;
     // then the attachments, independent of each other (each one's steps in order), several
-    // in flight so that their lookups of the same bridge are shared; then the peer steps.
-    const firstAttachment = plan.steps.findIndex((s) => s.resource?.kind === 'attachment' && s.action.op !== 'setPeerLink');
-    const firstPeer = plan.steps.findIndex((s) => s.action.op === 'setPeerLink');
-    const end = firstPeer < 0 ? plan.steps.length : firstPeer;
-    const split = firstAttachment < 0 || firstAttachment > end ? end : firstAttachment;
-    for (const step of plan.steps.slice(0, split)) {
-      await breathe();
-      await one(step);
+    // in flight so that their lookups of the same bridge are shared; then the peer steps,
+    // which the planner puts last, one batch per namespace.
+    const local: Array<{ step: KernelStep; action: LocalAction }> = [];
+    const peers = new Map<string, Array<{ step: KernelStep; action: PeerAction }>>();
+    for (const step of plan.steps) {
+      const a = step.action;
+      if (a.op !== 'setPeerLink') local.push({ step, action: a });
+      else if (!peers.has(a.netns)) peers.set(a.netns, [{ step, action: a }]);
+      else peers.get(a.netns)!.push({ step, action: a });
     }
-    const byAttachment = new Map<string, KernelStep[]>();
-    for (const step of plan.steps.slice(split, end)) {
-      const key = step.resource ? `${step.resource.kind}/${step.resource.name}` : '';
-      byAttachment.set(key, [...(byAttachment.get(key) ?? []), step]);
+    const firstAttachment = local.findIndex((l) => l.step.resource?.kind === 'attachment');
+    const split = firstAttachment < 0 ? local.length : firstAttachment;
+    for (const { step, action } of local.slice(0, split)) {
+      await breathe();
+      await one(step, action);
+    }
+    const byAttachment = new Map<string, Array<{ step: KernelStep; action: LocalAction }>>();
+    for (const l of local.slice(split)) {
+      const key = `${l.step.resource?.kind}/${l.step.resource?.name}`;
+      if (!byAttachment.has(key)) byAttachment.set(key, [l]);
+      else byAttachment.get(key)!.push(l);
     }
     const queue = [...byAttachment.values()];
     const worker = async (): Promise<void> => {
       for (let steps = queue.shift(); steps; steps = queue.shift()) {
         await breathe();
-        for (const step of steps) await one(step);
+        for (const { step, action } of steps) await one(step, action);
       }
     };
     await Promise.all(Array.from({ length: Math.min(ATTACHMENTS_IN_FLIGHT, queue.length) }, worker));
-    // Peer steps, one batch per namespace: all of a namespace's links at once.
-    const peers = new Map<string, KernelStep[]>();
-    for (const step of plan.steps.slice(end)) {
-      if (step.action.op !== 'setPeerLink' || skipped(step)) continue;
-      peers.set(step.action.netns, [...(peers.get(step.action.netns) ?? []), step]);
-    }
     for (const [netns, all] of peers) {
+      const todo = all.filter((p) => !skipped(p.step));
       // In slices, so the event loop (and the kernel-event socket) gets a turn between them.
-      for (let from = 0; from < all.length; from += PEERS_PER_BATCH) {
+      for (let from = 0; from < todo.length; from += PEERS_PER_BATCH) {
         await breathe();
-        const batch = all.slice(from, from + PEERS_PER_BATCH);
-        const results = await this.dp.setLinksIn(netns, batch.map((s) => (s.action as Extract<PlanAction, { op: 'setPeerLink' }>).attrs));
-        results.forEach((err, k) => (err ? fail(batch[k]!, err) : outcome.applied++));
+        const batch = todo.slice(from, from + PEERS_PER_BATCH);
+        const results = await this.dp.setLinksIn(netns, batch.map((p) => p.action.attrs));
+        results.forEach((err, k) => (err ? fail(batch[k]!.step, err) : outcome.applied++));
       }
     }
     return outcome;
