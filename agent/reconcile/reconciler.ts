@@ -103,6 +103,7 @@ export class Reconciler {
   private attachments: Facts[] = [];
   private lastGeneration = 0;
   private passes = 0;
+  private ownDumps = 0;
   readonly log: ReconcileLogger | undefined;
 
   constructor(private readonly dp: Dataplane, private readonly options: ReconcilerOptions) {
@@ -255,15 +256,32 @@ export class Reconciler {
   /** The kernel's links and addresses: from the model, re-read first when asked or stale. */
   private async observe(refresh: boolean): Promise<ObservedState> {
     if (this.started) await this.started;
-    if (!this.model) return this.dp.observe(['addresses']);
+    if (!this.model) return this.dump();
     if (refresh || this.model.isStale) await this.model.refresh();
     return this.model.snapshot();
   }
 
+  /** The kernel as it is after a change: the model caught up (flushed events, or re-read). */
+  private async caughtUp(): Promise<ObservedState> {
+    if (!this.model) return this.dump();
+    await this.model.catchUp();
+    return this.model.snapshot();
+  }
+
+  /** Without a model (watchKernel off), every look is one dump per kind. */
+  private dump(): Promise<ObservedState> {
+    this.ownDumps++;
+    return this.dp.observe(['addresses']);
+  }
+
+  /** Full dumps so far, the model's or our own. */
+  private get dumpCount(): number {
+    return (this.model?.dumps ?? 0) + this.ownDumps;
+  }
+
   private async pass(trigger: string, refresh: boolean): Promise<PassResult> {
     const started = performance.now();
-    const dumpsBefore = this.model?.dumps ?? 0;
-    let dumps = this.model ? 0 : 1;
+    const dumpsBefore = this.dumpCount;
     const desired = this.options.desired();
     // Events queued right now are part of what this pass sees (no dump: a flush of the watch).
     if (this.model && !refresh) await this.model.flush();
@@ -293,10 +311,7 @@ export class Reconciler {
         // The next participant and the conditions need the kernel as it is now (new ifindexes,
         // addresses in place): catch up with it if this participant changed it.
         const changed = (outcome.kernelChanged ?? outcome.applied > 0) || (this.model?.isStale ?? false);
-        if (changed || outcome.replan) {
-          observed = this.model ? (await this.model.catchUp(), this.model.snapshot()) : await this.dp.observe(['addresses']);
-          if (!this.model) dumps++;
-        }
+        if (changed || outcome.replan) observed = await this.caughtUp();
         // The kernel changed under the plan (someone was still at work, e.g. deleting a bridge
         // and its ports): plan again once from what it is now, instead of waiting for a pass.
         if (outcome.replan && attempt === 1) {
@@ -321,7 +336,7 @@ export class Reconciler {
     const transitions = this.updateConditions(desired, reports, this.options.now?.() ?? new Date());
     this.lastGeneration = desired.generation;
     this.passes++;
-    if (this.model) dumps = this.model.dumps - dumpsBefore;
+    const dumps = this.dumpCount - dumpsBefore;
     const durationMs = performance.now() - started;
     const allProblems = [...problems.values()].flat();
     this.log?.debug({ trigger, generation: desired.generation, actions: planned.actions.length, applied, dumps, durationMs: Math.round(durationMs * 100) / 100 }, 'pass');
