@@ -83,7 +83,7 @@ async function run(config: AgentConfig): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
   // SIGHUP: an admin's "look again now" (a full pass, like the periodic resync).
-  process.on('SIGHUP', () => void reconciler.requestResync('SIGHUP'));
+  process.on('SIGHUP', () => void reconciler.requestResync('SIGHUP', true));
 }
 
 let config: AgentConfig;
