@@ -57,6 +57,8 @@ export class DhcpHost {
   /** Networks that served DHCP in some desired state of this process (their files are ours to remove). */
   private readonly seen = new Set<string>();
   private closed = false;
+  /** Counts of every instance this host ran, kept across restarts (metrics). */
+  private readonly statsBook = new DhcpStatsBook();
 
   constructor(private readonly options: DhcpHostOptions) {}
 
@@ -155,6 +157,8 @@ export class DhcpHost {
         this.options.log?.warn({ network: name, err: errText(err) }, 'lease file of a removed network not removed'));
     }
     for (const name of [...this.serving.keys()]) if (!wanted.has(name)) this.serving.delete(name);
+    // Every instance is seen while it runs, so its counts outlive it (metrics never go down).
+    this.statsBook.see(this.currentServers());
   }
 
   /**
@@ -241,11 +245,14 @@ export class DhcpHost {
     }
   }
 
-  private readonly statsBook = new DhcpStatsBook();
 
   /** DHCP figures per network for metrics; counts survive server restarts (see stats.ts). */
   stats(): DhcpNetworkStats[] {
-    return this.statsBook.collect(new Map([...this.instances].map(([name, inst]) => [name, inst.server])));
+    return this.statsBook.collect(this.currentServers());
+  }
+
+  private currentServers(): Map<string, DhcpServer> {
+    return new Map([...this.instances].map(([name, inst]) => [name, inst.server]));
   }
 }
 

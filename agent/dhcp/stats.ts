@@ -2,9 +2,9 @@
 // type, drops by reason, leases by state, pool size and use. Counts are kept per network across
 // server instances: a network's server is restarted when its bridge is recreated, and a
 // Prometheus counter must never go down, so the final counts of each retired instance are
-// added to the network's base. The book must see every instance once while it runs (the agent
-// asks after every reconcile pass, where instances start and stop); a retired instance keeps
-// its final counts (DhcpServer.counters after stop()).
+// added to the network's base. The book must see every instance once while it runs (DhcpHost
+// shows it its instances after each change of them); a retired instance keeps its final
+// counts (DhcpServer.counters after stop()).
 import type { Counters as HandlerCounters } from '../../dhcp/counters.js';
 import type { Lease, LeaseState } from '../../dhcp/types.js';
 
@@ -85,8 +85,12 @@ export class DhcpStatsBook {
   /** Instances seen and not yet folded into the base (current ones and ones still stopping). */
   private readonly live = new Map<string, Set<CountedServer>>();
 
-  /** Figures for every network that has had a server, given the instances running now. */
-  collect(current: ReadonlyMap<string, CountedServer>): DhcpNetworkStats[] {
+  /**
+   * Takes note of the instances running now, and folds the final counts of those that stopped
+   * into their network's base. Cheap: reads no leases. DhcpHost calls it whenever its
+   * instances may have changed, so every instance is seen while it runs.
+   */
+  see(current: ReadonlyMap<string, CountedServer>): void {
     for (const [network, server] of current) {
       let set = this.live.get(network);
       if (!set) this.live.set(network, (set = new Set()));
@@ -101,6 +105,11 @@ export class DhcpStatsBook {
       }
       if (set.size === 0) this.live.delete(network);
     }
+  }
+
+  /** Figures for every network that has had a server, given the instances running now. */
+  collect(current: ReadonlyMap<string, CountedServer>): DhcpNetworkStats[] {
+    this.see(current);
     const networks = new Set([...this.base.keys(), ...this.live.keys()]);
     return [...networks].sort().map((network) => {
       let counts = this.base.get(network) ?? empty();

@@ -24,22 +24,17 @@ export async function startAgentMetrics(o: AgentMetricsOptions): Promise<AgentMe
   const registry = createMetricsRegistry();
   const unsubscribe = registerReconcileMetrics(registry, o.reconciler, o.desiredGeneration);
   registerDhcpMetrics(registry, o.dhcp);
-  // DHCP servers start and stop inside passes: looking after each one means every instance is
-  // seen while it runs, so its counts are kept when it is later replaced (see dhcp/stats.ts).
-  const offPass = o.reconciler.onPass(() => void o.dhcp.stats());
   let server: MetricsServer;
   try {
     server = await startMetricsServer(registry, o.address, o.onError);
   } catch (err) {
     unsubscribe();
-    offPass();
     throw err;
   }
   return {
     address: server.address,
     close: async () => {
       unsubscribe();
-      offPass();
       await server.close();
     },
   };
