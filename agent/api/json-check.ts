@@ -74,6 +74,7 @@ function checkValue(value: unknown, type: FieldType, path: string, out: string[]
       checkMapping(value, type.name, path, out);
       return;
     case 'string':
+      if ('integerAllowed' in type && Number.isInteger(value)) return;
       if (typeof value !== 'string') out.push(`${path}: expected a string, got ${describeValue(value)}${typeof value === 'number' ? ' (quote it)' : ''}`);
       return;
     case 'bool':

@@ -6,10 +6,12 @@
 export type MessageName =
   | 'DesiredState' | 'Network' | 'Uplink' | 'NoUplink' | 'VlanUplink' | 'VxlanUplink' | 'UntaggedUplink'
   | 'Dhcp' | 'IpRange' | 'StaticRoute' | 'Reservation' | 'Attachment' | 'IpConfig' | 'TapDevice' | 'VethPair'
-  | 'AutoIp' | 'NoIp';
+  | 'AutoIp' | 'NoIp' | 'PortSecurity' | 'AddressPair' | 'SecurityGroup' | 'SecurityRule';
 
 export type FieldType =
   | { kind: 'string' | 'bool' | 'uint32' | 'uint64' }
+  /** A string field that also takes an unquoted integer (fromJSON makes it a string), e.g. `protocol: 132`. */
+  | { kind: 'string'; integerAllowed: true }
   | { kind: 'enum'; name: string; values: Readonly<Record<string, number>> }
   | { kind: 'message'; name: MessageName };
 
@@ -30,6 +32,8 @@ const BOOL = { kind: 'bool' } as const;
 const UINT32 = { kind: 'uint32' } as const;
 const UINT64 = { kind: 'uint64' } as const;
 const IP_FAMILY = { kind: 'enum', name: 'IpFamily', values: { IP_FAMILY_UNSPECIFIED: 0, IPV4: 4, IPV6: 6 } } as const;
+const DIRECTION = { kind: 'enum', name: 'Direction', values: { DIRECTION_UNSPECIFIED: 0, INGRESS: 1, EGRESS: 2 } } as const;
+const STRING_OR_INTEGER = { kind: 'string', integerAllowed: true } as const;
 const msg = (name: MessageName): FieldType => ({ kind: 'message', name });
 
 function f(json: string, type: FieldType, opts: { repeated?: boolean; oneof?: string } = {}): FieldShape {
@@ -38,7 +42,8 @@ function f(json: string, type: FieldType, opts: { repeated?: boolean; oneof?: st
 const list = { repeated: true };
 
 export const MESSAGES: Readonly<Record<MessageName, readonly FieldShape[]>> = {
-  DesiredState: [f('generation', UINT64), f('networks', msg('Network'), list), f('attachments', msg('Attachment'), list)],
+  DesiredState: [f('generation', UINT64), f('networks', msg('Network'), list), f('attachments', msg('Attachment'), list),
+    f('securityGroups', msg('SecurityGroup'), list)],
   Network: [
     f('name', STRING), f('bridgeName', STRING), f('mtu', UINT32), f('uplink', msg('Uplink')), f('importedBridge', BOOL),
     f('ipFamily', IP_FAMILY), f('cidr', STRING), f('gateway', STRING), f('gatewayOnBridge', BOOL), f('dhcp', msg('Dhcp')),
@@ -64,7 +69,14 @@ export const MESSAGES: Readonly<Record<MessageName, readonly FieldShape[]>> = {
   Reservation: [f('mac', STRING), f('ip', STRING), f('hostname', STRING)],
   Attachment: [
     f('name', STRING), f('network', STRING), f('tap', msg('TapDevice'), { oneof: 'kind' }), f('veth', msg('VethPair'), { oneof: 'kind' }),
-    f('mac', STRING), f('mtu', UINT32), f('ip', msg('IpConfig')),
+    f('mac', STRING), f('mtu', UINT32), f('ip', msg('IpConfig')), f('portSecurity', msg('PortSecurity')),
+  ],
+  PortSecurity: [f('enabled', BOOL), f('securityGroups', STRING, list), f('allowedAddressPairs', msg('AddressPair'), list)],
+  AddressPair: [f('ip', STRING), f('mac', STRING)],
+  SecurityGroup: [f('name', STRING), f('rules', msg('SecurityRule'), list), f('description', STRING)],
+  SecurityRule: [
+    f('direction', DIRECTION), f('protocol', STRING_OR_INTEGER), f('fromPort', UINT32), f('toPort', UINT32),
+    f('remoteCidr', STRING, { oneof: 'remote' }), f('remoteGroup', STRING, { oneof: 'remote' }), f('description', STRING),
   ],
   IpConfig: [
     f('static', STRING, { oneof: 'mode' }), f('auto', msg('AutoIp'), { oneof: 'mode' }), f('none', msg('NoIp'), { oneof: 'mode' }),

@@ -62,6 +62,48 @@ export function ipFamilyToJSON(object: IpFamily): string {
   }
 }
 
+/** Traffic direction as seen from the workload. */
+export enum Direction {
+  DIRECTION_UNSPECIFIED = 0,
+  /** INGRESS - Towards the workload. */
+  INGRESS = 1,
+  /** EGRESS - From the workload. */
+  EGRESS = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function directionFromJSON(object: any): Direction {
+  switch (object) {
+    case 0:
+    case "DIRECTION_UNSPECIFIED":
+      return Direction.DIRECTION_UNSPECIFIED;
+    case 1:
+    case "INGRESS":
+      return Direction.INGRESS;
+    case 2:
+    case "EGRESS":
+      return Direction.EGRESS;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return Direction.UNRECOGNIZED;
+  }
+}
+
+export function directionToJSON(object: Direction): string {
+  switch (object) {
+    case Direction.DIRECTION_UNSPECIFIED:
+      return "DIRECTION_UNSPECIFIED";
+    case Direction.INGRESS:
+      return "INGRESS";
+    case Direction.EGRESS:
+      return "EGRESS";
+    case Direction.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** The whole desired state of one node. */
 export interface DesiredState {
   /**
@@ -71,6 +113,8 @@ export interface DesiredState {
   generation: number;
   networks: Network[];
   attachments: Attachment[];
+  /** Named sets of allow rules that attachments with port security refer to. */
+  securityGroups: SecurityGroup[];
 }
 
 /**
@@ -223,7 +267,78 @@ export interface Attachment {
     | number
     | undefined;
   /** How the workload gets its address. Absent is the same as `none`. */
-  ip?: IpConfig | undefined;
+  ip?:
+    | IpConfig
+    | undefined;
+  /** Filtering and anti-spoofing on this attachment's port. Absent: nothing is filtered. */
+  portSecurity?: PortSecurity | undefined;
+}
+
+/**
+ * Port security of one attachment, e.g.
+ *   portSecurity: { enabled: true, securityGroups: [web], allowedAddressPairs: [{ ip: 10.70.0.200 }] }
+ */
+export interface PortSecurity {
+  /**
+   * On: traffic to and from the workload is dropped unless a rule of one of its groups
+   * allows it (replies of allowed flows pass), and the workload may send only from its own
+   * MAC and addresses. Off (default): nothing is filtered.
+   */
+  enabled: boolean;
+  /**
+   * Names of security groups; their rules add up. None: everything but DHCP, ARP and NDP
+   * for its own addresses is dropped.
+   */
+  securityGroups: string[];
+  /** Further addresses the workload may send from (a VIP, a range it routes). */
+  allowedAddressPairs: AddressPair[];
+}
+
+/** An address (or CIDR) the workload may also use, optionally with another source MAC. */
+export interface AddressPair {
+  /** An address or a CIDR, IPv4 or IPv6. */
+  ip: string;
+  /** A further source MAC allowed with it. Default: the attachment's own MAC. */
+  mac: string;
+}
+
+/** A named set of allow rules. Everything a rule does not allow is dropped. */
+export interface SecurityGroup {
+  /** Unique on the node, same rules as a network's name. */
+  name: string;
+  rules: SecurityRule[];
+  description: string;
+}
+
+/** One allow rule, e.g. `{ direction: INGRESS, protocol: TCP, fromPort: 80, toPort: 80, remoteCidr: 0.0.0.0/0 }`. */
+export interface SecurityRule {
+  direction: Direction;
+  /**
+   * ANY (default), TCP, UDP, ICMP, ICMPV6, or an IP protocol number 0..255 (in YAML also
+   * unquoted, e.g. `protocol: 132`).
+   */
+  protocol: string;
+  /**
+   * The workload's port range (destination port for INGRESS, the remote's for EGRESS), for
+   * TCP, UDP, SCTP, DCCP and UDP-Lite only. Absent: every port; only one given: that port.
+   */
+  fromPort?: number | undefined;
+  toPort?:
+    | number
+    | undefined;
+  /**
+   * Who is on the other end. Absent: anyone. The rule's family follows the remote: an IPv4
+   * CIDR makes an IPv4-only rule; a group or no remote matches both families.
+   */
+  remote?:
+    | //
+    /** Source (INGRESS) or destination (EGRESS) CIDR, e.g. "10.0.0.0/8" or "::/0". */
+    { $case: "remoteCidr"; remoteCidr: string }
+    | //
+    /** Every address of every attachment in this group (DHCP leases and address pairs included). */
+    { $case: "remoteGroup"; remoteGroup: string }
+    | undefined;
+  description: string;
 }
 
 /** In YAML/JSON: `ip: { static: 192.168.10.71 }`, `ip: { auto: {} }` or `ip: { none: {} }`. */
@@ -273,7 +388,7 @@ export interface NoIp {
 }
 
 function createBaseDesiredState(): DesiredState {
-  return { generation: 0, networks: [], attachments: [] };
+  return { generation: 0, networks: [], attachments: [], securityGroups: [] };
 }
 
 export const DesiredState: MessageFns<DesiredState> = {
@@ -286,6 +401,9 @@ export const DesiredState: MessageFns<DesiredState> = {
     }
     for (const v of message.attachments) {
       Attachment.encode(v!, writer.uint32(26).fork()).join();
+    }
+    for (const v of message.securityGroups) {
+      SecurityGroup.encode(v!, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -327,6 +445,14 @@ export const DesiredState: MessageFns<DesiredState> = {
             message.attachments.push(Attachment.decode(reader, reader.uint32()));
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.securityGroups.push(SecurityGroup.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -346,6 +472,11 @@ export const DesiredState: MessageFns<DesiredState> = {
       attachments: globalThis.Array.isArray(object?.attachments)
         ? object.attachments.map((e: any) => Attachment.fromJSON(e))
         : [],
+      securityGroups: globalThis.Array.isArray(object?.securityGroups)
+        ? object.securityGroups.map((e: any) => SecurityGroup.fromJSON(e))
+        : globalThis.Array.isArray(object?.security_groups)
+        ? object.security_groups.map((e: any) => SecurityGroup.fromJSON(e))
+        : [],
     };
   },
 
@@ -360,6 +491,9 @@ export const DesiredState: MessageFns<DesiredState> = {
     if (message.attachments?.length) {
       obj.attachments = message.attachments.map((e) => Attachment.toJSON(e));
     }
+    if (message.securityGroups?.length) {
+      obj.securityGroups = message.securityGroups.map((e) => SecurityGroup.toJSON(e));
+    }
     return obj;
   },
 
@@ -371,6 +505,7 @@ export const DesiredState: MessageFns<DesiredState> = {
     message.generation = object.generation ?? 0;
     message.networks = object.networks?.map((e) => Network.fromPartial(e)) || [];
     message.attachments = object.attachments?.map((e) => Attachment.fromPartial(e)) || [];
+    message.securityGroups = object.securityGroups?.map((e) => SecurityGroup.fromPartial(e)) || [];
     return message;
   },
 };
@@ -1630,7 +1765,15 @@ export const Reservation: MessageFns<Reservation> = {
 };
 
 function createBaseAttachment(): Attachment {
-  return { name: "", network: "", kind: undefined, mac: undefined, mtu: undefined, ip: undefined };
+  return {
+    name: "",
+    network: "",
+    kind: undefined,
+    mac: undefined,
+    mtu: undefined,
+    ip: undefined,
+    portSecurity: undefined,
+  };
 }
 
 export const Attachment: MessageFns<Attachment> = {
@@ -1657,6 +1800,9 @@ export const Attachment: MessageFns<Attachment> = {
     }
     if (message.ip !== undefined) {
       IpConfig.encode(message.ip, writer.uint32(58).fork()).join();
+    }
+    if (message.portSecurity !== undefined) {
+      PortSecurity.encode(message.portSecurity, writer.uint32(66).fork()).join();
     }
     return writer;
   },
@@ -1730,6 +1876,14 @@ export const Attachment: MessageFns<Attachment> = {
             message.ip = IpConfig.decode(reader, reader.uint32());
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.portSecurity = PortSecurity.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1754,6 +1908,11 @@ export const Attachment: MessageFns<Attachment> = {
       mac: isSet(object.mac) ? globalThis.String(object.mac) : undefined,
       mtu: isSet(object.mtu) ? globalThis.Number(object.mtu) : undefined,
       ip: isSet(object.ip) ? IpConfig.fromJSON(object.ip) : undefined,
+      portSecurity: isSet(object.portSecurity)
+        ? PortSecurity.fromJSON(object.portSecurity)
+        : isSet(object.port_security)
+        ? PortSecurity.fromJSON(object.port_security)
+        : undefined,
     };
   },
 
@@ -1778,6 +1937,9 @@ export const Attachment: MessageFns<Attachment> = {
     }
     if (message.ip !== undefined) {
       obj.ip = IpConfig.toJSON(message.ip);
+    }
+    if (message.portSecurity !== undefined) {
+      obj.portSecurity = PortSecurity.toJSON(message.portSecurity);
     }
     return obj;
   },
@@ -1806,6 +1968,497 @@ export const Attachment: MessageFns<Attachment> = {
     message.mac = object.mac ?? undefined;
     message.mtu = object.mtu ?? undefined;
     message.ip = (object.ip !== undefined && object.ip !== null) ? IpConfig.fromPartial(object.ip) : undefined;
+    message.portSecurity = (object.portSecurity !== undefined && object.portSecurity !== null)
+      ? PortSecurity.fromPartial(object.portSecurity)
+      : undefined;
+    return message;
+  },
+};
+
+function createBasePortSecurity(): PortSecurity {
+  return { enabled: false, securityGroups: [], allowedAddressPairs: [] };
+}
+
+export const PortSecurity: MessageFns<PortSecurity> = {
+  encode(message: PortSecurity, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.enabled !== false) {
+      writer.uint32(8).bool(message.enabled);
+    }
+    for (const v of message.securityGroups) {
+      writer.uint32(18).string(v!);
+    }
+    for (const v of message.allowedAddressPairs) {
+      AddressPair.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PortSecurity {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePortSecurity();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.enabled = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.securityGroups.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.allowedAddressPairs.push(AddressPair.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PortSecurity {
+    return {
+      enabled: isSet(object.enabled) ? globalThis.Boolean(object.enabled) : false,
+      securityGroups: globalThis.Array.isArray(object?.securityGroups)
+        ? object.securityGroups.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.security_groups)
+        ? object.security_groups.map((e: any) => globalThis.String(e))
+        : [],
+      allowedAddressPairs: globalThis.Array.isArray(object?.allowedAddressPairs)
+        ? object.allowedAddressPairs.map((e: any) => AddressPair.fromJSON(e))
+        : globalThis.Array.isArray(object?.allowed_address_pairs)
+        ? object.allowed_address_pairs.map((e: any) => AddressPair.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: PortSecurity): unknown {
+    const obj: any = {};
+    if (message.enabled !== false) {
+      obj.enabled = message.enabled;
+    }
+    if (message.securityGroups?.length) {
+      obj.securityGroups = message.securityGroups;
+    }
+    if (message.allowedAddressPairs?.length) {
+      obj.allowedAddressPairs = message.allowedAddressPairs.map((e) => AddressPair.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PortSecurity>, I>>(base?: I): PortSecurity {
+    return PortSecurity.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PortSecurity>, I>>(object: I): PortSecurity {
+    const message = createBasePortSecurity();
+    message.enabled = object.enabled ?? false;
+    message.securityGroups = object.securityGroups?.map((e) => e) || [];
+    message.allowedAddressPairs = object.allowedAddressPairs?.map((e) => AddressPair.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseAddressPair(): AddressPair {
+  return { ip: "", mac: "" };
+}
+
+export const AddressPair: MessageFns<AddressPair> = {
+  encode(message: AddressPair, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ip !== "") {
+      writer.uint32(10).string(message.ip);
+    }
+    if (message.mac !== "") {
+      writer.uint32(18).string(message.mac);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AddressPair {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAddressPair();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ip = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.mac = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AddressPair {
+    return {
+      ip: isSet(object.ip) ? globalThis.String(object.ip) : "",
+      mac: isSet(object.mac) ? globalThis.String(object.mac) : "",
+    };
+  },
+
+  toJSON(message: AddressPair): unknown {
+    const obj: any = {};
+    if (message.ip !== "") {
+      obj.ip = message.ip;
+    }
+    if (message.mac !== "") {
+      obj.mac = message.mac;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AddressPair>, I>>(base?: I): AddressPair {
+    return AddressPair.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AddressPair>, I>>(object: I): AddressPair {
+    const message = createBaseAddressPair();
+    message.ip = object.ip ?? "";
+    message.mac = object.mac ?? "";
+    return message;
+  },
+};
+
+function createBaseSecurityGroup(): SecurityGroup {
+  return { name: "", rules: [], description: "" };
+}
+
+export const SecurityGroup: MessageFns<SecurityGroup> = {
+  encode(message: SecurityGroup, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    for (const v of message.rules) {
+      SecurityRule.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.description !== "") {
+      writer.uint32(26).string(message.description);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SecurityGroup {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSecurityGroup();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.rules.push(SecurityRule.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SecurityGroup {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      rules: globalThis.Array.isArray(object?.rules) ? object.rules.map((e: any) => SecurityRule.fromJSON(e)) : [],
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+    };
+  },
+
+  toJSON(message: SecurityGroup): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.rules?.length) {
+      obj.rules = message.rules.map((e) => SecurityRule.toJSON(e));
+    }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SecurityGroup>, I>>(base?: I): SecurityGroup {
+    return SecurityGroup.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SecurityGroup>, I>>(object: I): SecurityGroup {
+    const message = createBaseSecurityGroup();
+    message.name = object.name ?? "";
+    message.rules = object.rules?.map((e) => SecurityRule.fromPartial(e)) || [];
+    message.description = object.description ?? "";
+    return message;
+  },
+};
+
+function createBaseSecurityRule(): SecurityRule {
+  return { direction: 0, protocol: "", fromPort: undefined, toPort: undefined, remote: undefined, description: "" };
+}
+
+export const SecurityRule: MessageFns<SecurityRule> = {
+  encode(message: SecurityRule, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.direction !== 0) {
+      writer.uint32(8).int32(message.direction);
+    }
+    if (message.protocol !== "") {
+      writer.uint32(18).string(message.protocol);
+    }
+    if (message.fromPort !== undefined) {
+      writer.uint32(24).uint32(message.fromPort);
+    }
+    if (message.toPort !== undefined) {
+      writer.uint32(32).uint32(message.toPort);
+    }
+    switch (message.remote?.$case) {
+      case "remoteCidr":
+        writer.uint32(42).string(message.remote.remoteCidr);
+        break;
+      case "remoteGroup":
+        writer.uint32(50).string(message.remote.remoteGroup);
+        break;
+    }
+    if (message.description !== "") {
+      writer.uint32(58).string(message.description);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SecurityRule {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSecurityRule();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.direction = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.protocol = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.fromPort = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.toPort = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.remote = { $case: "remoteCidr", remoteCidr: reader.string() };
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.remote = { $case: "remoteGroup", remoteGroup: reader.string() };
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SecurityRule {
+    return {
+      direction: isSet(object.direction) ? directionFromJSON(object.direction) : 0,
+      protocol: isSet(object.protocol) ? globalThis.String(object.protocol) : "",
+      fromPort: isSet(object.fromPort)
+        ? globalThis.Number(object.fromPort)
+        : isSet(object.from_port)
+        ? globalThis.Number(object.from_port)
+        : undefined,
+      toPort: isSet(object.toPort)
+        ? globalThis.Number(object.toPort)
+        : isSet(object.to_port)
+        ? globalThis.Number(object.to_port)
+        : undefined,
+      remote: isSet(object.remoteCidr)
+        ? { $case: "remoteCidr", remoteCidr: globalThis.String(object.remoteCidr) }
+        : isSet(object.remote_cidr)
+        ? { $case: "remoteCidr", remoteCidr: globalThis.String(object.remote_cidr) }
+        : isSet(object.remoteGroup)
+        ? { $case: "remoteGroup", remoteGroup: globalThis.String(object.remoteGroup) }
+        : isSet(object.remote_group)
+        ? { $case: "remoteGroup", remoteGroup: globalThis.String(object.remote_group) }
+        : undefined,
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+    };
+  },
+
+  toJSON(message: SecurityRule): unknown {
+    const obj: any = {};
+    if (message.direction !== 0) {
+      obj.direction = directionToJSON(message.direction);
+    }
+    if (message.protocol !== "") {
+      obj.protocol = message.protocol;
+    }
+    if (message.fromPort !== undefined) {
+      obj.fromPort = Math.round(message.fromPort);
+    }
+    if (message.toPort !== undefined) {
+      obj.toPort = Math.round(message.toPort);
+    }
+    if (message.remote?.$case === "remoteCidr") {
+      obj.remoteCidr = message.remote.remoteCidr;
+    } else if (message.remote?.$case === "remoteGroup") {
+      obj.remoteGroup = message.remote.remoteGroup;
+    }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SecurityRule>, I>>(base?: I): SecurityRule {
+    return SecurityRule.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SecurityRule>, I>>(object: I): SecurityRule {
+    const message = createBaseSecurityRule();
+    message.direction = object.direction ?? 0;
+    message.protocol = object.protocol ?? "";
+    message.fromPort = object.fromPort ?? undefined;
+    message.toPort = object.toPort ?? undefined;
+    switch (object.remote?.$case) {
+      case "remoteCidr": {
+        if (object.remote?.remoteCidr !== undefined && object.remote?.remoteCidr !== null) {
+          message.remote = { $case: "remoteCidr", remoteCidr: object.remote.remoteCidr };
+        }
+        break;
+      }
+      case "remoteGroup": {
+        if (object.remote?.remoteGroup !== undefined && object.remote?.remoteGroup !== null) {
+          message.remote = { $case: "remoteGroup", remoteGroup: object.remote.remoteGroup };
+        }
+        break;
+      }
+    }
+    message.description = object.description ?? "";
     return message;
   },
 };

@@ -217,7 +217,7 @@ export function ipHolderKindToJSON(object: IpHolderKind): string {
 
 /**
  * Kubernetes-style condition. Networks: BridgeReady, UplinkReady, DhcpServing, Ready.
- * Attachments: Configured, Negotiated, Ready.
+ * Attachments: Configured, Negotiated, SecurityApplied (port security on), Ready.
  */
 export interface Condition {
   type: string;
@@ -249,6 +249,24 @@ export interface AttachmentStatus {
   /** The address in use or reserved for it; empty: none known. */
   ip: string;
   conditions: Condition[];
+  /** Set when port security is on: the groups in force and the drop counters. */
+  portSecurity?: PortSecurityStatus | undefined;
+}
+
+/** What port security does on one attachment, read from the kernel's counters. */
+export interface PortSecurityStatus {
+  securityGroups: string[];
+  /** Addresses the workload may send from (own, DHCP-learned, link-local, address pairs). */
+  allowedAddresses: string[];
+  allowedMacs: string[];
+  /**
+   * Frames and packets dropped as spoofed: another source MAC or address, ARP/ND for
+   * someone else's address, DHCP server replies or router advertisements from the workload.
+   */
+  spoofDroppedPackets: number;
+  /** Packets no rule allowed, towards the workload and from it. */
+  ingressDroppedPackets: number;
+  egressDroppedPackets: number;
 }
 
 export interface Lease {
@@ -571,7 +589,7 @@ export const NetworkStatus: MessageFns<NetworkStatus> = {
 };
 
 function createBaseAttachmentStatus(): AttachmentStatus {
-  return { name: "", network: "", ifName: "", ifindex: 0, mac: "", ip: "", conditions: [] };
+  return { name: "", network: "", ifName: "", ifindex: 0, mac: "", ip: "", conditions: [], portSecurity: undefined };
 }
 
 export const AttachmentStatus: MessageFns<AttachmentStatus> = {
@@ -596,6 +614,9 @@ export const AttachmentStatus: MessageFns<AttachmentStatus> = {
     }
     for (const v of message.conditions) {
       Condition.encode(v!, writer.uint32(58).fork()).join();
+    }
+    if (message.portSecurity !== undefined) {
+      PortSecurityStatus.encode(message.portSecurity, writer.uint32(66).fork()).join();
     }
     return writer;
   },
@@ -669,6 +690,14 @@ export const AttachmentStatus: MessageFns<AttachmentStatus> = {
             message.conditions.push(Condition.decode(reader, reader.uint32()));
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.portSecurity = PortSecurityStatus.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -696,6 +725,11 @@ export const AttachmentStatus: MessageFns<AttachmentStatus> = {
       conditions: globalThis.Array.isArray(object?.conditions)
         ? object.conditions.map((e: any) => Condition.fromJSON(e))
         : [],
+      portSecurity: isSet(object.portSecurity)
+        ? PortSecurityStatus.fromJSON(object.portSecurity)
+        : isSet(object.port_security)
+        ? PortSecurityStatus.fromJSON(object.port_security)
+        : undefined,
     };
   },
 
@@ -722,6 +756,9 @@ export const AttachmentStatus: MessageFns<AttachmentStatus> = {
     if (message.conditions?.length) {
       obj.conditions = message.conditions.map((e) => Condition.toJSON(e));
     }
+    if (message.portSecurity !== undefined) {
+      obj.portSecurity = PortSecurityStatus.toJSON(message.portSecurity);
+    }
     return obj;
   },
 
@@ -737,6 +774,189 @@ export const AttachmentStatus: MessageFns<AttachmentStatus> = {
     message.mac = object.mac ?? "";
     message.ip = object.ip ?? "";
     message.conditions = object.conditions?.map((e) => Condition.fromPartial(e)) || [];
+    message.portSecurity = (object.portSecurity !== undefined && object.portSecurity !== null)
+      ? PortSecurityStatus.fromPartial(object.portSecurity)
+      : undefined;
+    return message;
+  },
+};
+
+function createBasePortSecurityStatus(): PortSecurityStatus {
+  return {
+    securityGroups: [],
+    allowedAddresses: [],
+    allowedMacs: [],
+    spoofDroppedPackets: 0,
+    ingressDroppedPackets: 0,
+    egressDroppedPackets: 0,
+  };
+}
+
+export const PortSecurityStatus: MessageFns<PortSecurityStatus> = {
+  encode(message: PortSecurityStatus, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.securityGroups) {
+      writer.uint32(10).string(v!);
+    }
+    for (const v of message.allowedAddresses) {
+      writer.uint32(18).string(v!);
+    }
+    for (const v of message.allowedMacs) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.spoofDroppedPackets !== 0) {
+      writer.uint32(32).uint64(message.spoofDroppedPackets);
+    }
+    if (message.ingressDroppedPackets !== 0) {
+      writer.uint32(40).uint64(message.ingressDroppedPackets);
+    }
+    if (message.egressDroppedPackets !== 0) {
+      writer.uint32(48).uint64(message.egressDroppedPackets);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PortSecurityStatus {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePortSecurityStatus();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.securityGroups.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.allowedAddresses.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.allowedMacs.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.spoofDroppedPackets = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.ingressDroppedPackets = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.egressDroppedPackets = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PortSecurityStatus {
+    return {
+      securityGroups: globalThis.Array.isArray(object?.securityGroups)
+        ? object.securityGroups.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.security_groups)
+        ? object.security_groups.map((e: any) => globalThis.String(e))
+        : [],
+      allowedAddresses: globalThis.Array.isArray(object?.allowedAddresses)
+        ? object.allowedAddresses.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.allowed_addresses)
+        ? object.allowed_addresses.map((e: any) => globalThis.String(e))
+        : [],
+      allowedMacs: globalThis.Array.isArray(object?.allowedMacs)
+        ? object.allowedMacs.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.allowed_macs)
+        ? object.allowed_macs.map((e: any) => globalThis.String(e))
+        : [],
+      spoofDroppedPackets: isSet(object.spoofDroppedPackets)
+        ? globalThis.Number(object.spoofDroppedPackets)
+        : isSet(object.spoof_dropped_packets)
+        ? globalThis.Number(object.spoof_dropped_packets)
+        : 0,
+      ingressDroppedPackets: isSet(object.ingressDroppedPackets)
+        ? globalThis.Number(object.ingressDroppedPackets)
+        : isSet(object.ingress_dropped_packets)
+        ? globalThis.Number(object.ingress_dropped_packets)
+        : 0,
+      egressDroppedPackets: isSet(object.egressDroppedPackets)
+        ? globalThis.Number(object.egressDroppedPackets)
+        : isSet(object.egress_dropped_packets)
+        ? globalThis.Number(object.egress_dropped_packets)
+        : 0,
+    };
+  },
+
+  toJSON(message: PortSecurityStatus): unknown {
+    const obj: any = {};
+    if (message.securityGroups?.length) {
+      obj.securityGroups = message.securityGroups;
+    }
+    if (message.allowedAddresses?.length) {
+      obj.allowedAddresses = message.allowedAddresses;
+    }
+    if (message.allowedMacs?.length) {
+      obj.allowedMacs = message.allowedMacs;
+    }
+    if (message.spoofDroppedPackets !== 0) {
+      obj.spoofDroppedPackets = Math.round(message.spoofDroppedPackets);
+    }
+    if (message.ingressDroppedPackets !== 0) {
+      obj.ingressDroppedPackets = Math.round(message.ingressDroppedPackets);
+    }
+    if (message.egressDroppedPackets !== 0) {
+      obj.egressDroppedPackets = Math.round(message.egressDroppedPackets);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PortSecurityStatus>, I>>(base?: I): PortSecurityStatus {
+    return PortSecurityStatus.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PortSecurityStatus>, I>>(object: I): PortSecurityStatus {
+    const message = createBasePortSecurityStatus();
+    message.securityGroups = object.securityGroups?.map((e) => e) || [];
+    message.allowedAddresses = object.allowedAddresses?.map((e) => e) || [];
+    message.allowedMacs = object.allowedMacs?.map((e) => e) || [];
+    message.spoofDroppedPackets = object.spoofDroppedPackets ?? 0;
+    message.ingressDroppedPackets = object.ingressDroppedPackets ?? 0;
+    message.egressDroppedPackets = object.egressDroppedPackets ?? 0;
     return message;
   },
 };
