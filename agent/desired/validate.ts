@@ -5,6 +5,7 @@ import { DataplaneError } from '../../dataplane/errors.js';
 import { capLines, clip } from '../api/echo.js';
 import { netnsPath } from '../../dataplane/netns-path.js';
 import { checkIfName, checkMac, checkMtu, checkVlanId, checkVni } from '../../dataplane/validate.js';
+import { validateSecurity } from './validate-security.js';
 import { IpFamily, type Attachment, type DesiredState, type Network } from '../api/gen/hostnet/v1/resources.js';
 import {
   bridgeNameOf, ifNameOf, macOf, mtuOf, RESOURCE_NAME_PATTERN, uplinkDeviceOf,
@@ -214,6 +215,9 @@ export function validateDesiredState(state: DesiredState, previous?: DesiredStat
     const holder = ifNames.get(lower.name);
     if (holder) c.add(lower.path, 'uplink-lower-conflict', `"${lower.name}" cannot carry this uplink: it is ${holder}`);
   });
+
+  // Security groups and each attachment's port security (validate-security.ts).
+  validateSecurity(state, (path, rule, message) => c.add(path, rule, message));
 
   if (previous) {
     const before = new Map(previous.networks.map((n) => [n.name, n]));
