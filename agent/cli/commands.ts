@@ -11,6 +11,7 @@ import { bridgeNameOf, mtuOf, uplinkDeviceOf } from '../naming.js';
 import { capLines } from '../api/echo.js';
 import { call, callWhileAlive, CliError, explain } from './client.js';
 import { age, conditionsTable, find, oldest, serialize, statusWord, table, type OutputFormat } from './format.js';
+import { portSecurityLines, securityGroupsText } from './security.js';
 
 export interface Ctx {
   client: NodeAgentClient;
@@ -117,6 +118,12 @@ export async function getIps(ctx: Ctx, format: OutputFormat, network = ''): Prom
   ctx.out(`${table(headers, rows)}\n\n${summary}`);
 }
 
+/** `get securitygroups`: from the stored desired state (members are attachments naming the group). */
+export async function getSecurityGroups(ctx: Ctx, format: OutputFormat): Promise<void> {
+  const state = await get.state(ctx);
+  ctx.out(securityGroupsText(state.state, format));
+}
+
 export async function describeNetwork(ctx: Ctx, name: string): Promise<void> {
   const [state, status] = await Promise.all([get.state(ctx), get.status(ctx)]);
   const n = state.state?.networks.find((x) => x.name === name);
@@ -152,6 +159,7 @@ export async function describeAttachment(ctx: Ctx, name: string): Promise<void> 
     `MAC:        ${s.mac}`,
     `IP:         ${ipModeText(a, s)}`,
     `Generation: ${status.observedGeneration} observed, ${status.generation} desired`,
+    ...portSecurityLines(a, s),
     'Conditions:',
     indent(conditionsTable(s.conditions)),
   ].join('\n'));

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // hostnetctl: the admin's view of one node's agent.
-//   hostnetctl [--socket PATH] get networks|attachments|leases|ips [-o wide|json|yaml]
+//   hostnetctl [--socket PATH] get networks|attachments|securitygroups|leases|ips [-o wide|json|yaml]
 //   hostnetctl [--socket PATH] describe network|attachment NAME
 //   hostnetctl [--socket PATH] apply -f FILE [--dry-run] [--wait [--timeout SECONDS]]
 //   hostnetctl [--socket PATH] watch [-o json|yaml]
@@ -13,7 +13,8 @@ import * as cmd from './commands.js';
 import type { OutputFormat } from './format.js';
 
 const USAGE = `usage: hostnetctl [--socket PATH] COMMAND
-  get networks|attachments|leases|ips [-o wide|json|yaml] [--network NAME]
+  get networks|attachments|securitygroups|leases|ips [-o wide|json|yaml] [--network NAME]
+                                   (securitygroups: also securitygroup, sg)
   describe network|attachment NAME
   apply -f FILE [--dry-run] [--wait [--timeout SECONDS]]
                                    (FILE: YAML or JSON; - reads stdin; --wait: until all is Ready, default 300 s)
@@ -71,9 +72,10 @@ async function main(argv: string[]): Promise<void> {
       case 'get':
         if (what === 'networks' || what === 'network') return await cmd.getNetworks(ctx, format);
         if (what === 'attachments' || what === 'attachment') return await cmd.getAttachments(ctx, format);
+        if (what === 'securitygroups' || what === 'securitygroup' || what === 'sg') return await cmd.getSecurityGroups(ctx, format);
         if (what === 'leases') return await cmd.getLeases(ctx, format, values.network);
         if (what === 'ips') return await cmd.getIps(ctx, format, values.network);
-        throw new CliError(`get ${what ?? ''}: expected networks, attachments, leases or ips`);
+        throw new CliError(`get ${what ?? ''}: expected networks, attachments, securitygroups (sg), leases or ips`);
       case 'describe':
         if (!name) throw new CliError(`describe ${what ?? ''}: a NAME is required`);
         if (what === 'network') return await cmd.describeNetwork(ctx, name);
