@@ -10,6 +10,9 @@ import { openNetlinkDataplane } from '../dataplane/netlink/backend.js';
 import { ConfigError, loadAgentConfig, type AgentConfig } from './config.js';
 import { DhcpHost, neighbourWriter } from './dhcp/host.js';
 import { DhcpParticipant } from './dhcp/participant.js';
+import { FirewallParticipant } from './firewall/participant.js';
+import { enableBridgeNetfilter } from '../dataplane/bridge-netfilter.js';
+import { nftRunner } from '../dataplane/nftables/run.js';
 import { KernelLinksParticipant } from './kernel/participant.js';
 import type { Participant } from './reconcile/participant.js';
 import { DesiredStateStore } from './desired/store.js';
@@ -29,16 +32,30 @@ async function run(config: AgentConfig): Promise<void> {
   else log.info({ source: loaded.source, generation: loaded.state.generation, file: store.file }, 'desired state loaded');
 
   const dp = config.dataplane === 'iproute2' ? await openIproute2Dataplane(config.netns) : await openNetlinkDataplane(config.netns);
-  const dhcp = new DhcpHost({ netns: config.netns, stateDir: config.stateDir, neighbours: neighbourWriter(dp), log: log.child({ component: 'dhcp' }) });
-  // The reconcile participants, in the order a pass runs them: the kernel's links and
-  // addresses first (the DHCP servers bind to the bridges and their addresses).
+  const dhcp = new DhcpHost({
+    netns: config.netns, stateDir: config.stateDir, neighbours: neighbourWriter(dp), log: log.child({ component: 'dhcp' }),
+    // A protected workload's new lease is allowed by the firewall before the ACK goes out.
+    onLeaseCommitted: async (network, lease) => {
+      if (firewall.concerns(network, lease.mac)) await reconciler.requestResync('dhcp lease');
+    },
+  });
+  // Before the first pass: the firewall's first ruleset must know the leases workloads hold.
+  await dhcp.preloadLeases(store.state);
+  // HOSTNET_NFT: another nft program (tests use one that fails on demand).
+  const firewall = new FirewallParticipant(nftRunner(config.netns, process.env['HOSTNET_NFT'] ?? 'nft'), {
+    addressBook: (desired) => dhcp.addressBook(desired),
+    enableBridgeNetfilter: () => enableBridgeNetfilter(config.netns),
+  });
+  // The reconcile participants, in the order a pass runs them: the firewall first (a new
+  // protected port is filtered before its device joins a bridge), then the kernel's links
+  // and addresses (the DHCP servers bind to the bridges and their addresses), then DHCP.
   const kernel = new KernelLinksParticipant(dp, {
     intentsFile: path.join(config.stateDir, 'creating.json'),
     // A workload namespace that appears is acted on at once, not at the next periodic resync.
     onNetnsChange: (why) => void reconciler.requestResync(why),
     warn: (msg, fields) => log.warn(fields, msg),
   });
-  const participants: Participant[] = [kernel, new DhcpParticipant(dhcp)];
+  const participants: Participant[] = [firewall, kernel, new DhcpParticipant(dhcp)];
   const reconciler = new Reconciler(dp, {
     participants,
     desired: () => store.state,
@@ -46,7 +63,7 @@ async function run(config: AgentConfig): Promise<void> {
     holdTeardown: loaded.source === 'corrupt',
     logger: log,
   });
-  const agent = new NodeAgent(store, reconciler, dp, dhcp);
+  const agent = new NodeAgent(store, reconciler, dp, dhcp, firewall);
   // The socket first: a second agent must fail here, before it touches the kernel.
   const server = await startAgentServer(agent, config.socket, log);
   log.info({ socket: config.socket }, 'listening');

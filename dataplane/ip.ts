@@ -127,6 +127,11 @@ function bytesToBigint(bytes: readonly number[]): bigint {
   return value;
 }
 
+/** The canonical text of an address given as its number. */
+export function ipFromValue(family: Family, value: bigint): string {
+  return valueToText(family, value);
+}
+
 function valueToText(family: Family, value: bigint): string {
   if (family === 4) return intToIp(Number(value));
   const b = Buffer.alloc(16);

@@ -34,6 +34,12 @@ export interface DhcpServerOptions {
   maxInFlight?: number;
   /** Kernel receive buffer of the socket, bytes. */
   recvBufferBytes?: number;
+  /**
+   * Called with each lease committed for a reply, after it is durable and before the reply
+   * goes out: the client starts using the address only once this has resolved (an agent
+   * lets port security allow it here). A rejection is logged; the reply still goes out.
+   */
+  onCommitted?: (lease: Lease) => Promise<void> | void;
 }
 
 export interface ServerCounters {
@@ -253,6 +259,13 @@ export class DhcpServer {
         this.c.commitErrors++;
         this.logLimited('error', 'commit', { ip: result.commit.ip, mac: result.commit.mac, err: String(err) }, 'DHCP lease commit failed; reply not sent');
         return;
+      }
+      if (this.options.onCommitted) {
+        try {
+          await this.options.onCommitted(result.commit);
+        } catch (err) {
+          this.logLimited('warn', 'onCommitted', { ip: result.commit.ip, mac: result.commit.mac, err: String(err) }, 'lease listener failed');
+        }
       }
     }
     let buf: Buffer;

@@ -11,6 +11,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Dataplane, ObservedState } from '../../dataplane/types.js';
+import { LeaseStore } from '../../dhcp/lease-store.js';
 import { DhcpServer, type DhcpLog } from '../../dhcp/server.js';
 import type { Lease, NeighbourWriter, NetworkDhcpConfig } from '../../dhcp/types.js';
 import type { DesiredState } from '../api/gen/hostnet/v1/resources.js';
@@ -25,6 +26,21 @@ export interface DhcpHostOptions {
   stateDir: string;
   neighbours?: NeighbourWriter | null;
   log?: DhcpLog;
+  /**
+   * Awaited (at most LEASE_LISTENER_TIMEOUT_MS) after a lease is committed and before the
+   * reply: port security allows a workload's new address before the workload uses it.
+   */
+  onLeaseCommitted?: (network: string, lease: Lease) => Promise<void>;
+}
+
+/** A stuck listener must not stop DHCP: past this the reply goes out anyway. */
+const LEASE_LISTENER_TIMEOUT_MS = 1000;
+
+/** What DHCP holds for workloads, as of one desired state (built once per pass). */
+export interface DhcpAddressBook {
+  /** Bound leases and reservations (an auto attachment's included) of this MAC on the network. */
+  addressesOf(network: string, mac: string): string[];
+  serverAddress(network: string): string | undefined;
 }
 
 interface Instance {
@@ -59,6 +75,8 @@ export class DhcpHost {
   private closed = false;
   /** Counts of every instance this host ran, kept across restarts (metrics). */
   private readonly statsBook = new DhcpStatsBook();
+  /** Leases read from disk for networks whose server has not started yet (preloadLeases). */
+  private readonly preloaded = new Map<string, Lease[]>();
 
   constructor(private readonly options: DhcpHostOptions) {}
 
@@ -102,8 +120,10 @@ export class DhcpHost {
       }
       if (!config) continue;
       if (!inst) {
+        const listener = this.options.onLeaseCommitted;
         const srv = new DhcpServer({
           netns: this.options.netns, device, config, leaseFile: this.leaseFile(n.name),
+          ...(listener ? { onCommitted: (lease: Lease) => withTimeout(listener(n.name, lease), LEASE_LISTENER_TIMEOUT_MS) } : {}),
           neighbours: this.options.neighbours ?? null, ...(this.options.log ? { log: this.options.log } : {}),
         });
         try {
@@ -116,6 +136,7 @@ export class DhcpHost {
           continue;
         }
         inst = { server: srv, device, ifindex: bridge.index, configKey: JSON.stringify(config), exhausted: false };
+        this.preloaded.delete(n.name);
         this.instances.set(n.name, inst);
         // Now the stored leases are known: an auto attachment keeps the address it holds.
         const again = dhcpConfigOf(n, desired, heldBy(srv.leases()));
@@ -216,6 +237,51 @@ export class DhcpHost {
       : { type: 'DhcpServing', status: F, reason: s.reason, message: s.message };
   }
 
+  /**
+   * Reads the lease files of DHCP networks whose server is not running yet, so that the
+   * first pass after a restart knows who holds which address before the servers start.
+   */
+  async preloadLeases(desired: DesiredState): Promise<void> {
+    for (const n of desired.networks) {
+      if (!servesDhcp(n) || this.instances.has(n.name)) continue;
+      const file = this.leaseFile(n.name);
+      const store = await LeaseStore.open(file).catch(() => null);
+      if (!store) continue;
+      this.preloaded.set(n.name, store.all());
+      await store.close();
+    }
+  }
+
+  addressBook(desired: DesiredState): DhcpAddressBook {
+    const now = Date.now();
+    const byNetwork = new Map<string, Map<string, string[]>>();
+    for (const n of desired.networks) {
+      if (!servesDhcp(n)) continue;
+      const inst = this.instances.get(n.name);
+      const leases = inst ? inst.server.leases() : this.preloaded.get(n.name) ?? [];
+      const byMac = new Map<string, string[]>();
+      const add = (mac: string, ip: string): void => {
+        const list = byMac.get(mac.toLowerCase()) ?? [];
+        if (!list.includes(ip)) list.push(ip);
+        byMac.set(mac.toLowerCase(), list);
+      };
+      for (const l of leases) if (l.state === 'bound' && l.expiresAt > now) add(l.mac, l.ip);
+      let config: NetworkDhcpConfig | null = null;
+      try {
+        config = inst ? (JSON.parse(inst.configKey) as NetworkDhcpConfig) : dhcpConfigOf(n, desired, heldBy(leases));
+      } catch {
+        config = null; // reported as InvalidConfig by sync()
+      }
+      for (const r of config?.reservations ?? []) add(r.mac, r.ip);
+      byNetwork.set(n.name, byMac);
+    }
+    const servers = new Map(desired.networks.filter(servesDhcp).map((n) => [n.name, serverAddressOf(n)]));
+    return {
+      addressesOf: (network, mac) => byNetwork.get(network)?.get(mac.toLowerCase()) ?? [],
+      serverAddress: (network) => servers.get(network),
+    };
+  }
+
   /** Leases of every running server (or of one network). */
   leases(network = ''): Lease[] {
     const out: Lease[] = [];
@@ -253,6 +319,15 @@ export class DhcpHost {
 
   private currentServers(): Map<string, DhcpServer> {
     return new Map([...this.instances].map(([name, inst]) => [name, inst.server]));
+  }
+}
+
+async function withTimeout(p: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([p, new Promise<void>((resolve) => { timer = setTimeout(resolve, ms); })]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

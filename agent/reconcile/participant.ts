@@ -17,6 +17,11 @@ export interface PassContext {
    * not be read, so an empty state does not tear the node down.
    */
   readonly holdTeardown: boolean;
+  /**
+   * A full look was asked for (periodic resync, SIGHUP, lost events): a participant that
+   * keeps its own record of what it applied checks that record against the kernel.
+   */
+  readonly refresh: boolean;
 }
 
 /** One planned change, in words and with the resource it serves (absent for teardown). */

@@ -163,7 +163,7 @@ export class Reconciler {
    */
   dryRun(desired: DesiredState): Promise<DryRun> {
     return this.mutex.run(async () => {
-      const ctx: PassContext = { desired, observed: await this.observe(false), holdTeardown: this.holdTeardown };
+      const ctx: PassContext = { desired, observed: await this.observe(false), holdTeardown: this.holdTeardown, refresh: false };
       const out: DryRun = { actions: [], problems: [] };
       for (const p of this.options.participants) {
         const plan = await p.plan(ctx);
@@ -293,7 +293,7 @@ export class Reconciler {
     let paused = false;
     for (const p of this.options.participants) {
       for (let attempt = 1; ; attempt++) {
-        const ctx: PassContext = { desired, observed, holdTeardown: this.holdTeardown };
+        const ctx: PassContext = { desired, observed, holdTeardown: this.holdTeardown, refresh };
         const plan = await p.plan(ctx);
         // Our own changes come back as thousands of events: discard them unread and re-read
         // once after the apply (a dump of 1000 links costs less than decoding their events).
@@ -331,7 +331,7 @@ export class Reconciler {
         break;
       }
     }
-    const ctx: PassContext = { desired, observed, holdTeardown: this.holdTeardown };
+    const ctx: PassContext = { desired, observed, holdTeardown: this.holdTeardown, refresh };
     const reports = this.options.participants.flatMap((p) => p.report(ctx, problems.get(p) ?? []));
     const transitions = this.updateConditions(desired, reports, this.options.now?.() ?? new Date());
     this.lastGeneration = desired.generation;

@@ -19,6 +19,11 @@ export interface ChangeResult {
   plan: string[];
 }
 
+/** Port security's drop counters per attachment (the firewall participant). */
+export interface PortSecurityCounters {
+  drops(): Promise<Map<string, { spoof: number; ingress: number; egress: number }>>;
+}
+
 export class NodeAgent {
   private readonly mutex = new Mutex();
 
@@ -27,6 +32,7 @@ export class NodeAgent {
     readonly reconciler: Reconciler,
     private readonly dp: Dataplane,
     private readonly dhcp: DhcpHost | null = null,
+    private readonly portSecurity: PortSecurityCounters | null = null,
   ) {}
 
   get state(): DesiredState {
@@ -60,8 +66,17 @@ export class NodeAgent {
     });
   }
 
-  status(): GetStatusResponse {
-    return this.reconciler.status(this.store.state.generation);
+  /** Conditions and status fields as of the last pass, with port security's drop counters read now. */
+  async status(): Promise<GetStatusResponse> {
+    const status = this.reconciler.status(this.store.state.generation);
+    if (!this.portSecurity || !status.attachments.some((a) => a.portSecurity)) return status;
+    const drops = await this.portSecurity.drops();
+    for (const a of status.attachments) {
+      const d = drops.get(a.name);
+      if (!a.portSecurity || !d) continue;
+      a.portSecurity = { ...a.portSecurity, spoofDroppedPackets: d.spoof, ingressDroppedPackets: d.ingress, egressDroppedPackets: d.egress };
+    }
+    return status;
   }
 
   async ipUsage(network: string): Promise<NetworkIpUsage[]> {

@@ -1,0 +1,36 @@
+// The named counters of the firewall's tables: seeds for a full reload (so a restart or a
+// refresh does not zero what was counted) and per-attachment drop figures for status.
+import type { NftRunner } from '../../dataplane/nftables/run.js';
+import { names, TABLE } from './ruleset.js';
+
+export interface CounterValue {
+  packets: number;
+  bytes: number;
+}
+
+/** Every named counter of both tables, by name (the names do not overlap between tables). */
+export async function readCounterSeeds(nft: NftRunner): Promise<Map<string, CounterValue>> {
+  const out = new Map<string, CounterValue>();
+  for (const family of ['bridge', 'inet']) {
+    const items = await nft.list(['counters', 'table', family, TABLE]);
+    for (const item of items ?? []) {
+      const c = item['counter'] as { name?: string; packets?: number; bytes?: number } | undefined;
+      if (c?.name !== undefined) out.set(c.name, { packets: c.packets ?? 0, bytes: c.bytes ?? 0 });
+    }
+  }
+  return out;
+}
+
+export interface PortDrops {
+  spoof: number;
+  ingress: number;
+  egress: number;
+}
+
+export function portDrops(counters: ReadonlyMap<string, CounterValue>, attachment: string): PortDrops {
+  return {
+    spoof: counters.get(names.spoof(attachment))?.packets ?? 0,
+    ingress: counters.get(names.policyIn(attachment))?.packets ?? 0,
+    egress: counters.get(names.policyOut(attachment))?.packets ?? 0,
+  };
+}

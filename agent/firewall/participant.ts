@@ -1,0 +1,171 @@
+// Port security as a reconcile participant: the nftables tables "hostnet" (bridge and inet)
+// follow the protected ports and the security groups, one transaction per pass.
+//
+// It runs FIRST in a pass: rules match devices by name, so a new protected port is filtered
+// before the kernel participant creates it and puts it on the bridge, and there is never a
+// moment where it forwards unfiltered. For the same reason a port's rules stay while its
+// device exists: they go in the pass after the device is gone.
+//
+// The first pass of a process (and every pass asked to refresh) replaces both tables whole in
+// one transaction, so whatever a crash or a hand edit left is replaced atomically, and the
+// old rules hold until the commit: no window across a restart or kill -9. Later passes send
+// only what changed. A failed transaction changes nothing: the previous rules stay in force
+// and the ports it was for report SecurityApplied False with nft's reason.
+import type { DataplaneError } from '../../dataplane/errors.js';
+import type { NftCommand } from '../../dataplane/nftables/json.js';
+import type { NftRunner } from '../../dataplane/nftables/run.js';
+import type { DesiredState } from '../api/gen/hostnet/v1/resources.js';
+import { condition } from '../conditions/condition.js';
+import type {
+  ApplyOutcome, Participant, ParticipantPlan, PassContext, PlannedStep, ResourceReport,
+} from '../reconcile/participant.js';
+import { portDrops, readCounterSeeds, type PortDrops } from './counters.js';
+import { PortIds } from './port-ids.js';
+import { isProtected, protectedPorts, type DhcpAddressView, type ProtectedPort } from './ports.js';
+import { buildRuleset, type PortWithId, type Ruleset } from './ruleset.js';
+import { fullCommands, removeCommands, updateCommands } from './transaction.js';
+
+export interface FirewallStep extends PlannedStep {
+  /** Replace the tables whole (first pass, refresh) or send `commands`. */
+  full: boolean;
+  /** null: no protected port, no tables. */
+  ruleset: Ruleset | null;
+  ports: PortWithId[];
+  commands: NftCommand[];
+}
+
+export interface FirewallOptions {
+  /** What DHCP holds for workloads as of a desired state (leases, reservations, servers). */
+  addressBook: (desired: DesiredState) => DhcpAddressView;
+  /** Turns br_netfilter on in the agent's namespace; throws when it cannot. */
+  enableBridgeNetfilter: () => Promise<void>;
+}
+
+/** The last outcome for the ports of a transaction. */
+type Outcome = { ok: true } | { ok: false; reason: string; message: string };
+
+export class FirewallParticipant implements Participant<FirewallStep> {
+  readonly name = 'firewall';
+  /** What the kernel holds: undefined before this process's first transaction, null for no tables. */
+  private applied: Ruleset | null | undefined = undefined;
+  private appliedPorts: PortWithId[] = [];
+  private readonly ids = new PortIds();
+  private outcome: Outcome = { ok: true };
+  private bridgeNetfilter: Outcome | null = null;
+
+  constructor(private readonly nft: NftRunner, private readonly options: FirewallOptions) {}
+
+  /** The protected ports of the last applied ruleset, with their facts (status, tests). */
+  ports(): readonly ProtectedPort[] {
+    return this.appliedPorts;
+  }
+
+  /** Whether a DHCP change for this MAC on this network could change the ruleset. */
+  concerns(network: string, mac: string): boolean {
+    return this.appliedPorts.some((p) => p.network === network && p.macs.includes(mac.toLowerCase()));
+  }
+
+  plan(ctx: PassContext): ParticipantPlan<FirewallStep> {
+    const desired = protectedPorts(ctx.desired, this.options.addressBook(ctx.desired));
+    const wanted = new Set(desired.map((p) => p.attachment));
+    const present = new Set(ctx.observed.links.map((l) => l.name));
+    // A deleted attachment's port keeps its rules while its device is still there (the
+    // kernel participant deletes it after us) or while teardown is held; a port whose
+    // protection was turned off loses them at once, as asked.
+    const lingering = this.appliedPorts.filter((p) => !wanted.has(p.attachment)
+      && !desired.some((d) => d.ifName === p.ifName)
+      && (ctx.holdTeardown || (present.has(p.ifName) && !ctx.desired.attachments.some((a) => a.name === p.attachment))));
+    const all = [...desired, ...lingering];
+    const ids = this.ids.assign(all.map((p) => p.attachment));
+    const ports: PortWithId[] = all.map((p) => ({ ...p, id: ids.get(p.attachment)! }));
+    const ruleset = ports.length > 0 ? buildRuleset(ports, ctx.desired.securityGroups) : null;
+    const full = this.applied === undefined || ctx.refresh || !this.outcome.ok;
+
+    if (ruleset === null) {
+      // Nothing to protect: no tables at all (no hooks on anyone's packets). A first pass
+      // removes what an earlier run may have left.
+      if (this.applied === null && !full) return { steps: [], problems: [] };
+      return { steps: [{ op: 'removeFirewall', description: 'remove port security tables: no protected port', full: true, ruleset, ports, commands: [] }], problems: [] };
+    }
+    const commands = full || this.applied === null || this.applied === undefined
+      ? [] : [...updateCommands(this.applied.bridge, ruleset.bridge), ...updateCommands(this.applied.inet, ruleset.inet)];
+    const reload = full || this.applied === null;
+    if (!reload && commands.length === 0) return { steps: [], problems: [] };
+    const description = reload
+      ? `load port security ruleset: ${ports.length} protected port(s), ${ctx.desired.securityGroups.length} security group(s)`
+      : `update port security ruleset: ${commands.length} nft command(s)`;
+    return { steps: [{ op: reload ? 'loadFirewall' : 'updateFirewall', description, full: reload, ruleset, ports, commands }], problems: [] };
+  }
+
+  async apply(plan: ParticipantPlan<FirewallStep>): Promise<ApplyOutcome> {
+    const step = plan.steps[0];
+    if (!step) return { applied: 0, failures: [], kernelChanged: false };
+    try {
+      await this.ensureBridgeNetfilter(step.ports.length > 0);
+      const commands = step.full
+        ? await this.fullTransaction(step.ruleset)
+        : step.commands;
+      await this.nft.apply(commands, 'port security ruleset');
+      this.applied = step.ruleset;
+      this.appliedPorts = step.ports;
+      this.outcome = { ok: true };
+      return { applied: 1, failures: [], kernelChanged: false };
+    } catch (err) {
+      const e = err as Partial<DataplaneError> & Error;
+      this.outcome = { ok: false, reason: 'TransactionFailed', message: `nft transaction refused, previous rules stay in force: ${e.detail ?? e.message}` };
+      // The ports of the plan that were not already in force get no rules: report them all.
+      return { applied: 0, failures: [{ step, error: this.outcome.message, problem: null }], kernelChanged: false };
+    }
+  }
+
+  private async fullTransaction(ruleset: Ruleset | null): Promise<NftCommand[]> {
+    if (ruleset === null) return [...removeCommands('bridge'), ...removeCommands('inet')];
+    const seeds = await readCounterSeeds(this.nft);
+    return [...fullCommands(ruleset.bridge, seeds), ...fullCommands(ruleset.inet, seeds)];
+  }
+
+  /** Drop counters of each protected port, read from the kernel now. */
+  async drops(): Promise<Map<string, PortDrops>> {
+    if (!this.applied) return new Map();
+    const counters = await readCounterSeeds(this.nft);
+    return new Map(this.appliedPorts.map((p) => [p.attachment, portDrops(counters, p.attachment)]));
+  }
+
+  private async ensureBridgeNetfilter(needed: boolean): Promise<void> {
+    if (!needed) return;
+    try {
+      await this.options.enableBridgeNetfilter();
+      this.bridgeNetfilter = { ok: true };
+    } catch (err) {
+      // The rules still go in: they drop the protected ports' IP traffic that br_netfilter
+      // does not hand to conntrack (fail closed), so the ports are cut off, not open.
+      this.bridgeNetfilter = { ok: false, reason: 'BridgeNetfilterUnavailable', message: `${(err as Error).message}: IP traffic of protected ports is dropped` };
+    }
+  }
+
+  report(ctx: PassContext): ResourceReport[] {
+    const applied = new Map(this.appliedPorts.map((p) => [p.attachment, p]));
+    const out: ResourceReport[] = [];
+    for (const a of ctx.desired.attachments) {
+      if (!isProtected(a)) continue;
+      const p = applied.get(a.name);
+      const groups = a.portSecurity?.securityGroups ?? [];
+      let c;
+      if (this.bridgeNetfilter && !this.bridgeNetfilter.ok) c = condition('SecurityApplied', false, this.bridgeNetfilter.reason, this.bridgeNetfilter.message);
+      else if (!this.outcome.ok) c = condition('SecurityApplied', false, this.outcome.reason, this.outcome.message);
+      else if (!p) c = condition('SecurityApplied', false, 'NotApplied', 'the port security rules are not loaded yet');
+      else c = condition('SecurityApplied', true, 'Applied', `${groups.length} security group(s), ${p.v4.length + p.v6.length} allowed source address(es)`);
+      out.push({
+        resource: { kind: 'attachment', name: a.name },
+        conditions: [c],
+        attachment: {
+          portSecurity: {
+            securityGroups: groups, allowedAddresses: p ? [...p.v4, ...p.v6] : [], allowedMacs: p?.macs ?? [],
+            spoofDroppedPackets: 0, ingressDroppedPackets: 0, egressDroppedPackets: 0,
+          },
+        },
+      });
+    }
+    return out;
+  }
+}

@@ -1,0 +1,80 @@
+// The facts the firewall needs about each attachment with port security on: its device, the
+// MACs and addresses it may send from, its groups. Addresses come from the desired state
+// (static, address pairs), from DHCP (its reservation, an auto address, the lease it holds
+// now) and from the MAC (the EUI-64 IPv6 link-local address the kernel gives a new link).
+import type { Attachment, DesiredState, Network } from '../api/gen/hostnet/v1/resources.js';
+import { bridgeNameOf, ifNameOf, macOf } from '../naming.js';
+import { parseCidr, parseIp } from '../../dataplane/ip.js';
+
+/** What DHCP knows about a workload's addresses (the DHCP host, in the agent). */
+export interface DhcpAddressView {
+  /** Addresses reserved for or bound to this MAC on the network, IPv4 or IPv6. */
+  addressesOf(network: string, mac: string): string[];
+  /** The network's DHCP server address, when it serves. */
+  serverAddress(network: string): string | undefined;
+}
+
+export interface ProtectedPort {
+  attachment: string;
+  /** The host-side device on the bridge (the TAP or the host end of the veth). */
+  ifName: string;
+  network: string;
+  /** The network's bridge: routed or local traffic to the workload leaves through it. */
+  bridge: string;
+  /** Source MACs it may use, its own first. */
+  macs: string[];
+  /** Source addresses it may use: "a.b.c.d" or a CIDR. */
+  v4: string[];
+  v6: string[];
+  /** Group names, in the order given. */
+  groups: string[];
+  /** The network's DHCP server, whose replies always reach it. */
+  dhcpServer: string | null;
+}
+
+export function isProtected(a: Attachment): boolean {
+  return a.portSecurity?.enabled === true && ifNameOf(a) !== '';
+}
+
+/** The EUI-64 link-local address of a MAC (RFC 4291 appendix A). */
+export function linkLocalOf(mac: string): string {
+  const b = mac.split(':').map((x) => parseInt(x, 16));
+  const w = (hi: number, lo: number): string => ((hi << 8) | lo).toString(16);
+  return parseIp(`fe80::${w(b[0]! ^ 0x02, b[1]!)}:${w(b[2]!, 0xff)}:${w(0xfe, b[3]!)}:${w(b[4]!, b[5]!)}`)!.text;
+}
+
+function addTo(out: { v4: Set<string>; v6: Set<string> }, text: string): void {
+  const cidr = text.includes('/') ? parseCidr(text) : null;
+  const ip = cidr ? null : parseIp(text);
+  const family = cidr?.family ?? ip?.family;
+  if (family === undefined) return;
+  const canonical = cidr ? text.toLowerCase() : ip!.text;
+  (family === 4 ? out.v4 : out.v6).add(canonical);
+}
+
+export function protectedPorts(desired: DesiredState, dhcp: DhcpAddressView): ProtectedPort[] {
+  const networks = new Map<string, Network>(desired.networks.map((n) => [n.name, n]));
+  const out: ProtectedPort[] = [];
+  for (const a of desired.attachments) {
+    if (!isProtected(a)) continue;
+    const n = networks.get(a.network);
+    const mac = macOf(a);
+    const macs = [mac];
+    const addrs = { v4: new Set<string>(), v6: new Set<string>() };
+    addrs.v6.add(linkLocalOf(mac));
+    if (a.ip?.mode?.$case === 'static') addTo(addrs, a.ip.mode.static);
+    for (const ip of dhcp.addressesOf(a.network, mac)) addTo(addrs, ip);
+    for (const pair of a.portSecurity?.allowedAddressPairs ?? []) {
+      addTo(addrs, pair.ip);
+      const m = pair.mac.toLowerCase();
+      if (m && !macs.includes(m)) macs.push(m);
+    }
+    out.push({
+      attachment: a.name, ifName: ifNameOf(a), network: a.network, bridge: n ? bridgeNameOf(n) : '',
+      macs, v4: [...addrs.v4].sort(), v6: [...addrs.v6].sort(),
+      groups: [...new Set(a.portSecurity?.securityGroups ?? [])],
+      dhcpServer: dhcp.serverAddress(a.network) ?? null,
+    });
+  }
+  return out;
+}
