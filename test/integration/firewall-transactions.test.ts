@@ -1,0 +1,100 @@
+// Incremental firewall updates converge: a ruleset loaded whole and then changed through a
+// series of updateCommands transactions is, after every step, the same kernel ruleset (chains,
+// rules in order, sets and their elements, counters) as a fresh full load of that step's model.
+// Two scratch namespaces, the real kernel through dataplane/nftables/run.ts, `nft -j list
+// ruleset` as the witness. Counter values and handles are left out of the comparison.
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+import type { SecurityGroup } from '../../agent/api/gen/hostnet/v1/resources.js';
+import { buildRuleset, type PortWithId, type Ruleset } from '../../agent/firewall/ruleset.js';
+import { fullCommands, removeCommands, updateCommands } from '../../agent/firewall/transaction.js';
+import { nftRunner } from '../../dataplane/nftables/run.js';
+import { useNetns } from '../lib/netns.js';
+import { group, port, rule } from '../unit/agent/firewall-fixtures.js';
+
+type Item = Record<string, Record<string, unknown>>;
+
+/** The ruleset of a namespace as comparable text: objects sorted by kind and name, rules in chain order. */
+async function canonicalRuleset(netns: string): Promise<Record<string, unknown>> {
+  const r = await execa('ip', ['netns', 'exec', netns, '/usr/sbin/nft', '-j', 'list', 'ruleset']);
+  const items = (JSON.parse(r.stdout) as { nftables: Item[] }).nftables;
+  const out: Record<string, Record<string, unknown>> = { table: {}, chain: {}, set: {}, map: {}, counter: {}, rule: {} };
+  for (const item of items) {
+    const [kind, body] = Object.entries(item)[0]!;
+    if (kind === 'metainfo') continue;
+    const { handle: _h, packets: _p, bytes: _b, ...rest } = body;
+    const where = `${String(rest['family'])} ${String(rest['table'] ?? '')}`;
+    if (kind === 'rule') {
+      const key = `${where} ${String(rest['chain'])}`;
+      const list = (out['rule']![key] ??= []) as unknown[];
+      list.push(rest['expr']);
+    } else {
+      if ((kind === 'set' || kind === 'map') && Array.isArray(rest['elem'])) rest['elem'] = (rest['elem'] as unknown[]).map((e) => JSON.stringify(e)).sort();
+      out[kind] ??= {};
+      out[kind]![`${where} ${String(rest['name'])}`] = rest;
+    }
+  }
+  return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, Object.fromEntries(Object.entries(v).sort(([x], [y]) => x.localeCompare(y)))]));
+}
+
+/** The models of a life of a node: ports come and go, groups and rules change, leases move. */
+function steps(): Array<{ what: string; ports: PortWithId[]; groups: SecurityGroup[] }> {
+  const web = (p: number) => group('web', [rule('in', { protocol: 'TCP', fromPort: p, toPort: p, cidr: '0.0.0.0/0' }), rule('in', { group: 'web' }), rule('out')]);
+  const ssh = group('ssh', [rule('in', { protocol: 'TCP', fromPort: 22, group: 'ssh' }), rule('in', { protocol: 'ICMP' })]);
+  const db = group('db', [rule('in', { protocol: 'TCP', fromPort: 5432, toPort: 5433, group: 'web' }), rule('out', { cidr: '2001:db8::/32' })]);
+  const db2 = group('db', [rule('in', { protocol: 'TCP', fromPort: 5432, toPort: 5433, cidr: '10.0.0.0/8' }), rule('out', { cidr: '2001:db8::/32' })]);
+  const a = port('a', 1, { groups: ['web', 'ssh'], v6: ['2001:db8::a', 'fe80::1'] });
+  const b = port('b', 2, { groups: ['web'] });
+  const c = port('c', 3, { groups: ['ssh', 'db'], v4: ['10.70.0.30', '10.70.0.31'] });
+  return [
+    { what: 'two ports, two groups', ports: [a, b], groups: [web(80), ssh] },
+    { what: 'a rule of web changes', ports: [a, b], groups: [web(8080), ssh] },
+    { what: 'a third port and a new group', ports: [a, b, c], groups: [web(8080), ssh, db] },
+    { what: 'b goes, a gets a lease and an address pair CIDR', ports: [{ ...a, v4: ['10.70.0.10', '10.70.0.100', '10.70.0.128/28'] }, c], groups: [web(8080), ssh, db] },
+    { what: 'ssh goes (and with it the ports\' jumps to it)', ports: [{ ...a, groups: ['web'], v4: ['10.70.0.10', '10.70.0.100', '10.70.0.128/28'] }, { ...c, groups: ['db'] }], groups: [web(8080), db] },
+    { what: 'b comes back with its old id, c loses its second address', ports: [{ ...a, groups: ['web'] }, b, { ...c, groups: ['db', 'web'], v4: ['10.70.0.30'] }], groups: [web(443), db] },
+    // web goes while db's rule that used its set is rewritten in the same transaction.
+    { what: 'only c is left, in no group; web goes and db stops referring to it', ports: [{ ...c, groups: [] }], groups: [db2] },
+  ];
+}
+
+describe('firewall transactions in the kernel', () => {
+  const ns = useNetns(2, 'all', 'psf');
+
+  it('a full load then updateCommands step by step equals a full load of each step', async () => {
+    const incremental = nftRunner(ns[0]!);
+    const full = nftRunner(ns[1]!);
+    const seq = steps();
+    let prev: Ruleset | null = null;
+    for (const [i, s] of seq.entries()) {
+      const next = buildRuleset(s.ports, s.groups);
+      if (prev === null) await incremental.apply([...fullCommands(next.bridge, new Map()), ...fullCommands(next.inet, new Map())], 'first load');
+      else {
+        const cmds = [...updateCommands(prev.bridge, next.bridge), ...updateCommands(prev.inet, next.inet)];
+        expect(cmds.length, `step ${i}: ${s.what} changes something`).toBeGreaterThan(0);
+        await incremental.apply(cmds, `step ${i}: ${s.what}`);
+      }
+      await full.apply([...removeCommands('bridge'), ...removeCommands('inet'), ...fullCommands(next.bridge, new Map()), ...fullCommands(next.inet, new Map())], `full load of step ${i}`);
+      const [got, want] = [await canonicalRuleset(ns[0]!), await canonicalRuleset(ns[1]!)];
+      expect(got, `step ${i}: ${s.what}`).toEqual(want);
+      // And no change is no change.
+      expect([...updateCommands(next.bridge, buildRuleset(s.ports, s.groups).bridge), ...updateCommands(next.inet, buildRuleset(s.ports, s.groups).inet)]).toEqual([]);
+      prev = next;
+    }
+  });
+
+  it('a full load over a changed kernel (hand edits, extra chains) replaces it whole and keeps the seeded counters', async () => {
+    const nft = nftRunner(ns[0]!);
+    const s = steps()[2]!;
+    const model = buildRuleset(s.ports, s.groups);
+    // Whatever the first test left (port c's chains are there), then edits by hand.
+    await nft.apply([...removeCommands('bridge'), ...removeCommands('inet'), ...fullCommands(model.bridge, new Map()), ...fullCommands(model.inet, new Map())], 'start');
+    await execa('ip', ['netns', 'exec', ns[0]!, '/usr/sbin/nft', 'add chain inet hostnet intruder; flush chain inet hostnet port-in-c; delete table bridge hostnet']);
+    await nft.apply([...fullCommands(model.bridge, new Map([['policy-in-c', { packets: 42, bytes: 4200 }]])), ...fullCommands(model.inet, new Map([['policy-in-c', { packets: 42, bytes: 4200 }]]))], 'repair');
+    const fresh = nftRunner(ns[1]!);
+    await fresh.apply([...removeCommands('bridge'), ...removeCommands('inet'), ...fullCommands(model.bridge, new Map()), ...fullCommands(model.inet, new Map())], 'reference');
+    expect(await canonicalRuleset(ns[0]!)).toEqual(await canonicalRuleset(ns[1]!));
+    const counters = await nft.list(['counter', 'inet', 'hostnet', 'policy-in-c']);
+    expect(counters?.find((x) => x['counter'])?.['counter']).toMatchObject({ name: 'policy-in-c', packets: 42, bytes: 4200 });
+  });
+});
