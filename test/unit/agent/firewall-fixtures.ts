@@ -15,7 +15,7 @@ type RuleInput = Omit<Partial<SecurityRule>, 'remote'> & { cidr?: string; group?
 export function rule(direction: 'in' | 'out', r: RuleInput = {}): SecurityRule {
   const { cidr, group, ...rest } = r;
   return {
-    direction: direction === 'in' ? Direction.INGRESS : Direction.EGRESS, protocol: '', ...rest,
+    direction: direction === 'in' ? Direction.INGRESS : Direction.EGRESS, protocol: '', description: '', ...rest,
     ...(cidr ? { remote: { $case: 'remoteCidr' as const, remoteCidr: cidr } } : {}),
     ...(group ? { remote: { $case: 'remoteGroup' as const, remoteGroup: group } } : {}),
   };
