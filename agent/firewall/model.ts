@@ -30,7 +30,16 @@ export function addElements(set: SetModel, elements: readonly NftExpr[]): void {
   for (const e of elements) set.elements.set(JSON.stringify(e), e);
 }
 
-/** Rules of a chain as one comparable text. */
+const keys = new WeakMap<ChainModel, string>();
+
+/** Whether two chains have the same rules (the same object, or the same rules as text). */
+export function sameRules(a: ChainModel, b: ChainModel): boolean {
+  return a === b || chainKey(a) === chainKey(b);
+}
+
+/** Rules of a chain as one comparable text (computed once per chain object). */
 export function chainKey(c: ChainModel): string {
-  return JSON.stringify(c.rules);
+  let k = keys.get(c);
+  if (k === undefined) keys.set(c, (k = JSON.stringify(c.rules)));
+  return k;
 }

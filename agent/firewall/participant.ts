@@ -22,7 +22,7 @@ import type {
 import { portDrops, readCounterSeeds, type PortDrops } from './counters.js';
 import { PortIds } from './port-ids.js';
 import { isProtected, protectedPorts, type DhcpAddressView, type ProtectedPort } from './ports.js';
-import { buildRuleset, type PortWithId, type Ruleset } from './ruleset.js';
+import { RulesetBuilder, type PortWithId, type Ruleset } from './ruleset.js';
 import { fullCommands, removeCommands, updateCommands } from './transaction.js';
 
 export interface FirewallStep extends PlannedStep {
@@ -50,6 +50,7 @@ export class FirewallParticipant implements Participant<FirewallStep> {
   private applied: Ruleset | null | undefined = undefined;
   private appliedPorts: PortWithId[] = [];
   private readonly ids = new PortIds();
+  private readonly builder = new RulesetBuilder();
   private outcome: Outcome = { ok: true };
   private bridgeNetfilter: Outcome | null = null;
 
@@ -78,7 +79,7 @@ export class FirewallParticipant implements Participant<FirewallStep> {
     const all = [...desired, ...lingering];
     const ids = this.ids.assign(all.map((p) => p.attachment));
     const ports: PortWithId[] = all.map((p) => ({ ...p, id: ids.get(p.attachment)! }));
-    const ruleset = ports.length > 0 ? buildRuleset(ports, ctx.desired.securityGroups) : null;
+    const ruleset = ports.length > 0 ? this.builder.build(ports, ctx.desired.securityGroups) : null;
     const full = this.applied === undefined || ctx.refresh || !this.outcome.ok;
 
     if (ruleset === null) {

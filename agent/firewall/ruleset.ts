@@ -26,8 +26,8 @@ export interface PortWithId extends ProtectedPort {
 }
 
 export const names = {
-  from: (a: string) => `port-from-${a}`,
   to: (a: string) => `port-to-${a}`,
+  nd: (a: string) => `port-nd-${a}`,
   in: (a: string) => `port-in-${a}`,
   out: (a: string) => `port-out-${a}`,
   spoof: (a: string) => `spoof-${a}`,
@@ -43,34 +43,41 @@ const ND_TO_WORKLOAD = ['nd-neighbor-solicit', 'nd-neighbor-advert', 'nd-router-
 const ND_FROM_WORKLOAD = ['nd-router-solicit', 'nd-neighbor-solicit', 'nd-neighbor-advert', 'mld-listener-report', 'mld2-listener-report'];
 const UNSPECIFIED_SOURCE_ICMPV6 = ['nd-neighbor-solicit', 'mld-listener-report', 'mld2-listener-report'];
 
-/** `left != {allowed}` then count and drop; with nothing allowed, every such packet drops. */
-function dropUnless(pre: NftExpr[], left: NftExpr, allowed: NftExpr[], counter: string): NftExpr[] {
-  return allowed.length === 0 ? [...pre, counterRef(counter), drop] : [...pre, match(left, setOf(allowed), '!='), counterRef(counter), drop];
-}
+/** Count in the port's own spoof counter (an objref map by input device) and drop. */
+const spoofDrop: NftExpr[] = [{ counter: { map: { key: meta('iifname'), data: named('spoof-counters') } } }, drop];
 
-function fromPortChain(p: PortWithId): ChainModel {
-  const c = names.spoof(p.attachment);
+/**
+ * Anti-spoofing, one chain for every protected port: what a port may use is in sets keyed
+ * by its device name, so a lease or an address pair changes set elements, not rules.
+ */
+function antiSpoofChain(): ChainModel {
   const isArp = match(meta('protocol'), 'arp');
-  const v4 = addressElements(4, p.v4);
+  const own = (field: NftExpr, set: string): NftExpr => match(concat(meta('iifname'), field), named(set), '!=');
   return {
     rules: [
-      [setMark(p.id)],
-      [match(payload('ether', 'saddr'), setOf(p.macs), '!='), counterRef(c), drop],
+      [setMark({ map: { key: meta('iifname'), data: named('src-marks') } })],
+      [own(payload('ether', 'saddr'), 'port-macs'), ...spoofDrop],
       // VLAN-tagged frames and other ethertypes would bypass every check below.
-      [match(meta('protocol'), setOf(['ip', 'ip6', 'arp']), '!='), counterRef(c), drop],
-      [isArp, match(payload('arp', 'saddr ether'), setOf(p.macs), '!='), counterRef(c), drop],
+      [match(meta('protocol'), setOf(['ip', 'ip6', 'arp']), '!='), ...spoofDrop],
+      [isArp, own(payload('arp', 'saddr ether'), 'port-macs'), ...spoofDrop],
       [isArp, match(payload('arp', 'saddr ip'), '0.0.0.0'), ret], // address probe (RFC 5227)
-      dropUnless([isArp], payload('arp', 'saddr ip'), v4, c),
-      [match(payload('udp', 'sport'), setOf([67, 547])), counterRef(c), drop],
-      [match(payload('icmpv6', 'type'), setOf(['nd-router-advert', 'nd-redirect'])), counterRef(c), drop],
+      [isArp, own(payload('arp', 'saddr ip'), 'port-v4'), ...spoofDrop],
+      [match(payload('udp', 'sport'), setOf([67, 547])), ...spoofDrop],
+      [match(payload('icmpv6', 'type'), setOf(['nd-router-advert', 'nd-redirect'])), ...spoofDrop],
       [match(payload('ip', 'saddr'), '0.0.0.0'), match(payload('udp', 'sport'), 68), match(payload('udp', 'dport'), 67), ret],
-      dropUnless([match(meta('protocol'), 'ip')], payload('ip', 'saddr'), v4, c),
+      [match(meta('protocol'), 'ip'), own(payload('ip', 'saddr'), 'port-v4'), ...spoofDrop],
       [match(payload('ip6', 'saddr'), '::'), match(payload('icmpv6', 'type'), setOf(UNSPECIFIED_SOURCE_ICMPV6)), ret],
-      dropUnless([match(meta('protocol'), 'ip6')], payload('ip6', 'saddr'), addressElements(6, p.v6), c),
-      // A neighbour advertisement may only announce the port's own addresses.
-      dropUnless([match(payload('icmpv6', 'type'), 'nd-neighbor-advert')], raw('th', 64, 128), raw128Elements(p.v6), c),
+      [match(meta('protocol'), 'ip6'), own(payload('ip6', 'saddr'), 'port-v6'), ...spoofDrop],
+      // A neighbour advertisement may only announce the port's own addresses. nft 1.0.6 has
+      // no ND target field and cannot declare a raw-payload set in JSON: a chain per port.
+      [match(payload('icmpv6', 'type'), 'nd-neighbor-advert'), vmap(meta('iifname'), 'nd-check')],
     ],
   };
+}
+
+/** `left != {allowed}` then count and drop; with nothing allowed, every such packet drops. */
+function dropUnless(left: NftExpr, allowed: NftExpr[], counter: string): NftExpr[] {
+  return allowed.length === 0 ? [counterRef(counter), drop] : [match(left, setOf(allowed), '!='), counterRef(counter), drop];
 }
 
 /** The rules one security rule becomes (one per family when the remote is a group). */
@@ -100,26 +107,27 @@ function ruleExprs(r: SecurityRule): NftExpr[][] {
   return [tail];
 }
 
+/** A port's policy in one direction: what its groups allow, then count and drop. */
 function policyChain(p: PortWithId, ingress: boolean): ChainModel {
   const counter = ingress ? names.policyIn(p.attachment) : names.policyOut(p.attachment);
-  const always: NftExpr[][] = ingress
-    ? [
-        [match(payload('icmpv6', 'type'), setOf(ND_TO_WORKLOAD)), accept],
-        ...(p.dhcpServer ? [[match(payload('ip', 'saddr'), p.dhcpServer), match(payload('udp', 'sport'), 67), match(payload('udp', 'dport'), 68), accept]] : []),
-      ]
-    : [
-        [match(payload('icmpv6', 'type'), setOf(ND_FROM_WORKLOAD)), accept],
-        [match(payload('udp', 'sport'), 68), match(payload('udp', 'dport'), 67), accept],
-      ];
   return {
     rules: [
-      [match(ct('state'), ['established', 'related'], 'in'), accept],
       [match(ct('state'), 'invalid', 'in'), counterRef(counter), drop],
-      ...always,
       ...p.groups.map((g) => [jump(ingress ? names.groupIn(g) : names.groupOut(g))]),
       [counterRef(counter), drop],
     ],
   };
+}
+
+/** What always passes in one direction before a port's policy: replies, ND, its DHCP. */
+function alwaysAllowed(toWorkload: boolean): NftExpr[][] {
+  return [
+    [match(ct('state'), ['established', 'related'], 'in'), accept],
+    [match(payload('icmpv6', 'type'), setOf(toWorkload ? ND_TO_WORKLOAD : ND_FROM_WORKLOAD)), accept],
+    toWorkload
+      ? [match(payload('udp', 'sport'), 67), match(payload('udp', 'dport'), 68), match(payload('ip', 'saddr'), named('dhcp-servers')), accept]
+      : [match(payload('udp', 'sport'), 68), match(payload('udp', 'dport'), 67), accept],
+  ];
 }
 
 function verdictMap(type: string | string[]): SetModel {
@@ -131,17 +139,96 @@ export interface Ruleset {
   inet: TableModel;
 }
 
-export function buildRuleset(ports: readonly PortWithId[], groups: readonly SecurityGroup[]): Ruleset {
+function addressSet(type: string | string[]): SetModel {
+  return { spec: { type, flags: ['interval'] }, elements: new Map() };
+}
+
+/** What one port adds to the tables; the same port (same facts, same id) adds the same objects. */
+interface PortPieces {
+  chains: Array<['bridge' | 'inet', string, ChainModel]>;
+  counters: Array<['bridge' | 'inet', string]>;
+  elements: Array<{ table: 'bridge' | 'inet'; set: string; key: string; expr: NftExpr; owner?: string }>;
+}
+
+function portPieces(p: PortWithId): PortPieces {
+  const a = p.attachment;
+  const elements: PortPieces['elements'] = [];
+  const add = (table: 'bridge' | 'inet', set: string, exprs: NftExpr[], owner?: string): void => {
+    for (const expr of exprs) elements.push({ table, set, key: JSON.stringify(expr), expr, ...(owner !== undefined ? { owner } : {}) });
+  };
+  add('bridge', 'protected', [p.ifName]);
+  add('bridge', 'src-marks', [[p.ifName, p.id]]);
+  add('bridge', 'spoof-counters', [[p.ifName, names.spoof(a)]]);
+  add('bridge', 'port-macs', p.macs.map((m) => concat(p.ifName, m)));
+  add('bridge', 'port-v4', addressElements(4, p.v4).map((e) => concat(p.ifName, e)));
+  add('bridge', 'port-v6', addressElements(6, p.v6).map((e) => concat(p.ifName, e)));
+  add('bridge', 'nd-check', [[p.ifName, jump(names.nd(a))]]);
+  add('bridge', 'to-port', [[p.ifName, jump(names.to(a))]]);
+  add('inet', 'egress-by-src', [[p.id, jump(names.out(a))]]);
+  add('inet', 'ingress-by-dst', [[p.id << DST_SHIFT, jump(names.in(a))]]);
+  if (p.dhcpServer) add('inet', 'dhcp-servers', [p.dhcpServer]);
+  if (p.bridge) {
+    add('inet', 'bridges', [p.bridge]);
+    for (const [set, addrs] of [['ingress-v4', p.v4], ['ingress-v6', p.v6]] as const) {
+      for (const ip of addrs) if (!ip.includes('/')) add('inet', set, [[concat(p.bridge, ip), jump(names.in(a))]], `${set} ${p.bridge} ${ip}`);
+    }
+  }
+  return {
+    chains: [
+      ['bridge', names.nd(a), { rules: [dropUnless(raw('th', 64, 128), raw128Elements(p.v6), names.spoof(a))] }],
+      ['bridge', names.to(a), { rules: [[orMark(p.id << DST_SHIFT)]] }],
+      ['inet', names.in(a), policyChain(p, true)],
+      ['inet', names.out(a), policyChain(p, false)],
+    ],
+    counters: [['bridge', names.spoof(a)], ['inet', names.policyIn(a)], ['inet', names.policyOut(a)]],
+    elements,
+  };
+}
+
+/**
+ * Builds rulesets again and again from mostly the same ports: a port whose facts did not
+ * change contributes the very objects it did last time, so building and comparing two
+ * rulesets of a thousand ports costs little more than the ports that changed.
+ */
+export class RulesetBuilder {
+  private cache = new Map<string, PortPieces>();
+
+  build(ports: readonly PortWithId[], groups: readonly SecurityGroup[]): Ruleset {
+    const next = new Map<string, PortPieces>();
+    const view = {
+      get: (p: PortWithId) => this.cache.get(JSON.stringify(p)),
+      set: (p: PortWithId, pieces: PortPieces) => void next.set(JSON.stringify(p), pieces),
+    };
+    const r = buildRuleset(ports, groups, view);
+    this.cache = next;
+    return r;
+  }
+}
+
+interface PiecesCache {
+  get(p: PortWithId): PortPieces | undefined;
+  set(p: PortWithId, pieces: PortPieces): void;
+}
+
+export function buildRuleset(ports: readonly PortWithId[], groups: readonly SecurityGroup[], cache?: PiecesCache): Ruleset {
   const bridge = emptyTable('bridge', TABLE);
   const inet = emptyTable('inet', TABLE);
 
-  // bridge: frames from a port go through its anti-spoofing chain; frames to a port get its id.
-  const fromPort = verdictMap('ifname');
+  // bridge: frames from a protected port go through anti-spoofing (which also marks them
+  // with the port's id); frames to one get its id in the destination field.
+  const protectedSet: SetModel = { spec: { type: 'ifname' }, elements: new Map() };
+  const srcMarks: SetModel = { spec: { type: 'ifname', map: 'mark' }, elements: new Map() };
+  const spoofCounters: SetModel = { spec: { type: 'ifname', map: 'counter' }, elements: new Map() };
+  const macs: SetModel = { spec: { type: ['ifname', 'ether_addr'] }, elements: new Map() };
+  const v4 = addressSet(['ifname', 'ipv4_addr']);
+  const v6 = addressSet(['ifname', 'ipv6_addr']);
+  const ndCheck = verdictMap('ifname');
   const toPort = verdictMap('ifname');
-  bridge.sets.set('from-port', fromPort);
-  bridge.sets.set('to-port', toPort);
+  for (const [name, set] of [['protected', protectedSet], ['src-marks', srcMarks], ['spoof-counters', spoofCounters], ['port-macs', macs],
+    ['port-v4', v4], ['port-v6', v6], ['nd-check', ndCheck], ['to-port', toPort]] as const) bridge.sets.set(name, set);
   bridge.counters.add(names.noBridgeNetfilter);
-  bridge.chains.set('prerouting', { base: { type: 'filter', hook: 'prerouting', prio: -200, policy: 'accept' }, rules: [[vmap(meta('iifname'), 'from-port')]] });
+  bridge.chains.set('prerouting', { base: { type: 'filter', hook: 'prerouting', prio: -200, policy: 'accept' }, rules: [[match(meta('iifname'), named('protected')), jump('anti-spoof')]] });
+  bridge.chains.set('anti-spoof', antiSpoofChain());
   bridge.chains.set('forward', {
     base: { type: 'filter', hook: 'forward', prio: -200, policy: 'accept' },
     rules: [
@@ -159,54 +246,41 @@ export function buildRuleset(ports: readonly PortWithId[], groups: readonly Secu
   const byAddr4 = verdictMap(['ifname', 'ipv4_addr']);
   const byAddr6 = verdictMap(['ifname', 'ipv6_addr']);
   const bridges: SetModel = { spec: { type: 'ifname' }, elements: new Map() };
-  inet.sets.set('egress-by-src', bySrc);
-  inet.sets.set('ingress-by-dst', byDst);
-  inet.sets.set('ingress-v4', byAddr4);
-  inet.sets.set('ingress-v6', byAddr6);
-  inet.sets.set('bridges', bridges);
+  const dhcpServers: SetModel = { spec: { type: 'ipv4_addr' }, elements: new Map() };
+  for (const [name, set] of [['egress-by-src', bySrc], ['ingress-by-dst', byDst], ['ingress-v4', byAddr4], ['ingress-v6', byAddr6],
+    ['bridges', bridges], ['dhcp-servers', dhcpServers]] as const) inet.sets.set(name, set);
   const toWorkloadByAddr: NftExpr[][] = [
     [vmap(concat(meta('oifname'), payload('ip', 'daddr')), 'ingress-v4')],
     [vmap(concat(meta('oifname'), payload('ip6', 'daddr')), 'ingress-v6')],
   ];
+  const fromWorkload = [...alwaysAllowed(false), [vmap(and(meta('mark'), SRC_MASK), 'egress-by-src')]];
   inet.chains.set('prerouting', { base: { type: 'filter', hook: 'prerouting', prio: -300, policy: 'accept' }, rules: [[match(meta('iifname'), named('bridges')), orMark(SEEN)]] });
-  inet.chains.set('egress', { base: { type: 'filter', hook: 'forward', prio: 0, policy: 'accept' }, rules: [[vmap(and(meta('mark'), SRC_MASK), 'egress-by-src')]] });
+  inet.chains.set('egress', { base: { type: 'filter', hook: 'forward', prio: 0, policy: 'accept' }, rules: fromWorkload });
   inet.chains.set('ingress', {
     base: { type: 'filter', hook: 'forward', prio: 1, policy: 'accept' },
     rules: [
+      ...alwaysAllowed(true),
       [vmap(and(meta('mark'), DST_MASK), 'ingress-by-dst')],
       ...toWorkloadByAddr.map((r) => [match(and(meta('mark'), DST_MASK), 0), ...r]),
     ],
   });
-  inet.chains.set('input', { base: { type: 'filter', hook: 'input', prio: 0, policy: 'accept' }, rules: [[vmap(and(meta('mark'), SRC_MASK), 'egress-by-src')]] });
-  inet.chains.set('output', { base: { type: 'filter', hook: 'output', prio: 0, policy: 'accept' }, rules: toWorkloadByAddr });
+  inet.chains.set('input', { base: { type: 'filter', hook: 'input', prio: 0, policy: 'accept' }, rules: fromWorkload });
+  inet.chains.set('output', { base: { type: 'filter', hook: 'output', prio: 0, policy: 'accept' }, rules: [...alwaysAllowed(true), ...toWorkloadByAddr] });
 
   const addressOwners = new Set<string>();
   const members = new Map<string, { v4: Set<string>; v6: Set<string> }>(groups.map((g) => [g.name, { v4: new Set(), v6: new Set() }]));
+  const tables = { bridge, inet };
   for (const p of ports) {
-    const a = p.attachment;
-    bridge.counters.add(names.spoof(a));
-    bridge.chains.set(names.from(a), fromPortChain(p));
-    bridge.chains.set(names.to(a), { rules: [[orMark(p.id << DST_SHIFT)]] });
-    addElements(fromPort, [[p.ifName, jump(names.from(a))]]);
-    addElements(toPort, [[p.ifName, jump(names.to(a))]]);
-
-    inet.counters.add(names.policyIn(a));
-    inet.counters.add(names.policyOut(a));
-    inet.chains.set(names.in(a), policyChain(p, true));
-    inet.chains.set(names.out(a), policyChain(p, false));
-    addElements(bySrc, [[p.id, jump(names.out(a))]]);
-    addElements(byDst, [[p.id << DST_SHIFT, jump(names.in(a))]]);
-    if (p.bridge) {
-      addElements(bridges, [p.bridge]);
-      // An address two ports share (a VIP in both their address pairs) leads to the first.
-      for (const [map, addrs] of [[byAddr4, p.v4], [byAddr6, p.v6]] as const) {
-        for (const ip of addrs) {
-          const key = `${p.bridge} ${ip}`;
-          if (ip.includes('/') || addressOwners.has(key)) continue;
-          addressOwners.add(key);
-          addElements(map, [[concat(p.bridge, ip), jump(names.in(a))]]);
-        }
+    const pieces = cache?.get(p) ?? portPieces(p);
+    cache?.set(p, pieces);
+    for (const [t, name, chain] of pieces.chains) tables[t].chains.set(name, chain);
+    for (const [t, name] of pieces.counters) tables[t].counters.add(name);
+    for (const e of pieces.elements) {
+      if (e.owner !== undefined) {
+        if (addressOwners.has(e.owner)) continue; // an address two ports share leads to the first
+        addressOwners.add(e.owner);
       }
+      tables[e.table].sets.get(e.set)!.elements.set(e.key, e.expr);
     }
     for (const g of p.groups) {
       const m = members.get(g);
@@ -219,7 +293,7 @@ export function buildRuleset(ports: readonly PortWithId[], groups: readonly Secu
   for (const g of groups) {
     const m = members.get(g.name)!;
     for (const f of [4, 6] as const) {
-      const set: SetModel = { spec: { type: f === 4 ? 'ipv4_addr' : 'ipv6_addr', flags: ['interval'] }, elements: new Map() };
+      const set = addressSet(f === 4 ? 'ipv4_addr' : 'ipv6_addr');
       addElements(set, addressElements(f, [...(f === 4 ? m.v4 : m.v6)]));
       inet.sets.set(names.groupSet(g.name, f), set);
     }

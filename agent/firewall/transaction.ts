@@ -6,7 +6,7 @@
 // the old ruleset or the new one, never a mix (the kernel commits a batch at once).
 import type { NftCommand, NftExpr, NftFamily, NftObject } from '../../dataplane/nftables/json.js';
 import { TABLE } from './ruleset.js';
-import { chainKey, type SetModel, type TableModel } from './model.js';
+import { sameRules, type SetModel, type TableModel } from './model.js';
 
 export type CounterSeeds = ReadonlyMap<string, { packets: number; bytes: number }>;
 
@@ -63,7 +63,7 @@ export function updateCommands(prev: TableModel, next: TableModel): NftCommand[]
   for (const [name, c] of next.chains) {
     const old = prev.chains.get(name);
     if (!old) adds.push({ add: { chain: { ...ref(next), name, ...(c.base ?? {}) } } });
-    else if (chainKey(old) === chainKey(c)) continue;
+    else if (sameRules(old, c)) continue;
     else flushes.push({ flush: { chain: { ...ref(next), name } } });
     rules.push(...ruleCommands(next, name, c.rules));
   }
