@@ -10,32 +10,8 @@ import { buildRuleset, type PortWithId, type Ruleset } from '../../agent/firewal
 import { fullCommands, removeCommands, updateCommands } from '../../agent/firewall/transaction.js';
 import { nftRunner } from '../../dataplane/nftables/run.js';
 import { useNetns } from '../lib/netns.js';
+import { canonicalRuleset } from '../lib/nft-ruleset.js';
 import { group, port, rule } from '../unit/agent/firewall-fixtures.js';
-
-type Item = Record<string, Record<string, unknown>>;
-
-/** The ruleset of a namespace as comparable text: objects sorted by kind and name, rules in chain order. */
-async function canonicalRuleset(netns: string): Promise<Record<string, unknown>> {
-  const r = await execa('ip', ['netns', 'exec', netns, '/usr/sbin/nft', '-j', 'list', 'ruleset']);
-  const items = (JSON.parse(r.stdout) as { nftables: Item[] }).nftables;
-  const out: Record<string, Record<string, unknown>> = { table: {}, chain: {}, set: {}, map: {}, counter: {}, rule: {} };
-  for (const item of items) {
-    const [kind, body] = Object.entries(item)[0]!;
-    if (kind === 'metainfo') continue;
-    const { handle: _h, packets: _p, bytes: _b, ...rest } = body;
-    const where = `${String(rest['family'])} ${String(rest['table'] ?? '')}`;
-    if (kind === 'rule') {
-      const key = `${where} ${String(rest['chain'])}`;
-      const list = (out['rule']![key] ??= []) as unknown[];
-      list.push(rest['expr']);
-    } else {
-      if ((kind === 'set' || kind === 'map') && Array.isArray(rest['elem'])) rest['elem'] = (rest['elem'] as unknown[]).map((e) => JSON.stringify(e)).sort();
-      out[kind] ??= {};
-      out[kind]![`${where} ${String(rest['name'])}`] = rest;
-    }
-  }
-  return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, Object.fromEntries(Object.entries(v).sort(([x], [y]) => x.localeCompare(y)))]));
-}
 
 /** The models of a life of a node: ports come and go, groups and rules change, leases move. */
 function steps(): Array<{ what: string; ports: PortWithId[]; groups: SecurityGroup[] }> {
