@@ -83,6 +83,9 @@ export class FirewallParticipant implements Participant<FirewallStep> {
     const full = this.applied === undefined || ctx.refresh || !this.outcome.ok;
 
     if (ruleset === null) {
+      // The stored state could not be read (teardown held): keep whatever protects the
+      // ports now rather than open them all.
+      if (ctx.holdTeardown) return { steps: [], problems: [] };
       // Nothing to protect: no tables at all (no hooks on anyone's packets). A first pass
       // removes what an earlier run may have left.
       if (this.applied === null && !full) return { steps: [], problems: [] };
