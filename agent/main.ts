@@ -13,6 +13,7 @@ import { DhcpParticipant } from './dhcp/participant.js';
 import { FirewallParticipant } from './firewall/participant.js';
 import { enableBridgeNetfilter } from '../dataplane/bridge-netfilter.js';
 import { nftRunner } from '../dataplane/nftables/run.js';
+import { conntrackTool } from '../dataplane/conntrack.js';
 import { KernelLinksParticipant } from './kernel/participant.js';
 import type { Participant } from './reconcile/participant.js';
 import { DesiredStateStore } from './desired/store.js';
@@ -45,6 +46,8 @@ async function run(config: AgentConfig): Promise<void> {
   const firewall = new FirewallParticipant(nftRunner(config.netns, process.env['HOSTNET_NFT'] ?? 'nft'), {
     addressBook: (desired) => dhcp.addressBook(desired),
     enableBridgeNetfilter: () => enableBridgeNetfilter(config.netns),
+    conntrack: conntrackTool(config.netns),
+    warn: (msg, fields) => log.warn(fields, msg),
   });
   // The reconcile participants, in the order a pass runs them: the firewall first (a new
   // protected port is filtered before its device joins a bridge), then the kernel's links

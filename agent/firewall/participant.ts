@@ -14,6 +14,8 @@
 import type { DataplaneError } from '../../dataplane/errors.js';
 import type { NftCommand } from '../../dataplane/nftables/json.js';
 import type { NftRunner } from '../../dataplane/nftables/run.js';
+import type { ConntrackTool } from '../../dataplane/conntrack.js';
+import { disallowedFlows } from './flow-check.js';
 import type { DesiredState } from '../api/gen/hostnet/v1/resources.js';
 import { condition } from '../conditions/condition.js';
 import type {
@@ -39,6 +41,9 @@ export interface FirewallOptions {
   addressBook: (desired: DesiredState) => DhcpAddressView;
   /** Turns br_netfilter on in the agent's namespace; throws when it cannot. */
   enableBridgeNetfilter: () => Promise<void>;
+  /** The agent namespace's conntrack: flows the new rules no longer allow are ended. */
+  conntrack?: ConntrackTool;
+  warn?: (msg: string, fields: Record<string, unknown>) => void;
 }
 
 /** The last outcome for the ports of a transaction. */
@@ -101,7 +106,7 @@ export class FirewallParticipant implements Participant<FirewallStep> {
     return { steps: [{ op: reload ? 'loadFirewall' : 'updateFirewall', description, full: reload, ruleset, ports, commands }], problems: [] };
   }
 
-  async apply(plan: ParticipantPlan<FirewallStep>): Promise<ApplyOutcome> {
+  async apply(plan: ParticipantPlan<FirewallStep>, ctx: PassContext): Promise<ApplyOutcome> {
     const step = plan.steps[0];
     if (!step) return { applied: 0, failures: [], kernelChanged: false };
     try {
@@ -113,12 +118,25 @@ export class FirewallParticipant implements Participant<FirewallStep> {
       this.applied = step.ruleset;
       this.appliedPorts = step.ports;
       this.outcome = { ok: true };
+      await this.endDisallowedFlows(step.ports, ctx);
       return { applied: 1, failures: [], kernelChanged: false };
     } catch (err) {
       const e = err as Partial<DataplaneError> & Error;
       this.outcome = { ok: false, reason: 'TransactionFailed', message: `nft transaction refused, previous rules stay in force: ${e.detail ?? e.message}` };
       // The ports of the plan that were not already in force get no rules: report them all.
       return { applied: 0, failures: [{ step, error: this.outcome.message, problem: null }], kernelChanged: false };
+    }
+  }
+
+  /** Deletes the tracked flows of protected ports that the rules now in force do not allow. */
+  private async endDisallowedFlows(ports: readonly ProtectedPort[], ctx: PassContext): Promise<void> {
+    const tool = this.options.conntrack;
+    if (!tool || ports.length === 0) return;
+    try {
+      const cut = disallowedFlows(await tool.list(), ports, ctx.desired.securityGroups);
+      for (const f of cut) await tool.delete(f);
+    } catch (err) {
+      this.options.warn?.('could not end flows the security groups no longer allow', { err: (err as Error).message });
     }
   }
 
