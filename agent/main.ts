@@ -20,6 +20,7 @@ import { DesiredStateStore } from './desired/store.js';
 import { startAgentMetrics } from './metrics/agent-metrics.js';
 import { Reconciler } from './reconcile/reconciler.js';
 import { sdNotify, startWatchdog } from './sd-notify.js';
+import { WakeUp } from './wake-up.js';
 import { NodeAgent } from './server/node-agent.js';
 import { SERVICE_NAME, startAgentServer } from './server/server.js';
 
@@ -40,6 +41,7 @@ async function run(config: AgentConfig): Promise<void> {
       if (firewall.concerns(network, lease.mac)) await reconciler.requestResync('dhcp lease');
     },
   });
+  const leaseExpiry = new WakeUp(() => void reconciler.requestResync('lease expiry'));
   // Before the first pass: the firewall's first ruleset must know the leases workloads hold.
   await dhcp.preloadLeases(store.state);
   // HOSTNET_NFT: another nft program (tests use one that fails on demand).
@@ -48,6 +50,7 @@ async function run(config: AgentConfig): Promise<void> {
     enableBridgeNetfilter: () => enableBridgeNetfilter(config.netns),
     conntrack: conntrackTool(config.netns),
     warn: (msg, fields) => log.warn(fields, msg),
+    wakeAt: (at) => leaseExpiry.at(at),
   });
   // The reconcile participants, in the order a pass runs them: the firewall first (a new
   // protected port is filtered before its device joins a bridge), then the kernel's links
@@ -94,6 +97,7 @@ async function run(config: AgentConfig): Promise<void> {
     server.health.setStatus('', 'NOT_SERVING');
     await server.close();
     await metrics?.close();
+    leaseExpiry.cancel();
     await reconciler.close();
     await dp.close();
     log.info({}, 'stopped');

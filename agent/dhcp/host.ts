@@ -41,6 +41,8 @@ export interface DhcpAddressBook {
   /** Bound leases and reservations (an auto attachment's included) of this MAC on the network. */
   addressesOf(network: string, mac: string): string[];
   serverAddress(network: string): string | undefined;
+  /** When the first of the bound leases in this book expires (ms since the epoch), if any. */
+  nextExpiry(): number | undefined;
 }
 
 interface Instance {
@@ -254,6 +256,7 @@ export class DhcpHost {
 
   addressBook(desired: DesiredState): DhcpAddressBook {
     const now = Date.now();
+    let nextExpiry: number | undefined;
     const byNetwork = new Map<string, Map<string, string[]>>();
     for (const n of desired.networks) {
       if (!servesDhcp(n)) continue;
@@ -265,7 +268,11 @@ export class DhcpHost {
         if (!list.includes(ip)) list.push(ip);
         byMac.set(mac.toLowerCase(), list);
       };
-      for (const l of leases) if (l.state === 'bound' && l.expiresAt > now) add(l.mac, l.ip);
+      for (const l of leases) {
+        if (l.state !== 'bound' || l.expiresAt <= now) continue;
+        add(l.mac, l.ip);
+        if (nextExpiry === undefined || l.expiresAt < nextExpiry) nextExpiry = l.expiresAt;
+      }
       let config: NetworkDhcpConfig | null = null;
       try {
         config = inst ? (JSON.parse(inst.configKey) as NetworkDhcpConfig) : dhcpConfigOf(n, desired, heldBy(leases));
@@ -279,6 +286,7 @@ export class DhcpHost {
     return {
       addressesOf: (network, mac) => byNetwork.get(network)?.get(mac.toLowerCase()) ?? [],
       serverAddress: (network) => servers.get(network),
+      nextExpiry: () => nextExpiry,
     };
   }
 

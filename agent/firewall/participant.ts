@@ -44,6 +44,8 @@ export interface FirewallOptions {
   /** The agent namespace's conntrack: flows the new rules no longer allow are ended. */
   conntrack?: ConntrackTool;
   warn?: (msg: string, fields: Record<string, unknown>) => void;
+  /** Asks for a pass at this time (ms since the epoch): a lease allowed as a source expires. */
+  wakeAt?: (at: number) => void;
 }
 
 /** The last outcome for the ports of a transaction. */
@@ -72,7 +74,11 @@ export class FirewallParticipant implements Participant<FirewallStep> {
   }
 
   plan(ctx: PassContext): ParticipantPlan<FirewallStep> {
-    const desired = protectedPorts(ctx.desired, this.options.addressBook(ctx.desired));
+    const book = this.options.addressBook(ctx.desired);
+    const desired = protectedPorts(ctx.desired, book);
+    // An expired lease stops being an allowed source when it expires, not at the next resync.
+    const expiry = desired.length > 0 ? book.nextExpiry?.() : undefined;
+    if (expiry !== undefined) this.options.wakeAt?.(expiry);
     const wanted = new Set(desired.map((p) => p.attachment));
     const present = new Set(ctx.observed.links.map((l) => l.name));
     // A deleted attachment's port keeps its rules while its device is still there (the

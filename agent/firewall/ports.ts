@@ -12,6 +12,8 @@ export interface DhcpAddressView {
   addressesOf(network: string, mac: string): string[];
   /** The network's DHCP server address, when it serves. */
   serverAddress(network: string): string | undefined;
+  /** When the first bound lease expires (ms since the epoch), if any. */
+  nextExpiry?(): number | undefined;
 }
 
 export interface ProtectedPort {
