@@ -75,7 +75,7 @@ async function run(config: AgentConfig): Promise<void> {
   log.info({ socket: config.socket }, 'listening');
   // Metrics before the first pass: it is counted, and every DHCP server is seen while it runs.
   const metrics = config.metricsAddress === null ? null : await startAgentMetrics({
-    address: config.metricsAddress, reconciler, dhcp, desiredGeneration: () => store.state.generation,
+    address: config.metricsAddress, reconciler, dhcp, portSecurity: firewall, desiredGeneration: () => store.state.generation,
     onError: (err) => log.warn({ err: err.message }, 'metrics endpoint problem'),
   });
   if (metrics) log.info({ host: metrics.address.host, port: metrics.address.port }, 'serving metrics');

@@ -2,6 +2,7 @@
 // HTTP endpoint. main.ts calls this once, before the first pass, when an address is set.
 import type { DhcpMetricsSource } from './dhcp.js';
 import { registerDhcpMetrics } from './dhcp.js';
+import { registerPortSecurityMetrics, type PortSecurityMetricsSource } from './port-security.js';
 import { registerReconcileMetrics, type ReconcileMetricsSource } from './reconcile.js';
 import { createMetricsRegistry, startMetricsServer, type MetricsServer } from './registry.js';
 
@@ -10,6 +11,7 @@ export interface AgentMetricsOptions {
   address: string;
   reconciler: ReconcileMetricsSource;
   dhcp: DhcpMetricsSource;
+  portSecurity?: PortSecurityMetricsSource;
   /** The stored desired state's generation. */
   desiredGeneration: () => number;
   onError: (err: Error) => void;
@@ -24,6 +26,7 @@ export async function startAgentMetrics(o: AgentMetricsOptions): Promise<AgentMe
   const registry = createMetricsRegistry();
   const unsubscribe = registerReconcileMetrics(registry, o.reconciler, o.desiredGeneration);
   registerDhcpMetrics(registry, o.dhcp);
+  if (o.portSecurity) registerPortSecurityMetrics(registry, o.portSecurity);
   let server: MetricsServer;
   try {
     server = await startMetricsServer(registry, o.address, o.onError);
