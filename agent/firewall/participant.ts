@@ -116,7 +116,8 @@ export class FirewallParticipant implements Participant<FirewallStep> {
     const step = plan.steps[0];
     if (!step) return { applied: 0, failures: [], kernelChanged: false };
     try {
-      await this.ensureBridgeNetfilter(step.ports.length > 0);
+      // Checked on full loads (first pass, refresh) and after a failure, not on every change.
+      if (step.full || !this.bridgeNetfilter?.ok) await this.ensureBridgeNetfilter(step.ports.length > 0);
       const commands = step.full
         ? await this.fullTransaction(step.ruleset)
         : step.commands;
