@@ -19,7 +19,8 @@ const env = { LC_ALL: 'C', LANG: 'C' };
 
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 /** nft in `netns`, entered the way the agent enters it (nsenter --net). */
@@ -80,7 +81,7 @@ export async function agentTransactions(full: DesiredState, rule: DesiredState, 
   };
   // plan() keeps nothing until apply(): the first plan is the full load, however often it runs.
   const first = await timePlan(full);
-  await fw.apply(first.plan);
+  await fw.apply(first.plan, ctx(full));
   const ruleChange = await timePlan(rule);
   const memberChange = await timePlan(member);
   const commandsOf = (p: ParticipantPlan<FirewallStep>, what: string): NftCommand[] => {
