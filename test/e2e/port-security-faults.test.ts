@@ -238,9 +238,10 @@ describe('port security faults', () => {
     flag = path.join(dir, 'nft-fail');
     wrapper = path.join(dir, 'nft-wrapper.sh');
     counterFile = path.join(dir, 'udp-count');
-    // Fails the transactions (nft -j -f FILE) while the flag file exists; listings still work.
+    // Fails the transactions (nft -j -f FILE) while the flag file exists, and listings too
+    // when the flag says "all".
     await writeFile(wrapper, `#!/bin/sh
-if [ -e '${flag}' ] && [ "$2" = "-f" ]; then
+if [ -e '${flag}' ] && { [ "$2" = "-f" ] || grep -q all '${flag}'; }; then
   echo "Error: Could not process rule: injected failure" >&2
   exit 1
 fi
@@ -365,6 +366,25 @@ exec /usr/sbin/nft "$@"
     // Now filtered: no ICMP in (srv has none), anything out: n reaches x, x does not reach n.
     await eventually('n pings x (egress ANY)', () => pings(N(), X_IP), 15_000);
     expect(await pings(X(), N_IP)).toBe(false);
+  });
+
+  it('when every nft call fails (listings too), GetStatus still answers with the conditions', async () => {
+    await base();
+    await writeFile(flag, 'all');
+    try {
+      const r = await apply({ extraRules: [{ direction: 'INGRESS', protocol: 'UDP', fromPort: 9999, toPort: 9999 }] });
+      expect(r.exitCode === 0 || r.exitCode === 1, `apply returned: ${r.stderr}`).toBe(true);
+      const c = await eventually('v SecurityApplied False TransactionFailed (GetStatus answering)', async () => {
+        const x = await securityApplied('v');
+        return x?.status === ConditionStatus.CONDITION_STATUS_FALSE && x.reason === 'TransactionFailed' ? x : undefined;
+      });
+      expect(c.message).toContain('injected failure');
+      expect(await udpDelivered(X(), V_IP)).toBe(0);
+    } finally {
+      await rm(flag, { force: true });
+    }
+    hup();
+    await eventually('v SecurityApplied True after the fix', () => appliedTrue('v'), 15_000);
   });
 
   it('br_netfilter switched off in the agent\'s namespace: protected IP traffic is dropped and counted, not opened; SIGHUP turns it back on', async () => {
