@@ -68,7 +68,10 @@ export async function agentTransactions(full: DesiredState, rule: DesiredState, 
     addressBook: () => ({ addressesOf: () => [], serverAddress: () => undefined }),
     enableBridgeNetfilter: async () => undefined,
   });
-  const ctx = (desired: DesiredState): PassContext => ({ desired, observed: { links: [], addresses: [], routes: [], neighbours: [] }, holdTeardown: false, refresh: false });
+  // `held`: nothing held back by an earlier participant (the firewall runs first anyway).
+  const ctx = (desired: DesiredState): PassContext => ({
+    desired, observed: { links: [], addresses: [], routes: [], neighbours: [] }, holdTeardown: false, refresh: false, held: new Map(),
+  }) as PassContext;
   const timePlan = async (desired: DesiredState): Promise<{ ms: number; plan: ParticipantPlan<FirewallStep> }> => {
     const times: number[] = [];
     let plan: ParticipantPlan<FirewallStep> | null = null;
@@ -131,6 +134,8 @@ export interface NftFigures {
   /** The same changes as nft commands an admin would write, `nft -f` of a one-line file. */
   handRuleChangeMs: number;
   handMemberChangeMs: number;
+  /** `nft -j list counters table ...` of both tables in the agent's namespace, as a full reload reads them; ms. */
+  counterListMs: number;
   /** Bytes of the agent's full transaction (JSON). */
   agentFullBytes: number;
 }
@@ -167,6 +172,12 @@ export async function nftFigures(opts: {
     await writeFile(files.handMember, `${opts.handMemberChange}\n`);
     const flush = (): Promise<string> => nft(ns, ['flush', 'ruleset'], 'flush ruleset');
 
+    const counters: number[] = [];
+    for (let r = 0; r < opts.rounds; r++) {
+      const t0 = performance.now();
+      for (const family of ['bridge', 'inet']) await nft(opts.agentNetns, ['-j', 'list', 'counters', 'table', family, 'hostnet'], `list counters (${family})`);
+      counters.push(performance.now() - t0);
+    }
     const t = { text: [] as number[], json: [] as number[], full: [] as number[], replace: [] as number[], rule: [] as number[], member: [] as number[], handRule: [] as number[], handMember: [] as number[] };
     for (let r = 0; r < opts.rounds; r++) {
       await flush();
@@ -188,6 +199,7 @@ export async function nftFigures(opts: {
       textLoadMs: median(t.text), jsonDumpLoadMs: median(t.json), agentFullLoadMs: median(t.full), agentReplaceMs: median(t.replace),
       agentRuleChangeMs: median(t.rule), agentMemberChangeMs: median(t.member),
       handRuleChangeMs: median(t.handRule), handMemberChangeMs: median(t.handMember),
+      counterListMs: median(counters),
       agentFullBytes: Buffer.byteLength(fullJson),
     };
   } finally {
