@@ -18,8 +18,9 @@ import type { ConntrackTool } from '../../dataplane/conntrack.js';
 import { disallowedFlows } from './flow-check.js';
 import type { DesiredState } from '../api/gen/hostnet/v1/resources.js';
 import { condition } from '../conditions/condition.js';
+import { ifNameOf } from '../naming.js';
 import type {
-  ApplyOutcome, Participant, ParticipantPlan, PassContext, PlannedStep, ResourceReport,
+  ApplyOutcome, Participant, ParticipantPlan, PassContext, PlannedStep, Problem, ResourceReport,
 } from '../reconcile/participant.js';
 import { portDrops, readCounterSeeds, type PortDrops } from './counters.js';
 import { PortIds } from './port-ids.js';
@@ -113,7 +114,26 @@ export class FirewallParticipant implements Participant<FirewallStep> {
   }
 
   async apply(plan: ParticipantPlan<FirewallStep>, ctx: PassContext): Promise<ApplyOutcome> {
-    const step = plan.steps[0];
+    const outcome = await this.applyStep(plan.steps[0], ctx);
+    return { ...outcome, holds: this.unprotected(ctx) };
+  }
+
+  /**
+   * Protected attachments whose rules are not in force (a new port while transactions fail):
+   * the kernel participant creates nothing for them and keeps an existing device down.
+   */
+  private unprotected(ctx: PassContext): Problem[] {
+    const inForce = new Set(this.appliedPorts.map((p) => `${p.attachment}/${p.ifName}`));
+    const why = this.outcome.ok ? 'its port security rules are not loaded yet' : this.outcome.message;
+    return ctx.desired.attachments
+      .filter((a) => isProtected(a) && !inForce.has(`${a.name}/${ifNameOf(a)}`))
+      .map((a) => ({
+        resource: { kind: 'attachment' as const, name: a.name }, condition: 'Configured', reason: 'PortSecurityNotApplied',
+        message: `kept down until its port security is in force: ${why}`,
+      }));
+  }
+
+  private async applyStep(step: FirewallStep | undefined, ctx: PassContext): Promise<ApplyOutcome> {
     if (!step) return { applied: 0, failures: [], kernelChanged: false };
     try {
       // Checked on full loads (first pass, refresh) and after a failure, not on every change.

@@ -6,7 +6,7 @@
 import { DataplaneError } from '../../dataplane/errors.js';
 import { netnsPath } from '../../dataplane/netns-path.js';
 import type { Dataplane } from '../../dataplane/types.js';
-import { bridgeNameOf } from '../naming.js';
+import { bridgeNameOf, ifNameOf, parseOwnerAlias } from '../naming.js';
 import type { ApplyOutcome, Participant, ParticipantPlan, PassContext, PlannedStep, Problem, ResourceReport } from '../reconcile/participant.js';
 import { describeAction, planReconcile, type PlanAction } from '../reconcile/plan.js';
 import { actionDevice, applyAction, type LocalAction, type PeerAction } from './apply-action.js';
@@ -39,6 +39,20 @@ export interface KernelStep extends PlannedStep {
   readonly action: PlanAction;
 }
 
+/** A held attachment's existing device goes down: without its rules it must not forward. */
+function keepDown(ctx: PassContext): KernelStep[] {
+  const out: KernelStep[] = [];
+  for (const a of ctx.desired.attachments) {
+    const resource = { kind: 'attachment' as const, name: a.name };
+    if (!ctx.held.has(`attachment/${a.name}`)) continue;
+    const link = ctx.observed.links.find((l) => l.name === ifNameOf(a));
+    if (!link?.up || parseOwnerAlias(link.alias)?.name !== a.name) continue;
+    const action: LocalAction = { op: 'setLink', attrs: { name: link.name, up: false }, resource, reason: 'its port security rules are not in force' };
+    out.push({ op: action.op, resource, description: describeAction(action), action });
+  }
+  return out;
+}
+
 export class KernelLinksParticipant implements Participant<KernelStep> {
   readonly name = 'links';
 
@@ -68,6 +82,9 @@ export class KernelLinksParticipant implements Participant<KernelStep> {
       if (ctx.holdTeardown && !action.resource) continue;
       const owner = action.resource ? `${action.resource.kind}/${action.resource.name}` : null;
       if (owner && refused.has(owner)) continue;
+      // Held by an earlier participant (its port security is not in force): nothing is
+      // created or brought up for it.
+      if (owner && ctx.held.has(owner)) continue;
       const problem = precondition(action, peers.namespaces);
       if (problem) {
         problems.push(problem);
@@ -76,6 +93,8 @@ export class KernelLinksParticipant implements Participant<KernelStep> {
       }
       steps.push({ op: action.op, ...(action.resource ? { resource: action.resource } : {}), description: describeAction(action), action });
     }
+    steps.push(...keepDown(ctx));
+    for (const h of ctx.held.values()) problems.push(h);
     return { steps, problems };
   }
 

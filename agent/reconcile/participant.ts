@@ -22,6 +22,11 @@ export interface PassContext {
    * keeps its own record of what it applied checks that record against the kernel.
    */
   readonly refresh: boolean;
+  /**
+   * Resources an earlier participant of this pass asks the later ones to keep down, by
+   * "kind/name" (a port whose firewall rules are not in force): not created, not brought up.
+   */
+  readonly held: ReadonlyMap<string, Problem>;
 }
 
 /** One planned change, in words and with the resource it serves (absent for teardown). */
@@ -53,6 +58,8 @@ export interface ApplyOutcome {
   applied: number;
   /** Steps that failed, each as a problem of its resource (teardown failures: resource-less, retried next pass). */
   failures: Array<{ step: PlannedStep; problem: Problem | null; error: string }>;
+  /** Resources later participants of this pass must keep down (see PassContext.held). */
+  holds?: Problem[];
   /** Whether the kernel's links or addresses may have changed (default: applied > 0). */
   kernelChanged?: boolean;
   /**

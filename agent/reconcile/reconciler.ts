@@ -163,7 +163,7 @@ export class Reconciler {
    */
   dryRun(desired: DesiredState): Promise<DryRun> {
     return this.mutex.run(async () => {
-      const ctx: PassContext = { desired, observed: await this.observe(false), holdTeardown: this.holdTeardown, refresh: false };
+      const ctx: PassContext = { desired, observed: await this.observe(false), holdTeardown: this.holdTeardown, refresh: false, held: new Map() };
       const out: DryRun = { actions: [], problems: [] };
       for (const p of this.options.participants) {
         const plan = await p.plan(ctx);
@@ -291,9 +291,10 @@ export class Reconciler {
     const failures: PassResult['failures'] = [];
     let applied = 0;
     let paused = false;
+    const held = new Map<string, Problem>();
     for (const p of this.options.participants) {
       for (let attempt = 1; ; attempt++) {
-        const ctx: PassContext = { desired, observed, holdTeardown: this.holdTeardown, refresh };
+        const ctx: PassContext = { desired, observed, holdTeardown: this.holdTeardown, refresh, held };
         const plan = await p.plan(ctx);
         // Our own changes come back as thousands of events: discard them unread and re-read
         // once after the apply (a dump of 1000 links costs less than decoding their events).
@@ -318,6 +319,7 @@ export class Reconciler {
           applied += outcome.applied;
           continue;
         }
+        for (const h of outcome.holds ?? []) held.set(`${h.resource.kind}/${h.resource.name}`, h);
         planned.actions.push(...plan.steps);
         planned.problems.push(...plan.problems);
         const own = [...plan.problems];
@@ -331,7 +333,7 @@ export class Reconciler {
         break;
       }
     }
-    const ctx: PassContext = { desired, observed, holdTeardown: this.holdTeardown, refresh };
+    const ctx: PassContext = { desired, observed, holdTeardown: this.holdTeardown, refresh, held };
     const reports = this.options.participants.flatMap((p) => p.report(ctx, problems.get(p) ?? []));
     const transitions = this.updateConditions(desired, reports, this.options.now?.() ?? new Date());
     this.lastGeneration = desired.generation;

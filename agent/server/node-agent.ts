@@ -70,7 +70,9 @@ export class NodeAgent {
   async status(): Promise<GetStatusResponse> {
     const status = this.reconciler.status(this.store.state.generation);
     if (!this.portSecurity || !status.attachments.some((a) => a.portSecurity)) return status;
-    const drops = await this.portSecurity.drops();
+    // Counters are a nicety; the conditions must reach the operator even when nft cannot list
+    // (that may be exactly what the conditions report).
+    const drops = await this.portSecurity.drops().catch(() => new Map<string, { spoof: number; ingress: number; egress: number }>());
     for (const a of status.attachments) {
       const d = drops.get(a.name);
       if (!a.portSecurity || !d) continue;
