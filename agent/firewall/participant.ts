@@ -25,7 +25,7 @@ import type {
 import { portDrops, readCounterSeeds, type PortDrops } from './counters.js';
 import { PortIds } from './port-ids.js';
 import { isProtected, protectedPorts, type DhcpAddressView, type ProtectedPort } from './ports.js';
-import { RulesetBuilder, type PortWithId, type Ruleset } from './ruleset.js';
+import { RulesetBuilder, TABLE, type PortWithId, type Ruleset } from './ruleset.js';
 import { fullCommands, removeCommands, updateCommands } from './transaction.js';
 
 export interface FirewallStep extends PlannedStep {
@@ -74,7 +74,7 @@ export class FirewallParticipant implements Participant<FirewallStep> {
     return this.appliedPorts.some((p) => p.network === network && p.macs.includes(mac.toLowerCase()));
   }
 
-  plan(ctx: PassContext): ParticipantPlan<FirewallStep> {
+  async plan(ctx: PassContext): Promise<ParticipantPlan<FirewallStep>> {
     const book = this.options.addressBook(ctx.desired);
     const desired = protectedPorts(ctx.desired, book);
     // An expired lease stops being an allowed source when it expires, not at the next resync.
@@ -99,8 +99,9 @@ export class FirewallParticipant implements Participant<FirewallStep> {
       // ports now rather than open them all.
       if (ctx.holdTeardown) return { steps: [], problems: [] };
       // Nothing to protect: no tables at all (no hooks on anyone's packets). A first pass
-      // removes what an earlier run may have left.
-      if (this.applied === null && !full) return { steps: [], problems: [] };
+      // removes what an earlier run may have left, if it left anything.
+      if (this.applied === undefined && !(await this.tablesExist())) this.applied = null;
+      if (this.applied === null) return { steps: [], problems: [] };
       return { steps: [{ op: 'removeFirewall', description: 'remove port security tables: no protected port', full: true, ruleset, ports, commands: [] }], problems: [] };
     }
     const commands = full || this.applied === null || this.applied === undefined
@@ -153,6 +154,12 @@ export class FirewallParticipant implements Participant<FirewallStep> {
       // The ports of the plan that were not already in force get no rules: report them all.
       return { applied: 0, failures: [{ step, error: this.outcome.message, problem: null }], kernelChanged: false };
     }
+  }
+
+  /** Whether our tables exist (no nft at all: they cannot). */
+  private async tablesExist(): Promise<boolean> {
+    const items = await this.nft.list(['tables']).catch(() => null);
+    return (items ?? []).some((i) => (i['table'] as { name?: string } | undefined)?.name === TABLE);
   }
 
   /** Deletes the tracked flows of protected ports that the rules now in force do not allow. */
