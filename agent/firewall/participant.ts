@@ -26,13 +26,19 @@ import { portDrops, readCounterSeeds, type PortDrops } from './counters.js';
 import { PortIds } from './port-ids.js';
 import { isProtected, protectedPorts, type DhcpAddressView, type ProtectedPort } from './ports.js';
 import { RulesetBuilder, TABLE, type PortWithId, type Ruleset } from './ruleset.js';
-import { fullCommands, removeCommands, updateCommands } from './transaction.js';
+import { fullCommands, refreshCommands, removeCommands, updateCommands } from './transaction.js';
 
 export interface FirewallStep extends PlannedStep {
-  /** Replace the tables whole (first pass, refresh) or send `commands`. */
-  full: boolean;
+  /**
+   * first: replace the tables whole, counters carried over (what an earlier run left is
+   * unknown); refresh: rewrite their contents over whatever is there (`commands`); update:
+   * only what changed (`commands`); remove: no protected port, no tables.
+   */
+  mode: 'first' | 'refresh' | 'update' | 'remove';
   /** null: no protected port, no tables. */
   ruleset: Ruleset | null;
+  /** The input the ruleset was built from (an unchanged input needs no pass). */
+  fingerprint: string;
   ports: PortWithId[];
   commands: NftCommand[];
 }
@@ -57,6 +63,7 @@ export class FirewallParticipant implements Participant<FirewallStep> {
   /** What the kernel holds: undefined before this process's first transaction, null for no tables. */
   private applied: Ruleset | null | undefined = undefined;
   private appliedPorts: PortWithId[] = [];
+  private appliedFingerprint = '';
   private readonly ids = new PortIds();
   private readonly builder = new RulesetBuilder();
   private outcome: Outcome = { ok: true };
@@ -81,20 +88,20 @@ export class FirewallParticipant implements Participant<FirewallStep> {
     const expiry = desired.length > 0 ? book.nextExpiry?.() : undefined;
     if (expiry !== undefined) this.options.wakeAt?.(expiry);
     const wanted = new Set(desired.map((p) => p.attachment));
+    const wantedDevices = new Set(desired.map((p) => p.ifName));
+    const named = new Set(ctx.desired.attachments.map((a) => a.name));
     const present = new Set(ctx.observed.links.map((l) => l.name));
     // A deleted attachment's port keeps its rules while its device is still there (the
     // kernel participant deletes it after us) or while teardown is held; a port whose
     // protection was turned off loses them at once, as asked.
-    const lingering = this.appliedPorts.filter((p) => !wanted.has(p.attachment)
-      && !desired.some((d) => d.ifName === p.ifName)
-      && (ctx.holdTeardown || (present.has(p.ifName) && !ctx.desired.attachments.some((a) => a.name === p.attachment))));
+    const lingering = this.appliedPorts.filter((p) => !wanted.has(p.attachment) && !wantedDevices.has(p.ifName)
+      && (ctx.holdTeardown || (present.has(p.ifName) && !named.has(p.attachment))));
     const all = [...desired, ...lingering];
     const ids = this.ids.assign(all.map((p) => p.attachment));
     const ports: PortWithId[] = all.map((p) => ({ ...p, id: ids.get(p.attachment)! }));
-    const ruleset = ports.length > 0 ? this.builder.build(ports, ctx.desired.securityGroups) : null;
-    const full = this.applied === undefined || ctx.refresh || !this.outcome.ok;
+    const mode: FirewallStep['mode'] = this.applied === undefined ? 'first' : ctx.refresh || !this.outcome.ok || this.applied === null ? 'refresh' : 'update';
 
-    if (ruleset === null) {
+    if (ports.length === 0) {
       // The stored state could not be read (teardown held): keep whatever protects the
       // ports now rather than open them all.
       if (ctx.holdTeardown) return { steps: [], problems: [] };
@@ -102,16 +109,21 @@ export class FirewallParticipant implements Participant<FirewallStep> {
       // removes what an earlier run may have left, if it left anything.
       if (this.applied === undefined && !(await this.tablesExist())) this.applied = null;
       if (this.applied === null) return { steps: [], problems: [] };
-      return { steps: [{ op: 'removeFirewall', description: 'remove port security tables: no protected port', full: true, ruleset, ports, commands: [] }], problems: [] };
+      return { steps: [{ op: 'removeFirewall', description: 'remove port security tables: no protected port', mode: 'remove', ruleset: null, ports, commands: [], fingerprint: '' }], problems: [] };
     }
-    const commands = full || this.applied === null || this.applied === undefined
-      ? [] : [...updateCommands(this.applied.bridge, ruleset.bridge), ...updateCommands(this.applied.inet, ruleset.inet)];
-    const reload = full || this.applied === null;
-    if (!reload && commands.length === 0) return { steps: [], problems: [] };
-    const description = reload
-      ? `load port security ruleset: ${ports.length} protected port(s), ${ctx.desired.securityGroups.length} security group(s)`
-      : `update port security ruleset: ${commands.length} nft command(s)`;
-    return { steps: [{ op: reload ? 'loadFirewall' : 'updateFirewall', description, full: reload, ruleset, ports, commands }], problems: [] };
+    // Most passes change nothing here (a kernel event, a lease renewed): same input, no work.
+    const fingerprint = JSON.stringify([ports, ctx.desired.securityGroups]);
+    if (mode === 'update' && fingerprint === this.appliedFingerprint) return { steps: [], problems: [] };
+    const ruleset = this.builder.build(ports, ctx.desired.securityGroups);
+    const prev = this.applied ?? null;
+    const commands = mode === 'update' && prev ? [...updateCommands(prev.bridge, ruleset.bridge), ...updateCommands(prev.inet, ruleset.inet)]
+      : mode === 'refresh' ? [...refreshCommands(prev?.bridge ?? null, ruleset.bridge), ...refreshCommands(prev?.inet ?? null, ruleset.inet)]
+        : [];
+    if (mode === 'update' && commands.length === 0) return { steps: [], problems: [] };
+    const description = mode === 'update'
+      ? `update port security ruleset: ${commands.length} nft command(s)`
+      : `load port security ruleset: ${ports.length} protected port(s), ${ctx.desired.securityGroups.length} security group(s)`;
+    return { steps: [{ op: mode === 'update' ? 'updateFirewall' : 'loadFirewall', description, mode, ruleset, ports, commands, fingerprint }], problems: [] };
   }
 
   async apply(plan: ParticipantPlan<FirewallStep>, ctx: PassContext): Promise<ApplyOutcome> {
@@ -138,15 +150,19 @@ export class FirewallParticipant implements Participant<FirewallStep> {
     if (!step) return { applied: 0, failures: [], kernelChanged: false };
     try {
       // Checked on full loads (first pass, refresh) and after a failure, not on every change.
-      if (step.full || !this.bridgeNetfilter?.ok) await this.ensureBridgeNetfilter(step.ports.length > 0);
-      const commands = step.full
-        ? await this.fullTransaction(step.ruleset)
-        : step.commands;
+      if (step.mode !== 'update' || !this.bridgeNetfilter?.ok) await this.ensureBridgeNetfilter(step.ports.length > 0);
+      const commands = step.mode === 'first' || step.mode === 'remove' ? await this.fullTransaction(step.ruleset) : step.commands;
       await this.nft.apply(commands, 'port security ruleset');
+      const before = new Set(this.appliedPorts.map((p) => p.attachment));
       this.applied = step.ruleset;
       this.appliedPorts = step.ports;
+      this.appliedFingerprint = step.fingerprint;
       this.outcome = { ok: true };
-      await this.endDisallowedFlows(step.ports, ctx);
+      // Only a change that may have taken an allowance away, or a port newly protected, can
+      // leave flows to end.
+      const narrowing = step.mode !== 'update' || step.commands.some((c) => 'flush' in c || 'delete' in c)
+        || step.ports.some((p) => !before.has(p.attachment));
+      if (narrowing) await this.endDisallowedFlows(step.ports, ctx);
       return { applied: 1, failures: [], kernelChanged: false };
     } catch (err) {
       const e = err as Partial<DataplaneError> & Error;

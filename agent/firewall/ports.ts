@@ -30,7 +30,7 @@ export interface ProtectedPort {
   v6: string[];
   /** Group names, in the order given. */
   groups: string[];
-  /** The network's DHCP server, whose replies always reach it. */
+  /** The network's own DHCP server; null when hostnet serves none there (an external server's replies pass then). */
   dhcpServer: string | null;
 }
 
@@ -38,8 +38,20 @@ export function isProtected(a: Attachment): boolean {
   return a.portSecurity?.enabled === true && ifNameOf(a) !== '';
 }
 
-/** The EUI-64 link-local address of a MAC (RFC 4291 appendix A). */
+const linkLocals = new Map<string, string>();
+
+/** The EUI-64 link-local address of a MAC (RFC 4291 appendix A), remembered: every pass asks. */
 export function linkLocalOf(mac: string): string {
+  let ll = linkLocals.get(mac);
+  if (ll === undefined) {
+    ll = eui64LinkLocal(mac);
+    if (linkLocals.size > 100_000) linkLocals.clear();
+    linkLocals.set(mac, ll);
+  }
+  return ll;
+}
+
+function eui64LinkLocal(mac: string): string {
   const b = mac.split(':').map((x) => parseInt(x, 16));
   const w = (hi: number, lo: number): string => ((hi << 8) | lo).toString(16);
   return parseIp(`fe80::${w(b[0]! ^ 0x02, b[1]!)}:${w(b[2]!, 0xff)}:${w(0xfe, b[3]!)}:${w(b[4]!, b[5]!)}`)!.text;

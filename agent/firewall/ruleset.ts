@@ -51,23 +51,25 @@ const spoofDrop: NftExpr[] = [{ counter: { map: { key: meta('iifname'), data: na
  * by its device name, so a lease or an address pair changes set elements, not rules.
  */
 function antiSpoofChain(): ChainModel {
-  const isArp = match(meta('protocol'), 'arp');
+  // `ether type`, not `meta protocol`: a VLAN tag the device moved into the packet's metadata
+  // leaves `meta protocol` showing the inner protocol, while `ether type` still says 8021q.
+  const isArp = match(payload('ether', 'type'), 'arp');
   const own = (field: NftExpr, set: string): NftExpr => match(concat(meta('iifname'), field), named(set), '!=');
   return {
     rules: [
       [setMark({ map: { key: meta('iifname'), data: named('src-marks') } })],
       [own(payload('ether', 'saddr'), 'port-macs'), ...spoofDrop],
       // VLAN-tagged frames and other ethertypes would bypass every check below.
-      [match(meta('protocol'), setOf(['ip', 'ip6', 'arp']), '!='), ...spoofDrop],
+      [match(payload('ether', 'type'), setOf(['ip', 'ip6', 'arp']), '!='), ...spoofDrop],
       [isArp, own(payload('arp', 'saddr ether'), 'port-macs'), ...spoofDrop],
       [isArp, match(payload('arp', 'saddr ip'), '0.0.0.0'), ret], // address probe (RFC 5227)
       [isArp, own(payload('arp', 'saddr ip'), 'port-v4'), ...spoofDrop],
       [match(payload('udp', 'sport'), setOf([67, 547])), ...spoofDrop],
       [match(payload('icmpv6', 'type'), setOf(['nd-router-advert', 'nd-redirect'])), ...spoofDrop],
       [match(payload('ip', 'saddr'), '0.0.0.0'), match(payload('udp', 'sport'), 68), match(payload('udp', 'dport'), 67), ret],
-      [match(meta('protocol'), 'ip'), own(payload('ip', 'saddr'), 'port-v4'), ...spoofDrop],
+      [match(payload('ether', 'type'), 'ip'), own(payload('ip', 'saddr'), 'port-v4'), ...spoofDrop],
       [match(payload('ip6', 'saddr'), '::'), match(payload('icmpv6', 'type'), setOf(UNSPECIFIED_SOURCE_ICMPV6)), ret],
-      [match(meta('protocol'), 'ip6'), own(payload('ip6', 'saddr'), 'port-v6'), ...spoofDrop],
+      [match(payload('ether', 'type'), 'ip6'), own(payload('ip6', 'saddr'), 'port-v6'), ...spoofDrop],
       // A neighbour advertisement may only announce the port's own addresses. nft 1.0.6 has
       // no ND target field and cannot declare a raw-payload set in JSON: a chain per port.
       [match(payload('icmpv6', 'type'), 'nd-neighbor-advert'), vmap(meta('iifname'), 'nd-check')],
@@ -119,14 +121,22 @@ function policyChain(p: PortWithId, ingress: boolean): ChainModel {
   };
 }
 
-/** What always passes in one direction before a port's policy: replies, ND, its DHCP. */
-function alwaysAllowed(toWorkload: boolean): NftExpr[][] {
+/**
+ * What always passes before a port's policy: replies, ND, and DHCP with its network's server.
+ * `to`: towards workloads, bridged or routed (forward) or from the host itself (output): the
+ * host's DHCP replies come from whatever address the kernel picks for the bridge, so on the
+ * output hook they pass by port alone; bridged from elsewhere they pass only on networks
+ * where hostnet serves no DHCP (an external server behind the uplink), never from a rogue
+ * server next to a network's own.
+ */
+function alwaysAllowed(direction: 'from' | 'to' | 'to-from-host'): NftExpr[][] {
+  const dhcpReply = [match(payload('udp', 'sport'), 67), match(payload('udp', 'dport'), 68)];
   return [
     [match(ct('state'), ['established', 'related'], 'in'), accept],
-    [match(payload('icmpv6', 'type'), setOf(toWorkload ? ND_TO_WORKLOAD : ND_FROM_WORKLOAD)), accept],
-    toWorkload
-      ? [match(payload('udp', 'sport'), 67), match(payload('udp', 'dport'), 68), match(payload('ip', 'saddr'), named('dhcp-servers')), accept]
-      : [match(payload('udp', 'sport'), 68), match(payload('udp', 'dport'), 67), accept],
+    [match(payload('icmpv6', 'type'), setOf(direction === 'from' ? ND_FROM_WORKLOAD : ND_TO_WORKLOAD)), accept],
+    direction === 'from' ? [match(payload('udp', 'sport'), 68), match(payload('udp', 'dport'), 67), accept]
+      : direction === 'to-from-host' ? [...dhcpReply, accept]
+        : [match(meta('iifname'), named('external-dhcp')), ...dhcpReply, accept],
   ];
 }
 
@@ -166,9 +176,9 @@ function portPieces(p: PortWithId): PortPieces {
   add('bridge', 'to-port', [[p.ifName, jump(names.to(a))]]);
   add('inet', 'egress-by-src', [[p.id, jump(names.out(a))]]);
   add('inet', 'ingress-by-dst', [[p.id << DST_SHIFT, jump(names.in(a))]]);
-  if (p.dhcpServer) add('inet', 'dhcp-servers', [p.dhcpServer]);
   if (p.bridge) {
     add('inet', 'bridges', [p.bridge]);
+    if (!p.dhcpServer) add('inet', 'external-dhcp', [p.bridge]);
     for (const [set, addrs] of [['ingress-v4', p.v4], ['ingress-v6', p.v6]] as const) {
       for (const ip of addrs) if (!ip.includes('/')) add('inet', set, [[concat(p.bridge, ip), jump(names.in(a))]], `${set} ${p.bridge} ${ip}`);
     }
@@ -246,26 +256,26 @@ export function buildRuleset(ports: readonly PortWithId[], groups: readonly Secu
   const byAddr4 = verdictMap(['ifname', 'ipv4_addr']);
   const byAddr6 = verdictMap(['ifname', 'ipv6_addr']);
   const bridges: SetModel = { spec: { type: 'ifname' }, elements: new Map() };
-  const dhcpServers: SetModel = { spec: { type: 'ipv4_addr' }, elements: new Map() };
+  const externalDhcp: SetModel = { spec: { type: 'ifname' }, elements: new Map() };
   for (const [name, set] of [['egress-by-src', bySrc], ['ingress-by-dst', byDst], ['ingress-v4', byAddr4], ['ingress-v6', byAddr6],
-    ['bridges', bridges], ['dhcp-servers', dhcpServers]] as const) inet.sets.set(name, set);
+    ['bridges', bridges], ['external-dhcp', externalDhcp]] as const) inet.sets.set(name, set);
   const toWorkloadByAddr: NftExpr[][] = [
     [vmap(concat(meta('oifname'), payload('ip', 'daddr')), 'ingress-v4')],
     [vmap(concat(meta('oifname'), payload('ip6', 'daddr')), 'ingress-v6')],
   ];
-  const fromWorkload = [...alwaysAllowed(false), [vmap(and(meta('mark'), SRC_MASK), 'egress-by-src')]];
+  const fromWorkload = [...alwaysAllowed('from'), [vmap(and(meta('mark'), SRC_MASK), 'egress-by-src')]];
   inet.chains.set('prerouting', { base: { type: 'filter', hook: 'prerouting', prio: -300, policy: 'accept' }, rules: [[match(meta('iifname'), named('bridges')), orMark(SEEN)]] });
   inet.chains.set('egress', { base: { type: 'filter', hook: 'forward', prio: 0, policy: 'accept' }, rules: fromWorkload });
   inet.chains.set('ingress', {
     base: { type: 'filter', hook: 'forward', prio: 1, policy: 'accept' },
     rules: [
-      ...alwaysAllowed(true),
+      ...alwaysAllowed('to'),
       [vmap(and(meta('mark'), DST_MASK), 'ingress-by-dst')],
       ...toWorkloadByAddr.map((r) => [match(and(meta('mark'), DST_MASK), 0), ...r]),
     ],
   });
   inet.chains.set('input', { base: { type: 'filter', hook: 'input', prio: 0, policy: 'accept' }, rules: fromWorkload });
-  inet.chains.set('output', { base: { type: 'filter', hook: 'output', prio: 0, policy: 'accept' }, rules: [...alwaysAllowed(true), ...toWorkloadByAddr] });
+  inet.chains.set('output', { base: { type: 'filter', hook: 'output', prio: 0, policy: 'accept' }, rules: [...alwaysAllowed('to-from-host'), ...toWorkloadByAddr] });
 
   const addressOwners = new Set<string>();
   const members = new Map<string, { v4: Set<string>; v6: Set<string> }>(groups.map((g) => [g.name, { v4: new Set(), v6: new Set() }]));
