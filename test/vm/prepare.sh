@@ -14,9 +14,14 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache=${HOSTNET_VM_CACHE:-/var/cache/hostnet-vm}
 # Roots only: their dependencies are found with modinfo. virtio_pci + 9pnet_virtio + 9p
 # carry the shares, overlay the writable root; virtio_net drives run.sh --tap's NICs
-# (eth0, ...); then what the network tests use. The module list is part of the cache key.
+# (eth0, ...); then what the network tests use; then port security's firewall (nf_tables with
+# bridge meta, named-counter refs and ct; br_netfilter; nf_conntrack_bridge as hypervisors
+# may have it). crc32c_generic first: libcrc32c (needed by nf_tables) only names it as a
+# softdep, which modinfo's depends misses, and its insmod fails without it.
+# The module list is part of the cache key.
 # shellcheck disable=SC2206 # HOSTNET_VM_MODULES is a space-separated list
 modules=(virtio_pci 9pnet_virtio 9p overlay virtio_net 8021q bridge veth tun vxlan macvlan dummy
+  crc32c_generic nf_tables nft_meta_bridge nft_objref nft_ct br_netfilter nf_conntrack_bridge
   ${HOSTNET_VM_MODULES:-})
 refresh=0
 case ${1:-} in --refresh) refresh=1 ;; '') ;; *) echo "usage: $0 [--refresh]" >&2; exit 2 ;; esac
