@@ -34,6 +34,16 @@ export default defineConfig({
           hookTimeout: 300_000,
         },
       },
+      {
+        // Run inside the QEMU VM fixture by test/debian-kernel/run.sh (Debian's kernel).
+        test: {
+          name: 'debian-kernel',
+          include: ['test/debian-kernel/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+        },
+      },
     ],
   },
 });
