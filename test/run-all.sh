@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every test, as CI runs them (as root): build and typecheck, unit tests, integration tests in
 # network namespaces (both backends, DHCP), end-to-end tests of the agent, the VLAN suite
-# (natively or in the VM fixture), then a check that nothing was left behind. Ends with one line: "tests: N passed, N failed".
+# (natively or in the VM fixture), port security on Debian's kernel (in the VM fixture), then a check that nothing was left behind. Ends with one line: "tests: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -26,11 +26,14 @@ npx vitest run --project e2e --reporter=default --reporter=json "--outputFile.js
 step "VLAN tests (802.1Q)"
 bash test/vlan/run.sh "$reports" || status=1
 
+step "port security on Debian's kernel (always in the VM fixture)"
+bash test/debian-kernel/run.sh "$reports" || status=1
+
 step "leftovers"
 left=$(ip netns list | awk '{print $1}' | grep -E '^(hntest|hnbench|hndemo)-' || true)
 if [[ -n $left ]]; then echo "namespaces left behind: $left"; status=1; else echo "no test namespaces left"; fi
 if ip -o link show | grep -q 'alias hostnet'; then echo "the host namespace holds links with a hostnet alias"; status=1; fi
 
 step "summary"
-node dist/test/summary.js "$reports/unit.json" "$reports/integration.json" "$reports/e2e.json" "$reports/vlan.json" || status=1
+node dist/test/summary.js "$reports/unit.json" "$reports/integration.json" "$reports/e2e.json" "$reports/vlan.json" "$reports/debian-kernel.json" || status=1
 exit $status
