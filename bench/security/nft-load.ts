@@ -89,7 +89,7 @@ export async function agentTransactions(full: DesiredState, rule: DesiredState, 
   const memberChange = await timePlan(member);
   const commandsOf = (p: ParticipantPlan<FirewallStep>, what: string): NftCommand[] => {
     const step = p.steps[0];
-    if (!step || step.full) throw new Error(`bench/security: the firewall planned ${step ? 'a full reload' : 'nothing'} for the ${what}`);
+    if (!step || step.mode !== 'update') throw new Error(`bench/security: the firewall planned ${step ? `a ${step.mode}` : 'nothing'} for the ${what}`);
     return step.commands;
   };
   return {
