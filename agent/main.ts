@@ -50,6 +50,7 @@ async function run(config: AgentConfig): Promise<void> {
     enableBridgeNetfilter: () => enableBridgeNetfilter(config.netns),
     conntrack: conntrackTool(config.netns),
     warn: (msg, fields) => log.warn(fields, msg),
+    debug: (msg, fields) => log.debug(fields, msg),
     wakeAt: (at) => leaseExpiry.at(at),
   });
   // The reconcile participants, in the order a pass runs them: the firewall first (a new

@@ -8,15 +8,16 @@ export interface CounterValue {
   bytes: number;
 }
 
-/** Every named counter of both tables, by name (the names do not overlap between tables). */
+/**
+ * Every named counter of both our tables, by name (the names do not overlap between them):
+ * one listing of all counters, nft's cost being mostly per process, not per table.
+ */
 export async function readCounterSeeds(nft: NftRunner): Promise<Map<string, CounterValue>> {
   const out = new Map<string, CounterValue>();
-  for (const family of ['bridge', 'inet']) {
-    const items = await nft.list(['counters', 'table', family, TABLE]);
-    for (const item of items ?? []) {
-      const c = item['counter'] as { name?: string; packets?: number; bytes?: number } | undefined;
-      if (c?.name !== undefined) out.set(c.name, { packets: c.packets ?? 0, bytes: c.bytes ?? 0 });
-    }
+  for (const item of (await nft.list(['counters'])) ?? []) {
+    const c = item['counter'] as { name?: string; table?: string; family?: string; packets?: number; bytes?: number } | undefined;
+    if (c?.name === undefined || c.table !== TABLE || (c.family !== 'bridge' && c.family !== 'inet')) continue;
+    out.set(c.name, { packets: c.packets ?? 0, bytes: c.bytes ?? 0 });
   }
   return out;
 }

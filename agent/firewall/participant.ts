@@ -26,15 +26,15 @@ import { portDrops, readCounterSeeds, type PortDrops } from './counters.js';
 import { PortIds } from './port-ids.js';
 import { isProtected, protectedPorts, type DhcpAddressView, type ProtectedPort } from './ports.js';
 import { RulesetBuilder, TABLE, type PortWithId, type Ruleset } from './ruleset.js';
-import { fullCommands, refreshCommands, removeCommands, updateCommands } from './transaction.js';
+import { fullCommands, removeCommands, updateCommands } from './transaction.js';
 
 export interface FirewallStep extends PlannedStep {
   /**
-   * first: replace the tables whole, counters carried over (what an earlier run left is
-   * unknown); refresh: rewrite their contents over whatever is there (`commands`); update:
-   * only what changed (`commands`); remove: no protected port, no tables.
+   * replace: the tables whole, counters carried over (the first pass of a process, a
+   * refresh, after a failure, when there were no tables); update: only what changed
+   * (`commands`); remove: no protected port, no tables.
    */
-  mode: 'first' | 'refresh' | 'update' | 'remove';
+  mode: 'replace' | 'update' | 'remove';
   /** null: no protected port, no tables. */
   ruleset: Ruleset | null;
   /** The input the ruleset was built from (an unchanged input needs no pass). */
@@ -51,6 +51,7 @@ export interface FirewallOptions {
   /** The agent namespace's conntrack: flows the new rules no longer allow are ended. */
   conntrack?: ConntrackTool;
   warn?: (msg: string, fields: Record<string, unknown>) => void;
+  debug?: (msg: string, fields: Record<string, unknown>) => void;
   /** Asks for a pass at this time (ms since the epoch): a lease allowed as a source expires. */
   wakeAt?: (at: number) => void;
 }
@@ -64,6 +65,7 @@ export class FirewallParticipant implements Participant<FirewallStep> {
   private applied: Ruleset | null | undefined = undefined;
   private appliedPorts: PortWithId[] = [];
   private appliedFingerprint = '';
+  private lastPlanMs = 0;
   private readonly ids = new PortIds();
   private readonly builder = new RulesetBuilder();
   private outcome: Outcome = { ok: true };
@@ -82,6 +84,13 @@ export class FirewallParticipant implements Participant<FirewallStep> {
   }
 
   async plan(ctx: PassContext): Promise<ParticipantPlan<FirewallStep>> {
+    const started = performance.now();
+    const plan = await this.planOnce(ctx);
+    this.lastPlanMs = performance.now() - started;
+    return plan;
+  }
+
+  private async planOnce(ctx: PassContext): Promise<ParticipantPlan<FirewallStep>> {
     const book = this.options.addressBook(ctx.desired);
     const desired = protectedPorts(ctx.desired, book);
     // An expired lease stops being an allowed source when it expires, not at the next resync.
@@ -99,7 +108,11 @@ export class FirewallParticipant implements Participant<FirewallStep> {
     const all = [...desired, ...lingering];
     const ids = this.ids.assign(all.map((p) => p.attachment));
     const ports: PortWithId[] = all.map((p) => ({ ...p, id: ids.get(p.attachment)! }));
-    const mode: FirewallStep['mode'] = this.applied === undefined ? 'first' : ctx.refresh || !this.outcome.ok || this.applied === null ? 'refresh' : 'update';
+    // Whatever the kernel holds is unknown on the first pass, may have drifted when a refresh
+    // is asked or a transaction failed: the tables are then replaced whole, which repairs
+    // anything (nft takes that in less than half the time of flushing and refilling them in
+    // place: flushing 18,000 rules is what costs).
+    const mode: FirewallStep['mode'] = this.applied === undefined || this.applied === null || ctx.refresh || !this.outcome.ok ? 'replace' : 'update';
 
     if (ports.length === 0) {
       // The stored state could not be read (teardown held): keep whatever protects the
@@ -112,13 +125,12 @@ export class FirewallParticipant implements Participant<FirewallStep> {
       return { steps: [{ op: 'removeFirewall', description: 'remove port security tables: no protected port', mode: 'remove', ruleset: null, ports, commands: [], fingerprint: '' }], problems: [] };
     }
     // Most passes change nothing here (a kernel event, a lease renewed): same input, no work.
-    const fingerprint = JSON.stringify([ports, ctx.desired.securityGroups]);
+    const keys = ports.map((p) => JSON.stringify(p));
+    const fingerprint = `${keys.join('\n')}\n${JSON.stringify(ctx.desired.securityGroups)}`;
     if (mode === 'update' && fingerprint === this.appliedFingerprint) return { steps: [], problems: [] };
-    const ruleset = this.builder.build(ports, ctx.desired.securityGroups);
+    const ruleset = this.builder.build(ports, ctx.desired.securityGroups, keys);
     const prev = this.applied ?? null;
-    const commands = mode === 'update' && prev ? [...updateCommands(prev.bridge, ruleset.bridge), ...updateCommands(prev.inet, ruleset.inet)]
-      : mode === 'refresh' ? [...refreshCommands(prev?.bridge ?? null, ruleset.bridge), ...refreshCommands(prev?.inet ?? null, ruleset.inet)]
-        : [];
+    const commands = mode === 'update' && prev ? [...updateCommands(prev.bridge, ruleset.bridge), ...updateCommands(prev.inet, ruleset.inet)] : [];
     if (mode === 'update' && commands.length === 0) return { steps: [], problems: [] };
     const description = mode === 'update'
       ? `update port security ruleset: ${commands.length} nft command(s)`
@@ -151,8 +163,10 @@ export class FirewallParticipant implements Participant<FirewallStep> {
     try {
       // Checked on full loads (first pass, refresh) and after a failure, not on every change.
       if (step.mode !== 'update' || !this.bridgeNetfilter?.ok) await this.ensureBridgeNetfilter(step.ports.length > 0);
-      const commands = step.mode === 'first' || step.mode === 'remove' ? await this.fullTransaction(step.ruleset) : step.commands;
+      const commands = step.mode === 'update' ? step.commands : await this.fullTransaction(step.ruleset);
+      const t0 = performance.now();
       await this.nft.apply(commands, 'port security ruleset');
+      const nftMs = performance.now() - t0;
       const before = new Set(this.appliedPorts.map((p) => p.attachment));
       this.applied = step.ruleset;
       this.appliedPorts = step.ports;
@@ -162,7 +176,11 @@ export class FirewallParticipant implements Participant<FirewallStep> {
       // leave flows to end.
       const narrowing = step.mode !== 'update' || step.commands.some((c) => 'flush' in c || 'delete' in c)
         || step.ports.some((p) => !before.has(p.attachment));
+      const t1 = performance.now();
       if (narrowing) await this.endDisallowedFlows(step.ports, ctx);
+      this.options.debug?.('port security applied', {
+        mode: step.mode, commands: commands.length, planMs: Math.round(this.lastPlanMs), nftMs: Math.round(nftMs), flowCheckMs: narrowing ? Math.round(performance.now() - t1) : null,
+      });
       return { applied: 1, failures: [], kernelChanged: false };
     } catch (err) {
       const e = err as Partial<DataplaneError> & Error;

@@ -197,30 +197,68 @@ function portPieces(p: PortWithId): PortPieces {
 
 /**
  * Builds rulesets again and again from mostly the same ports: a port whose facts did not
- * change contributes the very objects it did last time, so building and comparing two
- * rulesets of a thousand ports costs little more than the ports that changed.
+ * change contributes the very objects it did last time, and when no port changed at all (a
+ * rule edited) the port tables are the last ones, so only the groups' part is built anew.
  */
 export class RulesetBuilder {
   private cache = new Map<string, PortPieces>();
+  private lastPorts = '';
+  private lastBase: Ruleset | null = null;
 
-  build(ports: readonly PortWithId[], groups: readonly SecurityGroup[]): Ruleset {
-    const next = new Map<string, PortPieces>();
-    const view = {
-      get: (p: PortWithId) => this.cache.get(JSON.stringify(p)),
-      set: (p: PortWithId, pieces: PortPieces) => void next.set(JSON.stringify(p), pieces),
-    };
-    const r = buildRuleset(ports, groups, view);
-    this.cache = next;
-    return r;
+  /** `keys`: each port as JSON (what the caller already computed for its fingerprint). */
+  build(ports: readonly PortWithId[], groups: readonly SecurityGroup[], keys = ports.map((p) => JSON.stringify(p))): Ruleset {
+    const all = keys.join('\n');
+    if (this.lastBase === null || all !== this.lastPorts) {
+      const next = new Map<string, PortPieces>();
+      const view: PiecesCache = {
+        get: (i) => this.cache.get(keys[i]!),
+        set: (i, pieces) => void next.set(keys[i]!, pieces),
+      };
+      this.lastBase = portTables(ports, view);
+      this.lastPorts = all;
+      this.cache = next;
+    }
+    return withGroups(this.lastBase, ports, groups);
   }
 }
 
 interface PiecesCache {
-  get(p: PortWithId): PortPieces | undefined;
-  set(p: PortWithId, pieces: PortPieces): void;
+  get(index: number): PortPieces | undefined;
+  set(index: number, pieces: PortPieces): void;
 }
 
-export function buildRuleset(ports: readonly PortWithId[], groups: readonly SecurityGroup[], cache?: PiecesCache): Ruleset {
+export function buildRuleset(ports: readonly PortWithId[], groups: readonly SecurityGroup[]): Ruleset {
+  return withGroups(portTables(ports), ports, groups);
+}
+
+/** The groups' chains and member sets added to the port tables (which stay as they are). */
+function withGroups(base: Ruleset, ports: readonly PortWithId[], groups: readonly SecurityGroup[]): Ruleset {
+  const inet: TableModel = { ...base.inet, chains: new Map(base.inet.chains), sets: new Map(base.inet.sets) };
+  const members = new Map<string, { v4: Set<string>; v6: Set<string> }>(groups.map((g) => [g.name, { v4: new Set(), v6: new Set() }]));
+  for (const p of ports) {
+    for (const g of p.groups) {
+      const m = members.get(g);
+      if (!m) continue;
+      p.v4.forEach((x) => m.v4.add(x));
+      p.v6.filter((x) => !x.startsWith('fe80:')).forEach((x) => m.v6.add(x));
+    }
+  }
+  for (const g of groups) {
+    const m = members.get(g.name)!;
+    for (const f of [4, 6] as const) {
+      const set = addressSet(f === 4 ? 'ipv4_addr' : 'ipv6_addr');
+      addElements(set, addressElements(f, [...(f === 4 ? m.v4 : m.v6)]));
+      inet.sets.set(names.groupSet(g.name, f), set);
+    }
+    const rules = (d: Direction): NftExpr[][] => g.rules.filter((r) => r.direction === d).flatMap(ruleExprs);
+    inet.chains.set(names.groupIn(g.name), { rules: rules(Direction.INGRESS) });
+    inet.chains.set(names.groupOut(g.name), { rules: rules(Direction.EGRESS) });
+  }
+  return { bridge: base.bridge, inet };
+}
+
+/** Everything but the groups' chains and sets: base chains, anti-spoofing, each port's own. */
+function portTables(ports: readonly PortWithId[], cache?: PiecesCache): Ruleset {
   const bridge = emptyTable('bridge', TABLE);
   const inet = emptyTable('inet', TABLE);
 
@@ -278,11 +316,10 @@ export function buildRuleset(ports: readonly PortWithId[], groups: readonly Secu
   inet.chains.set('output', { base: { type: 'filter', hook: 'output', prio: 0, policy: 'accept' }, rules: [...alwaysAllowed('to-from-host'), ...toWorkloadByAddr] });
 
   const addressOwners = new Set<string>();
-  const members = new Map<string, { v4: Set<string>; v6: Set<string> }>(groups.map((g) => [g.name, { v4: new Set(), v6: new Set() }]));
   const tables = { bridge, inet };
-  for (const p of ports) {
-    const pieces = cache?.get(p) ?? portPieces(p);
-    cache?.set(p, pieces);
+  ports.forEach((p, i) => {
+    const pieces = cache?.get(i) ?? portPieces(p);
+    cache?.set(i, pieces);
     for (const [t, name, chain] of pieces.chains) tables[t].chains.set(name, chain);
     for (const [t, name] of pieces.counters) tables[t].counters.add(name);
     for (const e of pieces.elements) {
@@ -292,24 +329,6 @@ export function buildRuleset(ports: readonly PortWithId[], groups: readonly Secu
       }
       tables[e.table].sets.get(e.set)!.elements.set(e.key, e.expr);
     }
-    for (const g of p.groups) {
-      const m = members.get(g);
-      if (!m) continue;
-      p.v4.forEach((x) => m.v4.add(x));
-      p.v6.filter((x) => !x.startsWith('fe80:')).forEach((x) => m.v6.add(x));
-    }
-  }
-
-  for (const g of groups) {
-    const m = members.get(g.name)!;
-    for (const f of [4, 6] as const) {
-      const set = addressSet(f === 4 ? 'ipv4_addr' : 'ipv6_addr');
-      addElements(set, addressElements(f, [...(f === 4 ? m.v4 : m.v6)]));
-      inet.sets.set(names.groupSet(g.name, f), set);
-    }
-    const rules = (d: Direction): NftExpr[][] => g.rules.filter((r) => r.direction === d).flatMap(ruleExprs);
-    inet.chains.set(names.groupIn(g.name), { rules: rules(Direction.INGRESS) });
-    inet.chains.set(names.groupOut(g.name), { rules: rules(Direction.EGRESS) });
-  }
+  });
   return { bridge, inet };
 }

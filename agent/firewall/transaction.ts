@@ -1,7 +1,7 @@
 // nft commands that take the kernel from one firewall model to the next in one transaction.
-// full(): the first time (or to repair drift) the tables are replaced whole: `add table`
+// fullCommands: the first time (or to repair drift) the tables are replaced whole: `add table`
 // (so the delete cannot fail), `delete table`, then everything anew, with the named counters
-// seeded from what they counted before. update(): only chains whose rules changed are flushed
+// seeded from what they counted before. updateCommands: only chains whose rules changed are flushed
 // and refilled, only set elements that changed are added or deleted; a packet sees either
 // the old ruleset or the new one, never a mix (the kernel commits a batch at once).
 import type { NftCommand, NftExpr, NftFamily, NftObject } from '../../dataplane/nftables/json.js';
@@ -50,37 +50,9 @@ export function fullCommands(t: TableModel, seeds: CounterSeeds): NftCommand[] {
   return out;
 }
 
-/**
- * Rewrites the table's contents over whatever is there now, without reading it: every object
- * is added (a no-op where it exists, so named counters keep their counts), all rules and set
- * elements are flushed and added again, and what `prev` had that `next` has not is removed
- * (added first, so a hand-deleted object does not fail the transaction). Repairs drift
- * (hand edits, a deleted table) in one transaction.
- */
-export function refreshCommands(prev: TableModel | null, next: TableModel): NftCommand[] {
-  const table = { family: next.family, name: next.name };
-  const out: NftCommand[] = [{ add: { table } }];
-  for (const name of next.counters) out.push({ add: { counter: { ...ref(next), name } } });
-  for (const [name, c] of next.chains) out.push({ add: { chain: { ...ref(next), name, ...(c.base ?? {}) } } });
-  for (const [name, s] of next.sets) out.push({ add: setObject(next, name, s) });
-  out.push({ flush: { table } });
-  for (const [name, s] of next.sets) out.push({ flush: setObject(next, name, s) });
-  if (prev) {
-    const goneSets = [...prev.sets].filter(([name]) => !next.sets.has(name));
-    const goneChains = [...prev.chains.keys()].filter((name) => !next.chains.has(name));
-    const goneCounters = [...prev.counters].filter((name) => !next.counters.has(name));
-    // Maps first (their elements may jump to the chains), then chains, then counters.
-    for (const [name, s] of goneSets) out.push({ add: setObject(prev, name, s) }, { delete: setObject(prev, name, s) });
-    for (const name of goneChains) out.push({ add: { chain: { ...ref(prev), name, ...(prev.chains.get(name)!.base ?? {}) } } }, { delete: { chain: { ...ref(prev), name } } });
-    for (const name of goneCounters) out.push({ add: { counter: { ...ref(prev), name } } }, { delete: { counter: { ...ref(prev), name } } });
-  }
-  for (const [name, s] of next.sets) out.push(...elementCommands('add', next, name, [...s.elements.values()]));
-  for (const [name, c] of next.chains) out.push(...ruleCommands(next, name, c.rules));
-  return out;
-}
-
 /** What changed from `prev` to `next` (the same table). Empty when nothing did. */
 export function updateCommands(prev: TableModel, next: TableModel): NftCommand[] {
+  if (prev === next) return [];
   const adds: NftCommand[] = [];
   const flushes: NftCommand[] = [];
   const elementDeletes: NftCommand[] = [];
@@ -98,6 +70,7 @@ export function updateCommands(prev: TableModel, next: TableModel): NftCommand[]
   }
   for (const [name, s] of next.sets) {
     const old = prev.sets.get(name);
+    if (old === s) continue;
     if (!old) adds.push({ add: setObject(next, name, s) });
     const gone = old ? [...old.elements].filter(([k]) => !s.elements.has(k)).map(([, e]) => e) : [];
     const added = [...s.elements].filter(([k]) => !old?.elements.has(k)).map(([, e]) => e);

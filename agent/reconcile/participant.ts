@@ -18,8 +18,8 @@ export interface PassContext {
    */
   readonly holdTeardown: boolean;
   /**
-   * A full look was asked for (periodic resync, SIGHUP, lost events): a participant that
-   * keeps its own record of what it applied checks that record against the kernel.
+   * A full look was asked for (the periodic resync, SIGHUP): a participant that keeps its own
+   * record of what it applied checks that record against the kernel (or rewrites it).
    */
   readonly refresh: boolean;
   /**

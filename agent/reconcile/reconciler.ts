@@ -127,7 +127,9 @@ export class Reconciler {
         onLost: (reason) => {
           this.log?.warn({ event: 'events-lost', reason }, 'kernel events were lost: resyncing');
           for (const l of this.lostListeners) l(reason);
-          void this.requestResync('events lost', true);
+          // The model is stale now, so the pass re-reads the kernel; participants' own records
+          // (the firewall's) are not in question, so this is not a refresh for them.
+          void this.requestResync('events lost');
         },
       });
     }
