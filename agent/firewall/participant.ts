@@ -22,7 +22,7 @@ import { ifNameOf } from '../naming.js';
 import type {
   ApplyOutcome, Participant, ParticipantPlan, PassContext, PlannedStep, Problem, ResourceReport,
 } from '../reconcile/participant.js';
-import { portDrops, readCounterSeeds, type PortDrops } from './counters.js';
+import { portDrops, readCounterSeeds, type CounterValue, type PortDrops } from './counters.js';
 import { PortIds } from './port-ids.js';
 import { isProtected, protectedPorts, type DhcpAddressView, type ProtectedPort } from './ports.js';
 import { RulesetBuilder, TABLE, type PortWithId, type Ruleset } from './ruleset.js';
@@ -163,7 +163,8 @@ export class FirewallParticipant implements Participant<FirewallStep> {
     try {
       // Checked on full loads (first pass, refresh) and after a failure, not on every change.
       if (step.mode !== 'update' || !this.bridgeNetfilter?.ok) await this.ensureBridgeNetfilter(step.ports.length > 0);
-      const commands = step.mode === 'update' ? step.commands : await this.fullTransaction(step.ruleset);
+      // Counters to carry over exist only where tables may exist (not after we removed them).
+      const commands = step.mode === 'update' ? step.commands : await this.fullTransaction(step.ruleset, this.applied !== null);
       const t0 = performance.now();
       await this.nft.apply(commands, 'port security ruleset');
       const nftMs = performance.now() - t0;
@@ -208,9 +209,9 @@ export class FirewallParticipant implements Participant<FirewallStep> {
     }
   }
 
-  private async fullTransaction(ruleset: Ruleset | null): Promise<NftCommand[]> {
+  private async fullTransaction(ruleset: Ruleset | null, carryCounters: boolean): Promise<NftCommand[]> {
     if (ruleset === null) return [...removeCommands('bridge'), ...removeCommands('inet')];
-    const seeds = await readCounterSeeds(this.nft);
+    const seeds = carryCounters ? await readCounterSeeds(this.nft) : new Map<string, CounterValue>();
     return [...fullCommands(ruleset.bridge, seeds), ...fullCommands(ruleset.inet, seeds)];
   }
 
