@@ -175,8 +175,10 @@ export class FirewallParticipant implements Participant<FirewallStep> {
       this.outcome = { ok: true };
       // Only a change that may have taken an allowance away, or a port newly protected, can
       // leave flows to end.
-      const narrowing = step.mode !== 'update' || step.commands.some((c) => 'flush' in c || 'delete' in c)
-        || step.ports.some((p) => !before.has(p.attachment));
+      // (Devices that do not exist yet have no flows: a node being built skips the listing.)
+      const present = new Set(ctx.observed.links.map((l) => l.name));
+      const narrowing = (step.mode === 'update' && step.commands.some((c) => 'flush' in c || 'delete' in c))
+        || step.ports.some((p) => present.has(p.ifName) && (step.mode !== 'update' || !before.has(p.attachment)));
       const t1 = performance.now();
       if (narrowing) await this.endDisallowedFlows(step.ports, ctx);
       this.options.debug?.('port security applied', {

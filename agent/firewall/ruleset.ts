@@ -1,16 +1,20 @@
 // The nftables ruleset of port security, built from the protected ports and the security
 // groups. Two tables named "hostnet", nobody else's touched:
-//  - bridge: per port, anti-spoofing on frames from the workload (source MAC, source
-//    addresses, ARP, ND targets, DHCP server and RA messages) and the port-id marks;
+//  - bridge: one shared anti-spoofing chain for frames from protected ports (source MAC,
+//    source addresses, ARP, ND targets, DHCP server and RA messages) over sets keyed by
+//    device, and the port-id marks (marks.ts) that tell the inet chains which port is which;
 //  - inet: stateful policy (conntrack) on the packets br_netfilter hands up from the bridges,
-//    plus routed and local traffic to workloads (found by their addresses).
-// A rule group is one chain per direction; a port's policy chain jumps to its groups' chains,
-// and a rule that matches accepts (for that base chain: the egress and ingress checks are
-// separate base chains, so both must pass).
+//    and on routed or host-sent traffic to workloads (found by their addresses).
+// A security group is one chain per direction (a matching rule accepts); ports with the same
+// list of groups share a chain that jumps to those groups; the base chains find a port's
+// list through verdict maps and count what nothing accepted in the port's own counter
+// (objref maps) before dropping it. The egress and ingress checks are separate base chains,
+// so a packet between two protected ports must pass both.
 import {
-  accept, and, concat, counterRef, ct, drop, jump, match, meta, orMark, payload, prefix, range, raw, ret, setMark, setOf, vmap,
+  accept, and, concat, counterRef, ct, drop, goto, jump, match, meta, orMark, payload, prefix, range, raw, ret, setMark, setOf, vmap,
   named, type NftExpr,
 } from '../../dataplane/nftables/json.js';
+import { createHash } from 'node:crypto';
 import { parseCidr } from '../../dataplane/ip.js';
 import { addressElements, raw128Elements } from './address-set.js';
 import { Direction, type SecurityGroup, type SecurityRule } from '../api/gen/hostnet/v1/resources.js';
@@ -28,8 +32,9 @@ export interface PortWithId extends ProtectedPort {
 export const names = {
   to: (a: string) => `port-to-${a}`,
   nd: (a: string) => `port-nd-${a}`,
-  in: (a: string) => `port-in-${a}`,
-  out: (a: string) => `port-out-${a}`,
+  /** The chain of a list of groups (ports with the same groups share it). */
+  groupsIn: (key: string) => `groups-${key}-in`,
+  groupsOut: (key: string) => `groups-${key}-out`,
   spoof: (a: string) => `spoof-${a}`,
   policyIn: (a: string) => `policy-in-${a}`,
   policyOut: (a: string) => `policy-out-${a}`,
@@ -109,16 +114,36 @@ function ruleExprs(r: SecurityRule): NftExpr[][] {
   return [tail];
 }
 
-/** A port's policy in one direction: what its groups allow, then count and drop. */
-function policyChain(p: PortWithId, ingress: boolean): ChainModel {
-  const counter = ingress ? names.policyIn(p.attachment) : names.policyOut(p.attachment);
-  return {
-    rules: [
-      [match(ct('state'), 'invalid', 'in'), counterRef(counter), drop],
-      ...p.groups.map((g) => [jump(ingress ? names.groupIn(g) : names.groupOut(g))]),
-      [counterRef(counter), drop],
-    ],
-  };
+/**
+ * A list of groups as a chain name part: ports with the same groups (in any order) share one
+ * chain per direction, so a thousand ports in a handful of group combinations load as a
+ * handful of chains.
+ */
+export function groupListKey(groups: readonly string[]): string {
+  const list = [...new Set(groups)].sort();
+  return list.length === 0 ? 'none' : createHash('sha256').update(list.join(',')).digest('hex').slice(0, 12);
+}
+
+/** What a list of groups allows in one direction: a match in a group chain accepts; none returns. */
+function groupListChain(groups: readonly string[], ingress: boolean): ChainModel {
+  return { rules: [...new Set(groups)].sort().map((g) => [jump(ingress ? names.groupIn(g) : names.groupOut(g))]) };
+}
+
+/** Count in the port's policy counter (found by `key` in an objref map) and drop. */
+const countedDrop = (key: NftExpr, counters: string): NftExpr[] => [{ counter: { map: { key, data: named(counters) } } }, drop];
+
+/**
+ * A protected port's policy once `key` says which port: invalid packets drop, the port's
+ * group list decides (a match accepts), anything else is counted for the port and dropped;
+ * a key without a port (never written by us) drops too.
+ */
+function portPolicy(key: NftExpr, verdicts: string, counters: string): NftExpr[][] {
+  return [
+    [match(ct('state'), 'invalid', 'in'), ...countedDrop(key, counters)],
+    [vmap(key, verdicts)],
+    countedDrop(key, counters),
+    [drop],
+  ];
 }
 
 /**
@@ -138,6 +163,10 @@ function alwaysAllowed(direction: 'from' | 'to' | 'to-from-host'): NftExpr[][] {
       : direction === 'to-from-host' ? [...dhcpReply, accept]
         : [match(meta('iifname'), named('external-dhcp')), ...dhcpReply, accept],
   ];
+}
+
+function counterMap(type: string | string[]): SetModel {
+  return { spec: { type, map: 'counter' }, elements: new Map() };
 }
 
 function verdictMap(type: string | string[]): SetModel {
@@ -174,21 +203,31 @@ function portPieces(p: PortWithId): PortPieces {
   add('bridge', 'port-v6', addressElements(6, p.v6).map((e) => concat(p.ifName, e)));
   add('bridge', 'nd-check', [[p.ifName, jump(names.nd(a))]]);
   add('bridge', 'to-port', [[p.ifName, jump(names.to(a))]]);
-  add('inet', 'egress-by-src', [[p.id, jump(names.out(a))]]);
-  add('inet', 'ingress-by-dst', [[p.id << DST_SHIFT, jump(names.in(a))]]);
+  const key = groupListKey(p.groups);
+  add('inet', 'egress-by-src', [[p.id, jump(names.groupsOut(key))]]);
+  add('inet', 'egress-counters', [[p.id, names.policyOut(a)]]);
+  add('inet', 'ingress-by-dst', [[p.id << DST_SHIFT, jump(names.groupsIn(key))]]);
+  add('inet', 'ingress-counters', [[p.id << DST_SHIFT, names.policyIn(a)]]);
   if (p.bridge) {
     add('inet', 'bridges', [p.bridge]);
     if (!p.dhcpServer) add('inet', 'external-dhcp', [p.bridge]);
-    for (const [set, addrs] of [['ingress-v4', p.v4], ['ingress-v6', p.v6]] as const) {
-      for (const ip of addrs) if (!ip.includes('/')) add('inet', set, [[concat(p.bridge, ip), jump(names.in(a))]], `${set} ${p.bridge} ${ip}`);
+    for (const [f, addrs] of [['v4', p.v4], ['v6', p.v6]] as const) {
+      for (const ip of addrs) {
+        if (ip.includes('/')) continue;
+        const k = concat(p.bridge, ip);
+        const owner = `${f} ${p.bridge} ${ip}`;
+        add('inet', `ingress-${f}-known`, [k], owner);
+        add('inet', `ingress-${f}`, [[k, jump(names.groupsIn(key))]], owner);
+        add('inet', `ingress-${f}-counters`, [[k, names.policyIn(a)]], owner);
+      }
     }
   }
   return {
     chains: [
       ['bridge', names.nd(a), { rules: [dropUnless(raw('th', 64, 128), raw128Elements(p.v6), names.spoof(a))] }],
       ['bridge', names.to(a), { rules: [[orMark(p.id << DST_SHIFT)]] }],
-      ['inet', names.in(a), policyChain(p, true)],
-      ['inet', names.out(a), policyChain(p, false)],
+      ['inet', names.groupsIn(key), groupListChain(p.groups, true)],
+      ['inet', names.groupsOut(key), groupListChain(p.groups, false)],
     ],
     counters: [['bridge', names.spoof(a)], ['inet', names.policyIn(a)], ['inet', names.policyOut(a)]],
     elements,
@@ -289,33 +328,35 @@ function portTables(ports: readonly PortWithId[], cache?: PiecesCache): Ruleset 
   });
 
   // inet: policy by port id (bridged), by destination address (routed or local to a workload).
-  const bySrc = verdictMap('mark');
-  const byDst = verdictMap('mark');
-  const byAddr4 = verdictMap(['ifname', 'ipv4_addr']);
-  const byAddr6 = verdictMap(['ifname', 'ipv6_addr']);
-  const bridges: SetModel = { spec: { type: 'ifname' }, elements: new Map() };
-  const externalDhcp: SetModel = { spec: { type: 'ifname' }, elements: new Map() };
-  for (const [name, set] of [['egress-by-src', bySrc], ['ingress-by-dst', byDst], ['ingress-v4', byAddr4], ['ingress-v6', byAddr6],
-    ['bridges', bridges], ['external-dhcp', externalDhcp]] as const) inet.sets.set(name, set);
-  const toWorkloadByAddr: NftExpr[][] = [
-    [vmap(concat(meta('oifname'), payload('ip', 'daddr')), 'ingress-v4')],
-    [vmap(concat(meta('oifname'), payload('ip6', 'daddr')), 'ingress-v6')],
-  ];
-  const fromWorkload = [...alwaysAllowed('from'), [vmap(and(meta('mark'), SRC_MASK), 'egress-by-src')]];
+  for (const name of ['egress-by-src', 'ingress-by-dst']) inet.sets.set(name, verdictMap('mark'));
+  for (const name of ['egress-counters', 'ingress-counters']) inet.sets.set(name, counterMap('mark'));
+  for (const [f, type] of [['v4', 'ipv4_addr'], ['v6', 'ipv6_addr']] as const) {
+    inet.sets.set(`ingress-${f}-known`, { spec: { type: ['ifname', type] }, elements: new Map() });
+    inet.sets.set(`ingress-${f}`, verdictMap(['ifname', type]));
+    inet.sets.set(`ingress-${f}-counters`, counterMap(['ifname', type]));
+  }
+  inet.sets.set('bridges', { spec: { type: 'ifname' }, elements: new Map() });
+  inet.sets.set('external-dhcp', { spec: { type: 'ifname' }, elements: new Map() });
+  const src = and(meta('mark'), SRC_MASK);
+  const dst = and(meta('mark'), DST_MASK);
+  const fromWorkload = [...alwaysAllowed('from'), [match(src, 0), accept], ...portPolicy(src, 'egress-by-src', 'egress-counters')];
   inet.chains.set('prerouting', { base: { type: 'filter', hook: 'prerouting', prio: -300, policy: 'accept' }, rules: [[match(meta('iifname'), named('bridges')), orMark(SEEN)]] });
   inet.chains.set('egress', { base: { type: 'filter', hook: 'forward', prio: 0, policy: 'accept' }, rules: fromWorkload });
+  inet.chains.set('input', { base: { type: 'filter', hook: 'input', prio: 0, policy: 'accept' }, rules: fromWorkload });
   inet.chains.set('ingress', {
     base: { type: 'filter', hook: 'forward', prio: 1, policy: 'accept' },
-    rules: [
-      ...alwaysAllowed('to'),
-      [vmap(and(meta('mark'), DST_MASK), 'ingress-by-dst')],
-      ...toWorkloadByAddr.map((r) => [match(and(meta('mark'), DST_MASK), 0), ...r]),
-    ],
+    rules: [...alwaysAllowed('to'), [match(dst, 0), goto('to-address')], ...portPolicy(dst, 'ingress-by-dst', 'ingress-counters')],
   });
-  inet.chains.set('input', { base: { type: 'filter', hook: 'input', prio: 0, policy: 'accept' }, rules: fromWorkload });
-  inet.chains.set('output', { base: { type: 'filter', hook: 'output', prio: 0, policy: 'accept' }, rules: [...alwaysAllowed('to-from-host'), ...toWorkloadByAddr] });
+  inet.chains.set('output', { base: { type: 'filter', hook: 'output', prio: 0, policy: 'accept' }, rules: [...alwaysAllowed('to-from-host'), [goto('to-address')]] });
+  // Routed or host-sent traffic to a workload: the port is the one holding the address.
+  inet.chains.set('to-address', {
+    rules: (['v4', 'v6'] as const).map((f) => [match(concat(meta('oifname'), payload(f === 'v4' ? 'ip' : 'ip6', 'daddr')), named(`ingress-${f}-known`)), jump(`to-address-${f}`)]),
+  });
+  for (const f of ['v4', 'v6'] as const) {
+    inet.chains.set(`to-address-${f}`, { rules: portPolicy(concat(meta('oifname'), payload(f === 'v4' ? 'ip' : 'ip6', 'daddr')), `ingress-${f}`, `ingress-${f}-counters`) });
+  }
 
-  const addressOwners = new Set<string>();
+  const addressOwners = new Map<string, string>();
   const tables = { bridge, inet };
   ports.forEach((p, i) => {
     const pieces = cache?.get(i) ?? portPieces(p);
@@ -324,8 +365,10 @@ function portTables(ports: readonly PortWithId[], cache?: PiecesCache): Ruleset 
     for (const [t, name] of pieces.counters) tables[t].counters.add(name);
     for (const e of pieces.elements) {
       if (e.owner !== undefined) {
-        if (addressOwners.has(e.owner)) continue; // an address two ports share leads to the first
-        addressOwners.add(e.owner);
+        // An address two ports share (a VIP in both their pairs) leads to the first of them.
+        const owner = addressOwners.get(e.owner);
+        if (owner !== undefined && owner !== p.attachment) continue;
+        addressOwners.set(e.owner, p.attachment);
       }
       tables[e.table].sets.get(e.set)!.elements.set(e.key, e.expr);
     }

@@ -38,6 +38,7 @@ export const accept: Verdict = { accept: null };
 export const drop: Verdict = { drop: null };
 export const ret: Verdict = { return: null };
 export const jump = (target: string): Verdict => ({ jump: { target } });
+export const goto = (target: string): Verdict => ({ goto: { target } });
 
 export const meta = (key: string): NftExpr => ({ meta: { key } });
 export const payload = (protocol: string, field: string): NftExpr => ({ payload: { protocol, field } });

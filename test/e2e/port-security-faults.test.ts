@@ -218,7 +218,6 @@ describe('port security faults', () => {
     return (await received()) - before;
   };
   const policyInV = async (): Promise<number> => (await counterPackets(H(), 'inet', 'policy-in-v')) ?? 0;
-  const inetHostnetChains = async (): Promise<string[]> => chainsOf(await canonicalRuleset(H()), 'inet hostnet');
   const hup = (): void => {
     process.kill(agent!.pid, 'SIGHUP');
   };
@@ -361,7 +360,7 @@ exec /usr/sbin/nft "$@"
     }
     hup();
     await eventually('n SecurityApplied True after the fix', () => appliedTrue('n'), 15_000);
-    expect(await inetHostnetChains()).toEqual(expect.arrayContaining(['port-in-n', 'port-out-n']));
+    expect(chainsOf(await canonicalRuleset(H()), 'bridge hostnet')).toEqual(expect.arrayContaining(['port-to-n', 'port-nd-n']));
     await addressPod(N(), N_IP);
     // Now filtered: no ICMP in (srv has none), anything out: n reaches x, x does not reach n.
     await eventually('n pings x (egress ANY)', () => pings(N(), X_IP), 15_000);
@@ -405,10 +404,10 @@ exec /usr/sbin/nft "$@"
     expect(await udpDelivered(X(), V_IP)).toBe(0);
   });
 
-  it('drift: a flushed port chain and a deleted inet table are restored by a SIGHUP pass; the denied path is denied again', async () => {
+  it('drift: a flushed policy chain and a deleted inet table are restored by a SIGHUP pass; the denied path is denied again', async () => {
     await base();
     const want = await canonicalRuleset(H());
-    for (const edit of ['flush chain inet hostnet port-in-v', 'delete table inet hostnet']) {
+    for (const edit of ['flush chain inet hostnet ingress', 'delete table inet hostnet']) {
       await nftRun(H(), edit);
       expect(await canonicalRuleset(H()), edit).not.toEqual(want);
       hup();
@@ -422,7 +421,7 @@ exec /usr/sbin/nft "$@"
     await base({ withT: true });
     await eventually('t SecurityApplied True', () => appliedTrue('t'));
     const tChains = (chains: string[]): string[] => chains.filter((c) => /^port-.*-t$/.test(c) || /-t$/.test(c) && c.startsWith('port-'));
-    expect(tChains(await inetHostnetChains())).toEqual(expect.arrayContaining(['port-in-t', 'port-out-t']));
+    expect(tChains(chainsOf(await canonicalRuleset(H()), 'bridge hostnet'))).toEqual(expect.arrayContaining(['port-to-t', 'port-nd-t']));
     // Watch while t is deleted: whenever its chains are seen gone, its device must be gone too
     // (read after the chains, so a device seen then outlived the rules).
     let watching = true;

@@ -65,7 +65,7 @@ describe('firewall transactions in the kernel', () => {
     const model = buildRuleset(s.ports, s.groups);
     // Whatever the first test left (port c's chains are there), then edits by hand.
     await nft.apply([...removeCommands('bridge'), ...removeCommands('inet'), ...fullCommands(model.bridge, new Map()), ...fullCommands(model.inet, new Map())], 'start');
-    await execa('ip', ['netns', 'exec', ns[0]!, '/usr/sbin/nft', 'add chain inet hostnet intruder; flush chain inet hostnet port-in-c; delete table bridge hostnet']);
+    await execa('ip', ['netns', 'exec', ns[0]!, '/usr/sbin/nft', 'add chain inet hostnet intruder; flush chain inet hostnet ingress; delete table bridge hostnet']);
     await nft.apply([...fullCommands(model.bridge, new Map([['policy-in-c', { packets: 42, bytes: 4200 }]])), ...fullCommands(model.inet, new Map([['policy-in-c', { packets: 42, bytes: 4200 }]]))], 'repair');
     const fresh = nftRunner(ns[1]!);
     await fresh.apply([...removeCommands('bridge'), ...removeCommands('inet'), ...fullCommands(model.bridge, new Map()), ...fullCommands(model.inet, new Map())], 'reference');

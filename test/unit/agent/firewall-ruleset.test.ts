@@ -1,7 +1,7 @@
 // buildRuleset: what each security rule field becomes, the per-port chains and map elements,
 // the group member sets. Values are compared as the JSON nft is given (libnftables-json(5)).
 import { describe, expect, it } from 'vitest';
-import { buildRuleset, names } from '../../../agent/firewall/ruleset.js';
+import { buildRuleset, groupListKey, names } from '../../../agent/firewall/ruleset.js';
 import type { NftExpr } from '../../../dataplane/nftables/json.js';
 import { group, port, rule } from './firewall-fixtures.js';
 
@@ -10,6 +10,7 @@ const dport = (right: unknown) => ({ match: { op: '==', left: { payload: { proto
 const addr = (proto: 'ip' | 'ip6', field: 'saddr' | 'daddr', right: unknown) => ({ match: { op: '==', left: { payload: { protocol: proto, field } }, right } });
 const nfproto = (f: 'ipv4' | 'ipv6') => ({ match: { op: '==', left: { meta: { key: 'nfproto' } }, right: f } });
 const accept = { accept: null };
+const drop = { drop: null };
 
 /** The rules of group chain `sg-g-in` (or -out) for one rule of that direction. */
 function groupRules(r: ReturnType<typeof rule>): NftExpr[][] {
@@ -80,36 +81,49 @@ describe('buildRuleset: ports and groups', () => {
   const groups = [group('web', [rule('in', { protocol: 'TCP', fromPort: 80, toPort: 80 })]), group('ssh', []), group('empty', [])];
   const rs = buildRuleset([a, b, c], groups);
 
-  it('per port: bridge chains and counters, inet policy chains and counters', () => {
+  const listIn = (gs: string[]) => `groups-${groupListKey(gs)}-in`;
+  const listOut = (gs: string[]) => `groups-${groupListKey(gs)}-out`;
+
+  it('per port: bridge chains and counters, inet counters; a chain per list of groups, shared', () => {
     for (const p of ['a', 'b', 'c']) {
       expect(rs.bridge.chains.has(`port-to-${p}`), p).toBe(true);
       expect(rs.bridge.counters.has(`spoof-${p}`), p).toBe(true);
-      expect(rs.inet.chains.has(`port-in-${p}`), p).toBe(true);
-      expect(rs.inet.chains.has(`port-out-${p}`), p).toBe(true);
       expect(rs.inet.counters.has(`policy-in-${p}`), p).toBe(true);
       expect(rs.inet.counters.has(`policy-out-${p}`), p).toBe(true);
     }
     expect(rs.bridge.counters.has('no-bridge-netfilter')).toBe(true);
+    for (const gs of [['web', 'ssh'], ['web'], []]) expect(rs.inet.chains.has(listIn(gs)) && rs.inet.chains.has(listOut(gs)), gs.join()).toBe(true);
+    // The same groups in another order are the same list.
+    expect(groupListKey(['ssh', 'web'])).toBe(groupListKey(['web', 'ssh', 'web']));
+    const d = port('d', 4, { groups: ['ssh', 'web'] });
+    expect([...buildRuleset([a, d], groups).inet.chains.keys()].filter((n) => n.startsWith('groups-'))).toHaveLength(2);
   });
   it('the maps lead each port device and id to its chains', () => {
     const values = (t: 'bridge' | 'inet', m: string) => [...rs[t].sets.get(m)!.elements.values()];
     expect(values('bridge', 'to-port')).toEqual([['hv-a', { jump: { target: 'port-to-a' } }], ['hv-b', { jump: { target: 'port-to-b' } }], ['hv-c', { jump: { target: 'port-to-c' } }]]);
-    expect(values('inet', 'egress-by-src')).toEqual([[1, { jump: { target: 'port-out-a' } }], [2, { jump: { target: 'port-out-b' } }], [3, { jump: { target: 'port-out-c' } }]]);
-    expect(values('inet', 'ingress-by-dst')).toEqual([[1 << 16, { jump: { target: 'port-in-a' } }], [2 << 16, { jump: { target: 'port-in-b' } }], [3 << 16, { jump: { target: 'port-in-c' } }]]);
+    expect(values('inet', 'egress-by-src')).toEqual([[1, { jump: { target: listOut(['web', 'ssh']) } }], [2, { jump: { target: listOut(['web']) } }], [3, { jump: { target: listOut([]) } }]]);
+    expect(values('inet', 'ingress-by-dst')).toEqual([[1 << 16, { jump: { target: listIn(['web', 'ssh']) } }], [2 << 16, { jump: { target: listIn(['web']) } }], [3 << 16, { jump: { target: listIn([]) } }]]);
+    // Each port's drops count in its own counters, found by id or address.
+    expect(values('inet', 'egress-counters')).toEqual([[1, 'policy-out-a'], [2, 'policy-out-b'], [3, 'policy-out-c']]);
+    expect(values('inet', 'ingress-counters')).toEqual([[1 << 16, 'policy-in-a'], [2 << 16, 'policy-in-b'], [3 << 16, 'policy-in-c']]);
     // Routed/local traffic to a workload by address; CIDRs of address pairs are not keys.
-    expect(values('inet', 'ingress-v4')).toContainEqual([{ concat: ['hn-n', '10.70.0.200'] }, { jump: { target: 'port-in-a' } }]);
+    expect(values('inet', 'ingress-v4')).toContainEqual([{ concat: ['hn-n', '10.70.0.200'] }, { jump: { target: listIn(['web', 'ssh']) } }]);
+    expect(values('inet', 'ingress-v4-counters')).toContainEqual([{ concat: ['hn-n', '10.70.0.200'] }, 'policy-in-a']);
     expect(values('inet', 'ingress-v4').some((e) => JSON.stringify(e).includes('10.70.0.0/30'))).toBe(false);
   });
-  it('a policy chain: groups in order, counted drop last', () => {
-    const rules = rs.inet.chains.get('port-in-a')!.rules;
-    // Replies of allowed flows pass before any policy (in the port's chain or before it).
+  it('a group-list chain jumps to its groups; the base chains count per port and drop what none accepted', () => {
+    // Replies of allowed flows pass before any policy.
     expect(JSON.stringify([...rs.inet.chains.values()].map((c) => c.rules))).toContain(JSON.stringify([{ match: { op: 'in', left: { ct: { key: 'state' } }, right: ['established', 'related'] } }, accept]));
-    const jumps = rules.filter((r) => JSON.stringify(r).includes('"jump"')).map((r) => JSON.stringify(r));
-    expect(jumps).toEqual([JSON.stringify([{ jump: { target: 'sg-web-in' } }]), JSON.stringify([{ jump: { target: 'sg-ssh-in' } }])]);
-    expect(rules[rules.length - 1]).toEqual([{ counter: 'policy-in-a' }, { drop: null }]);
-    expect(rs.inet.chains.get('port-out-b')!.rules.filter((r) => JSON.stringify(r).includes('"jump"'))).toEqual([[{ jump: { target: 'sg-web-out' } }]]);
-    // No groups: nothing but the always-allowed, then drop.
-    expect(JSON.stringify(rs.inet.chains.get('port-in-c')!.rules)).not.toContain('"jump"');
+    expect(rs.inet.chains.get(listIn(['web', 'ssh']))!.rules).toEqual([[{ jump: { target: 'sg-ssh-in' } }], [{ jump: { target: 'sg-web-in' } }]]);
+    expect(rs.inet.chains.get(listOut(['web']))!.rules).toEqual([[{ jump: { target: 'sg-web-out' } }]]);
+    expect(rs.inet.chains.get(listIn([]))!.rules).toEqual([]);
+    // After the verdict map: the port's counter (by id) and drop, then a drop for ids we never wrote.
+    const ingress = rs.inet.chains.get('ingress')!.rules.map((r) => JSON.stringify(r));
+    const at = ingress.findIndex((r) => r.includes('"@ingress-by-dst"') && r.includes('"vmap"'));
+    expect(at).toBeGreaterThan(0);
+    expect(ingress[at + 1]).toContain('"@ingress-counters"');
+    expect(ingress[at + 1]).toContain('"drop"');
+    expect(ingress[at + 2]).toBe(JSON.stringify([drop]));
   });
   it('group member sets: the members\' addresses merged, link-local left out; empty groups have empty sets', () => {
     const el = (m: string) => [...rs.inet.sets.get(m)!.elements.values()];

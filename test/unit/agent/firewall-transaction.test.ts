@@ -2,7 +2,7 @@
 // only what changed, in an order the kernel accepts in one transaction (a rule before what it
 // refers to is removed, a chain after the map elements that jump to it).
 import { describe, expect, it } from 'vitest';
-import { buildRuleset, type PortWithId } from '../../../agent/firewall/ruleset.js';
+import { buildRuleset, groupListKey, type PortWithId } from '../../../agent/firewall/ruleset.js';
 import { fullCommands, removeCommands, updateCommands } from '../../../agent/firewall/transaction.js';
 import { addElements, emptyTable, type TableModel } from '../../../agent/firewall/model.js';
 import type { SecurityGroup } from '../../../agent/api/gen/hostnet/v1/resources.js';
@@ -13,7 +13,7 @@ const both = (ports: PortWithId[], groups: SecurityGroup[]) => buildRuleset(port
 const update = (prev: ReturnType<typeof both>, next: ReturnType<typeof both>): NftCommand[] =>
   [...updateCommands(prev.bridge, next.bridge), ...updateCommands(prev.inet, next.inet)];
 
-/** "verb kind name" of a command, e.g. "flush chain sg-web-in", "add rule port-in-a". */
+/** "verb kind name" of a command, e.g. "flush chain sg-web-in", "add rule sg-web-in". */
 function label(c: NftCommand): string {
   const [verb, obj] = Object.entries(c)[0] as [string, Record<string, Record<string, unknown>>];
   const [kind, body] = Object.entries(obj)[0]!;
@@ -91,7 +91,8 @@ describe('updateCommands', () => {
       const removed = [...prev[t].chains.keys()].filter((n) => !next[t].chains.has(n));
       chainsSeen += removed.length;
       for (const chain of removed) {
-        expect(chain).toMatch(/-b$/);
+        // b's own chains, and in inet the chains of its list of groups, which no one else has.
+        expect(chain).toMatch(t === 'bridge' ? /-b$/ : new RegExp(`^groups-${groupListKey(['web'])}-(in|out)$`));
         const flush = indexOf(cs, `flush chain ${chain}`);
         const del = indexOf(cs, `delete chain ${chain}`);
         expect(flush, chain).toBeGreaterThanOrEqual(0);
@@ -104,22 +105,24 @@ describe('updateCommands', () => {
       const lastChainDelete = Math.max(...removed.map((n) => indexOf(cs, `delete chain ${n}`)));
       for (const counter of [...prev[t].counters].filter((n) => !next[t].counters.has(n))) {
         expect(counter).toMatch(/-b$/);
+        if (removed.length === 0) continue;
         expect(indexOf(cs, `delete counter ${counter}`), counter).toBeGreaterThan(lastChainDelete);
       }
       // Nothing of a's is touched, and no chain is rewritten: b's address leaves its group's set.
-      expect(labels(cs).filter((l) => l.startsWith('add rule') || (l.startsWith('flush') && !l.endsWith('-b'))), t).toEqual([]);
+      expect(labels(cs).filter((l) => l.startsWith('add rule') || (l.startsWith('flush') && !removed.some((n) => l === `flush chain ${n}`))), t).toEqual([]);
     }
     expect(chainsSeen).toBeGreaterThanOrEqual(3);
     expect(updateCommands(prev.inet, next.inet).filter((c) => label(c) === 'delete element sg-web-v4'))
       .toEqual([{ delete: { element: { family: 'inet', table: 'hostnet', name: 'sg-web-v4', elem: [b.v4[0]] } } }]);
-    expect(labels(updateCommands(prev.inet, next.inet))).toEqual(expect.arrayContaining(['delete chain port-in-b', 'delete chain port-out-b', 'delete counter policy-in-b', 'delete counter policy-out-b']));
+    const webList = groupListKey(['web']);
+    expect(labels(updateCommands(prev.inet, next.inet))).toEqual(expect.arrayContaining([`delete chain groups-${webList}-in`, `delete chain groups-${webList}-out`, 'delete counter policy-in-b', 'delete counter policy-out-b']));
   });
 
   it('a removed group: the chains that jumped to it are rewritten before its chains and sets go', () => {
     const a2 = { ...a, groups: ['web'] };
     const cs = update(both([a, b], [web(), ssh()]), both([a2, b], [web()]));
     const del = indexOf(cs, 'delete chain sg-ssh-in');
-    expect(indexOf(cs, 'flush chain port-in-a')).toBeLessThan(del);
+    expect(indexOf(cs, `flush chain groups-${groupListKey(['web', 'ssh'])}-in`)).toBeLessThan(del);
     expect(indexOf(cs, 'flush chain sg-ssh-in')).toBeLessThan(del);
     expect(indexOf(cs, 'delete set sg-ssh-v4')).toBeGreaterThan(del);
     expect(indexOf(cs, 'delete set sg-ssh-v6')).toBeGreaterThan(del);
