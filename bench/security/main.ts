@@ -13,7 +13,10 @@ import type { DesiredState } from '../../agent/api/gen/hostnet/v1/resources.js';
 import { describeMachine, machineInfo } from '../lib/machine.js';
 import { markdownTable, ms } from '../lib/table.js';
 import { AgentSession, nowMs } from './agent.js';
-import { createSecNetns, deleteAllSecNetns } from './netns.js';
+import { createBenchNetns, deleteAllBenchNetns } from '../lib/netns.js';
+
+/** Loopback up (the probes' listeners use it), labelled so a leftover is recognisable. */
+const createSecNetns = (): Promise<string> => createBenchNetns({ label: 'sec', loopback: true });
 import { agentTransactions, median, nft, nftFigures, type AgentTransactions, type NftFigures } from './nft-load.js';
 import {
   desiredState, emptyState, GROUPS, IPERF_PORT, JOIN_GROUP, MEMBER_PORT, PEER_IF, PREFIX_LEN, RULE_PORT, workloads, Y_GROUP,
@@ -356,5 +359,5 @@ main()
   })
   .finally(async () => {
     await killAll();
-    await deleteAllSecNetns();
+    await deleteAllBenchNetns();
   });
