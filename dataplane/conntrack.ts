@@ -13,6 +13,8 @@ export interface ConntrackFlow {
   /** Ports, for protocols that have them. */
   sport?: number;
   dport?: number;
+  /** The conntrack zone, when not the default 0. */
+  zone?: number;
 }
 
 const env = { LC_ALL: 'C', LANG: 'C' };
@@ -30,7 +32,8 @@ export function parseConntrackList(text: string): ConntrackFlow[] {
     if (!src || !dst) continue;
     const sport = first('sport');
     const dport = first('dport');
-    out.push({ protocol, src, dst, ...(sport ? { sport: Number(sport) } : {}), ...(dport ? { dport: Number(dport) } : {}) });
+    const zone = Number(first('zone') ?? 0);
+    out.push({ protocol, src, dst, ...(sport ? { sport: Number(sport) } : {}), ...(dport ? { dport: Number(dport) } : {}), ...(zone ? { zone } : {}) });
   }
   return out;
 }
@@ -57,7 +60,8 @@ export function conntrackTool(netns: string | null, binary = 'conntrack'): Connt
     async delete(f) {
       const family = f.src.includes(':') ? ['-f', 'ipv6'] : [];
       const ports = f.sport !== undefined && f.dport !== undefined ? ['--sport', String(f.sport), '--dport', String(f.dport)] : [];
-      await run(['-D', ...family, '-p', String(f.protocol), '-s', f.src, '-d', f.dst, ...ports], 'delete conntrack flow', `${f.protocol} ${f.src} -> ${f.dst}`);
+      const zone = f.zone ? ['-w', String(f.zone)] : [];
+      await run(['-D', ...family, ...zone, '-p', String(f.protocol), '-s', f.src, '-d', f.dst, ...ports], 'delete conntrack flow', `${f.protocol} ${f.src} -> ${f.dst}`);
     },
   };
 }

@@ -22,10 +22,16 @@ function alwaysAllowed(f: ConntrackFlow): boolean {
   return f.protocol === 17 && ((f.sport === 68 && f.dport === 67) || (f.sport === 67 && f.dport === 68));
 }
 
-export function disallowedFlows(flows: readonly ConntrackFlow[], ports: readonly ProtectedPort[], groups: readonly SecurityGroup[]): ConntrackFlow[] {
+/**
+ * `zoneOf`: the conntrack zone of a network (zones.ts): a flow belongs to the ports of the
+ * networks in its zone, so an address two tenants both use is judged for the right one.
+ */
+export function disallowedFlows(flows: readonly ConntrackFlow[], ports: readonly ProtectedPort[], groups: readonly SecurityGroup[],
+  zoneOf: (network: string) => number = () => 0): ConntrackFlow[] {
   const byFamily = (p: ProtectedPort, family: 4 | 6): Span[] => mergedSpans(family === 4 ? p.v4 : p.v6);
-  const portSpans = ports.map((p) => ({ port: p, v4: byFamily(p, 4), v6: byFamily(p, 6) }));
-  const portOf = (ip: Ip): ProtectedPort | undefined => portSpans.find((s) => inSpans(ip.family === 4 ? s.v4 : s.v6, ip))?.port;
+  const portSpans = ports.map((p) => ({ port: p, zone: zoneOf(p.network), v4: byFamily(p, 4), v6: byFamily(p, 6) }));
+  const portOf = (ip: Ip, zone: number): ProtectedPort | undefined =>
+    portSpans.find((s) => s.zone === zone && inSpans(ip.family === 4 ? s.v4 : s.v6, ip))?.port;
   const members = new Map<string, { v4: Span[]; v6: Span[] }>();
   for (const g of groups) {
     const mine = ports.filter((p) => p.groups.includes(g.name));
@@ -61,8 +67,8 @@ export function disallowedFlows(flows: readonly ConntrackFlow[], ports: readonly
     const src = parseIp(f.src);
     const dst = parseIp(f.dst);
     if (!src || !dst || alwaysAllowed(f)) return false;
-    const from = portOf(src);
-    const to = portOf(dst);
+    const from = portOf(src, f.zone ?? 0);
+    const to = portOf(dst, f.zone ?? 0);
     if (!from && !to) return false;
     const allowed = (!from || portAllows(from, Direction.EGRESS, f, dst)) && (!to || portAllows(to, Direction.INGRESS, f, src));
     return !allowed;

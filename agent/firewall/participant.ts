@@ -18,7 +18,7 @@ import type { ConntrackTool } from '../../dataplane/conntrack.js';
 import { disallowedFlows } from './flow-check.js';
 import type { DesiredState } from '../api/gen/hostnet/v1/resources.js';
 import { condition } from '../conditions/condition.js';
-import { ifNameOf } from '../naming.js';
+import { bridgeNameOf, ifNameOf } from '../naming.js';
 import type {
   ApplyOutcome, Participant, ParticipantPlan, PassContext, PlannedStep, Problem, ResourceReport,
 } from '../reconcile/participant.js';
@@ -26,6 +26,7 @@ import { portDrops, readCounterSeeds, type CounterValue, type PortDrops } from '
 import { PortIds } from './port-ids.js';
 import { isProtected, protectedPorts, type DhcpAddressView, type ProtectedPort } from './ports.js';
 import { RulesetBuilder, TABLE, type PortWithId, type Ruleset } from './ruleset.js';
+import { bridgeZones } from './zones.js';
 import { fullCommands, removeCommands, updateCommands } from './transaction.js';
 
 export interface FirewallStep extends PlannedStep {
@@ -126,9 +127,10 @@ export class FirewallParticipant implements Participant<FirewallStep> {
     }
     // Most passes change nothing here (a kernel event, a lease renewed): same input, no work.
     const keys = ports.map((p) => JSON.stringify(p));
-    const fingerprint = `${keys.join('\n')}\n${JSON.stringify(ctx.desired.securityGroups)}`;
+    const zones = bridgeZones(ctx.desired.networks);
+    const fingerprint = `${keys.join('\n')}\n${JSON.stringify(ctx.desired.securityGroups)}\n${JSON.stringify([...zones])}`;
     if (mode === 'update' && fingerprint === this.appliedFingerprint) return { steps: [], problems: [] };
-    const ruleset = this.builder.build(ports, ctx.desired.securityGroups, keys);
+    const ruleset = this.builder.build(ports, ctx.desired.securityGroups, keys, zones);
     const prev = this.applied ?? null;
     const commands = mode === 'update' && prev ? [...updateCommands(prev.bridge, ruleset.bridge), ...updateCommands(prev.inet, ruleset.inet)] : [];
     if (mode === 'update' && commands.length === 0) return { steps: [], problems: [] };
@@ -204,7 +206,9 @@ export class FirewallParticipant implements Participant<FirewallStep> {
     const tool = this.options.conntrack;
     if (!tool || ports.length === 0) return;
     try {
-      const cut = disallowedFlows(await tool.list(), ports, ctx.desired.securityGroups);
+      const zones = bridgeZones(ctx.desired.networks);
+      const zoneOf = new Map(ctx.desired.networks.map((n) => [n.name, zones.get(bridgeNameOf(n)) ?? 0]));
+      const cut = disallowedFlows(await tool.list(), ports, ctx.desired.securityGroups, (network) => zoneOf.get(network) ?? 0);
       for (const f of cut) await tool.delete(f);
     } catch (err) {
       this.options.warn?.('could not end flows the security groups no longer allow', { err: (err as Error).message });

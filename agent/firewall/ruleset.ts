@@ -245,7 +245,7 @@ export class RulesetBuilder {
   private lastBase: Ruleset | null = null;
 
   /** `keys`: each port as JSON (what the caller already computed for its fingerprint). */
-  build(ports: readonly PortWithId[], groups: readonly SecurityGroup[], keys = ports.map((p) => JSON.stringify(p))): Ruleset {
+  build(ports: readonly PortWithId[], groups: readonly SecurityGroup[], keys = ports.map((p) => JSON.stringify(p)), zones: ReadonlyMap<string, number> = new Map()): Ruleset {
     const all = keys.join('\n');
     if (this.lastBase === null || all !== this.lastPorts) {
       const next = new Map<string, PortPieces>();
@@ -257,7 +257,7 @@ export class RulesetBuilder {
       this.lastPorts = all;
       this.cache = next;
     }
-    return withGroups(this.lastBase, ports, groups);
+    return withGroups(this.lastBase, ports, groups, zones);
   }
 }
 
@@ -266,13 +266,22 @@ interface PiecesCache {
   set(index: number, pieces: PortPieces): void;
 }
 
-export function buildRuleset(ports: readonly PortWithId[], groups: readonly SecurityGroup[]): Ruleset {
-  return withGroups(portTables(ports), ports, groups);
+/** `zones`: conntrack zone by bridge (zones.ts), for bridges not in the default zone. */
+export function buildRuleset(ports: readonly PortWithId[], groups: readonly SecurityGroup[], zones: ReadonlyMap<string, number> = new Map()): Ruleset {
+  return withGroups(portTables(ports), ports, groups, zones);
 }
 
-/** The groups' chains and member sets added to the port tables (which stay as they are). */
-function withGroups(base: Ruleset, ports: readonly PortWithId[], groups: readonly SecurityGroup[]): Ruleset {
+/**
+ * The groups' chains and member sets, and the bridges' conntrack zones, added to the port
+ * tables (which stay as they are).
+ */
+function withGroups(base: Ruleset, ports: readonly PortWithId[], groups: readonly SecurityGroup[], zones: ReadonlyMap<string, number>): Ruleset {
   const inet: TableModel = { ...base.inet, chains: new Map(base.inet.chains), sets: new Map(base.inet.sets) };
+  // Before conntrack (priority -200) looks the packet up: its bridge's zone.
+  const zoned = [...zones].filter(([, z]) => z !== 0).sort((a, b) => a[0].localeCompare(b[0]));
+  const setZone = (dir: 'iifname' | 'oifname') => zoned.map(([bridge, z]) => [match(meta(dir), bridge), { mangle: { key: ct('zone'), value: z } }]);
+  inet.chains.set('prerouting', { ...base.inet.chains.get('prerouting')!, rules: [...setZone('iifname'), ...base.inet.chains.get('prerouting')!.rules] });
+  inet.chains.set('zone-out', { base: { type: 'filter', hook: 'output', prio: -300, policy: 'accept' }, rules: setZone('oifname') });
   const members = new Map<string, { v4: Set<string>; v6: Set<string> }>(groups.map((g) => [g.name, { v4: new Set(), v6: new Set() }]));
   for (const p of ports) {
     for (const g of p.groups) {

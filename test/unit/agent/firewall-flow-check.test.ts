@@ -61,4 +61,14 @@ describe('disallowedFlows', () => {
     const far = { ...client, v4: ['10.70.0.100'] };
     expect(disallowedFlows([tcp('10.70.0.100', '10.70.0.11', 22)], [far, server], g)).toHaveLength(1);
   });
+
+  it('judges a flow for the ports of its conntrack zone (two tenants with the same addresses)', () => {
+    const tenantB = port('b2', 3, { v4: ['10.70.0.11'], groups: [], network: 'tb' });
+    const flow: ConntrackFlow = { ...tcp('10.70.0.10', '10.70.0.11', 80), zone: 1 };
+    const zoneOf = (n: string): number => (n === 'tb' ? 1 : 0);
+    // In zone 1 the destination is tenant B's server, which allows nothing: the flow ends.
+    expect(disallowedFlows([flow], [client, server, tenantB], groups, zoneOf)).toEqual([flow]);
+    // The same tuple in zone 0 is tenant A's, allowed.
+    expect(disallowedFlows([{ ...flow, zone: undefined }], [client, server, tenantB], groups, zoneOf)).toEqual([]);
+  });
 });
