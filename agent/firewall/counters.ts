@@ -1,7 +1,7 @@
 // The named counters of the firewall's tables: seeds for a full reload (so a restart or a
 // refresh does not zero what was counted) and per-attachment drop figures for status.
 import type { NftRunner } from '../../dataplane/nftables/run.js';
-import { names, TABLE } from './ruleset.js';
+import { names, TABLE } from './names.js';
 
 export interface CounterValue {
   packets: number;
