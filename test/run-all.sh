@@ -33,6 +33,9 @@ step "leftovers"
 left=$(ip netns list | awk '{print $1}' | grep -E '^(hntest|hnbench|hndemo)-' || true)
 if [[ -n $left ]]; then echo "namespaces left behind: $left"; status=1; else echo "no test namespaces left"; fi
 if ip -o link show | grep -q 'alias hostnet'; then echo "the host namespace holds links with a hostnet alias"; status=1; fi
+# Traffic tools only tests start (a socat forked child outlives its namespace unless its group is stopped).
+stray=$(pgrep -a -x 'socat|iperf3' || true)
+if [[ -n $stray ]]; then echo "test processes left running:"; echo "$stray"; status=1; else echo "no test processes left"; fi
 
 step "summary"
 node dist/test/summary.js "$reports/unit.json" "$reports/integration.json" "$reports/e2e.json" "$reports/vlan.json" "$reports/debian-kernel.json" || status=1

@@ -39,10 +39,28 @@ describe('port security and running flows', () => {
     expect(r.exitCode, r.stderr).toBe(0);
   };
 
+  /**
+   * Started in a process group of its own and stopped as a group: socat's forked children and
+   * a shell pipeline's members must not outlive the test.
+   */
+  function spawnGroup(args: string[]): ResultPromise {
+    const p = execa('ip', args, { reject: false, buffer: false, detached: true });
+    procs.push(p);
+    return p;
+  }
+
+  function stopGroup(p: ResultPromise): void {
+    if (p.pid === undefined) return;
+    try {
+      process.kill(-p.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+
   /** A client in `client()` that sends a line every 50 ms over one connection; the lines echoed back, so far. */
   function echoClient(port: number): { echoes: () => number } {
-    const p = execa('ip', ['netns', 'exec', client(), 'sh', '-c', `while :; do echo x; sleep 0.05; done | socat - TCP:10.72.0.11:${port}`], { reject: false, buffer: false });
-    procs.push(p);
+    const p = spawnGroup(['netns', 'exec', client(), 'sh', '-c', `while :; do echo x; sleep 0.05; done | socat - TCP:10.72.0.11:${port}`]);
     let n = 0;
     p.stdout?.on('data', (b: Buffer) => (n += b.toString().split('\n').length - 1));
     return { echoes: () => n };
@@ -70,18 +88,15 @@ describe('port security and running flows', () => {
     await apply({ networks: [net], attachments: attachments(true), securityGroups: [cli, srv([80, 81])] });
     await execa('ip', ['-n', client(), 'addr', 'add', '10.72.0.10/24', 'dev', 'eth0']);
     await execa('ip', ['-n', server(), 'addr', 'add', '10.72.0.11/24', 'dev', 'eth0']);
-    for (const port of [80, 81]) {
-      const p = execa('ip', ['netns', 'exec', server(), 'socat', `TCP-LISTEN:${port},fork,reuseaddr`, 'EXEC:cat'], { reject: false });
-      procs.push(p);
-    }
+    for (const port of [80, 81]) spawnGroup(['netns', 'exec', server(), 'socat', `TCP-LISTEN:${port},fork,reuseaddr`, 'EXEC:cat']);
   });
 
   afterEach(async () => {
-    for (const p of procs.splice(2)) p.kill('SIGKILL');
+    for (const p of procs.splice(2)) stopGroup(p);
   });
 
   afterAll(async () => {
-    for (const p of procs.splice(0)) p.kill('SIGKILL');
+    for (const p of procs.splice(0)) stopGroup(p);
     if (agent) await agent.stop().catch(() => undefined);
     if (dir) await rm(dir, { recursive: true, force: true });
   });
