@@ -4,7 +4,7 @@
 import { access, readFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { DataplaneError } from './errors.js';
-import { netnsPath } from './netns-path.js';
+import { commandIn } from './netns-path.js';
 
 const KEYS = ['net.bridge.bridge-nf-call-iptables', 'net.bridge.bridge-nf-call-ip6tables'];
 
@@ -18,9 +18,8 @@ export async function enableBridgeNetfilter(netns: string | null): Promise<void>
     const r = await execa('modprobe', ['br_netfilter'], { reject: false });
     if (r.exitCode !== 0) throw new DataplaneError('load module', 'br_netfilter', 'ENOENT', (r.stderr || r.message || 'modprobe failed').trim());
   }
-  const sysctl = ['sysctl', '-q', '-w', ...KEYS.map((k) => `${k}=1`)];
-  const [file, args] = netns === null ? [sysctl[0]!, sysctl.slice(1)] : ['nsenter', [`--net=${netnsPath(netns)}`, '--', ...sysctl]];
-  const r = await execa(file, args as string[], { reject: false });
+  const inv = commandIn(netns, 'sysctl', ['-q', '-w', ...KEYS.map((k) => `${k}=1`)]);
+  const r = await execa(inv.file, inv.args, { reject: false });
   if (r.exitCode !== 0) throw new DataplaneError('enable bridge netfilter', netns ?? 'own namespace', 'EIO', (r.stderr || r.message || 'sysctl failed').trim());
 }
 

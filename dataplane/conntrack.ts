@@ -2,7 +2,7 @@
 // (conntrack-tools): list them, delete one flow. Used to end flows a firewall no longer allows.
 import { execa } from 'execa';
 import { DataplaneError } from './errors.js';
-import { netnsPath } from './netns-path.js';
+import { commandIn } from './netns-path.js';
 
 /** One tracked flow in its original direction. */
 export interface ConntrackFlow {
@@ -45,9 +45,9 @@ export interface ConntrackTool {
 }
 
 export function conntrackTool(netns: string | null, binary = 'conntrack'): ConntrackTool {
-  const [file, pre] = netns === null ? [binary, [] as string[]] : ['nsenter', [`--net=${netnsPath(netns)}`, '--', binary]];
   const run = async (args: string[], op: string, object: string): Promise<string> => {
-    const r = await execa(file, [...pre, ...args], { env, reject: false });
+    const inv = commandIn(netns, binary, args);
+    const r = await execa(inv.file, inv.args, { env, reject: false });
     if (r.exitCode === undefined) throw new DataplaneError(op, object, r.code ?? 'ENOENT', r.message ?? `could not run ${binary}`);
     // Deleting a flow that ended meanwhile is not a failure.
     if (r.exitCode !== 0 && !/0 flow entries/.test(r.stderr)) throw new DataplaneError(op, object, 'EIO', r.stderr.trim() || `${binary} exited ${r.exitCode}`);

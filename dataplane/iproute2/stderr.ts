@@ -1,46 +1,8 @@
 // iproute2 reports failures as text: "RTNETLINK answers: <strerror>" when the kernel sent no
 // extended ack, "Error: <extack>." when it did (then the errno is not printed at all), or its
 // own messages for names it could not resolve. This turns that text back into an errno name.
+import { strerrorCodes } from '../strerror.js';
 
-/** glibc strerror texts (ip runs with LC_ALL=C) -> errno names. */
-const strerrorCodes: Record<string, string> = {
-  'Operation not permitted': 'EPERM',
-  'No such file or directory': 'ENOENT',
-  'No such process': 'ESRCH',
-  'Interrupted system call': 'EINTR',
-  'Input/output error': 'EIO',
-  'No such device or address': 'ENXIO',
-  'Argument list too long': 'E2BIG',
-  'Bad file descriptor': 'EBADF',
-  'Resource temporarily unavailable': 'EAGAIN',
-  'Cannot allocate memory': 'ENOMEM',
-  'Permission denied': 'EACCES',
-  'Device or resource busy': 'EBUSY',
-  'File exists': 'EEXIST',
-  'No such device': 'ENODEV',
-  'Invalid argument': 'EINVAL',
-  'Too many open files': 'EMFILE',
-  'No space left on device': 'ENOSPC',
-  'Numerical argument out of domain': 'EDOM',
-  'Numerical result out of range': 'ERANGE',
-  'Too many levels of symbolic links': 'ELOOP',
-  'File name too long': 'ENAMETOOLONG',
-  'Function not implemented': 'ENOSYS',
-  'Message too long': 'EMSGSIZE',
-  'Protocol not supported': 'EPROTONOSUPPORT',
-  'Operation not supported': 'EOPNOTSUPP',
-  'Address family not supported by protocol': 'EAFNOSUPPORT',
-  'Address already in use': 'EADDRINUSE',
-  'Cannot assign requested address': 'EADDRNOTAVAIL',
-  'Network is down': 'ENETDOWN',
-  'Network is unreachable': 'ENETUNREACH',
-  'No buffer space available': 'ENOBUFS',
-  'Transport endpoint is not connected': 'ENOTCONN',
-  'Connection timed out': 'ETIMEDOUT',
-  'Connection refused': 'ECONNREFUSED',
-  'No route to host': 'EHOSTUNREACH',
-  'Not supported': 'ENOTSUP',
-};
 
 /**
  * Extended-ack messages (and iproute2's own texts) whose errno iproute2 does not print.

@@ -8,30 +8,17 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { DataplaneError } from '../errors.js';
-import { netnsPath } from '../netns-path.js';
+import { commandIn } from '../netns-path.js';
+import { errnoIn } from '../strerror.js';
 import type { NftCommand } from './json.js';
 
 const env = { LC_ALL: 'C', LANG: 'C' };
-
-function invocation(netns: string | null, binary: string): { file: string; args: string[] } {
-  if (netns === null) return { file: binary, args: [] };
-  return { file: 'nsenter', args: [`--net=${netnsPath(netns)}`, '--', binary] };
-}
 
 /** nft's first error line without the echoed input, e.g. "Could not process rule: No such file or directory". */
 function nftReason(stderr: string): string {
   const lines = stderr.split('\n').map((l) => l.trim()).filter((l) => l.length > 0 && !/^\^+$/.test(l));
   const err = lines.find((l) => /Error:|Could not/.test(l)) ?? lines[0] ?? 'nft failed without a message';
   return err.replace(/^.*?Error:\s*/, '');
-}
-
-function errnoOf(reason: string): string {
-  if (/Operation not permitted/.test(reason)) return 'EPERM';
-  if (/No such file or directory/.test(reason)) return 'ENOENT';
-  if (/File exists/.test(reason)) return 'EEXIST';
-  if (/Protocol error/.test(reason)) return 'EPROTO';
-  if (/Device or resource busy/.test(reason)) return 'EBUSY';
-  return 'EINVAL';
 }
 
 export interface NftRunner {
@@ -43,7 +30,7 @@ export interface NftRunner {
 
 /** `binary`: the nft program (default: `nft` from PATH). */
 export function nftRunner(netns: string | null, binary = 'nft'): NftRunner {
-  const inv = invocation(netns, binary);
+  const inv = commandIn(netns, binary, []);
   return {
     async apply(commands, object) {
       if (commands.length === 0) return;
@@ -59,7 +46,7 @@ export function nftRunner(netns: string | null, binary = 'nft'): NftRunner {
       if (r.exitCode === undefined) throw new DataplaneError('nft transaction', object, r.code ?? 'EIO', r.message ?? 'could not run nft');
       if (r.exitCode !== 0) {
         const reason = nftReason(r.stderr);
-        throw new DataplaneError('nft transaction', object, errnoOf(reason), reason);
+        throw new DataplaneError('nft transaction', object, errnoIn(reason), reason);
       }
     },
     async list(args) {
@@ -67,7 +54,7 @@ export function nftRunner(netns: string | null, binary = 'nft'): NftRunner {
       if (r.exitCode === undefined) throw new DataplaneError('nft list', args.join(' '), r.code ?? 'EIO', r.message ?? 'could not run nft');
       if (r.exitCode !== 0) {
         if (/No such file or directory/.test(r.stderr)) return null;
-        throw new DataplaneError('nft list', args.join(' '), errnoOf(r.stderr), nftReason(r.stderr));
+        throw new DataplaneError('nft list', args.join(' '), errnoIn(r.stderr), nftReason(r.stderr));
       }
       const parsed = JSON.parse(r.stdout) as { nftables?: Array<Record<string, unknown>> };
       return parsed.nftables ?? [];
