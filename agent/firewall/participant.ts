@@ -24,7 +24,8 @@ import type {
 } from '../reconcile/participant.js';
 import { portDrops, readCounterSeeds, type CounterValue, type PortDrops } from './counters.js';
 import { PortIds } from './port-ids.js';
-import { isProtected, protectedPorts, type DhcpAddressView, type ProtectedPort } from './ports.js';
+import type { DhcpAddressBook } from '../dhcp/host.js';
+import { isProtected, protectedPorts } from './ports.js';
 import { RulesetBuilder, TABLE, type PortWithId, type Ruleset } from './ruleset.js';
 import { bridgeZones } from './zones.js';
 import { fullCommands, removeCommands, updateCommands } from './transaction.js';
@@ -42,11 +43,13 @@ export interface FirewallStep extends PlannedStep {
   fingerprint: string;
   ports: PortWithId[];
   commands: NftCommand[];
+  /** Conntrack zone by bridge (zones.ts) of this desired state. */
+  zones: ReadonlyMap<string, number>;
 }
 
 export interface FirewallOptions {
   /** What DHCP holds for workloads as of a desired state (leases, reservations, servers). */
-  addressBook: (desired: DesiredState) => DhcpAddressView;
+  addressBook: (desired: DesiredState) => DhcpAddressBook;
   /** Turns br_netfilter on in the agent's namespace; throws when it cannot. */
   enableBridgeNetfilter: () => Promise<void>;
   /** The agent namespace's conntrack: flows the new rules no longer allow are ended. */
@@ -74,11 +77,6 @@ export class FirewallParticipant implements Participant<FirewallStep> {
 
   constructor(private readonly nft: NftRunner, private readonly options: FirewallOptions) {}
 
-  /** The protected ports of the last applied ruleset, with their facts (status, tests). */
-  ports(): readonly ProtectedPort[] {
-    return this.appliedPorts;
-  }
-
   /** Whether a DHCP change for this MAC on this network could change the ruleset. */
   concerns(network: string, mac: string): boolean {
     return this.appliedPorts.some((p) => p.network === network && p.macs.includes(mac.toLowerCase()));
@@ -95,7 +93,7 @@ export class FirewallParticipant implements Participant<FirewallStep> {
     const book = this.options.addressBook(ctx.desired);
     const desired = protectedPorts(ctx.desired, book);
     // An expired lease stops being an allowed source when it expires, not at the next resync.
-    const expiry = desired.length > 0 ? book.nextExpiry?.() : undefined;
+    const expiry = desired.length > 0 ? book.nextExpiry() : undefined;
     if (expiry !== undefined) this.options.wakeAt?.(expiry);
     const wanted = new Set(desired.map((p) => p.attachment));
     const wantedDevices = new Set(desired.map((p) => p.ifName));
@@ -123,7 +121,7 @@ export class FirewallParticipant implements Participant<FirewallStep> {
       // removes what an earlier run may have left, if it left anything.
       if (this.applied === undefined && !(await this.tablesExist())) this.applied = null;
       if (this.applied === null) return { steps: [], problems: [] };
-      return { steps: [{ op: 'removeFirewall', description: 'remove port security tables: no protected port', mode: 'remove', ruleset: null, ports, commands: [], fingerprint: '' }], problems: [] };
+      return { steps: [{ op: 'removeFirewall', description: 'remove port security tables: no protected port', mode: 'remove', ruleset: null, ports, commands: [], fingerprint: '', zones: new Map() }], problems: [] };
     }
     // Most passes change nothing here (a kernel event, a lease renewed): same input, no work.
     const keys = ports.map((p) => JSON.stringify(p));
@@ -137,7 +135,7 @@ export class FirewallParticipant implements Participant<FirewallStep> {
     const description = mode === 'update'
       ? `update port security ruleset: ${commands.length} nft command(s)`
       : `load port security ruleset: ${ports.length} protected port(s), ${ctx.desired.securityGroups.length} security group(s)`;
-    return { steps: [{ op: mode === 'update' ? 'updateFirewall' : 'loadFirewall', description, mode, ruleset, ports, commands, fingerprint }], problems: [] };
+    return { steps: [{ op: mode === 'update' ? 'updateFirewall' : 'loadFirewall', description, mode, ruleset, ports, commands, fingerprint, zones }], problems: [] };
   }
 
   async apply(plan: ParticipantPlan<FirewallStep>, ctx: PassContext): Promise<ApplyOutcome> {
@@ -182,7 +180,7 @@ export class FirewallParticipant implements Participant<FirewallStep> {
       const narrowing = (step.mode === 'update' && step.commands.some((c) => 'flush' in c || 'delete' in c))
         || step.ports.some((p) => present.has(p.ifName) && (step.mode !== 'update' || !before.has(p.attachment)));
       const t1 = performance.now();
-      if (narrowing) await this.endDisallowedFlows(step.ports, ctx);
+      if (narrowing) await this.endDisallowedFlows(step, ctx);
       this.options.debug?.('port security applied', {
         mode: step.mode, commands: commands.length, planMs: Math.round(this.lastPlanMs), nftMs: Math.round(nftMs), flowCheckMs: narrowing ? Math.round(performance.now() - t1) : null,
       });
@@ -202,13 +200,12 @@ export class FirewallParticipant implements Participant<FirewallStep> {
   }
 
   /** Deletes the tracked flows of protected ports that the rules now in force do not allow. */
-  private async endDisallowedFlows(ports: readonly ProtectedPort[], ctx: PassContext): Promise<void> {
+  private async endDisallowedFlows(step: FirewallStep, ctx: PassContext): Promise<void> {
     const tool = this.options.conntrack;
-    if (!tool || ports.length === 0) return;
+    if (!tool || step.ports.length === 0) return;
     try {
-      const zones = bridgeZones(ctx.desired.networks);
-      const zoneOf = new Map(ctx.desired.networks.map((n) => [n.name, zones.get(bridgeNameOf(n)) ?? 0]));
-      const cut = disallowedFlows(await tool.list(), ports, ctx.desired.securityGroups, (network) => zoneOf.get(network) ?? 0);
+      const zoneOf = new Map(ctx.desired.networks.map((n) => [n.name, step.zones.get(bridgeNameOf(n)) ?? 0]));
+      const cut = disallowedFlows(await tool.list(), step.ports, ctx.desired.securityGroups, (network) => zoneOf.get(network) ?? 0);
       for (const f of cut) await tool.delete(f);
     } catch (err) {
       this.options.warn?.('could not end flows the security groups no longer allow', { err: (err as Error).message });

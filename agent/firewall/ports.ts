@@ -3,18 +3,9 @@
 // (static, address pairs), from DHCP (its reservation, an auto address, the lease it holds
 // now) and from the MAC (the EUI-64 IPv6 link-local address the kernel gives a new link).
 import type { Attachment, DesiredState, Network } from '../api/gen/hostnet/v1/resources.js';
+import type { DhcpAddressBook } from '../dhcp/host.js';
 import { bridgeNameOf, ifNameOf, macOf } from '../naming.js';
 import { parseCidr, parseIp } from '../../dataplane/ip.js';
-
-/** What DHCP knows about a workload's addresses (the DHCP host, in the agent). */
-export interface DhcpAddressView {
-  /** Addresses reserved for or bound to this MAC on the network, IPv4 or IPv6. */
-  addressesOf(network: string, mac: string): string[];
-  /** The network's DHCP server address, when it serves. */
-  serverAddress(network: string): string | undefined;
-  /** When the first bound lease expires (ms since the epoch), if any. */
-  nextExpiry?(): number | undefined;
-}
 
 export interface ProtectedPort {
   attachment: string;
@@ -66,7 +57,7 @@ function addTo(out: { v4: Set<string>; v6: Set<string> }, text: string): void {
   (family === 4 ? out.v4 : out.v6).add(canonical);
 }
 
-export function protectedPorts(desired: DesiredState, dhcp: DhcpAddressView): ProtectedPort[] {
+export function protectedPorts(desired: DesiredState, dhcp: Pick<DhcpAddressBook, 'addressesOf' | 'serverAddress'>): ProtectedPort[] {
   const networks = new Map<string, Network>(desired.networks.map((n) => [n.name, n]));
   const out: ProtectedPort[] = [];
   for (const a of desired.attachments) {

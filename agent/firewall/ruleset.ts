@@ -143,7 +143,10 @@ function withGroups(base: Ruleset, ports: readonly PortWithId[], groups: readonl
   // Before conntrack (priority -200) looks the packet up: its bridge's zone.
   const zoned = [...zones].filter(([, z]) => z !== 0).sort((a, b) => a[0].localeCompare(b[0]));
   const setZone = (dir: 'iifname' | 'oifname') => zoned.map(([bridge, z]) => [match(meta(dir), bridge), { mangle: { key: ct('zone'), value: z } }]);
-  inet.chains.set('prerouting', { ...base.inet.chains.get('prerouting')!, rules: [...setZone('iifname'), ...base.inet.chains.get('prerouting')!.rules] });
+  inet.chains.set('prerouting', {
+    base: { type: 'filter', hook: 'prerouting', prio: -300, policy: 'accept' },
+    rules: [...setZone('iifname'), [match(meta('iifname'), named('bridges')), orMark(SEEN)]],
+  });
   inet.chains.set('zone-out', { base: { type: 'filter', hook: 'output', prio: -300, policy: 'accept' }, rules: setZone('oifname') });
   const members = new Map<string, { v4: Set<string>; v6: Set<string> }>(groups.map((g) => [g.name, { v4: new Set(), v6: new Set() }]));
   for (const p of ports) {
@@ -212,7 +215,6 @@ function portTables(ports: readonly PortWithId[], cache?: PiecesCache): Ruleset 
   const src = and(meta('mark'), SRC_MASK);
   const dst = and(meta('mark'), DST_MASK);
   const fromWorkload = [...alwaysAllowed('from'), [match(src, 0), accept], ...portPolicy(src, 'egress-by-src', 'egress-counters')];
-  inet.chains.set('prerouting', { base: { type: 'filter', hook: 'prerouting', prio: -300, policy: 'accept' }, rules: [[match(meta('iifname'), named('bridges')), orMark(SEEN)]] });
   inet.chains.set('egress', { base: { type: 'filter', hook: 'forward', prio: 0, policy: 'accept' }, rules: fromWorkload });
   inet.chains.set('input', { base: { type: 'filter', hook: 'input', prio: 0, policy: 'accept' }, rules: fromWorkload });
   inet.chains.set('ingress', {

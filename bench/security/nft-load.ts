@@ -65,7 +65,7 @@ export async function agentTransactions(full: DesiredState, rule: DesiredState, 
     list: async () => null, // no tables yet: no counters to carry over
   };
   const fw = new FirewallParticipant(recorder, {
-    addressBook: () => ({ addressesOf: () => [], serverAddress: () => undefined }),
+    addressBook: () => ({ addressesOf: () => [], serverAddress: () => undefined, nextExpiry: () => undefined }),
     enableBridgeNetfilter: async () => undefined,
   });
   // `held`: nothing held back by an earlier participant (the firewall runs first anyway).
