@@ -1,6 +1,7 @@
 // Traffic witnesses for the Debian-kernel suite, cheap enough for an emulated (TCG) guest:
 // no scapy (importing it takes ~8 s there), only socat, a tiny python listener per
 // namespace and nft's own counters. Every process started here is stopped by pid in stop().
+import { counterPackets } from '../lib/nft-ruleset.js';
 import { execa, type ResultPromise } from 'execa';
 
 const PYTHON = '/usr/bin/python3';
@@ -96,11 +97,9 @@ export async function udpSend(netns: string, src: string, dst: string, port: num
     src, dst, String(port), data]);
 }
 
-/** Packets of named counter `name` in table FAMILY hostnet inside `netns` (nft itself, not the agent). */
+/** Packets of named counter `name` in table FAMILY hostnet inside `netns`; it must exist. */
 export async function nftCounter(netns: string, family: 'bridge' | 'inet', name: string): Promise<number> {
-  const r = await execa('ip', ['netns', 'exec', netns, 'nft', '-j', 'list', 'counter', family, 'hostnet', name]);
-  const items = (JSON.parse(r.stdout) as { nftables: { counter?: { packets: number } }[] }).nftables;
-  const c = items.find((i) => i.counter)?.counter;
-  if (!c) throw new Error(`nft list counter ${family} hostnet ${name} in ${netns}: no counter in ${r.stdout}`);
-  return c.packets;
+  const n = await counterPackets(netns, family, name);
+  if (n === null) throw new Error(`nft list counter ${family} hostnet ${name} in ${netns}: no such counter`);
+  return n;
 }

@@ -7,9 +7,10 @@
 // Every process started here is stopped by pid in close() (the tests call it in afterAll).
 import { execa, type ResultPromise } from 'execa';
 import { createInterface } from 'node:readline';
+import { NFT } from './nft-ruleset.js';
+
 
 export const PYTHON = '/usr/bin/python3';
-export const NFT = '/usr/sbin/nft';
 
 /** `nft -j ARGS` inside `netns`, parsed: the `nftables` array. */
 export async function nftJson(netns: string, args: string[]): Promise<Record<string, unknown>[]> {
