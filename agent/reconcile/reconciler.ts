@@ -10,7 +10,7 @@ import { ObservedModel } from '../../dataplane/observed-model.js';
 import type { Dataplane, ObservedState } from '../../dataplane/types.js';
 import type { DesiredState } from '../api/gen/hostnet/v1/resources.js';
 import type { GetStatusResponse } from '../api/gen/hostnet/v1/agent.js';
-import type { AttachmentStatus, NetworkStatus } from '../api/gen/hostnet/v1/status.js';
+import { AttachmentStatus, type NetworkStatus } from '../api/gen/hostnet/v1/status.js';
 import { ConditionBook, type ConditionTransition } from '../conditions/book.js';
 import { readyOf, type ComputedCondition, type ResourceKindName } from '../conditions/condition.js';
 import { Mutex } from '../desired/store.js';
@@ -216,8 +216,8 @@ export class Reconciler {
       networks: this.networks.map((n): NetworkStatus => ({
         bridgeName: '', bridgeIfindex: 0, ...n.network, name: n.name, conditions: this.book.get('network', n.name),
       })),
-      attachments: this.attachments.map((a): AttachmentStatus => ({
-        network: '', ifName: '', ifindex: 0, mac: '', ip: '', ...a.attachment, name: a.name, conditions: this.book.get('attachment', a.name),
+      attachments: this.attachments.map((a): AttachmentStatus => AttachmentStatus.fromPartial({
+        ...a.attachment, name: a.name, conditions: this.book.get('attachment', a.name),
       })),
     };
   }

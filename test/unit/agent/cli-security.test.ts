@@ -5,7 +5,7 @@ import YAML from 'yaml';
 import { parseDesiredState } from '../../../agent/api/desired-state.js';
 import type { GetStateResponse, GetStatusResponse, NodeAgentClient } from '../../../agent/api/gen/hostnet/v1/agent.js';
 import type { DesiredState } from '../../../agent/api/gen/hostnet/v1/resources.js';
-import type { AttachmentStatus } from '../../../agent/api/gen/hostnet/v1/status.js';
+import { AttachmentStatus } from '../../../agent/api/gen/hostnet/v1/status.js';
 import { describeAttachment, getSecurityGroups } from '../../../agent/cli/commands.js';
 import { membersOf, portSecurityLines, securityGroupsText } from '../../../agent/cli/security.js';
 
@@ -39,7 +39,7 @@ attachments:
 const state = (): DesiredState => parseDesiredState(stateText);
 
 function attachmentStatus(name: string, extra: Partial<AttachmentStatus> = {}): AttachmentStatus {
-  return { name, network: 'n', ifName: `hv-${name}`, ifindex: 7, mac: '02:00:00:00:00:0a', ip: '', conditions: [], ...extra };
+  return AttachmentStatus.fromPartial({ name, network: 'n', ifName: `hv-${name}`, ifindex: 7, mac: '02:00:00:00:00:0a', ip: '', conditions: [], ...extra });
 }
 
 const enforced: AttachmentStatus['portSecurity'] = {

@@ -104,9 +104,9 @@ describe('validateDesiredState', () => {
     ['MAC syntax', (s) => { a0(s).mac = '52-54-00-00-00-01'; }, 'attachments[0].mac mac-valid'],
     ['MAC duplicated (explicit)', (s) => { a1(s).mac = '52:54:00:00:00:01'; }, 'attachments[1].mac mac-unique'],
     ['MAC duplicated (derived)', (s) => { a0(s).mac = deriveAttachmentMac('pod-a-net1'); }, 'attachments[1].mac mac-unique'],
-    ['static IP outside the CIDR', (s) => { a1(s).ip = { mode: { $case: 'static', static: '192.168.11.71' } }; }, 'attachments[1].ip.static ip-in-cidr'],
-    ['static IP on the gateway', (s) => { a1(s).ip = { mode: { $case: 'static', static: '192.168.10.1' } }; }, 'attachments[1].ip.static ip-collides-gateway'],
-    ['static IP duplicated', (s) => { a0(s).ip = { mode: { $case: 'static', static: '192.168.10.71' } }; }, 'attachments[1].ip.static ip-duplicate'],
+    ['static IP outside the CIDR', (s) => { a1(s).ip = { mode: { $case: 'static', static: '192.168.11.71' }, addresses: [], skipAssignment: false }; }, 'attachments[1].ip.static ip-in-cidr'],
+    ['static IP on the gateway', (s) => { a1(s).ip = { mode: { $case: 'static', static: '192.168.10.1' }, addresses: [], skipAssignment: false }; }, 'attachments[1].ip.static ip-collides-gateway'],
+    ['static IP duplicated', (s) => { a0(s).ip = { mode: { $case: 'static', static: '192.168.10.71' }, addresses: [], skipAssignment: false }; }, 'attachments[1].ip.static ip-duplicate'],
     ['static IP equals a reservation', (s) => { dhcp(s).reservations = [{ mac: '52:54:00:00:00:09', ip: '192.168.10.71', hostname: '' }]; }, 'attachments[1].ip.static ip-duplicate'],
     ['ip auto needs DHCP', (s) => { dhcp(s).enabled = false; }, 'attachments[0].ip.auto ip-auto-needs-dhcp'],
   ];
@@ -133,7 +133,7 @@ describe('validateDesiredState', () => {
       n0(x).cidr = '192.168.10.7/24';
       n0(x).mtu = 10;
       a0(x).network = 'nope';
-      a1(x).ip = { mode: { $case: 'static', static: '10.9.9.9' } };
+      a1(x).ip = { mode: { $case: 'static', static: '10.9.9.9' }, addresses: [], skipAssignment: false };
     });
     const vs = validateDesiredState(s);
     expect(vs.length).toBeGreaterThanOrEqual(3);

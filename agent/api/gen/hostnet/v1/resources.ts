@@ -271,7 +271,22 @@ export interface Attachment {
     | IpConfig
     | undefined;
   /** Filtering and anti-spoofing on this attachment's port. Absent: nothing is filtered. */
-  portSecurity?: PortSecurity | undefined;
+  portSecurity?:
+    | PortSecurity
+    | undefined;
+  /**
+   * Set by the agent on attachments a container runtime made through hostnet-cni; they live
+   * beside the control plane's desired state (an Apply never carries, changes or removes them).
+   */
+  cni?: CniOwner | undefined;
+}
+
+/** The container an attachment made through hostnet-cni belongs to. */
+export interface CniOwner {
+  /** CNI_CONTAINERID. */
+  containerId: string;
+  /** The CNI network configuration's `name` (what GC's valid-attachments list is scoped to). */
+  cniNetwork: string;
 }
 
 /**
@@ -341,19 +356,39 @@ export interface SecurityRule {
   description: string;
 }
 
-/** In YAML/JSON: `ip: { static: 192.168.10.71 }`, `ip: { auto: {} }` or `ip: { none: {} }`. */
+/**
+ * In YAML/JSON: `ip: { static: 192.168.10.71 }`, `ip: { auto: {} }` or `ip: { none: {} }`;
+ * several addresses: `ip: { auto: {}, addresses: [{ static: 192.168.10.72 }, { auto: {} }] }`.
+ * A veth's addresses are put on the workload's end (with the gateway as default route, the
+ * network's static routes and its MTU); a TAP's first address is what DHCP serves the guest.
+ */
 export interface IpConfig {
   mode?:
     | //
     /** A fixed address inside the network's CIDR. */
     { $case: "static"; static: string }
     | //
-    /** An address from the network's DHCP pools, reserved for this attachment's MAC. */
+    /**
+     * An address the agent chooses from the network's pools, kept for this attachment for as
+     * long as it exists, and reserved in DHCP for its MAC.
+     */
     { $case: "auto"; auto: AutoIp }
     | //
     /** The workload configures itself (e.g. its own DHCP client). */
     { $case: "none"; none: NoIp }
     | undefined;
+  /** Further addresses, after the one of `static`/`auto` (if any), in order. */
+  addresses: AddressRequest[];
+  /**
+   * Reserve and track the addresses (DHCP serves them) but leave the workload's interface
+   * alone: the workload or someone else configures them (Deckhouse's skipIPAssignment).
+   */
+  skipAssignment: boolean;
+}
+
+/** One more address of an attachment: `{ static: 10.0.0.9 }` or `{ auto: {} }`. */
+export interface AddressRequest {
+  mode?: { $case: "static"; static: string } | { $case: "auto"; auto: AutoIp } | undefined;
 }
 
 export interface TapDevice {
@@ -1773,6 +1808,7 @@ function createBaseAttachment(): Attachment {
     mtu: undefined,
     ip: undefined,
     portSecurity: undefined,
+    cni: undefined,
   };
 }
 
@@ -1803,6 +1839,9 @@ export const Attachment: MessageFns<Attachment> = {
     }
     if (message.portSecurity !== undefined) {
       PortSecurity.encode(message.portSecurity, writer.uint32(66).fork()).join();
+    }
+    if (message.cni !== undefined) {
+      CniOwner.encode(message.cni, writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -1884,6 +1923,14 @@ export const Attachment: MessageFns<Attachment> = {
             message.portSecurity = PortSecurity.decode(reader, reader.uint32());
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.cni = CniOwner.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1913,6 +1960,7 @@ export const Attachment: MessageFns<Attachment> = {
         : isSet(object.port_security)
         ? PortSecurity.fromJSON(object.port_security)
         : undefined,
+      cni: isSet(object.cni) ? CniOwner.fromJSON(object.cni) : undefined,
     };
   },
 
@@ -1940,6 +1988,9 @@ export const Attachment: MessageFns<Attachment> = {
     }
     if (message.portSecurity !== undefined) {
       obj.portSecurity = PortSecurity.toJSON(message.portSecurity);
+    }
+    if (message.cni !== undefined) {
+      obj.cni = CniOwner.toJSON(message.cni);
     }
     return obj;
   },
@@ -1971,6 +2022,100 @@ export const Attachment: MessageFns<Attachment> = {
     message.portSecurity = (object.portSecurity !== undefined && object.portSecurity !== null)
       ? PortSecurity.fromPartial(object.portSecurity)
       : undefined;
+    message.cni = (object.cni !== undefined && object.cni !== null) ? CniOwner.fromPartial(object.cni) : undefined;
+    return message;
+  },
+};
+
+function createBaseCniOwner(): CniOwner {
+  return { containerId: "", cniNetwork: "" };
+}
+
+export const CniOwner: MessageFns<CniOwner> = {
+  encode(message: CniOwner, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.containerId !== "") {
+      writer.uint32(10).string(message.containerId);
+    }
+    if (message.cniNetwork !== "") {
+      writer.uint32(18).string(message.cniNetwork);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CniOwner {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCniOwner();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.containerId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.cniNetwork = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CniOwner {
+    return {
+      containerId: isSet(object.containerId)
+        ? globalThis.String(object.containerId)
+        : isSet(object.container_id)
+        ? globalThis.String(object.container_id)
+        : "",
+      cniNetwork: isSet(object.cniNetwork)
+        ? globalThis.String(object.cniNetwork)
+        : isSet(object.cni_network)
+        ? globalThis.String(object.cni_network)
+        : "",
+    };
+  },
+
+  toJSON(message: CniOwner): unknown {
+    const obj: any = {};
+    if (message.containerId !== "") {
+      obj.containerId = message.containerId;
+    }
+    if (message.cniNetwork !== "") {
+      obj.cniNetwork = message.cniNetwork;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CniOwner>, I>>(base?: I): CniOwner {
+    return CniOwner.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CniOwner>, I>>(object: I): CniOwner {
+    const message = createBaseCniOwner();
+    message.containerId = object.containerId ?? "";
+    message.cniNetwork = object.cniNetwork ?? "";
     return message;
   },
 };
@@ -2464,7 +2609,7 @@ export const SecurityRule: MessageFns<SecurityRule> = {
 };
 
 function createBaseIpConfig(): IpConfig {
-  return { mode: undefined };
+  return { mode: undefined, addresses: [], skipAssignment: false };
 }
 
 export const IpConfig: MessageFns<IpConfig> = {
@@ -2479,6 +2624,12 @@ export const IpConfig: MessageFns<IpConfig> = {
       case "none":
         NoIp.encode(message.mode.none, writer.uint32(26).fork()).join();
         break;
+    }
+    for (const v of message.addresses) {
+      AddressRequest.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.skipAssignment !== false) {
+      writer.uint32(40).bool(message.skipAssignment);
     }
     return writer;
   },
@@ -2520,6 +2671,22 @@ export const IpConfig: MessageFns<IpConfig> = {
             message.mode = { $case: "none", none: NoIp.decode(reader, reader.uint32()) };
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.addresses.push(AddressRequest.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.skipAssignment = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2541,6 +2708,14 @@ export const IpConfig: MessageFns<IpConfig> = {
         : isSet(object.none)
         ? { $case: "none", none: NoIp.fromJSON(object.none) }
         : undefined,
+      addresses: globalThis.Array.isArray(object?.addresses)
+        ? object.addresses.map((e: any) => AddressRequest.fromJSON(e))
+        : [],
+      skipAssignment: isSet(object.skipAssignment)
+        ? globalThis.Boolean(object.skipAssignment)
+        : isSet(object.skip_assignment)
+        ? globalThis.Boolean(object.skip_assignment)
+        : false,
     };
   },
 
@@ -2552,6 +2727,12 @@ export const IpConfig: MessageFns<IpConfig> = {
       obj.auto = AutoIp.toJSON(message.mode.auto);
     } else if (message.mode?.$case === "none") {
       obj.none = NoIp.toJSON(message.mode.none);
+    }
+    if (message.addresses?.length) {
+      obj.addresses = message.addresses.map((e) => AddressRequest.toJSON(e));
+    }
+    if (message.skipAssignment !== false) {
+      obj.skipAssignment = message.skipAssignment;
     }
     return obj;
   },
@@ -2577,6 +2758,109 @@ export const IpConfig: MessageFns<IpConfig> = {
       case "none": {
         if (object.mode?.none !== undefined && object.mode?.none !== null) {
           message.mode = { $case: "none", none: NoIp.fromPartial(object.mode.none) };
+        }
+        break;
+      }
+    }
+    message.addresses = object.addresses?.map((e) => AddressRequest.fromPartial(e)) || [];
+    message.skipAssignment = object.skipAssignment ?? false;
+    return message;
+  },
+};
+
+function createBaseAddressRequest(): AddressRequest {
+  return { mode: undefined };
+}
+
+export const AddressRequest: MessageFns<AddressRequest> = {
+  encode(message: AddressRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.mode?.$case) {
+      case "static":
+        writer.uint32(10).string(message.mode.static);
+        break;
+      case "auto":
+        AutoIp.encode(message.mode.auto, writer.uint32(18).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AddressRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAddressRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.mode = { $case: "static", static: reader.string() };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.mode = { $case: "auto", auto: AutoIp.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AddressRequest {
+    return {
+      mode: isSet(object.static)
+        ? { $case: "static", static: globalThis.String(object.static) }
+        : isSet(object.auto)
+        ? { $case: "auto", auto: AutoIp.fromJSON(object.auto) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: AddressRequest): unknown {
+    const obj: any = {};
+    if (message.mode?.$case === "static") {
+      obj.static = message.mode.static;
+    } else if (message.mode?.$case === "auto") {
+      obj.auto = AutoIp.toJSON(message.mode.auto);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AddressRequest>, I>>(base?: I): AddressRequest {
+    return AddressRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AddressRequest>, I>>(object: I): AddressRequest {
+    const message = createBaseAddressRequest();
+    switch (object.mode?.$case) {
+      case "static": {
+        if (object.mode?.static !== undefined && object.mode?.static !== null) {
+          message.mode = { $case: "static", static: object.mode.static };
+        }
+        break;
+      }
+      case "auto": {
+        if (object.mode?.auto !== undefined && object.mode?.auto !== null) {
+          message.mode = { $case: "auto", auto: AutoIp.fromPartial(object.mode.auto) };
         }
         break;
       }

@@ -55,6 +55,46 @@ export function conditionStatusToJSON(object: ConditionStatus): string {
   }
 }
 
+export enum AddressSource {
+  ADDRESS_SOURCE_UNSPECIFIED = 0,
+  ADDRESS_SOURCE_STATIC = 1,
+  /** ADDRESS_SOURCE_AUTO - Chosen by the agent from the network's pools. */
+  ADDRESS_SOURCE_AUTO = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function addressSourceFromJSON(object: any): AddressSource {
+  switch (object) {
+    case 0:
+    case "ADDRESS_SOURCE_UNSPECIFIED":
+      return AddressSource.ADDRESS_SOURCE_UNSPECIFIED;
+    case 1:
+    case "ADDRESS_SOURCE_STATIC":
+      return AddressSource.ADDRESS_SOURCE_STATIC;
+    case 2:
+    case "ADDRESS_SOURCE_AUTO":
+      return AddressSource.ADDRESS_SOURCE_AUTO;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return AddressSource.UNRECOGNIZED;
+  }
+}
+
+export function addressSourceToJSON(object: AddressSource): string {
+  switch (object) {
+    case AddressSource.ADDRESS_SOURCE_UNSPECIFIED:
+      return "ADDRESS_SOURCE_UNSPECIFIED";
+    case AddressSource.ADDRESS_SOURCE_STATIC:
+      return "ADDRESS_SOURCE_STATIC";
+    case AddressSource.ADDRESS_SOURCE_AUTO:
+      return "ADDRESS_SOURCE_AUTO";
+    case AddressSource.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export enum ResourceKind {
   RESOURCE_KIND_UNSPECIFIED = 0,
   RESOURCE_KIND_NETWORK = 1,
@@ -217,7 +257,8 @@ export function ipHolderKindToJSON(object: IpHolderKind): string {
 
 /**
  * Kubernetes-style condition. Networks: BridgeReady, UplinkReady, DhcpServing, Ready.
- * Attachments: Configured, Negotiated, SecurityApplied (port security on), Ready.
+ * Attachments: Configured, Negotiated, SecurityApplied (port security on), AddressesAssigned
+ * (static or auto addresses), Ready.
  */
 export interface Condition {
   type: string;
@@ -246,11 +287,42 @@ export interface AttachmentStatus {
   ifName: string;
   ifindex: number;
   mac: string;
-  /** The address in use or reserved for it; empty: none known. */
+  /** The first address in use or reserved for it; empty: none known. (All of them: addresses.) */
   ip: string;
   conditions: Condition[];
   /** Set when port security is on: the groups in force and the drop counters. */
-  portSecurity?: PortSecurityStatus | undefined;
+  portSecurity?:
+    | PortSecurityStatus
+    | undefined;
+  /** Every static or auto address, in the order asked for; an auto address as soon as chosen. */
+  addresses: AttachmentAddress[];
+  /** The network's gateway (the workload's default route); empty: none. */
+  gateway: string;
+  /** The network's static routes, as the workload gets them (on its interface or by DHCP). */
+  routes: RouteStatus[];
+  /** The 802.1Q id of the network's VLAN uplink; 0: none. */
+  vlanId: number;
+  /** The interface's name inside the workload (a veth's peer); empty for a TAP. */
+  workloadIfName: string;
+  /** The container of an attachment made through hostnet-cni; empty otherwise. */
+  containerId: string;
+  mtu: number;
+}
+
+export interface AttachmentAddress {
+  ip: string;
+  /** The network's prefix length. */
+  prefixLength: number;
+  network: string;
+  source: AddressSource;
+  /** Put on the workload's interface by hostnet (false: skipAssignment, a TAP, or not yet). */
+  assigned: boolean;
+}
+
+export interface RouteStatus {
+  /** A CIDR; "0.0.0.0/0" for the default route. */
+  destination: string;
+  via: string;
 }
 
 /** What port security does on one attachment, read from the kernel's counters. */
@@ -284,7 +356,10 @@ export interface Lease {
 export interface IpUsage {
   ip: string;
   holderKind: IpHolderKind;
-  /** The attachment, reservation hostname, lease MAC or network name holding it. */
+  /**
+   * The attachment, reservation hostname, lease MAC or network name holding it (a lease of an
+   * attachment's MAC is named by the attachment).
+   */
   holderName: string;
   /** True when hostnet manages it (everything but foreign addresses). */
   managed: boolean;
@@ -589,7 +664,23 @@ export const NetworkStatus: MessageFns<NetworkStatus> = {
 };
 
 function createBaseAttachmentStatus(): AttachmentStatus {
-  return { name: "", network: "", ifName: "", ifindex: 0, mac: "", ip: "", conditions: [], portSecurity: undefined };
+  return {
+    name: "",
+    network: "",
+    ifName: "",
+    ifindex: 0,
+    mac: "",
+    ip: "",
+    conditions: [],
+    portSecurity: undefined,
+    addresses: [],
+    gateway: "",
+    routes: [],
+    vlanId: 0,
+    workloadIfName: "",
+    containerId: "",
+    mtu: 0,
+  };
 }
 
 export const AttachmentStatus: MessageFns<AttachmentStatus> = {
@@ -617,6 +708,27 @@ export const AttachmentStatus: MessageFns<AttachmentStatus> = {
     }
     if (message.portSecurity !== undefined) {
       PortSecurityStatus.encode(message.portSecurity, writer.uint32(66).fork()).join();
+    }
+    for (const v of message.addresses) {
+      AttachmentAddress.encode(v!, writer.uint32(74).fork()).join();
+    }
+    if (message.gateway !== "") {
+      writer.uint32(82).string(message.gateway);
+    }
+    for (const v of message.routes) {
+      RouteStatus.encode(v!, writer.uint32(90).fork()).join();
+    }
+    if (message.vlanId !== 0) {
+      writer.uint32(96).uint32(message.vlanId);
+    }
+    if (message.workloadIfName !== "") {
+      writer.uint32(106).string(message.workloadIfName);
+    }
+    if (message.containerId !== "") {
+      writer.uint32(114).string(message.containerId);
+    }
+    if (message.mtu !== 0) {
+      writer.uint32(120).uint32(message.mtu);
     }
     return writer;
   },
@@ -698,6 +810,62 @@ export const AttachmentStatus: MessageFns<AttachmentStatus> = {
             message.portSecurity = PortSecurityStatus.decode(reader, reader.uint32());
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.addresses.push(AttachmentAddress.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.gateway = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.routes.push(RouteStatus.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.vlanId = reader.uint32();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.workloadIfName = reader.string();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.containerId = reader.string();
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.mtu = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -730,6 +898,29 @@ export const AttachmentStatus: MessageFns<AttachmentStatus> = {
         : isSet(object.port_security)
         ? PortSecurityStatus.fromJSON(object.port_security)
         : undefined,
+      addresses: globalThis.Array.isArray(object?.addresses)
+        ? object.addresses.map((e: any) => AttachmentAddress.fromJSON(e))
+        : [],
+      gateway: isSet(object.gateway) ? globalThis.String(object.gateway) : "",
+      routes: globalThis.Array.isArray(object?.routes)
+        ? object.routes.map((e: any) => RouteStatus.fromJSON(e))
+        : [],
+      vlanId: isSet(object.vlanId)
+        ? globalThis.Number(object.vlanId)
+        : isSet(object.vlan_id)
+        ? globalThis.Number(object.vlan_id)
+        : 0,
+      workloadIfName: isSet(object.workloadIfName)
+        ? globalThis.String(object.workloadIfName)
+        : isSet(object.workload_if_name)
+        ? globalThis.String(object.workload_if_name)
+        : "",
+      containerId: isSet(object.containerId)
+        ? globalThis.String(object.containerId)
+        : isSet(object.container_id)
+        ? globalThis.String(object.container_id)
+        : "",
+      mtu: isSet(object.mtu) ? globalThis.Number(object.mtu) : 0,
     };
   },
 
@@ -759,6 +950,27 @@ export const AttachmentStatus: MessageFns<AttachmentStatus> = {
     if (message.portSecurity !== undefined) {
       obj.portSecurity = PortSecurityStatus.toJSON(message.portSecurity);
     }
+    if (message.addresses?.length) {
+      obj.addresses = message.addresses.map((e) => AttachmentAddress.toJSON(e));
+    }
+    if (message.gateway !== "") {
+      obj.gateway = message.gateway;
+    }
+    if (message.routes?.length) {
+      obj.routes = message.routes.map((e) => RouteStatus.toJSON(e));
+    }
+    if (message.vlanId !== 0) {
+      obj.vlanId = Math.round(message.vlanId);
+    }
+    if (message.workloadIfName !== "") {
+      obj.workloadIfName = message.workloadIfName;
+    }
+    if (message.containerId !== "") {
+      obj.containerId = message.containerId;
+    }
+    if (message.mtu !== 0) {
+      obj.mtu = Math.round(message.mtu);
+    }
     return obj;
   },
 
@@ -777,6 +989,235 @@ export const AttachmentStatus: MessageFns<AttachmentStatus> = {
     message.portSecurity = (object.portSecurity !== undefined && object.portSecurity !== null)
       ? PortSecurityStatus.fromPartial(object.portSecurity)
       : undefined;
+    message.addresses = object.addresses?.map((e) => AttachmentAddress.fromPartial(e)) || [];
+    message.gateway = object.gateway ?? "";
+    message.routes = object.routes?.map((e) => RouteStatus.fromPartial(e)) || [];
+    message.vlanId = object.vlanId ?? 0;
+    message.workloadIfName = object.workloadIfName ?? "";
+    message.containerId = object.containerId ?? "";
+    message.mtu = object.mtu ?? 0;
+    return message;
+  },
+};
+
+function createBaseAttachmentAddress(): AttachmentAddress {
+  return { ip: "", prefixLength: 0, network: "", source: 0, assigned: false };
+}
+
+export const AttachmentAddress: MessageFns<AttachmentAddress> = {
+  encode(message: AttachmentAddress, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ip !== "") {
+      writer.uint32(10).string(message.ip);
+    }
+    if (message.prefixLength !== 0) {
+      writer.uint32(16).uint32(message.prefixLength);
+    }
+    if (message.network !== "") {
+      writer.uint32(26).string(message.network);
+    }
+    if (message.source !== 0) {
+      writer.uint32(32).int32(message.source);
+    }
+    if (message.assigned !== false) {
+      writer.uint32(40).bool(message.assigned);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AttachmentAddress {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAttachmentAddress();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ip = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.prefixLength = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.network = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.source = reader.int32() as any;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.assigned = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AttachmentAddress {
+    return {
+      ip: isSet(object.ip) ? globalThis.String(object.ip) : "",
+      prefixLength: isSet(object.prefixLength)
+        ? globalThis.Number(object.prefixLength)
+        : isSet(object.prefix_length)
+        ? globalThis.Number(object.prefix_length)
+        : 0,
+      network: isSet(object.network) ? globalThis.String(object.network) : "",
+      source: isSet(object.source) ? addressSourceFromJSON(object.source) : 0,
+      assigned: isSet(object.assigned) ? globalThis.Boolean(object.assigned) : false,
+    };
+  },
+
+  toJSON(message: AttachmentAddress): unknown {
+    const obj: any = {};
+    if (message.ip !== "") {
+      obj.ip = message.ip;
+    }
+    if (message.prefixLength !== 0) {
+      obj.prefixLength = Math.round(message.prefixLength);
+    }
+    if (message.network !== "") {
+      obj.network = message.network;
+    }
+    if (message.source !== 0) {
+      obj.source = addressSourceToJSON(message.source);
+    }
+    if (message.assigned !== false) {
+      obj.assigned = message.assigned;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AttachmentAddress>, I>>(base?: I): AttachmentAddress {
+    return AttachmentAddress.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AttachmentAddress>, I>>(object: I): AttachmentAddress {
+    const message = createBaseAttachmentAddress();
+    message.ip = object.ip ?? "";
+    message.prefixLength = object.prefixLength ?? 0;
+    message.network = object.network ?? "";
+    message.source = object.source ?? 0;
+    message.assigned = object.assigned ?? false;
+    return message;
+  },
+};
+
+function createBaseRouteStatus(): RouteStatus {
+  return { destination: "", via: "" };
+}
+
+export const RouteStatus: MessageFns<RouteStatus> = {
+  encode(message: RouteStatus, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.destination !== "") {
+      writer.uint32(10).string(message.destination);
+    }
+    if (message.via !== "") {
+      writer.uint32(18).string(message.via);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RouteStatus {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRouteStatus();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.destination = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.via = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RouteStatus {
+    return {
+      destination: isSet(object.destination) ? globalThis.String(object.destination) : "",
+      via: isSet(object.via) ? globalThis.String(object.via) : "",
+    };
+  },
+
+  toJSON(message: RouteStatus): unknown {
+    const obj: any = {};
+    if (message.destination !== "") {
+      obj.destination = message.destination;
+    }
+    if (message.via !== "") {
+      obj.via = message.via;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RouteStatus>, I>>(base?: I): RouteStatus {
+    return RouteStatus.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RouteStatus>, I>>(object: I): RouteStatus {
+    const message = createBaseRouteStatus();
+    message.destination = object.destination ?? "";
+    message.via = object.via ?? "";
     return message;
   },
 };
