@@ -5,13 +5,14 @@ import { DesiredStateParseError, parseDesiredState } from '../api/desired-state.
 import {
   GetStatusResponse, ListIpUsageResponse, ListLeasesResponse, WatchStatusResponse, type NodeAgentClient,
 } from '../api/gen/hostnet/v1/agent.js';
-import type { Attachment, Network } from '../api/gen/hostnet/v1/resources.js';
-import { IpHolderKind, LeaseState, ResourceKind, type AttachmentStatus, type NetworkStatus } from '../api/gen/hostnet/v1/status.js';
+import type { Network } from '../api/gen/hostnet/v1/resources.js';
+import { IpHolderKind, LeaseState, ResourceKind, type NetworkStatus } from '../api/gen/hostnet/v1/status.js';
 import { bridgeNameOf, mtuOf, uplinkDeviceOf } from '../naming.js';
 import { capLines } from '../api/echo.js';
 import { call, callWhileAlive, CliError, explain } from './client.js';
 import { age, conditionsTable, find, oldest, serialize, statusWord, table, type OutputFormat } from './format.js';
 import { portSecurityLines, securityGroupsText } from './security.js';
+import { addressesCell, addressingLines, containerCell, kindCell } from './attachment-view.js';
 
 export interface Ctx {
   client: NodeAgentClient;
@@ -31,17 +32,6 @@ function uplinkText(n: Network | undefined): string {
   if (k.$case === 'vlan') return `vlan ${k.vlan.id} on ${k.vlan.parent}`;
   if (k.$case === 'vxlan') return `vxlan ${k.vxlan.vni}`;
   return `untagged ${dev.name}`;
-}
-
-function kindText(a: Attachment | undefined): string {
-  return a?.kind?.$case ?? '-';
-}
-
-function ipModeText(a: Attachment | undefined, status: AttachmentStatus): string {
-  const m = a?.ip?.mode;
-  if (m?.$case === 'static') return m.static;
-  if (m?.$case === 'auto') return status.ip || 'auto';
-  return 'none';
 }
 
 function notReadyReason(conditions: NetworkStatus['conditions']): string {
@@ -75,11 +65,12 @@ export async function getAttachments(ctx: Ctx, format: OutputFormat): Promise<vo
   }
   const now = new Date();
   const spec = new Map((state.state?.attachments ?? []).map((a) => [a.name, a]));
-  const headers = ['NAME', 'NETWORK', 'KIND', 'IFNAME', 'IP', 'READY', 'AGE'];
+  const headers = ['NAME', 'NETWORK', 'KIND', 'IFNAME', 'ADDRESSES', 'READY', 'AGE', 'CONTAINER'];
   if (format === 'wide') headers.push('MAC', 'IFINDEX', 'CONFIGURED', 'NEGOTIATED', 'REASON');
   ctx.out(table(headers, status.attachments.map((s) => {
     const a = spec.get(s.name);
-    const row = [s.name, s.network, kindText(a), s.ifName, ipModeText(a, s), statusWord(find(s.conditions, 'Ready')?.status), age(oldest(s.conditions), now)];
+    const row = [s.name, s.network, kindCell(a, s), s.ifName, addressesCell(s), statusWord(find(s.conditions, 'Ready')?.status),
+      age(oldest(s.conditions), now), containerCell(s, format === 'wide')];
     if (format === 'wide') {
       row.push(s.mac, String(s.ifindex || '-'), statusWord(find(s.conditions, 'Configured')?.status),
         statusWord(find(s.conditions, 'Negotiated')?.status), notReadyReason(s.conditions) || '-');
@@ -144,22 +135,29 @@ export async function describeNetwork(ctx: Ctx, name: string): Promise<void> {
   ].join('\n'));
 }
 
+/** describe's label column: as wide as its longest label ("Workload IF:") and a space. */
+const label = (name: string): string => name.padEnd(14);
+
 export async function describeAttachment(ctx: Ctx, name: string): Promise<void> {
   const [state, status] = await Promise.all([get.state(ctx), get.status(ctx)]);
+  // A hostnet-cni attachment may be known by its status alone (it lives beside the desired state).
   const a = state.state?.attachments.find((x) => x.name === name);
   const s = status.attachments.find((x) => x.name === name);
-  if (!a || !s) throw new CliError(`attachment "${name}" not found`);
-  const k = a.kind;
-  const kind = k?.$case === 'veth' ? `veth (peer ${k.veth.peerIfName} in ${k.veth.peerNetns})` : k?.$case === 'tap' ? 'tap' : '-';
+  if (!s) throw new CliError(`attachment "${name}" not found`);
+  const k = a?.kind;
+  const kind = k?.$case === 'veth' ? `veth (peer ${k.veth.peerIfName} in ${k.veth.peerNetns})`
+    : k?.$case === 'tap' ? 'tap'
+      : s.workloadIfName ? `veth (peer ${s.workloadIfName})` : '-';
   ctx.out([
-    `Name:       ${a.name}`,
-    `Network:    ${a.network}`,
-    `Kind:       ${kind}`,
-    `Interface:  ${s.ifName} (ifindex ${s.ifindex || 'none'})`,
-    `MAC:        ${s.mac}`,
-    `IP:         ${ipModeText(a, s)}`,
-    `Generation: ${status.observedGeneration} observed, ${status.generation} desired`,
-    ...portSecurityLines(a, s),
+    `${label('Name:')}${s.name}`,
+    `${label('Network:')}${s.network}`,
+    `${label('Kind:')}${kind}`,
+    `${label('Interface:')}${s.ifName} (ifindex ${s.ifindex || 'none'})`,
+    `${label('MAC:')}${s.mac}`,
+    `${label('MTU:')}${s.mtu || '-'}`,
+    ...addressingLines(a, s, label),
+    `${label('Generation:')}${status.observedGeneration} observed, ${status.generation} desired`,
+    ...(a ? portSecurityLines(a, s) : []),
     'Conditions:',
     indent(conditionsTable(s.conditions)),
   ].join('\n'));
