@@ -1,0 +1,66 @@
+// hostnet-cni as a node would run it: the real hostnet-agent process (in its own namespace, the
+// node's "host" namespace here, with its own socket and state), a network "web" applied by the
+// control plane, and the plugin `node dist/agent/cni-plugin/main.js` with the issue's network
+// configuration, run from that same namespace.
+import * as grpc from '@grpc/grpc-js';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { NodeAgentClient } from '../../agent/api/gen/hostnet/v1/agent.js';
+import { DesiredState } from '../../agent/api/gen/hostnet/v1/resources.js';
+import { spawnAgent, stopAgent, waitForLog, type Agent } from '../../agent/testing/launch.js';
+import { projectRoot } from '../../dataplane/testing/project-root.js';
+import { linksIn, type Family } from './phase.js';
+
+const ROOT = projectRoot(import.meta.dirname);
+export const PLUGIN_JS = path.join(ROOT, 'dist/agent/cni-plugin/main.js');
+
+export interface Hostnet {
+  family: Family;
+  agent: Agent;
+  close(): Promise<void>;
+}
+
+function apply(client: NodeAgentClient, state: DesiredState): Promise<void> {
+  return new Promise((resolve, reject) => {
+    client.apply({ state, dryRun: false }, new grpc.Metadata(), { deadline: Date.now() + 60_000 }, (err) =>
+      err ? reject(new Error(`bench/cni: Apply of network web: ${err.message}`)) : resolve());
+  });
+}
+
+export async function openHostnet(agentNs: string): Promise<Hostnet> {
+  if (!existsSync(PLUGIN_JS)) throw new Error(`${PLUGIN_JS} missing: build the plugin (npm run build) or pass --without-hostnet`);
+  const dir = await mkdtemp(path.join(tmpdir(), 'hostnet-bench-cni-'));
+  const socket = path.join(dir, 'agent.sock');
+  // Debug logging costs the agent time per pass; info is what a node runs with.
+  const agent = spawnAgent(agentNs, socket, path.join(dir, 'state'), ['--log-level', 'info']);
+  const client = new NodeAgentClient(`unix://${socket}`, grpc.credentials.createInsecure());
+  const close = async (): Promise<void> => {
+    client.close();
+    await stopAgent(agent).catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitForLog(agent, '"converged after start"', 0, 30_000);
+    await apply(client, DesiredState.fromJSON({
+      generation: 1,
+      networks: [{ name: 'web', mtu: 1500, ipFamily: 'IPV4', cidr: '10.89.0.0/16', gateway: '10.89.0.1', gatewayOnBridge: true }],
+      attachments: [],
+    }));
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  const family: Family = {
+    key: 'hn',
+    hostNs: agentNs,
+    argv: [process.execPath, PLUGIN_JS],
+    cwd: ROOT,
+    cniPath: path.dirname(PLUGIN_JS),
+    config: JSON.stringify({ cniVersion: '1.1.0', name: 'web', type: 'hostnet-cni', network: 'web', agentSocket: socket }),
+    // The attachments' host ends are named cni<12 hex>.
+    leftovers: async () => (await linksIn(agentNs)).filter((l) => l.startsWith('cni')).map((l) => `link ${l}`),
+  };
+  return { family, agent, close };
+}
