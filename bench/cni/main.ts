@@ -4,6 +4,7 @@
 // agent process, Debian's bridge + host-local in the same run, and the start-up of Node itself
 // as the floor under any plugin written for Node. Run as root after `npm run build`.
 //   node dist/bench/cni/main.js [--pods 100] [--without-hostnet] [--json]
+import { loadavg } from 'node:os';
 import { killAll } from '../../agent/testing/launch.js';
 import { projectRoot } from '../../dataplane/testing/project-root.js';
 import { describeMachine, machineInfo } from '../lib/machine.js';
@@ -43,6 +44,8 @@ const inherit = (e: Env): boolean => e === 'runtime';
 
 interface Figures {
   pods: number;
+  /** 1-minute load average when the run started and ended (a busy machine shows in the figures). */
+  load: { start: number; end: number };
   referenceVersion: string;
   /** Variables in the runtime's environment that change how Node starts (NODE_*, UV_*). */
   nodeEnv: Record<string, string>;
@@ -52,6 +55,7 @@ interface Figures {
 }
 
 async function run(args: Args, log: (m: string) => void): Promise<Figures> {
+  const loadStart = loadavg()[0]!;
   const hostNs = await createNetns('host');
   const root = projectRoot(import.meta.dirname);
   const nodeEnv = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => /^(NODE_|UV_)/.test(k) && v !== undefined && v !== '')) as Record<string, string>;
@@ -110,7 +114,7 @@ async function run(args: Args, log: (m: string) => void): Promise<Figures> {
       await hn?.close();
     }
   }
-  return { pods: args.pods, referenceVersion, nodeEnv, floor, reference, hostnet };
+  return { pods: args.pods, load: { start: loadStart, end: loadavg()[0]! }, referenceVersion, nodeEnv, floor, reference, hostnet };
 }
 
 const three = (l: Latency | undefined): string[] => (l ? [ms(l.p50), ms(l.p99), ms(l.max)] : ['-', '-', '-']);
@@ -126,7 +130,8 @@ function print(f: Figures, header: string): void {
   console.log('plugin is not counted. Every ADD result is checked against the address the pod holds, every DEL');
   console.log('against the pod and the host side (nothing left).');
   console.log('"runtime env": the plugin also gets the runner\'s environment, as libcni passes it (os.Environ() + CNI_*);');
-  console.log(`"clean env": PATH + CNI_* only. Node start-up variables in the runtime env here: ${nodeEnv}.\n`);
+  console.log(`"clean env": PATH + CNI_* only. Node start-up variables in the runtime env here: ${nodeEnv}.`);
+  console.log(`1-minute load average at the start / end of the run: ${f.load.start.toFixed(1)} / ${f.load.end.toFixed(1)}.\n`);
   const hn = (e: Env): string => `hostnet-cni + agent (node dist/agent/cni-plugin/main.js), ${e} env`;
   const br = `bridge + host-local (Debian ${f.referenceVersion}, Go)`;
   const rows: string[][] = [];
