@@ -16,9 +16,12 @@ set -euo pipefail
 # reference servers; kea-admin: perfdhcp; systemd: systemd-analyze verify for the unit file;
 # prometheus: promtool and the server that scrapes the agent's metrics in an e2e test;
 # nftables, conntrack: port security (the agent runs nft, and conntrack to end flows no rule allows any more); python3-scapy: spoofed frames in the port
-# security tests; socat, iperf3: traffic through the filter in tests and bench/security.
+# security tests; socat, iperf3: traffic through the filter in tests and bench/security;
+# containernetworking-plugins: Debian's CNI plugins (/usr/lib/cni), chained after hostnet-cni in
+# its e2e tests and the reference (bridge + host-local) of bench/cni.
 project_pkgs=(iproute2 iputils-ping gcc libc6-dev linux-libc-dev busybox isc-dhcp-client dhcpcd-base
-  dnsmasq-base kea-dhcp4-server kea-admin systemd prometheus nftables conntrack python3-scapy socat iperf3)
+  dnsmasq-base kea-dhcp4-server kea-admin systemd prometheus nftables conntrack python3-scapy socat iperf3
+  containernetworking-plugins)
 vm_host_pkgs=(qemu-system-x86 kmod) # QEMU for the guest; kmod's modinfo resolves module deps
 
 vm_host=0 node=1
