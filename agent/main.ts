@@ -15,6 +15,14 @@ import { enableBridgeNetfilter } from '../dataplane/bridge-netfilter.js';
 import { nftRunner } from '../dataplane/nftables/run.js';
 import { conntrackTool } from '../dataplane/conntrack.js';
 import { KernelLinksParticipant } from './kernel/participant.js';
+import { IpamParticipant } from './ipam/participant.js';
+import { AutoChoiceStore } from './ipam/store.js';
+import type { HeldLease } from './ipam/assignments.js';
+import { WorkloadAddressesParticipant } from './workload/participant.js';
+import { CniAttachmentStore } from './cni/store.js';
+import { EffectiveState } from './cni/effective.js';
+import { CniBackend } from './cni/backend.js';
+import type { Dataplane } from '../dataplane/types.js';
 import type { Participant } from './reconcile/participant.js';
 import { DesiredStateStore } from './desired/store.js';
 import { startAgentMetrics } from './metrics/agent-metrics.js';
@@ -30,12 +38,24 @@ async function run(config: AgentConfig): Promise<void> {
 
   const store = new DesiredStateStore(config.stateDir);
   const loaded = await store.load();
+  // Attachments containers made through hostnet-cni, beside the control plane's state.
+  const cniStore = new CniAttachmentStore(config.stateDir);
+  const cniProblem = await cniStore.load();
+  if (cniProblem) log.error({ error: cniProblem }, 'CNI attachments unreadable');
+  const effective = new EffectiveState(() => store.state, cniStore);
   if (loaded.source === 'corrupt') log.error({ error: loaded.error }, 'stored desired state unreadable: adopting only, no teardown until a new state is applied');
   else log.info({ source: loaded.source, generation: loaded.state.generation, file: store.file }, 'desired state loaded');
 
   const dp = config.dataplane === 'iproute2' ? await openIproute2Dataplane(config.netns) : await openNetlinkDataplane(config.netns);
-  const dhcp = new DhcpHost({
+  // Addresses first: every later participant (and DHCP) hands out what it chose and stored.
+  const ipam: IpamParticipant = new IpamParticipant({
+    store: new AutoChoiceStore(config.stateDir),
+    leases: (network): HeldLease[] => dhcp.heldLeases(network),
+    warn: (msg, fields) => log.warn(fields, msg),
+  });
+  const dhcp: DhcpHost = new DhcpHost({
     netns: config.netns, stateDir: config.stateDir, neighbours: neighbourWriter(dp), log: log.child({ component: 'dhcp' }),
+    assignments: (desired) => ipam.assignmentsFor(desired),
     // A protected workload's new lease is allowed by the firewall before the ACK goes out.
     onLeaseCommitted: async (network, lease) => {
       if (firewall.concerns(network, lease.mac)) await reconciler.requestResync('dhcp lease');
@@ -43,36 +63,50 @@ async function run(config: AgentConfig): Promise<void> {
   });
   const leaseExpiry = new WakeUp(() => void reconciler.requestResync('lease expiry'));
   // Before the first pass: the firewall's first ruleset must know the leases workloads hold.
-  await dhcp.preloadLeases(store.state);
+  await dhcp.preloadLeases(effective.current());
   // HOSTNET_NFT: another nft program (tests use one that fails on demand).
   const firewall = new FirewallParticipant(nftRunner(config.netns, process.env['HOSTNET_NFT'] ?? 'nft'), {
     addressBook: (desired) => dhcp.addressBook(desired),
+    assignedAddresses: (desired) => {
+      const assigned = ipam.assignmentsFor(desired);
+      return (attachment) => assigned.addressesOf(attachment);
+    },
     enableBridgeNetfilter: () => enableBridgeNetfilter(config.netns),
     conntrack: conntrackTool(config.netns),
     warn: (msg, fields) => log.warn(fields, msg),
     debug: (msg, fields) => log.debug(fields, msg),
     wakeAt: (at) => leaseExpiry.at(at),
   });
-  // The reconcile participants, in the order a pass runs them: the firewall first (a new
-  // protected port is filtered before its device joins a bridge), then the kernel's links
-  // and addresses (the DHCP servers bind to the bridges and their addresses), then DHCP.
+  // The reconcile participants, in the order a pass runs them: address management first (the
+  // others hand out what it chose), the firewall (a new protected port is filtered before its
+  // device joins a bridge), the kernel's links and addresses, the addresses inside workloads
+  // (on the veth peers the kernel participant made), then DHCP (its servers bind to the
+  // bridges and their addresses).
   const kernel = new KernelLinksParticipant(dp, {
     intentsFile: path.join(config.stateDir, 'creating.json'),
     // A workload namespace that appears is acted on at once, not at the next periodic resync.
     onNetnsChange: (why) => void reconciler.requestResync(why),
     warn: (msg, fields) => log.warn(fields, msg),
   });
-  const participants: Participant[] = [firewall, kernel, new DhcpParticipant(dhcp)];
+  const openDataplane = (netns: string | null): Promise<Dataplane> =>
+    config.dataplane === 'iproute2' ? openIproute2Dataplane(netns) : openNetlinkDataplane(netns);
+  const workload = new WorkloadAddressesParticipant({
+    assignments: (desired) => ipam.assignmentsFor(desired),
+    openIn: (netns) => openDataplane(netns),
+    warn: (msg, fields) => log.warn(fields, msg),
+  });
+  const participants: Participant[] = [ipam, firewall, kernel, workload, new DhcpParticipant(dhcp)];
   const reconciler = new Reconciler(dp, {
     participants,
-    desired: () => store.state,
+    desired: () => effective.current(),
     resyncIntervalMs: config.resyncIntervalSeconds * 1000,
     holdTeardown: loaded.source === 'corrupt',
     logger: log,
   });
-  const agent = new NodeAgent(store, reconciler, dp, dhcp, firewall);
+  const agent = new NodeAgent(store, reconciler, dp, { dhcp, portSecurity: firewall, addresses: (desired) => ipam.assignmentsFor(desired), effective });
+  const cni = new CniBackend({ store: cniStore, effective, reconciler, dp, exclusive: (fn) => agent.exclusive(fn) });
   // The socket first: a second agent must fail here, before it touches the kernel.
-  const server = await startAgentServer(agent, config.socket, log);
+  const server = await startAgentServer(agent, config.socket, log, cni);
   log.info({ socket: config.socket }, 'listening');
   // Metrics before the first pass: it is counted, and every DHCP server is seen while it runs.
   const metrics = config.metricsAddress === null ? null : await startAgentMetrics({

@@ -164,3 +164,9 @@ export function ifNameOf(attachment: Attachment): string {
   if (k?.$case === 'veth') return k.veth.ifName;
   return '';
 }
+
+/** The DHCP server's own address on a network: dhcp.serverAddress, else the gateway when it is on the bridge. */
+export function serverAddressOf(n: Network): string {
+  if (n.dhcp?.serverAddress) return n.dhcp.serverAddress;
+  return n.gatewayOnBridge && n.gateway ? n.gateway : '';
+}

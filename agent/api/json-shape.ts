@@ -6,7 +6,7 @@
 export type MessageName =
   | 'DesiredState' | 'Network' | 'Uplink' | 'NoUplink' | 'VlanUplink' | 'VxlanUplink' | 'UntaggedUplink'
   | 'Dhcp' | 'IpRange' | 'StaticRoute' | 'Reservation' | 'Attachment' | 'IpConfig' | 'TapDevice' | 'VethPair'
-  | 'AutoIp' | 'NoIp' | 'PortSecurity' | 'AddressPair' | 'SecurityGroup' | 'SecurityRule';
+  | 'AutoIp' | 'NoIp' | 'PortSecurity' | 'AddressPair' | 'SecurityGroup' | 'SecurityRule' | 'AddressRequest' | 'CniOwner';
 
 export type FieldType =
   | { kind: 'string' | 'bool' | 'uint32' | 'uint64' }
@@ -69,8 +69,9 @@ export const MESSAGES: Readonly<Record<MessageName, readonly FieldShape[]>> = {
   Reservation: [f('mac', STRING), f('ip', STRING), f('hostname', STRING)],
   Attachment: [
     f('name', STRING), f('network', STRING), f('tap', msg('TapDevice'), { oneof: 'kind' }), f('veth', msg('VethPair'), { oneof: 'kind' }),
-    f('mac', STRING), f('mtu', UINT32), f('ip', msg('IpConfig')), f('portSecurity', msg('PortSecurity')),
+    f('mac', STRING), f('mtu', UINT32), f('ip', msg('IpConfig')), f('portSecurity', msg('PortSecurity')), f('cni', msg('CniOwner')),
   ],
+  CniOwner: [f('containerId', STRING), f('cniNetwork', STRING)],
   PortSecurity: [f('enabled', BOOL), f('securityGroups', STRING, list), f('allowedAddressPairs', msg('AddressPair'), list)],
   AddressPair: [f('ip', STRING), f('mac', STRING)],
   SecurityGroup: [f('name', STRING), f('rules', msg('SecurityRule'), list), f('description', STRING)],
@@ -80,7 +81,9 @@ export const MESSAGES: Readonly<Record<MessageName, readonly FieldShape[]>> = {
   ],
   IpConfig: [
     f('static', STRING, { oneof: 'mode' }), f('auto', msg('AutoIp'), { oneof: 'mode' }), f('none', msg('NoIp'), { oneof: 'mode' }),
+    f('addresses', msg('AddressRequest'), list), f('skipAssignment', BOOL),
   ],
+  AddressRequest: [f('static', STRING, { oneof: 'mode' }), f('auto', msg('AutoIp'), { oneof: 'mode' })],
   TapDevice: [f('ifName', STRING), f('owner', UINT32), f('group', UINT32), f('multiQueue', BOOL), f('vnetHdr', BOOL)],
   VethPair: [f('ifName', STRING), f('peerNetns', STRING), f('peerIfName', STRING)],
   AutoIp: [],

@@ -180,16 +180,7 @@ export function validateDesiredState(state: DesiredState, previous?: DesiredStat
 
     if (a.mtu !== undefined) checkMtuField(c, a.mtu, `${p}.mtu`, net?.family ?? null);
 
-    const mode = a.ip?.mode;
-    if (mode?.$case === 'static' && net?.cidr) {
-      const ip = checkAddressIn(c, mode.static, `${p}.ip.static`, 'static IP', net.cidr);
-      const gw = net.network.gateway ? parseIp(net.network.gateway) : null;
-      if (ip) claimIp(a.network, ip, { path: `${p}.ip.static`, what: `attachment ${a.name}` }, gw?.value === ip.value ? 'ip-collides-gateway' : 'ip-duplicate');
-    } else if (mode?.$case === 'auto' && net) {
-      if (!net.network.dhcp?.enabled) {
-        c.add(`${p}.ip.auto`, 'ip-auto-needs-dhcp', `ip auto takes an address from network "${a.network}"'s DHCP pools, but its DHCP is not enabled`);
-      }
-    }
+    validateIpConfig(c, a, p, net ? { cidr: net.cidr, network: net.network } : null, claimIp);
   });
 
   // Two veth peers cannot share a name inside one namespace.
@@ -405,6 +396,44 @@ function validateDhcp(c: Collector, n: Network, p: string, cidr: Cidr, gw: Ip | 
     if (r.hostname && !DOMAIN_PATTERN.test(r.hostname)) {
       c.add(`${p}.reservations[${j}].hostname`, 'domain-format', `hostname "${r.hostname}" is not a host name`);
     }
+  });
+}
+
+/**
+ * An attachment's addresses: every static one inside the CIDR and held by nobody else; auto
+ * ones need pools somewhere (a TAP's guest gets its address by DHCP only); `none` stands alone.
+ */
+function validateIpConfig(
+  c: Collector, a: Attachment, p: string, net: { cidr: Cidr | null; network: Network } | null,
+  claimIp: (network: string, ip: Ip, holder: { path: string; what: string }, rule: string) => void,
+): void {
+  const mode = a.ip?.mode;
+  const extra = a.ip?.addresses ?? [];
+  if (mode?.$case === 'none' && extra.length > 0) {
+    c.add(`${p}.ip.addresses`, 'ip-none-alone', 'ip none (the workload configures itself) cannot be combined with addresses');
+  }
+  if (a.ip?.skipAssignment && mode?.$case !== 'static' && mode?.$case !== 'auto' && extra.length === 0) {
+    c.add(`${p}.ip.skipAssignment`, 'ip-skip-needs-address', 'skipAssignment needs an address to reserve (static, auto or addresses)');
+  }
+  const gw = net?.network.gateway ? parseIp(net.network.gateway) : null;
+  const staticAt = (text: string, path: string): void => {
+    if (!net?.cidr) return;
+    const ip = checkAddressIn(c, text, path, 'static IP', net.cidr);
+    if (ip) claimIp(a.network, ip, { path, what: `attachment ${a.name}` }, gw?.value === ip.value ? 'ip-collides-gateway' : 'ip-duplicate');
+  };
+  const autoAt = (path: string): void => {
+    if (!net) return;
+    if (a.kind?.$case === 'tap' && !net.network.dhcp?.enabled) {
+      c.add(path, 'ip-auto-needs-dhcp', `a TAP's guest gets its auto address by DHCP, but network "${a.network}"'s DHCP is not enabled`);
+    }
+  };
+  if (mode?.$case === 'static') staticAt(mode.static, `${p}.ip.static`);
+  else if (mode?.$case === 'auto') autoAt(`${p}.ip.auto`);
+  extra.forEach((r, j) => {
+    const rp = `${p}.ip.addresses[${j}]`;
+    if (r.mode?.$case === 'static') staticAt(r.mode.static, `${rp}.static`);
+    else if (r.mode?.$case === 'auto') autoAt(`${rp}.auto`);
+    else c.add(rp, 'address-mode-required', 'an address is { static: IP } or { auto: {} }');
   });
 }
 

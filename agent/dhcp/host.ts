@@ -16,8 +16,9 @@ import { DhcpServer, type DhcpLog } from '../../dhcp/server.js';
 import type { Lease, NeighbourWriter, NetworkDhcpConfig } from '../../dhcp/types.js';
 import type { DesiredState } from '../api/gen/hostnet/v1/resources.js';
 import { F, T, type ComputedCondition } from '../conditions/condition.js';
-import { bridgeNameOf } from '../naming.js';
-import { dhcpConfigOf, serverAddressOf, servesDhcp } from './config.js';
+import { bridgeNameOf, serverAddressOf } from '../naming.js';
+import { dhcpConfigOf, servesDhcp } from './config.js';
+import { assignAddresses, type AddressAssignments, type HeldLease } from '../ipam/assignments.js';
 import { DhcpStatsBook, type DhcpNetworkStats } from './stats.js';
 
 export interface DhcpHostOptions {
@@ -31,6 +32,11 @@ export interface DhcpHostOptions {
    * reply: port security allows a workload's new address before the workload uses it.
    */
   onLeaseCommitted?: (network: string, lease: Lease) => Promise<void>;
+  /**
+   * Every attachment's addresses (agent/ipam): their first IPv4 address is reserved for their
+   * MAC. Default: computed here from the desired state and the leases, without stored choices.
+   */
+  assignments?: (desired: DesiredState) => Pick<AddressAssignments, 'onNetwork'>;
 }
 
 /** A stuck listener must not stop DHCP: past this the reply goes out anyway. */
@@ -115,7 +121,7 @@ export class DhcpHost {
       }
       let config: NetworkDhcpConfig | null;
       try {
-        config = dhcpConfigOf(n, desired, heldBy(inst?.server.leases() ?? []));
+        config = dhcpConfigOf(n, this.assignmentsOf(desired));
       } catch (err) {
         this.serving.set(n.name, { ok: false, reason: 'InvalidConfig', message: errText(err) });
         continue;
@@ -140,9 +146,6 @@ export class DhcpHost {
         inst = { server: srv, device, ifindex: bridge.index, configKey: JSON.stringify(config), exhausted: false };
         this.preloaded.delete(n.name);
         this.instances.set(n.name, inst);
-        // Now the stored leases are known: an auto attachment keeps the address it holds.
-        const again = dhcpConfigOf(n, desired, heldBy(srv.leases()));
-        if (again && JSON.stringify(again) !== inst.configKey) config = again;
       }
       const key = JSON.stringify(config);
       if (key !== inst.configKey) {
@@ -217,7 +220,7 @@ export class DhcpHost {
       }
       let key: string | null = null;
       try {
-        const config = dhcpConfigOf(n, desired, heldBy(inst.server.leases()));
+        const config = dhcpConfigOf(n, this.assignmentsOf(desired));
         key = config ? JSON.stringify(config) : null;
       } catch {
         key = null; // reported as InvalidConfig by sync()
@@ -275,7 +278,7 @@ export class DhcpHost {
       }
       let config: NetworkDhcpConfig | null = null;
       try {
-        config = inst ? (JSON.parse(inst.configKey) as NetworkDhcpConfig) : dhcpConfigOf(n, desired, heldBy(leases));
+        config = inst ? (JSON.parse(inst.configKey) as NetworkDhcpConfig) : dhcpConfigOf(n, this.assignmentsOf(desired));
       } catch {
         config = null; // reported as InvalidConfig by sync()
       }
@@ -288,6 +291,18 @@ export class DhcpHost {
       serverAddress: (network) => servers.get(network),
       nextExpiry: () => nextExpiry,
     };
+  }
+
+  private assignmentsOf(desired: DesiredState): Pick<AddressAssignments, 'onNetwork'> {
+    return this.options.assignments?.(desired) ?? assignAddresses(desired, {}, (network) => this.heldLeases(network));
+  }
+
+  /** The leases that hold their address on a network (bound or offered, not expired), stored ones before its server starts. */
+  heldLeases(network: string): HeldLease[] {
+    const inst = this.instances.get(network);
+    const now = Date.now();
+    const leases = inst ? inst.server.leases() : this.preloaded.get(network) ?? [];
+    return leases.filter((l) => (l.state === 'bound' || l.state === 'offered') && l.expiresAt > now).map((l) => ({ ip: l.ip, mac: l.mac }));
   }
 
   /** Leases of every running server (or of one network). */
@@ -337,12 +352,6 @@ async function withTimeout(p: Promise<void>, ms: number): Promise<void> {
   } finally {
     clearTimeout(timer);
   }
-}
-
-function heldBy(leases: readonly Lease[]): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const l of leases) if (l.state === 'bound' || l.state === 'offered') m.set(l.mac, l.ip);
-  return m;
 }
 
 function exhaustedOf(srv: DhcpServer): number {

@@ -25,7 +25,7 @@ import type {
 import { portDrops, readCounterSeeds, type CounterValue, type PortDrops } from './counters.js';
 import { PortIds } from './port-ids.js';
 import type { DhcpAddressBook } from '../dhcp/host.js';
-import { isProtected, protectedPorts } from './ports.js';
+import { isProtected, protectedPorts, type AssignedAddresses } from './ports.js';
 import { RulesetBuilder, TABLE, type PortWithId, type Ruleset } from './ruleset.js';
 import { bridgeZones } from './zones.js';
 import { fullCommands, removeCommands, updateCommands } from './transaction.js';
@@ -50,6 +50,8 @@ export interface FirewallStep extends PlannedStep {
 export interface FirewallOptions {
   /** What DHCP holds for workloads as of a desired state (leases, reservations, servers). */
   addressBook: (desired: DesiredState) => DhcpAddressBook;
+  /** Every attachment's static and auto addresses as of a desired state (agent/ipam). */
+  assignedAddresses: (desired: DesiredState) => AssignedAddresses;
   /** Turns br_netfilter on in the agent's namespace; throws when it cannot. */
   enableBridgeNetfilter: () => Promise<void>;
   /** The agent namespace's conntrack: flows the new rules no longer allow are ended. */
@@ -91,7 +93,7 @@ export class FirewallParticipant implements Participant<FirewallStep> {
 
   private async planOnce(ctx: PassContext): Promise<ParticipantPlan<FirewallStep>> {
     const book = this.options.addressBook(ctx.desired);
-    const desired = protectedPorts(ctx.desired, book);
+    const desired = protectedPorts(ctx.desired, book, this.options.assignedAddresses(ctx.desired));
     // An expired lease stops being an allowed source when it expires, not at the next resync.
     const expiry = desired.length > 0 ? book.nextExpiry() : undefined;
     if (expiry !== undefined) this.options.wakeAt?.(expiry);

@@ -1,7 +1,7 @@
 // The facts the firewall needs about each attachment with port security on: its device, the
 // MACs and addresses it may send from, its groups. Addresses come from the desired state
-// (static, address pairs), from DHCP (its reservation, an auto address, the lease it holds
-// now) and from the MAC (the EUI-64 IPv6 link-local address the kernel gives a new link).
+// (address pairs), from address management (static and auto addresses), from DHCP (its
+// reservation, the lease it holds now) and from the MAC (the EUI-64 IPv6 link-local address the kernel gives a new link).
 import type { Attachment, DesiredState, Network } from '../api/gen/hostnet/v1/resources.js';
 import type { DhcpAddressBook } from '../dhcp/host.js';
 import { bridgeNameOf, ifNameOf, macOf } from '../naming.js';
@@ -57,7 +57,10 @@ function addTo(out: { v4: Set<string>; v6: Set<string> }, text: string): void {
   (family === 4 ? out.v4 : out.v6).add(canonical);
 }
 
-export function protectedPorts(desired: DesiredState, dhcp: Pick<DhcpAddressBook, 'addressesOf' | 'serverAddress'>): ProtectedPort[] {
+/** An attachment's static and auto addresses (agent/ipam). */
+export type AssignedAddresses = (attachment: string) => readonly string[];
+
+export function protectedPorts(desired: DesiredState, dhcp: Pick<DhcpAddressBook, 'addressesOf' | 'serverAddress'>, assigned: AssignedAddresses): ProtectedPort[] {
   const networks = new Map<string, Network>(desired.networks.map((n) => [n.name, n]));
   const out: ProtectedPort[] = [];
   for (const a of desired.attachments) {
@@ -67,7 +70,7 @@ export function protectedPorts(desired: DesiredState, dhcp: Pick<DhcpAddressBook
     const macs = [mac];
     const addrs = { v4: new Set<string>(), v6: new Set<string>() };
     addrs.v6.add(linkLocalOf(mac));
-    if (a.ip?.mode?.$case === 'static') addTo(addrs, a.ip.mode.static);
+    for (const ip of assigned(a.name)) addTo(addrs, ip);
     for (const ip of dhcp.addressesOf(a.network, mac)) addTo(addrs, ip);
     for (const pair of a.portSecurity?.allowedAddressPairs ?? []) {
       addTo(addrs, pair.ip);

@@ -18,7 +18,6 @@ export interface AttachmentFacts {
   ifName: string;
   ifindex: number;
   mac: string;
-  ip: string;
   conditions: ComputedCondition[];
 }
 
@@ -81,10 +80,8 @@ export function attachmentFacts(a: Attachment, network: Network | undefined, lin
   else if (dev.lowerUp) negotiated = cond('Negotiated', true, 'CarrierUp', 'carrier is up');
   else negotiated = cond('Negotiated', false, 'NoCarrier', `no carrier: ${holder}`);
 
-  const mode = a.ip?.mode;
   return {
     network: a.network, ifName, ifindex: dev?.index ?? 0, mac: macOf(a),
-    ip: mode?.$case === 'static' ? mode.static : '',
     conditions: [configured, negotiated],
   };
 }

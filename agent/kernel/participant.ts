@@ -189,7 +189,7 @@ export class KernelLinksParticipant implements Participant<KernelStep> {
     const networks = new Map(ctx.desired.networks.map((n) => [n.name, n]));
     for (const a of ctx.desired.attachments) {
       const f = attachmentFacts(a, networks.get(a.network), links, index);
-      out.push({ resource: { kind: 'attachment', name: a.name }, conditions: f.conditions, attachment: { network: f.network, ifName: f.ifName, ifindex: f.ifindex, mac: f.mac, ip: f.ip } });
+      out.push({ resource: { kind: 'attachment', name: a.name }, conditions: f.conditions, attachment: { network: f.network, ifName: f.ifName, ifindex: f.ifindex, mac: f.mac } });
     }
     return out;
   }

@@ -1,19 +1,28 @@
 // Which IP of each network is held by what: the desired state's gateway, DHCP server address,
-// static attachments and reservations (managed), plus addresses seen on the bridge that
-// hostnet did not put there and neighbours in the bridge's table (foreign).
+// the attachments' static and auto addresses, reservations and leases (managed; a lease of an
+// attachment's MAC is named by the attachment), plus addresses seen on the bridge that hostnet
+// did not put there and neighbours in the bridge's table (foreign).
 import type { ObservedState } from '../../dataplane/types.js';
 import type { Lease } from '../../dhcp/types.js';
 import type { DesiredState, Network } from '../api/gen/hostnet/v1/resources.js';
 import { IpHolderKind, type IpUsage, type NetworkIpUsage } from '../api/gen/hostnet/v1/status.js';
 import { contains, hostCount, parseCidr, parseIp } from '../../dataplane/ip.js';
 import { bridgeNameOf, macOf } from '../naming.js';
+import { addressAsks, type AddressAssignments } from '../ipam/assignments.js';
 
-/** `leases`: the DHCP servers' leases (only offered and bound ones hold their address). */
-export function ipUsageOf(desired: DesiredState, observed: ObservedState, only = '', leases: readonly Lease[] = []): NetworkIpUsage[] {
-  return desired.networks.filter((n) => !only || n.name === only).map((n) => networkUsage(n, desired, observed, leases.filter((l) => l.network === n.name)));
+/**
+ * `leases`: the DHCP servers' leases (only offered and bound ones hold their address);
+ * `assigned`: every attachment's static and auto addresses (agent/ipam).
+ */
+export function ipUsageOf(
+  desired: DesiredState, observed: ObservedState, only = '', leases: readonly Lease[] = [],
+  assigned: Pick<AddressAssignments, 'onNetwork'> | null = null,
+): NetworkIpUsage[] {
+  return desired.networks.filter((n) => !only || n.name === only)
+    .map((n) => networkUsage(n, desired, observed, leases.filter((l) => l.network === n.name), assigned));
 }
 
-function networkUsage(n: Network, desired: DesiredState, observed: ObservedState, leases: readonly Lease[]): NetworkIpUsage {
+function networkUsage(n: Network, desired: DesiredState, observed: ObservedState, leases: readonly Lease[], assigned: Pick<AddressAssignments, 'onNetwork'> | null): NetworkIpUsage {
   const cidr = parseCidr(n.cidr);
   const used = new Map<string, IpUsage>();
   const hold = (ip: string, holderKind: IpHolderKind, holderName: string, managed: boolean, mac = ''): void => {
@@ -23,12 +32,24 @@ function networkUsage(n: Network, desired: DesiredState, observed: ObservedState
   };
   if (n.gateway) hold(n.gateway, IpHolderKind.IP_HOLDER_KIND_GATEWAY, n.name, true);
   if (n.dhcp?.enabled && n.dhcp.serverAddress) hold(n.dhcp.serverAddress, IpHolderKind.IP_HOLDER_KIND_DHCP_SERVER, n.name, true);
+  const attachmentByMac = new Map<string, string>();
   for (const a of desired.attachments) {
-    if (a.network === n.name && a.ip?.mode?.$case === 'static') hold(a.ip.mode.static, IpHolderKind.IP_HOLDER_KIND_ATTACHMENT, a.name, true, macOf(a));
+    if (a.network !== n.name) continue;
+    attachmentByMac.set(macOf(a), a.name);
+    for (const ask of addressAsks(a)) {
+      if (ask.source === 'static' && ask.text) hold(ask.text, IpHolderKind.IP_HOLDER_KIND_ATTACHMENT, a.name, true, macOf(a));
+    }
+  }
+  for (const a of assigned?.onNetwork(n.name) ?? []) {
+    for (const x of a.addresses) hold(x.ip, IpHolderKind.IP_HOLDER_KIND_ATTACHMENT, a.attachment, true, a.mac);
   }
   for (const r of n.dhcp?.reservations ?? []) hold(r.ip, IpHolderKind.IP_HOLDER_KIND_RESERVATION, r.hostname || r.mac, true, r.mac.toLowerCase());
   for (const l of leases) {
-    if (l.state === 'bound' || l.state === 'offered') hold(l.ip, IpHolderKind.IP_HOLDER_KIND_LEASE, l.hostname || l.mac, true, l.mac);
+    const mac = l.mac.toLowerCase();
+    const owner = attachmentByMac.get(mac);
+    if (l.state !== 'bound' && l.state !== 'offered') continue;
+    if (owner) hold(l.ip, IpHolderKind.IP_HOLDER_KIND_ATTACHMENT, owner, true, mac);
+    else hold(l.ip, IpHolderKind.IP_HOLDER_KIND_LEASE, l.hostname || l.mac, true, l.mac);
   }
   const bridge = bridgeNameOf(n);
   for (const a of observed.addresses) {

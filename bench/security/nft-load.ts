@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { DesiredState } from '../../agent/api/gen/hostnet/v1/resources.js';
 import { FirewallParticipant, type FirewallStep } from '../../agent/firewall/participant.js';
+import { assignAddresses } from '../../agent/ipam/assignments.js';
 import type { PassContext, ParticipantPlan } from '../../agent/reconcile/participant.js';
 import type { NftCommand } from '../../dataplane/nftables/json.js';
 import type { NftRunner } from '../../dataplane/nftables/run.js';
@@ -66,6 +67,10 @@ export async function agentTransactions(full: DesiredState, rule: DesiredState, 
   };
   const fw = new FirewallParticipant(recorder, {
     addressBook: () => ({ addressesOf: () => [], serverAddress: () => undefined, nextExpiry: () => undefined }),
+    assignedAddresses: (desired) => {
+      const assigned = assignAddresses(desired, {}, () => []);
+      return (name) => assigned.addressesOf(name);
+    },
     enableBridgeNetfilter: async () => undefined,
   });
   // `held`: nothing held back by an earlier participant (the firewall runs first anyway).

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeAgentClient } from '../../agent/api/gen/hostnet/v1/agent.js';
 import { ConditionStatus, IpHolderKind, LeaseState } from '../../agent/api/gen/hostnet/v1/status.js';
 import { dhcpConfigOf } from '../../agent/dhcp/config.js';
+import { assignAddresses } from '../../agent/ipam/assignments.js';
 import { deriveAttachmentMac } from '../../agent/naming.js';
 import { agentClient, buildDist, hostnetctl, rpc, startAgent, type AgentProcess } from '../lib/agent-process.js';
 import { eventually, state, veth, type StateJson } from '../lib/agent-state.js';
@@ -47,7 +48,8 @@ const desired = (generation: number, dns: string[]): StateJson => ({
     },
   }],
   attachments: [
-    veth('pod-auto', 'lan', 'hv-auto', workA(), 'net1', { ip: { auto: {} } }),
+    // The pod runs its own DHCP client: the agent reserves its address and leaves net1 alone.
+    veth('pod-auto', 'lan', 'hv-auto', workA(), 'net1', { ip: { auto: {}, skipAssignment: true } }),
     veth('pod-res', 'lan', 'hv-res', workB(), 'net1', { mac: RESERVED_MAC }),
   ],
 });
@@ -55,7 +57,7 @@ const desired = (generation: number, dns: string[]): StateJson => ({
 /** The address the agent reserves for pod-auto, as the agent computes it. */
 function autoIp(): string {
   const s = state(desired(1, ['10.78.5.53']));
-  const cfg = dhcpConfigOf(s.networks[0]!, s);
+  const cfg = dhcpConfigOf(s.networks[0]!, assignAddresses(s, {}, () => []));
   const ip = cfg?.reservations?.find((r) => r.mac === AUTO_MAC)?.ip;
   if (!ip) throw new Error('no auto reservation computed');
   return ip;

@@ -1,0 +1,176 @@
+// Every attachment's addresses as one desired state asks for them: static ones as given, auto
+// ones chosen by allocator.ts (earlier choices kept). One computation serves every reader of a
+// pass: the firewall (what a port may send from), DHCP (a TAP's first address is its
+// reservation), the workload participant (what goes on a veth's peer) and the status.
+import { contains, parseCidr, parseIp, type Cidr, type Family } from '../../dataplane/ip.js';
+import type { Attachment, DesiredState, Network } from '../api/gen/hostnet/v1/resources.js';
+import { macOf, serverAddressOf } from '../naming.js';
+import { addressText, chooseAutoAddresses, type AddressRange, type AutoRequest } from './allocator.js';
+
+export interface AssignedAddress {
+  /** Canonical address text. */
+  ip: string;
+  family: Family;
+  /** The network's prefix length. */
+  prefixLength: number;
+  network: string;
+  source: 'static' | 'auto';
+}
+
+export interface AttachmentAddressing {
+  attachment: string;
+  network: string;
+  mac: string;
+  /** In the order asked for: `static`/`auto`, then `addresses`. */
+  addresses: AssignedAddress[];
+  /** Auto addresses that could not be chosen (the pools are full). */
+  missing: number;
+  /** Put on the workload's interface: a veth without skipAssignment. */
+  assign: boolean;
+}
+
+/** Auto choices by network, then attachment: what ipam.json keeps. */
+export type AutoChoices = Record<string, Record<string, string[]>>;
+
+/** A DHCP lease that holds its address (bound or offered), as IPAM sees it. */
+export interface HeldLease {
+  ip: string;
+  mac: string;
+}
+
+export class AddressAssignments {
+  constructor(
+    private readonly byName: ReadonlyMap<string, AttachmentAddressing>,
+    /** The auto choices these assignments rest on (to be stored). */
+    readonly choices: AutoChoices,
+  ) {}
+
+  of(attachment: string): AttachmentAddressing | undefined {
+    return this.byName.get(attachment);
+  }
+
+  /** The attachment's addresses, as text. */
+  addressesOf(attachment: string): string[] {
+    return this.byName.get(attachment)?.addresses.map((x) => x.ip) ?? [];
+  }
+
+  /** Attachments of one network that have addresses, in desired order. */
+  onNetwork(network: string): AttachmentAddressing[] {
+    return [...this.byName.values()].filter((a) => a.network === network);
+  }
+
+  all(): IterableIterator<AttachmentAddressing> {
+    return this.byName.values();
+  }
+}
+
+interface AddressAsk {
+  source: 'static' | 'auto';
+  text?: string;
+}
+
+/** The addresses an attachment asks for, in order; empty for `none` or no `ip`. */
+export function addressAsks(a: Attachment): AddressAsk[] {
+  const out: AddressAsk[] = [];
+  const mode = a.ip?.mode;
+  if (mode?.$case === 'static') out.push({ source: 'static', text: mode.static });
+  else if (mode?.$case === 'auto') out.push({ source: 'auto' });
+  for (const r of a.ip?.addresses ?? []) {
+    if (r.mode?.$case === 'static') out.push({ source: 'static', text: r.mode.static });
+    else if (r.mode?.$case === 'auto') out.push({ source: 'auto' });
+  }
+  return out;
+}
+
+/** Where auto addresses come from: the DHCP pools, else every host address of the CIDR. */
+function rangesOf(n: Network, cidr: Cidr): AddressRange[] {
+  const hostsOnly = cidr.family === 4 ? cidr.prefix < 31 : cidr.prefix < 127;
+  const first = hostsOnly ? cidr.first + 1n : cidr.first;
+  const last = cidr.family === 4 && hostsOnly ? cidr.last - 1n : cidr.last;
+  const pools = n.dhcp?.pools ?? [];
+  if (pools.length === 0) return first <= last ? [{ start: first, end: last }] : [];
+  const out: AddressRange[] = [];
+  for (const p of pools) {
+    const s = parseIp(p.start);
+    const e = parseIp(p.end);
+    if (!s || !e || s.family !== cidr.family || e.family !== cidr.family) continue;
+    const start = s.value > first ? s.value : first;
+    const end = e.value < last ? e.value : last;
+    if (start <= end) out.push({ start, end });
+  }
+  return out.sort((x, y) => (x.start < y.start ? -1 : 1));
+}
+
+/**
+ * The addresses of every attachment of `desired` that asks for some. `previous`: the auto
+ * choices stored so far; `leases(network)`: what DHCP holds there.
+ */
+export function assignAddresses(desired: DesiredState, previous: AutoChoices, leases: (network: string) => readonly HeldLease[]): AddressAssignments {
+  const byName = new Map<string, AttachmentAddressing>();
+  const choices: AutoChoices = {};
+  for (const n of desired.networks) {
+    const cidr = parseCidr(n.cidr);
+    if (!cidr) continue;
+    const members = desired.attachments.filter((a) => a.network === n.name && addressAsks(a).length > 0);
+    if (members.length === 0) continue;
+    const address = (text: string): bigint | null => {
+      const ip = parseIp(text);
+      return ip && ip.family === cidr.family && contains(cidr, ip) ? ip.value : null;
+    };
+    const taken = new Set<bigint>();
+    const keep = (text: string | undefined): void => {
+      const v = text ? address(text) : null;
+      if (v !== null) taken.add(v);
+    };
+    keep(n.gateway);
+    keep(serverAddressOf(n));
+    const reservedFor = new Map<string, bigint>();
+    for (const r of n.dhcp?.reservations ?? []) {
+      keep(r.ip);
+      const v = address(r.ip);
+      if (v !== null) reservedFor.set(r.mac.toLowerCase(), v);
+    }
+    for (const a of members) for (const ask of addressAsks(a)) if (ask.source === 'static') keep(ask.text);
+    const held = leases(n.name);
+    const leased = new Map<bigint, string>();
+    const heldBy = new Map<string, bigint>();
+    for (const l of held) {
+      const v = address(l.ip);
+      if (v === null) continue;
+      leased.set(v, l.mac.toLowerCase());
+      heldBy.set(l.mac.toLowerCase(), v);
+    }
+    const stored = previous[n.name] ?? {};
+    const requests: AutoRequest[] = [];
+    for (const a of members) {
+      const mac = macOf(a);
+      let slots = addressAsks(a).filter((x) => x.source === 'auto').length;
+      // An explicit reservation of the attachment's MAC is its first auto address.
+      if (reservedFor.has(mac) && slots > 0) slots--;
+      if (slots === 0) continue;
+      const prev = (stored[a.name] ?? []).flatMap((t) => (address(t) === null ? [] : [address(t)!]));
+      requests.push({ attachment: a.name, mac, slots, previous: prev });
+    }
+    const chosen = new Map(chooseAutoAddresses({ family: cidr.family, ranges: rangesOf(n, cidr), taken }, requests, leased, heldBy).map((c) => [c.attachment, c]));
+    const networkChoices: Record<string, string[]> = {};
+    for (const a of members) {
+      const mac = macOf(a);
+      const c = chosen.get(a.name);
+      const autos = (c?.addresses ?? []).map((v) => addressText(cidr.family, v));
+      if (autos.length > 0) networkChoices[a.name] = autos;
+      const reserved = reservedFor.get(mac);
+      const autoQueue = [...(reserved !== undefined ? [addressText(cidr.family, reserved)] : []), ...autos];
+      const addresses: AssignedAddress[] = [];
+      for (const ask of addressAsks(a)) {
+        const text = ask.source === 'static' ? (ask.text ? parseIp(ask.text)?.text : undefined) : autoQueue.shift();
+        if (text) addresses.push({ ip: text, family: cidr.family, prefixLength: cidr.prefix, network: n.name, source: ask.source });
+      }
+      byName.set(a.name, {
+        attachment: a.name, network: n.name, mac, addresses, missing: c?.missing ?? 0,
+        assign: a.kind?.$case === 'veth' && !a.ip?.skipAssignment,
+      });
+    }
+    if (Object.keys(networkChoices).length > 0) choices[n.name] = networkChoices;
+  }
+  return new AddressAssignments(byName, choices);
+}
