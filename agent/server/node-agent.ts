@@ -10,9 +10,11 @@ import { LeaseState, type Lease, type NetworkIpUsage } from '../api/gen/hostnet/
 import type { DhcpHost } from '../dhcp/host.js';
 import { checkExpectedGeneration } from '../desired/mutate.js';
 import { Mutex, type DesiredStateStore } from '../desired/store.js';
-import { assertValidDesiredState } from '../desired/validate.js';
+import { assertValidDesiredState, ValidationError } from '../desired/validate.js';
+import { EffectiveState } from '../cni/effective.js';
 import type { DryRun, Reconciler } from '../reconcile/reconciler.js';
 import { ipUsageOf } from './ip-usage.js';
+import type { AddressAssignments } from '../ipam/assignments.js';
 
 export interface ChangeResult {
   generation: number;
@@ -24,19 +26,42 @@ export interface PortSecurityCounters {
   drops(): Promise<Map<string, { spoof: number; ingress: number; egress: number }>>;
 }
 
+export interface NodeAgentParts {
+  dhcp?: DhcpHost | null;
+  portSecurity?: PortSecurityCounters | null;
+  /** Every attachment's static and auto addresses (agent/ipam). */
+  addresses?: ((desired: DesiredState) => AddressAssignments) | null;
+  /** The control plane's state joined with the attachments made through hostnet-cni. */
+  effective?: EffectiveState | null;
+}
+
 export class NodeAgent {
   private readonly mutex = new Mutex();
+  private readonly dhcp: DhcpHost | null;
+  private readonly portSecurity: PortSecurityCounters | null;
+  private readonly addresses: ((desired: DesiredState) => AddressAssignments) | null;
+  readonly effective: EffectiveState;
 
   constructor(
     readonly store: DesiredStateStore,
     readonly reconciler: Reconciler,
     private readonly dp: Dataplane,
-    private readonly dhcp: DhcpHost | null = null,
-    private readonly portSecurity: PortSecurityCounters | null = null,
-  ) {}
+    parts: NodeAgentParts = {},
+  ) {
+    this.dhcp = parts.dhcp ?? null;
+    this.portSecurity = parts.portSecurity ?? null;
+    this.addresses = parts.addresses ?? null;
+    this.effective = parts.effective ?? new EffectiveState(() => store.state, null);
+  }
 
+  /** The control plane's desired state (GetState): without the attachments made through CNI. */
   get state(): DesiredState {
     return this.store.state;
+  }
+
+  /** Runs `fn` under the lock every change of the desired state (control plane's or CNI's) takes. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return this.mutex.run(fn);
   }
 
   /** Replaces the whole desired state (Apply). */
@@ -53,9 +78,13 @@ export class NodeAgent {
       const current = this.store.state;
       checkExpectedGeneration(current, expectedGeneration);
       const next = DesiredState.fromPartial(edit(current));
-      assertValidDesiredState(next, current);
+      refuseCniFields(next);
+      // Judged with the CNI attachments, which stay whatever the control plane sends.
+      const joined = this.effective.of(next);
+      refuseOrphanedCniAttachments(next, joined);
+      assertValidDesiredState(joined, this.effective.of(current));
       if (dryRun) {
-        return { generation: current.generation, plan: describePlan(await this.reconciler.dryRun(next)) };
+        return { generation: current.generation, plan: describePlan(await this.reconciler.dryRun(joined)) };
       }
       await this.store.save(next);
       this.reconciler.allowTeardown();
@@ -83,7 +112,8 @@ export class NodeAgent {
 
   async ipUsage(network: string): Promise<NetworkIpUsage[]> {
     // One dump of addresses and one of neighbours, whatever the number of networks.
-    return ipUsageOf(this.store.state, await this.dp.observe(['addresses', 'neighbours']), network, this.dhcp?.leases(network) ?? []);
+    const desired = this.effective.current();
+    return ipUsageOf(desired, await this.dp.observe(['addresses', 'neighbours']), network, this.dhcp?.leases(network) ?? [], this.addresses?.(desired) ?? null);
   }
 
   /** The leases of the running DHCP servers (of one network, or all), sorted by network and IP. */
@@ -111,6 +141,27 @@ function toApiLease(l: DhcpLease): Lease {
 
 function ipKey(ip: string): number {
   return ip.split('.').reduce((n, o) => n * 256 + (Number(o) || 0), 0);
+}
+
+/** `cni` is the agent's to set (hostnet-cni's attachments); a control plane never sends it. */
+function refuseCniFields(state: DesiredState): void {
+  const violations = state.attachments.flatMap((a, i) => (a.cni ? [{
+    path: `attachments[${i}].cni`, rule: 'cni-reserved', message: `attachment "${a.name}": cni is set by the agent for attachments made through hostnet-cni, never by a control plane`,
+  }] : []));
+  if (violations.length > 0) throw new ValidationError(violations);
+}
+
+/** A network that CNI attachments use cannot go (their containers would be left without one). */
+function refuseOrphanedCniAttachments(controlPlane: DesiredState, joined: DesiredState): void {
+  const networks = new Set(controlPlane.networks.map((n) => n.name));
+  const orphans = joined.attachments.filter((a) => a.cni && !networks.has(a.network));
+  const byNetwork = new Map<string, string[]>();
+  for (const a of orphans) byNetwork.set(a.network, [...(byNetwork.get(a.network) ?? []), `${a.name} (container ${a.cni!.containerId})`]);
+  const violations = [...byNetwork].map(([network, users]) => ({
+    path: 'networks', rule: 'network-in-use-by-cni',
+    message: `network "${network}" is still used by attachments made through hostnet-cni: ${users.join(', ')}; delete those pods first`,
+  }));
+  if (violations.length > 0) throw new ValidationError(violations);
 }
 
 /** The plan in words: actions, then what cannot be done. */

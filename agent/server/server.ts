@@ -1,4 +1,4 @@
-// The agent's gRPC server on its unix socket: NodeAgent, grpc.health.v1 (SERVING once the
+// The agent's gRPC server on its unix socket: NodeAgent, Cni (hostnet-cni's), grpc.health.v1 (SERVING once the
 // first reconcile is done) and server reflection (so grpcurl and friends can list the API).
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -8,6 +8,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NodeAgentService } from '../api/gen/hostnet/v1/agent.js';
+import { CniService } from '../api/gen/hostnet/v1/cni.js';
+import type { CniBackend } from '../cni/backend.js';
+import { cniService } from './cni-service.js';
 import type { ReconcileLogger } from '../reconcile/reconciler.js';
 import type { NodeAgent } from './node-agent.js';
 import { tolerantDecoding } from './decode.js';
@@ -39,15 +42,16 @@ function addReflection(server: grpc.Server, log?: ReconcileLogger): void {
     log?.warn({}, 'proto files not found: server reflection is off');
     return;
   }
-  const definition = protoLoader.loadSync('hostnet/v1/agent.proto', { includeDirs: [dir] });
+  const definition = protoLoader.loadSync(['hostnet/v1/agent.proto', 'hostnet/v1/cni.proto'], { includeDirs: [dir] });
   new ReflectionService(definition).addToServer(server);
 }
 
-export async function startAgentServer(agent: NodeAgent, socketPath: string, log?: ReconcileLogger): Promise<AgentServer> {
+export async function startAgentServer(agent: NodeAgent, socketPath: string, log?: ReconcileLogger, cni: CniBackend | null = null): Promise<AgentServer> {
   await prepareSocketPath(socketPath);
   const server = new grpc.Server();
   const service = nodeAgentService(agent, log);
   server.addService(tolerantDecoding(NodeAgentService), service.implementation);
+  if (cni) server.addService(CniService, cniService(cni, log));
   const health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
   health.addToServer(server);
   addReflection(server, log);

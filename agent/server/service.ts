@@ -12,7 +12,7 @@ import { toStatusError } from './errors.js';
 import type { NodeAgent } from './node-agent.js';
 
 /** Adapts a promise to a unary callback, logging what is refused or fails. */
-function unary<Req, Res>(op: string, log: ReconcileLogger | undefined, fn: (req: Req) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> {
+export function unary<Req, Res>(op: string, log: ReconcileLogger | undefined, fn: (req: Req) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
     Promise.resolve()
       .then(() => {
