@@ -1,7 +1,8 @@
 // hostnet-cni as a node would run it: the real hostnet-agent process (in its own namespace, the
 // node's "host" namespace here, with its own socket and state), a network "web" applied by the
-// control plane, and the plugin `node dist/agent/cni-plugin/main.js` with the issue's network
-// configuration, run from that same namespace.
+// control plane, and the plugin (dist/agent/cni-plugin/main.js, linked as `hostnet-cni` into a
+// CNI_PATH directory as an install would, exec'd through its `#!/usr/bin/env node`) with the
+// issue's network configuration, run from that same namespace.
 import * as grpc from '@grpc/grpc-js';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -9,16 +10,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { NodeAgentClient } from '../../agent/api/gen/hostnet/v1/agent.js';
 import { DesiredState } from '../../agent/api/gen/hostnet/v1/resources.js';
+import { CNI_PLUGIN_JS, DEBIAN_CNI_DIR, hostnetCniBinDir } from '../../agent/testing/cni-runtime.js';
 import { spawnAgent, stopAgent, waitForLog, type Agent } from '../../agent/testing/launch.js';
-import { projectRoot } from '../../dataplane/testing/project-root.js';
 import { linksIn, type Family } from './phase.js';
-
-const ROOT = projectRoot(import.meta.dirname);
-export const PLUGIN_JS = path.join(ROOT, 'dist/agent/cni-plugin/main.js');
 
 export interface Hostnet {
   family: Family;
   agent: Agent;
+  /** The agent's unix socket. */
+  socket: string;
   close(): Promise<void>;
 }
 
@@ -30,8 +30,12 @@ function apply(client: NodeAgentClient, state: DesiredState): Promise<void> {
 }
 
 export async function openHostnet(agentNs: string): Promise<Hostnet> {
-  if (!existsSync(PLUGIN_JS)) throw new Error(`${PLUGIN_JS} missing: build the plugin (npm run build) or pass --without-hostnet`);
+  if (!existsSync(CNI_PLUGIN_JS)) throw new Error(`${CNI_PLUGIN_JS} missing: build the plugin (npm run build) or pass --without-hostnet`);
   const dir = await mkdtemp(path.join(tmpdir(), 'hostnet-bench-cni-'));
+  const bin = await hostnetCniBinDir(path.join(dir, 'bin')).catch(async (err: unknown) => {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  });
   const socket = path.join(dir, 'agent.sock');
   // Debug logging costs the agent time per pass; info is what a node runs with.
   const agent = spawnAgent(agentNs, socket, path.join(dir, 'state'), ['--log-level', 'info']);
@@ -55,12 +59,11 @@ export async function openHostnet(agentNs: string): Promise<Hostnet> {
   const family: Family = {
     key: 'hn',
     hostNs: agentNs,
-    argv: [process.execPath, PLUGIN_JS],
-    cwd: ROOT,
-    cniPath: path.dirname(PLUGIN_JS),
-    config: JSON.stringify({ cniVersion: '1.1.0', name: 'web', type: 'hostnet-cni', network: 'web', agentSocket: socket }),
+    type: 'hostnet-cni',
+    cniPath: [bin, DEBIAN_CNI_DIR],
+    config: { cniVersion: '1.1.0', name: 'web', type: 'hostnet-cni', network: 'web', agentSocket: socket },
     // The attachments' host ends are named cni<12 hex>.
     leftovers: async () => (await linksIn(agentNs)).filter((l) => l.startsWith('cni')).map((l) => `link ${l}`),
   };
-  return { family, agent, close };
+  return { family, agent, socket, close };
 }

@@ -4,15 +4,16 @@
 // agent process, Debian's bridge + host-local in the same run, and the start-up of Node itself
 // as the floor under any plugin written for Node. Run as root after `npm run build`.
 //   node dist/bench/cni/main.js [--pods 100] [--without-hostnet] [--json]
-import { loadavg } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { killAll } from '../../agent/testing/launch.js';
-import { projectRoot } from '../../dataplane/testing/project-root.js';
 import { describeMachine, machineInfo } from '../lib/machine.js';
 import { markdownTable, ms } from '../lib/table.js';
 import type { Mode } from './batch.js';
 import { openHostnet, type Hostnet } from './hostnet.js';
 import { createNetns, deleteAllNetns } from './netns.js';
-import { measureFloor, measurePhase, type PhaseResult } from './phase.js';
+import { FLOOR_EMPTY, FLOOR_GRPC, openFloor } from './floor.js';
+import { measureFloor, measurePhase, type Env, type PhaseResult } from './phase.js';
+import { measureAgentRpc } from './rpc.js';
 import { openReference, type Reference } from './reference.js';
 import type { Latency } from './stats.js';
 
@@ -37,10 +38,8 @@ function parseArgs(argv: string[]): Args {
 
 const GOAL = { p50: 50, p99: 200 };
 const MODES: Mode[] = ['sequential', 'parallel'];
-/** Plugins get the runner's environment as libcni passes it ('runtime'), or PATH + CNI_* only ('clean'). */
-const ENVS = ['runtime', 'clean'] as const;
-type Env = (typeof ENVS)[number];
-const inherit = (e: Env): boolean => e === 'runtime';
+/** The runtime's environment, passed on to the plugins (see Env). */
+const ENVS: Env[] = ['runtime', 'clean'];
 
 interface Figures {
   pods: number;
@@ -52,25 +51,31 @@ interface Figures {
   floor: Record<Mode, Record<Env, { node: Latency; nodeGrpc: Latency }>>;
   reference: Record<Mode, PhaseResult>;
   hostnet: Record<Mode, Record<Env, PhaseResult>> | null;
+  /** The agent's Cni.Add / Cni.Del alone, from a connected client. */
+  agentRpc: Record<Mode, PhaseResult> | null;
 }
 
 async function run(args: Args, log: (m: string) => void): Promise<Figures> {
   const loadStart = loadavg()[0]!;
   const hostNs = await createNetns('host');
-  const root = projectRoot(import.meta.dirname);
   const nodeEnv = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => /^(NODE_|UV_)/.test(k) && v !== undefined && v !== '')) as Record<string, string>;
 
   // The floor: a process that starts and exits, spawned by the same runner as the plugins.
   const floor = {} as Figures['floor'];
-  for (const mode of MODES) {
-    floor[mode] = {} as Record<Env, { node: Latency; nodeGrpc: Latency }>;
-    for (const env of ENVS) {
-      log(`floor: node -e 0 and node importing @grpc/grpc-js, ${args.pods} ${mode}, ${env} environment`);
-      floor[mode][env] = {
-        node: await measureFloor(hostNs, [process.execPath, '-e', '0'], mode, args.pods, inherit(env)),
-        nodeGrpc: await measureFloor(hostNs, [process.execPath, '--input-type=module', '-e', "await import('@grpc/grpc-js')"], mode, args.pods, inherit(env), root),
-      };
+  const fl = await openFloor();
+  try {
+    for (const mode of MODES) {
+      floor[mode] = {} as Record<Env, { node: Latency; nodeGrpc: Latency }>;
+      for (const env of ENVS) {
+        log(`floor: node with an empty script, and importing @grpc/grpc-js, ${args.pods} ${mode}, ${env} environment`);
+        floor[mode][env] = {
+          node: await measureFloor(hostNs, FLOOR_EMPTY, fl.cniPath, mode, args.pods, env),
+          nodeGrpc: await measureFloor(hostNs, FLOOR_GRPC, fl.cniPath, mode, args.pods, env),
+        };
+      }
     }
+  } finally {
+    await fl.close();
   }
 
   let ref: Reference | null = null;
@@ -80,16 +85,17 @@ async function run(args: Args, log: (m: string) => void): Promise<Figures> {
     ref = await openReference(hostNs);
     referenceVersion = ref.version;
     log(`bridge + host-local ${ref.version}: one warm-up pod`);
-    await measurePhase(ref.family, 'sequential', 1, 'warm-up', true);
+    await measurePhase(ref.family, 'sequential', 1, 'warm-up', 'runtime');
     for (const mode of MODES) {
       log(`bridge + host-local: ${args.pods} pods ${mode}`);
-      reference[mode] = await measurePhase(ref.family, mode, args.pods, 'run', true);
+      reference[mode] = await measurePhase(ref.family, mode, args.pods, 'run', 'runtime');
     }
   } finally {
     await ref?.close();
   }
 
   let hostnet: Figures['hostnet'] = null;
+  let agentRpc: Figures['agentRpc'] = null;
   if (args.withHostnet) {
     const agentNs = await createNetns('agent');
     let hn: Hostnet | null = null;
@@ -97,16 +103,22 @@ async function run(args: Args, log: (m: string) => void): Promise<Figures> {
       log(`hostnet-agent in ${agentNs}`);
       hn = await openHostnet(agentNs);
       log('hostnet-cni: one warm-up pod');
-      await measurePhase(hn.family, 'sequential', 1, 'warm-up', true);
+      await measurePhase(hn.family, 'sequential', 1, 'warm-up', 'runtime');
       const h = {} as Record<Mode, Record<Env, PhaseResult>>;
       for (const mode of MODES) {
         h[mode] = {} as Record<Env, PhaseResult>;
         for (const env of ENVS) {
           log(`hostnet-cni: ${args.pods} pods ${mode}, ${env} environment`);
-          h[mode][env] = await measurePhase(hn.family, mode, args.pods, `run-${env}`, inherit(env));
+          h[mode][env] = await measurePhase(hn.family, mode, args.pods, `run-${env}`, env);
         }
       }
       hostnet = h;
+      const r = {} as Record<Mode, PhaseResult>;
+      for (const mode of MODES) {
+        log(`hostnet-agent: Cni.Add and Cni.Del alone, ${args.pods} pods ${mode}`);
+        r[mode] = await measureAgentRpc(hn.socket, hn.family, mode, args.pods, 'run');
+      }
+      agentRpc = r;
     } catch (err) {
       if (hn) process.stderr.write(`bench/cni: the agent's last output:\n${hn.agent.logs().slice(-3000)}\n`);
       throw err;
@@ -114,7 +126,7 @@ async function run(args: Args, log: (m: string) => void): Promise<Figures> {
       await hn?.close();
     }
   }
-  return { pods: args.pods, load: { start: loadStart, end: loadavg()[0]! }, referenceVersion, nodeEnv, floor, reference, hostnet };
+  return { pods: args.pods, load: { start: loadStart, end: loadavg()[0]! }, referenceVersion, nodeEnv, floor, reference, hostnet, agentRpc };
 }
 
 const three = (l: Latency | undefined): string[] => (l ? [ms(l.p50), ms(l.p99), ms(l.max)] : ['-', '-', '-']);
@@ -124,20 +136,25 @@ const held = (met: boolean): string => (met ? 'met' : 'MISSED');
 function print(f: Figures, header: string): void {
   const nodeEnv = Object.entries(f.nodeEnv).map(([k, v]) => `${k}=${v}`).join(' ') || 'none';
   console.log(header);
-  console.log(`${f.pods} pods one after another, then ${f.pods} at once; every pod a fresh network namespace. Each plugin is`);
-  console.log('spawned as a runtime does (CNI_* env, configuration on stdin) by one runner process in the node\'s host');
-  console.log(`namespace and timed from spawn to exit; p99 is the ${Math.ceil(0.99 * f.pods)}th of ${f.pods} (nearest rank). One warm-up pod per`);
-  console.log('plugin is not counted. Every ADD result is checked against the address the pod holds, every DEL');
-  console.log('against the pod and the host side (nothing left).');
-  console.log('"runtime env": the plugin also gets the runner\'s environment, as libcni passes it (os.Environ() + CNI_*);');
-  console.log(`"clean env": PATH + CNI_* only. Node start-up variables in the runtime env here: ${nodeEnv}.`);
-  console.log(`1-minute load average at the start / end of the run: ${f.load.start.toFixed(1)} / ${f.load.end.toFixed(1)}.\n`);
-  const hn = (e: Env): string => `hostnet-cni + agent (node dist/agent/cni-plugin/main.js), ${e} env`;
+  console.log([
+    `${f.pods} pods one after another, then ${f.pods} at once; every pod a fresh network namespace. Each plugin is found by type`,
+    'in CNI_PATH and exec\'d as a runtime does (CNI_* env, configuration on stdin; agent/testing/cni-runtime.ts) by one',
+    'runner process in the node\'s host namespace, and timed from spawn to exit. p99 is the',
+    `${Math.ceil(0.99 * f.pods)}th of ${f.pods} (nearest rank). One warm-up pod per plugin is not counted. Every ADD result is checked`,
+    'against the address the pod holds, every DEL against the pod and the host side (nothing left).',
+    'Floor rows: an empty Node script exec\'d the same way (#!/usr/bin/env node, ES module: node -e 0 plus the env',
+    'exec), and one that imports @grpc/grpc-js (what that library alone adds). "runtime env": the runner has',
+    'this benchmark\'s environment and passes it on, as libcni does (os.Environ() + CNI_*); "clean env": PATH alone,',
+    `as a runtime started by systemd would. Node start-up variables in the runtime env here: ${nodeEnv}.`,
+    'Agent alone: the same Cni.Add/Del from a gRPC client already connected to the agent (no plugin process).',
+    `1-minute load average at the start / end of the run: ${f.load.start.toFixed(1)} / ${f.load.end.toFixed(1)} (${cpus().length} cores).`,
+  ].join('\n') + '\n');
+  const hn = (e: Env): string => `hostnet-cni + hostnet-agent, ${e} env`;
   const br = `bridge + host-local (Debian ${f.referenceVersion}, Go)`;
   const rows: string[][] = [];
   for (const mode of MODES) {
     for (const env of ENVS) {
-      rows.push([`floor: node -e 0 (no CNI work), ${env} env`, mode, ...three(f.floor[mode][env].node), '-', '-', '-', wall(f.floor[mode][env].node)]);
+      rows.push([`floor: node, empty script, ${env} env`, mode, ...three(f.floor[mode][env].node), '-', '-', '-', wall(f.floor[mode][env].node)]);
     }
     for (const env of ENVS) {
       rows.push([`floor: node importing @grpc/grpc-js, ${env} env`, mode, ...three(f.floor[mode][env].nodeGrpc), '-', '-', '-', wall(f.floor[mode][env].nodeGrpc)]);
@@ -147,6 +164,8 @@ function print(f: Figures, header: string): void {
       const h = f.hostnet?.[mode][env];
       rows.push([hn(env), mode, ...(h ? [...three(h.add), ...three(h.del), wall(h.add)] : ['not run', '-', '-', '-', '-', '-', '-'])]);
     }
+    const r = f.agentRpc?.[mode];
+    rows.push(['hostnet-agent alone: Cni.Add / Cni.Del RPC', mode, ...(r ? [...three(r.add), ...three(r.del), wall(r.add)] : ['not run', '-', '-', '-', '-', '-', '-'])]);
   }
   console.log(markdownTable(['plugin', 'pods', 'ADD p50', 'ADD p99', 'ADD max', 'DEL p50', 'DEL p99', 'DEL max', `all ${f.pods} ADDs`], rows));
 
@@ -167,7 +186,7 @@ function print(f: Figures, header: string): void {
       ]);
     }
   }
-  console.log(markdownTable(['goal', 'hostnet-cni, runtime env', 'hostnet-cni, clean env', 'node -e 0, runtime env', 'node -e 0, clean env', 'bridge + host-local'], goalRows));
+  console.log(markdownTable(['goal', 'hostnet-cni, runtime env', 'hostnet-cni, clean env', 'node floor, runtime env', 'node floor, clean env', 'bridge + host-local'], goalRows));
   if (f.hostnet) {
     for (const [col, e] of [[1, 'runtime'], [2, 'clean']] as const) {
       const missed = goalRows.filter((r) => r[col]!.endsWith('MISSED')).map((r) => r[0]);

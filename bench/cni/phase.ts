@@ -5,14 +5,25 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { execa } from 'execa';
+import type { PluginRun } from '../../agent/testing/cni-runtime.js';
 import { ipJson } from '../../dataplane/testing/ip.js';
-import type { BatchResult, Job, Mode } from './batch.js';
-import { cniEnv, type Invocation, type Outcome } from './invoke.js';
+import type { BatchResult, Job, Mode, RunSpec } from './batch.js';
 import { createPods, deleteNetns, eachLimited, netnsPath } from './netns.js';
 import { latency, type Latency } from './stats.js';
 
 const RUNNER_JS = path.join(import.meta.dirname, 'runner-main.js');
-const IF_NAME = 'eth0';
+export const IF_NAME = 'eth0';
+
+type Json = Record<string, unknown>;
+type Outcome = PluginRun;
+
+/**
+ * The environment the runtime (the runner process) has and passes on to every plugin, as libcni
+ * does: 'runtime' is this benchmark's own; 'clean' is PATH alone, like a runtime started by
+ * systemd. It matters for Node: NODE_EXTRA_CA_CERTS, for one, makes every start read and parse
+ * a CA bundle.
+ */
+export type Env = 'runtime' | 'clean';
 
 /** A plugin as a runtime is configured to call it. */
 export interface Family {
@@ -20,11 +31,11 @@ export interface Family {
   key: string;
   /** The namespace the runtime (and so the plugin) runs in: the node's host namespace. */
   hostNs: string;
-  argv: string[];
-  cwd?: string;
-  cniPath: string;
+  /** The plugin's type, found in cniPath. */
+  type: string;
+  cniPath: string[];
   /** The network configuration as the runtime hands it over. */
-  config: string;
+  config: Json;
   /** Host-side objects still there after every pod's DEL (should be none). */
   leftovers(): Promise<string[]>;
 }
@@ -34,17 +45,18 @@ export interface PhaseResult {
   del: Latency;
 }
 
-/** Runs one job in a runner process inside `netns`. */
-export async function runJob(netns: string, job: Job): Promise<BatchResult> {
+/** Runs one job in a runner process inside `netns` whose environment is `env`. */
+export async function runJob(netns: string, job: Job, env: Env): Promise<BatchResult> {
   const r = await execa('ip', ['netns', 'exec', netns, process.execPath, RUNNER_JS], {
     input: JSON.stringify(job), reject: false, timeout: 15 * 60_000, maxBuffer: 256 * 2 ** 20,
+    ...(env === 'clean' ? { env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' }, extendEnv: false } : {}),
   });
-  if (r.exitCode !== 0) throw new Error(`bench/cni runner in ${netns} (${job.mode}, ${job.invocations.length} invocations): exit ${String(r.exitCode)}${r.timedOut ? ' (timed out)' : ''}: ${r.stderr}`);
+  if (r.exitCode !== 0) throw new Error(`bench/cni runner in ${netns} (${job.mode}, ${job.runs.length} runs): exit ${String(r.exitCode)}${r.timedOut ? ' (timed out)' : ''}: ${r.stderr}`);
   return JSON.parse(r.stdout) as BatchResult;
 }
 
 /** A container id as runtimes make them: 64 hex digits. */
-const containerId = (words: string): string => createHash('sha256').update(words).digest('hex');
+export const containerId = (words: string): string => createHash('sha256').update(words).digest('hex');
 
 function failures(what: string, outcomes: Outcome[], bad: (o: Outcome) => string | null): void {
   const problems = outcomes.map((o, i) => ({ i, why: bad(o) })).filter((p) => p.why !== null);
@@ -67,7 +79,7 @@ function resultAddress(o: Outcome): { address: string } | { error: string } {
   }
 }
 
-async function podAddresses(pod: string): Promise<string[] | null> {
+export async function podAddresses(pod: string): Promise<string[] | null> {
   const links = await ipJson(pod, 'addr', 'show');
   const eth = links.find((l) => l['ifname'] === IF_NAME);
   if (!eth) return null;
@@ -75,23 +87,23 @@ async function podAddresses(pod: string): Promise<string[] | null> {
   return infos.filter((a) => a['family'] === 'inet').map((a) => `${String(a['local'])}/${String(a['prefixlen'])}`);
 }
 
-/** `inheritEnv`: the plugins get the runtime's environment too (libcni's way), see Invocation. */
-export async function measurePhase(f: Family, mode: Mode, n: number, round: string, inheritEnv: boolean): Promise<PhaseResult> {
+export async function measurePhase(f: Family, mode: Mode, n: number, round: string, env: Env): Promise<PhaseResult> {
   const pods = await createPods(`${f.key}${mode === 'parallel' ? 'p' : 's'}`, n);
   try {
     const ids = pods.map((_, i) => containerId(`hbc ${process.pid} ${f.key} ${round} ${mode} ${i}`));
+    // CNI_ARGS as kubelet's runtimes spell it for a pod.
     const job = (command: 'ADD' | 'DEL'): Job => ({
       mode,
-      invocations: pods.map((pod, i): Invocation => ({
-        argv: f.argv,
-        env: cniEnv({ command, containerId: ids[i]!, netns: netnsPath(pod), ifName: IF_NAME, cniPath: f.cniPath, podName: `pod-${i}` }),
-        stdin: f.config,
-        inheritEnv,
-        ...(f.cwd ? { cwd: f.cwd } : {}),
+      runs: pods.map((pod, i): RunSpec => ({
+        type: f.type, cniPath: f.cniPath, command, config: f.config, timeoutMs: 60_000,
+        attachment: {
+          containerId: ids[i]!, netns: netnsPath(pod), ifName: IF_NAME,
+          args: `IgnoreUnknown=1;K8S_POD_NAMESPACE=bench;K8S_POD_NAME=pod-${i};K8S_POD_INFRA_CONTAINER_ID=${ids[i]!}`,
+        },
       })),
     });
 
-    const added = await runJob(f.hostNs, job('ADD'));
+    const added = await runJob(f.hostNs, job('ADD'), env);
     const addresses = added.outcomes.map(resultAddress);
     failures(`${f.key} ${mode} ADD`, added.outcomes, (o) => {
       const a = resultAddress(o);
@@ -107,7 +119,7 @@ export async function measurePhase(f: Family, mode: Mode, n: number, round: stri
       if (!held.includes(got[i]!)) throw new Error(`${f.key} ${mode} ADD: pod ${pods[i]} holds [${held.join(', ')}], the result said ${got[i]}`);
     });
 
-    const deleted = await runJob(f.hostNs, job('DEL'));
+    const deleted = await runJob(f.hostNs, job('DEL'), env);
     failures(`${f.key} ${mode} DEL`, deleted.outcomes, (o) => (o.code === 0 ? null : describe(o)));
     await eachLimited(pods.map((_, i) => i), 8, async (i) => {
       if ((await podAddresses(pods[i]!)) !== null) throw new Error(`${f.key} ${mode} DEL: pod ${pods[i]} still has ${IF_NAME}`);
@@ -124,13 +136,16 @@ export async function measurePhase(f: Family, mode: Mode, n: number, round: stri
   }
 }
 
-/** A process that does no CNI work at all (the floor): N starts, timed like the plugins. */
-export async function measureFloor(netns: string, argv: string[], mode: Mode, n: number, inheritEnv: boolean, cwd?: string): Promise<Latency> {
+/**
+ * A process that does no CNI work at all (the floor): N starts of `type` (an executable in
+ * `cniPath`), exec'd and timed exactly like the plugins.
+ */
+export async function measureFloor(netns: string, type: string, cniPath: string[], mode: Mode, n: number, env: Env): Promise<Latency> {
   const r = await runJob(netns, {
     mode,
-    invocations: Array.from({ length: n }, (): Invocation => ({ argv, env: {}, stdin: '', inheritEnv, ...(cwd ? { cwd } : {}) })),
-  });
-  failures(`floor ${argv.join(' ')} ${mode}`, r.outcomes, (o) => (o.code === 0 ? null : describe(o)));
+    runs: Array.from({ length: n }, (): RunSpec => ({ type, cniPath, command: 'VERSION', config: { cniVersion: '1.1.0' }, timeoutMs: 60_000 })),
+  }, env);
+  failures(`floor ${type} ${mode}`, r.outcomes, (o) => (o.code === 0 ? null : describe(o)));
   return latency(r.outcomes.map((o) => o.ms), r.wallMs);
 }
 

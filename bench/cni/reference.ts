@@ -25,21 +25,21 @@ export async function openReference(hostNs: string): Promise<Reference> {
   }
   const dir = await mkdtemp(path.join(tmpdir(), 'hostnet-bench-cni-ref-'));
   const dataDir = path.join(dir, 'ipam');
-  const config = JSON.stringify({
+  const config = {
     cniVersion: '1.0.0', // the newest this Debian's plugins (1.1.1) speak
     name: NETWORK,
     type: 'bridge',
     bridge: BRIDGE,
     isGateway: true,
     ipam: { type: 'host-local', subnet: '10.88.0.0/16', dataDir },
-  });
+  };
   const v = await execa('dpkg-query', ['-W', '-f', '${Version}', 'containernetworking-plugins'], { reject: false });
   const version = v.exitCode === 0 && v.stdout.trim() !== '' ? v.stdout.trim() : 'unknown';
   const family: Family = {
     key: 'ref',
     hostNs,
-    argv: [path.join(REFERENCE_CNI_PATH, 'bridge')],
-    cniPath: REFERENCE_CNI_PATH,
+    type: 'bridge',
+    cniPath: [REFERENCE_CNI_PATH],
     config,
     leftovers: async () => {
       const links = (await linksIn(hostNs)).filter((l) => l !== 'lo' && l !== BRIDGE);
