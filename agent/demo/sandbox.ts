@@ -1,7 +1,8 @@
 // The agent demo: a sandbox host made of network namespaces runs the real hostnet-agent; an
 // example desired state (one network with DHCP, two pod attachments, one VM attachment) is
-// applied through hostnetctl; the pods get their addresses from the agent's DHCP server and
-// ping the gateway; hostnetctl shows networks, attachments, leases and IP usage. Everything
+// applied through hostnetctl; the agent puts the pods' addresses and routes inside them (no
+// DHCP client in the pods; the VM's guest would get its address from the agent's DHCP server),
+// and they ping the gateway; hostnetctl shows networks, attachments, leases and IP usage. Everything
 // lives in the sandbox namespaces and is removed at the end.
 //   node dist/agent/demo/sandbox.js [--keep]
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -38,11 +39,10 @@ networks:
       searchDomains: [web.example]
       routes: [{ destination: 10.10.0.0/16, via: 192.168.10.1 }]
       leaseSeconds: 3600
-      reservations: [{ mac: "02:00:00:00:0b:02", ip: 192.168.10.72, hostname: pod-b }]
 attachments:
   - { name: vm1-nic0, network: web, tap: { ifName: tap-vm1 }, mac: "52:54:00:00:00:01", ip: { auto: {} } }
   - { name: pod-a-net1, network: web, veth: { ifName: hv-poda, peerNetns: /var/run/netns/${ns.podA}, peerIfName: net1 }, ip: { auto: {} } }
-  - { name: pod-b-net1, network: web, veth: { ifName: hv-podb, peerNetns: /var/run/netns/${ns.podB}, peerIfName: net1 }, mac: "02:00:00:00:0b:02" }
+  - { name: pod-b-net1, network: web, veth: { ifName: hv-podb, peerNetns: /var/run/netns/${ns.podB}, peerIfName: net1 }, ip: { static: 192.168.10.72 } }
 `;
 
 async function startAgent(): Promise<ChildProcess> {
@@ -73,13 +73,6 @@ async function waitReady(kind: 'networks' | 'attachments', count: number): Promi
   console.log(`(not all ${kind} Ready after 10 s; see hostnetctl describe)`);
 }
 
-/** busybox udhcpc in a pod: one lease, then exit; the address is installed by our script. */
-function dhcpInPod(pod: string): string {
-  const script = path.join(dir, 'udhcpc.sh');
-  writeFileSync(script, '#!/bin/sh\n[ "$1" = bound ] && ip addr add "$ip/$mask" dev "$interface" && echo "bound $ip router $router dns $dns"\nexit 0\n', { mode: 0o755 });
-  return run('ip', ['netns', 'exec', pod, 'busybox', 'udhcpc', '-i', 'net1', '-q', '-n', '-t', '5', '-T', '1', '-s', script]).trim();
-}
-
 async function main(): Promise<void> {
   step(`sandbox: host namespace ${ns.host}, pods ${ns.podA} and ${ns.podB}`);
   for (const name of Object.values(ns)) run('ip', ['netns', 'add', name]);
@@ -92,11 +85,13 @@ async function main(): Promise<void> {
     console.log(ctl('apply', '-f', path.join(dir, 'state.yaml')).trimEnd());
     await waitReady('networks', 1);
 
-    step('the pods ask the agent\'s DHCP server for addresses (busybox udhcpc)');
-    for (const pod of [ns.podA, ns.podB]) console.log(`${pod}: ${dhcpInPod(pod)}`);
+    await waitReady('attachments', 2);
+    step('inside the pods: the agent put their addresses and routes there (no DHCP client runs in them)');
+    for (const pod of [ns.podA, ns.podB]) {
+      console.log(`${pod}:\n${run('ip', ['-n', pod, '-br', '-4', 'addr', 'show', 'net1']).trimEnd()}\n${run('ip', ['-n', pod, 'route']).trimEnd()}`);
+    }
     step(`ping the gateway from ${ns.podA}`);
     console.log(run('ip', ['netns', 'exec', ns.podA, 'ping', '-c', '2', '-W', '2', '192.168.10.1']).trim());
-    await waitReady('attachments', 2);
 
     step('hostnetctl get networks');
     console.log(ctl('get', 'networks').trimEnd());
