@@ -290,6 +290,8 @@ describe('workload addressing with the real agent', () => {
     await eventually('leaser Configured', async () => isTrue(await status('leaser'), 'Configured'));
     const lease = await (await udhcpc(pod.leaser(), 'net1', ['-r', first])).waitLease();
     expect(['10.79.2.100', '10.79.2.101']).toContain(lease.ip);
+    // The strong case: the very address auto chose before (the agent let it go with the attachment).
+    expect(lease.ip, 'udhcpc -r got the address auto had chosen').toBe(first);
 
     attachments.set('probe', veth('probe', 'tight', 'hv-probe', pod.probe(), 'net1', { ip: { auto: {} } }));
     await apply();
@@ -301,8 +303,8 @@ describe('workload addressing with the real agent', () => {
     expect(await podAddrs(pod.leaser())).toContain(`${lease.ip}/24`);
     const ips = await hostnetctl(socket, ['get', 'ips', '--network', 'tight']);
     expect(ips.stdout).toMatch(new RegExp(`^tight\\s+${re(again)}\\s+attachment\\s+probe\\s+yes`, 'm'));
-    // A lease of an attachment's MAC is named by the attachment.
-    expect(ips.stdout).toMatch(new RegExp(`^tight\\s+${re(lease.ip)}\\s+lease\\s+leaser\\s+yes`, 'm'));
+    // A lease of an attachment's MAC is held by the attachment (ip-usage.ts), named by it.
+    expect(ips.stdout).toMatch(new RegExp(`^tight\\s+${re(lease.ip)}\\s+attachment\\s+leaser\\s+yes`, 'm'));
   });
 
   let autoA = '';
