@@ -51,6 +51,8 @@ interface Figures {
   floor: Record<Mode, Record<Env, { node: Latency; nodeGrpc: Latency }>>;
   reference: Record<Mode, PhaseResult>;
   hostnet: Record<Mode, Record<Env, PhaseResult>> | null;
+  /** hostnet-cni answering VERSION: its own start-up (modules loaded, no agent call). */
+  pluginVersion: Record<Mode, Record<Env, Latency>> | null;
   /** The agent's Cni.Add / Cni.Del alone, from a connected client. */
   agentRpc: Record<Mode, PhaseResult> | null;
 }
@@ -96,6 +98,7 @@ async function run(args: Args, log: (m: string) => void): Promise<Figures> {
 
   let hostnet: Figures['hostnet'] = null;
   let agentRpc: Figures['agentRpc'] = null;
+  let pluginVersion: Figures['pluginVersion'] = null;
   if (args.withHostnet) {
     const agentNs = await createNetns('agent');
     let hn: Hostnet | null = null;
@@ -113,6 +116,15 @@ async function run(args: Args, log: (m: string) => void): Promise<Figures> {
         }
       }
       hostnet = h;
+      const v = {} as Record<Mode, Record<Env, Latency>>;
+      for (const mode of MODES) {
+        v[mode] = {} as Record<Env, Latency>;
+        for (const env of ENVS) {
+          log(`hostnet-cni VERSION, ${args.pods} ${mode}, ${env} environment`);
+          v[mode][env] = await measureFloor(agentNs, hn.family.type, hn.family.cniPath, mode, args.pods, env);
+        }
+      }
+      pluginVersion = v;
       const r = {} as Record<Mode, PhaseResult>;
       for (const mode of MODES) {
         log(`hostnet-agent: Cni.Add and Cni.Del alone, ${args.pods} pods ${mode}`);
@@ -126,7 +138,7 @@ async function run(args: Args, log: (m: string) => void): Promise<Figures> {
       await hn?.close();
     }
   }
-  return { pods: args.pods, load: { start: loadStart, end: loadavg()[0]! }, referenceVersion, nodeEnv, floor, reference, hostnet, agentRpc };
+  return { pods: args.pods, load: { start: loadStart, end: loadavg()[0]! }, referenceVersion, nodeEnv, floor, reference, hostnet, pluginVersion, agentRpc };
 }
 
 const three = (l: Latency | undefined): string[] => (l ? [ms(l.p50), ms(l.p99), ms(l.max)] : ['-', '-', '-']);
@@ -163,6 +175,10 @@ function print(f: Figures, header: string): void {
     for (const env of ENVS) {
       const h = f.hostnet?.[mode][env];
       rows.push([hn(env), mode, ...(h ? [...three(h.add), ...three(h.del), wall(h.add)] : ['not run', '-', '-', '-', '-', '-', '-'])]);
+    }
+    for (const env of ENVS) {
+      const v = f.pluginVersion?.[mode][env];
+      rows.push([`hostnet-cni VERSION (start-up; no agent call, ADD's modules not loaded), ${env} env`, mode, ...(v ? [...three(v), '-', '-', '-', wall(v)] : ['not run', '-', '-', '-', '-', '-', '-'])]);
     }
     const r = f.agentRpc?.[mode];
     rows.push(['hostnet-agent alone: Cni.Add / Cni.Del RPC', mode, ...(r ? [...three(r.add), ...three(r.del), wall(r.add)] : ['not run', '-', '-', '-', '-', '-', '-'])]);
