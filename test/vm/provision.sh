@@ -22,6 +22,9 @@ set -euo pipefail
 project_pkgs=(iproute2 iputils-ping gcc libc6-dev linux-libc-dev busybox isc-dhcp-client dhcpcd-base
   dnsmasq-base kea-dhcp4-server kea-admin systemd prometheus nftables conntrack python3-scapy socat iperf3
   containernetworking-plugins)
+# podman, crun: a real CNI runtime drives hostnet-cni in test/e2e/cni-podman.test.ts (podman's
+# CNI backend, containers from a local busybox root filesystem, nothing pulled).
+project_pkgs+=(podman crun)
 vm_host_pkgs=(qemu-system-x86 kmod) # QEMU for the guest; kmod's modinfo resolves module deps
 
 vm_host=0 node=1
