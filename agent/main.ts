@@ -14,6 +14,7 @@ import { FirewallParticipant } from './firewall/participant.js';
 import { enableBridgeNetfilter } from '../dataplane/bridge-netfilter.js';
 import { nftRunner } from '../dataplane/nftables/run.js';
 import { conntrackTool } from '../dataplane/conntrack.js';
+import { setSysctl } from '../dataplane/sysctl.js';
 import { KernelLinksParticipant } from './kernel/participant.js';
 import { IpamParticipant } from './ipam/participant.js';
 import { AutoChoiceStore } from './ipam/store.js';
@@ -93,6 +94,7 @@ async function run(config: AgentConfig): Promise<void> {
   const workload = new WorkloadAddressesParticipant({
     assignments: (desired) => ipam.assignmentsFor(desired),
     openIn: (netns) => openDataplane(netns),
+    setSysctl,
     warn: (msg, fields) => log.warn(fields, msg),
   });
   const participants: Participant[] = [ipam, firewall, kernel, workload, new DhcpParticipant(dhcp)];

@@ -20,6 +20,8 @@ export interface WorkloadOptions {
   assignments: (desired: DesiredState) => AddressAssignments;
   /** A handle in a workload's namespace, closed by the caller once done (nothing may stay open there). */
   openIn: (netns: string) => Promise<Dataplane>;
+  /** Writes a sysctl (slash-separated path under /proc/sys) inside a workload's namespace. */
+  setSysctl: (netns: string, path: readonly string[], value: string) => Promise<void>;
   warn?: (msg: string, fields: Record<string, unknown>) => void;
 }
 
@@ -55,7 +57,7 @@ export class WorkloadAddressesParticipant implements Participant<WorkloadStep> {
     const links = new Map<string, Link>();
     for (const l of ctx.observed.links) if (l.kind === 'veth') links.set(l.name, l);
     const next = new Map<string, PeerRecord>();
-    const toRead: Array<{ a: Attachment; netns: string; key: string }> = [];
+    const toRead: Array<{ a: Attachment; netns: string; key: string; host: Link }> = [];
     for (const a of ctx.desired.attachments) {
       if (a.kind?.$case !== 'veth' || !a.kind.veth.peerNetns || ctx.held.has(`attachment/${a.name}`)) continue;
       const addressing = assignments.of(a.name);
@@ -75,13 +77,13 @@ export class WorkloadAddressesParticipant implements Participant<WorkloadStep> {
         next.set(a.name, known);
         continue;
       }
-      toRead.push({ a, netns: a.kind.veth.peerNetns, key });
+      toRead.push({ a, netns: a.kind.veth.peerNetns, key, host });
     }
     const steps: WorkloadStep[] = [];
     let taken = 0;
     const worker = async (): Promise<void> => {
       while (taken < toRead.length) {
-        const { a, netns, key } = toRead[taken++]!;
+        const { a, netns, key, host } = toRead[taken++]!;
         const v = a.kind?.$case === 'veth' ? a.kind.veth : null;
         if (!v) continue;
         const wanted = peerWanted(assignments.of(a.name), networks.get(a.network));
@@ -92,6 +94,11 @@ export class WorkloadAddressesParticipant implements Participant<WorkloadStep> {
             const peer = await dp.getLink(v.peerIfName);
             if (!peer) {
               next.set(a.name, { key: '', problem: { reason: 'PeerMissing', message: `"${v.peerIfName}" does not exist in ${netns}` }, assigned: new Set() });
+              continue;
+            }
+            // The name alone proves nothing: only the host end's own peer is hostnet's to address.
+            if (host.linkIndex !== null && peer.index !== host.linkIndex) {
+              next.set(a.name, { key: '', problem: { reason: 'PeerMismatch', message: `"${v.peerIfName}" in ${netns} is not the peer of "${v.ifName}" (ifindex ${peer.index}, the peer is ${host.linkIndex}): left alone` }, assigned: new Set() });
               continue;
             }
             const state = await dp.observe(['addresses', 'routes']);
@@ -129,6 +136,7 @@ export class WorkloadAddressesParticipant implements Participant<WorkloadStep> {
         let dp: Dataplane | null = null;
         try {
           dp = await this.options.openIn(netns);
+          await this.keepSecondaries(netns, steps);
           for (const step of steps) {
             const rec = this.records.get(step.resource!.name);
             if (rec?.problem) continue; // an earlier change of this attachment failed
@@ -156,6 +164,15 @@ export class WorkloadAddressesParticipant implements Participant<WorkloadStep> {
     };
     await Promise.all(Array.from({ length: Math.min(PARALLEL, jobs.length) }, worker));
     return outcome;
+  }
+
+  /**
+   * Removing a primary IPv4 address takes every secondary of its subnet with it, the workload's
+   * own included, unless the device promotes secondaries: turned on before hostnet removes one.
+   */
+  private async keepSecondaries(netns: string, steps: readonly WorkloadStep[]): Promise<void> {
+    const devices = new Set(steps.flatMap((s) => (s.change.op === 'deleteAddress' && !s.change.spec.cidr.includes(':') ? [s.change.spec.dev] : [])));
+    for (const dev of devices) await this.options.setSysctl(netns, ['net', 'ipv4', 'conf', dev, 'promote_secondaries'], '1');
   }
 
   report(ctx: PassContext, problems: readonly Problem[]): ResourceReport[] {

@@ -118,9 +118,9 @@ describe('hostnet-agent end to end', () => {
     await eventually('web and pod-a Ready', async () => (await ready('networks', 'web')) && (await ready('attachments', 'pod-a')));
     const s = await status();
     expect(s.observedGeneration).toBe(1);
-    // Nobody holds the TAP open: configured, but no carrier.
+    // Nobody holds the TAP open: configured, but no carrier; its static address is reserved (DHCP serves it).
     const vm = s.attachments.find((a) => a.name === 'vm1-nic0')!;
-    expect(vm.conditions.map((c) => `${c.type}=${c.status === ConditionStatus.CONDITION_STATUS_TRUE}`)).toEqual(['Configured=true', 'Negotiated=false', 'Ready=false']);
+    expect(vm.conditions.map((c) => `${c.type}=${c.status === ConditionStatus.CONDITION_STATUS_TRUE}`)).toEqual(['Configured=true', 'Negotiated=false', 'AddressesAssigned=true', 'Ready=false']);
     expect((await ipLink(host(), 'foreign0'))?.ifalias).toBeUndefined();
   });
 
@@ -144,7 +144,7 @@ describe('hostnet-agent end to end', () => {
     expect(nets.stdout.split('\n')[0]).toMatch(/^NAME\s+BRIDGE\s+CIDR\s+UPLINK\s+READY\s+AGE$/);
     expect(nets.stdout).toMatch(/web\s+hn-web\s+10\.77\.1\.0\/24\s+vxlan 42\s+True/);
     const atts = await hostnetctl(socket, ['get', 'attachments', '-o', 'wide']);
-    expect(atts.stdout).toMatch(/vm1-nic0\s+web\s+tap\s+tap-vm1\s+10\.77\.1\.71\s+False/);
+    expect(atts.stdout).toMatch(/vm1-nic0\s+web\s+tap\s+tap-vm1\s+10\.77\.1\.71\/24\s+False/);
     const desc = await hostnetctl(socket, ['describe', 'attachment', 'pod-a']);
     expect(desc.stdout).toMatch(/Negotiated\s+True\s+CarrierUp\s+\d+[smhd]/);
     // A neighbour hostnet knows nothing about: a foreign holder.
