@@ -106,7 +106,7 @@ async function run(config: AgentConfig): Promise<void> {
     logger: log,
   });
   const agent = new NodeAgent(store, reconciler, dp, { dhcp, portSecurity: firewall, addresses: (desired) => ipam.assignmentsFor(desired), effective });
-  const cni = new CniBackend({ store: cniStore, effective, reconciler, dp, exclusive: (fn) => agent.exclusive(fn) });
+  const cni = new CniBackend({ store: cniStore, effective, controlPlane: () => store.state, reconciler, dp, exclusive: (fn) => agent.exclusive(fn) });
   // The socket first: a second agent must fail here, before it touches the kernel.
   const server = await startAgentServer(agent, config.socket, log, cni);
   log.info({ socket: config.socket }, 'listening');

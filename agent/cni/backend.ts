@@ -30,6 +30,8 @@ export class CniError extends Error {
 export interface CniBackendDeps {
   store: CniAttachmentStore;
   effective: EffectiveState;
+  /** The control plane's stored state. */
+  controlPlane: () => DesiredState;
   reconciler: Pick<Reconciler, 'requestResync' | 'status' | 'allowTeardown'>;
   dp: Pick<Dataplane, 'getLink'>;
   /** The agent's change lock: CNI changes and the control plane's are stored one at a time. */
@@ -45,15 +47,15 @@ export class CniBackend {
   async add(req: CniAddRequest): Promise<CniAddResponse> {
     const ref = checkRef(req.ref);
     const name = cniAttachmentName(ref);
-    await this.deps.exclusive(async () => {
-      const current = this.deps.effective.current();
+    const seq = await this.deps.exclusive(async () => {
+      const current = this.deps.effective.withPending(this.deps.controlPlane());
       const network = current.networks.find((n) => n.name === req.network);
       if (!req.network) throw new CniError('invalid', 'the network configuration names no hostnet "network"');
       if (!network) throw new CniError('not-found', `network "${req.network}" does not exist on this node`);
       const wanted = attachmentFor(req, ref, network);
       const existing = current.attachments.find((a) => a.name === name);
       // The same ADD again (a runtime retrying): nothing to store.
-      if (existing && JSON.stringify(Attachment.toJSON(existing)) === JSON.stringify(Attachment.toJSON(wanted))) return;
+      if (existing && JSON.stringify(Attachment.toJSON(existing)) === JSON.stringify(Attachment.toJSON(wanted))) return 0;
       const candidate = DesiredState.fromPartial({ ...current, attachments: [...current.attachments.filter((a) => a.name !== name), wanted] });
       try {
         assertValidDesiredState(candidate);
@@ -61,8 +63,9 @@ export class CniBackend {
         if (err instanceof ValidationError) throw new CniError('invalid', `attachment for container ${ref.containerId} interface ${ref.ifName}: ${err.message}`);
         throw err;
       }
-      await this.deps.store.replace([wanted]);
+      return this.deps.store.stage([wanted]);
     });
+    await this.deps.store.commit(seq);
     const status = await this.settled(name);
     const failure = status ? addFailure(status) : 'it is not in the agent\'s status after the pass';
     if (failure) {
@@ -84,7 +87,7 @@ export class CniBackend {
   async check(ref: CniRef | undefined, netns: string): Promise<AttachmentStatus> {
     const r = checkRef(ref);
     const name = cniAttachmentName(r);
-    const a = this.deps.store.list().find((x) => x.name === name);
+    const a = this.deps.store.pending().find((x) => x.name === name);
     if (!a) throw new CniError('failed', `container ${r.containerId} interface ${r.ifName} has no hostnet attachment`);
     if (netns && a.kind?.$case === 'veth' && netnsPath(a.kind.veth.peerNetns) !== netnsPath(netns)) {
       throw new CniError('failed', `attachment ${name} is in ${a.kind.veth.peerNetns}, not in ${netns}`);
@@ -102,7 +105,7 @@ export class CniBackend {
   /** Removes this CNI network's attachments whose (container, interface) is not in `valid`. */
   async gc(cniNetwork: string, valid: readonly CniRef[]): Promise<string[]> {
     const keep = new Set(valid.map((r) => cniAttachmentName(r)));
-    const stale = this.deps.store.list().filter((a) => a.cni?.cniNetwork === cniNetwork && !keep.has(a.name)).map((a) => a.name);
+    const stale = this.deps.store.pending().filter((a) => a.cni?.cniNetwork === cniNetwork && !keep.has(a.name)).map((a) => a.name);
     if (stale.length === 0) return [];
     return this.remove(new Set(stale));
   }
@@ -116,11 +119,11 @@ export class CniBackend {
   }
 
   private async remove(names: ReadonlySet<string>): Promise<string[]> {
-    const removed = await this.deps.exclusive(async () => {
-      const present = this.deps.store.list().filter((a) => names.has(a.name)).map((a) => a.name);
-      if (present.length > 0) await this.deps.store.replace([], new Set(present));
-      return present;
+    const { removed, seq } = await this.deps.exclusive(async () => {
+      const present = this.deps.store.pending().filter((a) => names.has(a.name)).map((a) => a.name);
+      return { removed: present, seq: present.length > 0 ? this.deps.store.stage([], new Set(present)) : 0 };
     });
+    await this.deps.store.commit(seq);
     if (removed.length > 0) {
       this.deps.reconciler.allowTeardown();
       await this.deps.reconciler.requestResync('cni del');

@@ -10,8 +10,16 @@ import { Attachment } from '../api/gen/hostnet/v1/resources.js';
 export const CNI_FILE = 'cni-attachments.json';
 
 export class CniAttachmentStore {
+  /** What is on disk: the reconciler's view. */
   private attachments: Attachment[] = [];
-  /** Bumped on every change (EffectiveState's cache key). */
+  /** What is on disk plus the changes staged since: what the next change is judged against. */
+  private staged: Attachment[] = [];
+  /** Changes staged so far, and how many of them are on disk. */
+  private stagedSeq = 0;
+  private durableSeq = 0;
+  private inFlight: Promise<void> | null = null;
+  private queued: Promise<void> | null = null;
+  /** Bumped on every change on disk (EffectiveState's cache key). */
   version = 0;
 
   constructor(readonly dir: string) {}
@@ -20,8 +28,14 @@ export class CniAttachmentStore {
     return path.join(this.dir, CNI_FILE);
   }
 
+  /** The attachments on disk. */
   list(): readonly Attachment[] {
     return this.attachments;
+  }
+
+  /** The attachments with every staged change: what a new change must be consistent with. */
+  pending(): readonly Attachment[] {
+    return this.staged;
   }
 
   /**
@@ -40,6 +54,7 @@ export class CniAttachmentStore {
       const raw = JSON.parse(text) as { attachments?: unknown };
       if (!Array.isArray(raw.attachments)) throw new Error('no "attachments" list');
       this.attachments = raw.attachments.map((a) => Attachment.fromJSON(a));
+      this.staged = this.attachments;
       this.version++;
       return null;
     } catch (err) {
@@ -49,14 +64,50 @@ export class CniAttachmentStore {
     }
   }
 
-  /** Stores the list with `add` in place of any attachment of the same name and without `remove`. */
-  async replace(add: readonly Attachment[], remove: ReadonlySet<string> = new Set()): Promise<void> {
+  /**
+   * Stages `add` (in place of any attachment of the same name) and the removal of `remove`;
+   * returns the change's number for commit(). Synchronous: call it under the agent's change lock.
+   */
+  stage(add: readonly Attachment[], remove: ReadonlySet<string> = new Set()): number {
     const names = new Set(add.map((a) => a.name));
-    const next = [...this.attachments.filter((a) => !names.has(a.name) && !remove.has(a.name)), ...add];
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    const text = `${JSON.stringify({ attachments: next.map((a) => Attachment.toJSON(a)) }, null, 1)}\n`;
-    await replaceFileDurably(this.file, `${this.file}.tmp`, text);
-    this.attachments = next;
-    this.version++;
+    this.staged = [...this.staged.filter((a) => !names.has(a.name) && !remove.has(a.name)), ...add];
+    return ++this.stagedSeq;
+  }
+
+  /**
+   * Resolves once change `seq` is on disk. Group commit: changes staged while a write is in
+   * flight go out together in the next one, so 100 parallel ADDs cost a few fsyncs, not 100.
+   */
+  async commit(seq: number): Promise<void> {
+    while (this.durableSeq < seq) {
+      this.queued ??= this.writeNext();
+      await this.queued;
+    }
+  }
+
+  private async writeNext(): Promise<void> {
+    await this.inFlight?.catch(() => undefined);
+    this.queued = null;
+    const snapshot = this.staged;
+    const upTo = this.stagedSeq;
+    const write = (async () => {
+      await mkdir(this.dir, { recursive: true, mode: 0o700 });
+      const text = `${JSON.stringify({ attachments: snapshot.map((a) => Attachment.toJSON(a)) }, null, 1)}\n`;
+      await replaceFileDurably(this.file, `${this.file}.tmp`, text);
+    })();
+    this.inFlight = write;
+    try {
+      await write;
+      this.attachments = snapshot;
+      this.durableSeq = upTo;
+      this.version++;
+    } catch (err) {
+      // Every change of this write fails; they stay staged and go out with the next write (a
+      // failed ADD the runtime then DELs, a DEL it retries): better than a later change
+      // reported stored that never was.
+      throw new Error(`store CNI attachments ${this.file}: ${(err as Error).message}`);
+    } finally {
+      if (this.inFlight === write) this.inFlight = null;
+    }
   }
 }

@@ -80,9 +80,9 @@ export class NodeAgent {
       const next = DesiredState.fromPartial(edit(current));
       refuseCniFields(next);
       // Judged with the CNI attachments, which stay whatever the control plane sends.
-      const joined = this.effective.of(next);
+      const joined = this.effective.withPending(next);
       refuseOrphanedCniAttachments(next, joined);
-      assertValidDesiredState(joined, this.effective.of(current));
+      assertValidDesiredState(joined, this.effective.withPending(current));
       if (dryRun) {
         return { generation: current.generation, plan: describePlan(await this.reconciler.dryRun(joined)) };
       }
