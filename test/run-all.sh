@@ -30,7 +30,7 @@ step "port security on Debian's kernel (always in the VM fixture)"
 bash test/debian-kernel/run.sh "$reports" || status=1
 
 step "leftovers"
-left=$(ip netns list | awk '{print $1}' | grep -E '^(hntest|hnbench|hndemo)-' || true)
+left=$(ip netns list | awk '{print $1}' | grep -E '^(hntest|hnbench|hndemo|netns)-' || true)  # netns-<uuid>: podman's pod namespaces
 if [[ -n $left ]]; then echo "namespaces left behind: $left"; status=1; else echo "no test namespaces left"; fi
 if ip -o link show | grep -q 'alias hostnet'; then echo "the host namespace holds links with a hostnet alias"; status=1; fi
 # Traffic tools only tests start (a socat forked child outlives its namespace unless its group is stopped).
