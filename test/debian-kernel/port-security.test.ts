@@ -111,9 +111,9 @@ describe('port security on Debian\'s kernel (VM fixture)', () => {
     await start();
     await rpc(client!, client!.apply, { state: desired(), dryRun: false });
     await eventually('SecurityApplied True on a, b, d', securityApplied, 60_000);
-    await sh(wl.a(), `ip addr add ${A}/24 dev eth0`);
-    await sh(wl.b(), `ip addr add ${B}/24 dev eth0`);
-    await sh(wl.c(), `ip addr add ${C}/24 dev eth0`);
+    await sh(wl.a(), `ip addr replace ${A}/24 dev eth0`);
+    await sh(wl.b(), `ip addr replace ${B}/24 dev eth0`);
+    await sh(wl.c(), `ip addr replace ${C}/24 dev eth0`);
     onA = await startListener(wl.a(), [8080, 9090], [5353]);
     onC = await startListener(wl.c(), [], [7000]);
     listeners.push(onA, onC);

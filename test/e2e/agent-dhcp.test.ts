@@ -148,7 +148,8 @@ describe('hostnet-agent serves DHCP', () => {
     const holder = (ip: string) => usage.ips.find((u) => u.ip === ip);
     expect(holder('10.78.5.1')?.holderKind).toBe(IpHolderKind.IP_HOLDER_KIND_GATEWAY);
     expect(holder('10.78.5.2')?.holderKind).toBe(IpHolderKind.IP_HOLDER_KIND_DHCP_SERVER);
-    expect(holder(autoAddress)).toMatchObject({ holderKind: IpHolderKind.IP_HOLDER_KIND_LEASE, managed: true, mac: AUTO_MAC });
+    // Leased and auto-assigned to the attachment: named by it.
+    expect(holder(autoAddress)).toMatchObject({ holderKind: IpHolderKind.IP_HOLDER_KIND_ATTACHMENT, holderName: 'pod-auto', managed: true, mac: AUTO_MAC });
     expect(holder(RESERVED_IP)?.holderKind).toBe(IpHolderKind.IP_HOLDER_KIND_RESERVATION);
 
     const ctl = await hostnetctl(socket, ['get', 'leases']);

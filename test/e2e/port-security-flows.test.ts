@@ -86,8 +86,8 @@ describe('port security and running flows', () => {
     if (!m) throw new Error('no "serving metrics" line in the agent log');
     metricsUrl = `http://127.0.0.1:${m[1]}/metrics`;
     await apply({ networks: [net], attachments: attachments(true), securityGroups: [cli, srv([80, 81])] });
-    await execa('ip', ['-n', client(), 'addr', 'add', '10.72.0.10/24', 'dev', 'eth0']);
-    await execa('ip', ['-n', server(), 'addr', 'add', '10.72.0.11/24', 'dev', 'eth0']);
+    await execa('ip', ['-n', client(), 'addr', 'replace', '10.72.0.10/24', 'dev', 'eth0']);
+    await execa('ip', ['-n', server(), 'addr', 'replace', '10.72.0.11/24', 'dev', 'eth0']);
     for (const port of [80, 81]) spawnGroup(['netns', 'exec', server(), 'socat', `TCP-LISTEN:${port},fork,reuseaddr`, 'EXEC:cat']);
   });
 

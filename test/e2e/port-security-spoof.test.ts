@@ -113,8 +113,8 @@ beforeAll(async () => {
   const r = await hostnetctl(socket, ['apply', '-f', file]);
   expect(r.exitCode, r.stderr).toBe(0);
   for (const n of [xNs(), vNs(), yNs()]) await inNetns(n, ['ip', 'link', 'set', 'eth0', 'up']);
-  await inNetns(xNs(), ['ip', 'addr', 'add', `${X}/24`, 'dev', 'eth0']);
-  await inNetns(vNs(), ['ip', 'addr', 'add', `${V}/24`, 'dev', 'eth0']);
+  await inNetns(xNs(), ['ip', 'addr', 'replace', `${X}/24`, 'dev', 'eth0']);
+  await inNetns(vNs(), ['ip', 'addr', 'replace', `${V}/24`, 'dev', 'eth0']);
   await inNetns(vNs(), ['ip', 'addr', 'add', `${V6}/64`, 'dev', 'eth0', 'nodad']);
   [x, v, hostSniffer] = await Promise.all([PyShell.start(xNs(), 'x'), PyShell.start(vNs(), 'v'), PyShell.start(host(), 'host')]);
   await Promise.all([x.run('load_scapy()'), v.run('sniff_start("eth0")\nserve_tcp(80)'), hostSniffer.run(`sniff_start(${py(BRIDGE)})`)]);

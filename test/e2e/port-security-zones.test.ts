@@ -80,7 +80,7 @@ except Exception: print("")`;
     const r = await hostnetctl(agent.socket, ['apply', '-f', file]);
     expect(r.exitCode, r.stderr).toBe(0);
     for (const [n, ip] of [[a1(), CLIENT], [a2(), SERVER], [b1(), CLIENT], [b2(), SERVER]] as const) {
-      await execa('ip', ['-n', n, 'addr', 'add', `${ip}/24`, 'dev', 'eth0']);
+      await execa('ip', ['-n', n, 'addr', 'replace', `${ip}/24`, 'dev', 'eth0']);
     }
   });
 

@@ -182,13 +182,14 @@ beforeAll(async () => {
   agent = await startAgent({ netns: host(), socket, stateDir: path.join(dir, 'state') });
   client = agentClient(socket);
   await apply();
-  // The workloads configure themselves (the agent does not enter their namespaces for addresses).
+  // The agent puts each static address and the default route in the workload; setting them
+  // again here (replace: idempotent) keeps the workloads' set-up independent of that.
   for (const w of WORKLOADS) {
     const n = nsOf(w);
     await inNetns(n, ['ip', 'link', 'set', 'eth0', 'up']);
     if (w !== 'g') {
-      await inNetns(n, ['ip', 'addr', 'add', `${IP[w]}/24`, 'dev', 'eth0']);
-      await inNetns(n, ['ip', 'route', 'add', 'default', 'via', w === 'h' ? GW.m : GW.n]);
+      await inNetns(n, ['ip', 'addr', 'replace', `${IP[w]}/24`, 'dev', 'eth0']);
+      await inNetns(n, ['ip', 'route', 'replace', 'default', 'via', w === 'h' ? GW.m : GW.n]);
     }
     if (w === 'c' || w === 'f') await inNetns(n, ['ip', 'addr', 'add', `${IP6[w]}/64`, 'dev', 'eth0', 'nodad']);
     const s = await PyShell.start(n, w);
