@@ -33,6 +33,7 @@ const UINT32 = { kind: 'uint32' } as const;
 const UINT64 = { kind: 'uint64' } as const;
 const IP_FAMILY = { kind: 'enum', name: 'IpFamily', values: { IP_FAMILY_UNSPECIFIED: 0, IPV4: 4, IPV6: 6 } } as const;
 const DIRECTION = { kind: 'enum', name: 'Direction', values: { DIRECTION_UNSPECIFIED: 0, INGRESS: 1, EGRESS: 2 } } as const;
+const IPV6_MODE = { kind: 'enum', name: 'Ipv6Mode', values: { IPV6_MODE_UNSPECIFIED: 0, SLAAC: 1, DHCPV6_STATELESS: 2, DHCPV6_STATEFUL: 3 } } as const;
 const STRING_OR_INTEGER = { kind: 'string', integerAllowed: true } as const;
 const msg = (name: MessageName): FieldType => ({ kind: 'message', name });
 
@@ -46,7 +47,7 @@ export const MESSAGES: Readonly<Record<MessageName, readonly FieldShape[]>> = {
     f('securityGroups', msg('SecurityGroup'), list)],
   Network: [
     f('name', STRING), f('bridgeName', STRING), f('mtu', UINT32), f('uplink', msg('Uplink')), f('importedBridge', BOOL),
-    f('ipFamily', IP_FAMILY), f('cidr', STRING), f('gateway', STRING), f('gatewayOnBridge', BOOL), f('dhcp', msg('Dhcp')),
+    f('ipFamily', IP_FAMILY), f('cidr', STRING), f('gateway', STRING), f('gatewayOnBridge', BOOL), f('dhcp', msg('Dhcp')), f('ipv6Mode', IPV6_MODE),
   ],
   Uplink: [
     f('none', msg('NoUplink'), { oneof: 'kind' }), f('vlan', msg('VlanUplink'), { oneof: 'kind' }),

@@ -6,7 +6,7 @@ import { capLines, clip } from '../api/echo.js';
 import { netnsPath } from '../../dataplane/netns-path.js';
 import { checkIfName, checkMac, checkMtu, checkVlanId, checkVni } from '../../dataplane/validate.js';
 import { validateSecurity } from './validate-security.js';
-import { IpFamily, type Attachment, type DesiredState, type Network } from '../api/gen/hostnet/v1/resources.js';
+import { IpFamily, Ipv6Mode, type Attachment, type DesiredState, type Network } from '../api/gen/hostnet/v1/resources.js';
 import {
   bridgeNameOf, ifNameOf, macOf, mtuOf, RESOURCE_NAME_PATTERN, uplinkDeviceOf,
 } from '../naming.js';
@@ -331,7 +331,26 @@ function validateNetwork(c: Collector, n: Network, p: string, claimName: ClaimNa
   const dhcp = n.dhcp;
   if (dhcp && cidr) validateDhcp(c, n, `${p}.dhcp`, cidr, gw);
   else if (dhcp?.enabled && family === 6) c.add(`${p}.dhcp.enabled`, 'dhcp-ipv4-only', 'the embedded DHCP server serves IPv4 networks only');
+  validateIpv6Mode(c, n, p, cidr, family);
   return { cidr, family };
+}
+
+/** How an IPv6 network's workloads configure themselves from the agent's router advertisements. */
+function validateIpv6Mode(c: Collector, n: Network, p: string, cidr: Cidr | null, family: Family | null): void {
+  const mode = n.ipv6Mode;
+  if (mode !== Ipv6Mode.IPV6_MODE_UNSPECIFIED && family === 4) {
+    c.add(`${p}.ipv6Mode`, 'ipv6-mode-ipv6-only', 'ipv6Mode is for IPv6 networks');
+    return;
+  }
+  if (mode === Ipv6Mode.DHCPV6_STATELESS || mode === Ipv6Mode.DHCPV6_STATEFUL) {
+    c.add(`${p}.ipv6Mode`, 'ipv6-mode-supported', `${Ipv6Mode[mode]} needs DHCPv6, which the agent does not serve yet; use SLAAC`);
+    return;
+  }
+  // Router advertisements go out on networks whose gateway is on the bridge; SLAAC forms
+  // addresses from a 64-bit prefix only (RFC 4862 5.5.3, RFC 4291 2.5.1).
+  if (family === 6 && cidr && n.gatewayOnBridge && cidr.prefix !== 64) {
+    c.add(`${p}.cidr`, 'slaac-prefix-64', `SLAAC needs a /64 prefix, but cidr ${n.cidr} is a /${cidr.prefix}`);
+  }
 }
 
 function parseIpText(cidr: Cidr): string {

@@ -62,6 +62,54 @@ export function ipFamilyToJSON(object: IpFamily): string {
   }
 }
 
+export enum Ipv6Mode {
+  IPV6_MODE_UNSPECIFIED = 0,
+  /** SLAAC - Stateless address autoconfiguration from the advertised /64 prefix (RFC 4862). */
+  SLAAC = 1,
+  /** DHCPV6_STATELESS - SLAAC, and DHCPv6 for the other settings (O flag). Not served yet. */
+  DHCPV6_STATELESS = 2,
+  /** DHCPV6_STATEFUL - Addresses from DHCPv6 (M flag). Not served yet. */
+  DHCPV6_STATEFUL = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function ipv6ModeFromJSON(object: any): Ipv6Mode {
+  switch (object) {
+    case 0:
+    case "IPV6_MODE_UNSPECIFIED":
+      return Ipv6Mode.IPV6_MODE_UNSPECIFIED;
+    case 1:
+    case "SLAAC":
+      return Ipv6Mode.SLAAC;
+    case 2:
+    case "DHCPV6_STATELESS":
+      return Ipv6Mode.DHCPV6_STATELESS;
+    case 3:
+    case "DHCPV6_STATEFUL":
+      return Ipv6Mode.DHCPV6_STATEFUL;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return Ipv6Mode.UNRECOGNIZED;
+  }
+}
+
+export function ipv6ModeToJSON(object: Ipv6Mode): string {
+  switch (object) {
+    case Ipv6Mode.IPV6_MODE_UNSPECIFIED:
+      return "IPV6_MODE_UNSPECIFIED";
+    case Ipv6Mode.SLAAC:
+      return "SLAAC";
+    case Ipv6Mode.DHCPV6_STATELESS:
+      return "DHCPV6_STATELESS";
+    case Ipv6Mode.DHCPV6_STATEFUL:
+      return "DHCPV6_STATEFUL";
+    case Ipv6Mode.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** Traffic direction as seen from the workload. */
 export enum Direction {
   DIRECTION_UNSPECIFIED = 0,
@@ -151,8 +199,18 @@ export interface Network {
   gateway: string;
   /** Put the gateway address on the bridge (the host routes for the network). */
   gatewayOnBridge: boolean;
-  /** The embedded DHCP server (IPv4 networks only). */
-  dhcp?: Dhcp | undefined;
+  /**
+   * The embedded DHCP server (IPv4 networks only). On an IPv6 network its dnsServers,
+   * searchDomains and routes go into the router advertisements (RDNSS, DNSSL, route information).
+   */
+  dhcp?:
+    | Dhcp
+    | undefined;
+  /**
+   * IPv6 networks: how workloads get their addresses from the router advertisements the agent
+   * sends on the bridge (with gatewayOnBridge). Default: SLAAC.
+   */
+  ipv6Mode: Ipv6Mode;
 }
 
 /** Exactly one kind of uplink; in YAML/JSON e.g. `uplink: { vlan: { parent: eth1, id: 600 } }`. */
@@ -557,6 +615,7 @@ function createBaseNetwork(): Network {
     gateway: "",
     gatewayOnBridge: false,
     dhcp: undefined,
+    ipv6Mode: 0,
   };
 }
 
@@ -591,6 +650,9 @@ export const Network: MessageFns<Network> = {
     }
     if (message.dhcp !== undefined) {
       Dhcp.encode(message.dhcp, writer.uint32(106).fork()).join();
+    }
+    if (message.ipv6Mode !== 0) {
+      writer.uint32(112).int32(message.ipv6Mode);
     }
     return writer;
   },
@@ -688,6 +750,14 @@ export const Network: MessageFns<Network> = {
             message.dhcp = Dhcp.decode(reader, reader.uint32());
             continue;
           }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.ipv6Mode = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -728,6 +798,11 @@ export const Network: MessageFns<Network> = {
         ? globalThis.Boolean(object.gateway_on_bridge)
         : false,
       dhcp: isSet(object.dhcp) ? Dhcp.fromJSON(object.dhcp) : undefined,
+      ipv6Mode: isSet(object.ipv6Mode)
+        ? ipv6ModeFromJSON(object.ipv6Mode)
+        : isSet(object.ipv6_mode)
+        ? ipv6ModeFromJSON(object.ipv6_mode)
+        : 0,
     };
   },
 
@@ -763,6 +838,9 @@ export const Network: MessageFns<Network> = {
     if (message.dhcp !== undefined) {
       obj.dhcp = Dhcp.toJSON(message.dhcp);
     }
+    if (message.ipv6Mode !== 0) {
+      obj.ipv6Mode = ipv6ModeToJSON(message.ipv6Mode);
+    }
     return obj;
   },
 
@@ -783,6 +861,7 @@ export const Network: MessageFns<Network> = {
     message.gateway = object.gateway ?? "";
     message.gatewayOnBridge = object.gatewayOnBridge ?? false;
     message.dhcp = (object.dhcp !== undefined && object.dhcp !== null) ? Dhcp.fromPartial(object.dhcp) : undefined;
+    message.ipv6Mode = object.ipv6Mode ?? 0;
     return message;
   },
 };
