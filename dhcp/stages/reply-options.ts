@@ -3,6 +3,9 @@
 // mask and router always (RFC 2131 4.3.1 / RFC 2132 recommend them), the rest when the
 // parameter request list (55) asks for it (or everything configured when there is no list),
 // in the client's order, and the relay agent information (82) echoed last (RFC 3046 2.2).
+// The client identifier (61) is echoed unaltered in every reply, NAK included (RFC 6842 3),
+// right after 54 so that a reply squeezed into a small maximum message size still carries it:
+// a client that sent one may drop a reply without it.
 import { intToIp, type Cidr } from '../../dataplane/ip4.js';
 import {
   broadcastAddress, classlessRoutes, dnsServers, domainName, domainSearch, interfaceMtu, leaseTime, messageType,
@@ -55,6 +58,9 @@ export function replyOptions(input: ReplyOptionsInput): Map<number, Buffer> {
   const out = new Map<number, Buffer>();
   out.set(OPT.MESSAGE_TYPE, messageType.encode(input.type));
   out.set(OPT.SERVER_ID, serverId.encode(input.serverAddress));
+  // Raw bytes, not re-encoded: "unaltered" even when the id is one we would not accept.
+  const clientIdEcho = input.req.options.get(OPT.CLIENT_ID);
+  if (clientIdEcho) out.set(OPT.CLIENT_ID, clientIdEcho);
   const relay = input.req.options.get(OPT.RELAY_AGENT_INFO);
   if (input.type === DHCP.NAK) {
     if (relay) out.set(OPT.RELAY_AGENT_INFO, relay);

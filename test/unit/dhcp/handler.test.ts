@@ -244,6 +244,21 @@ describe('DhcpHandler', () => {
     expect(store.get('192.168.10.10')?.clientId).toBe('01deadbeef0001');
   });
 
+  it('echoes option 61 unaltered in OFFER, ACK and NAK (RFC 6842 3), and only to a client that sent it', async () => {
+    const id = Buffer.from([1, 0xde, 0xad, 0xbe, 0xef, 0, 1]);
+    const withId: Parameters<typeof request>[1] = { opts: [[61, id]] };
+    const offer = await discover(A, withId);
+    expect(offer!.reply.options.get(61)).toEqual(id);
+    const ack = await select(A, offer!.reply.yiaddr, SERVER, withId);
+    expect(typeOf(ack)).toBe(DHCP.ACK);
+    expect(ack!.reply.options.get(61)).toEqual(id);
+    const nak = await send(request(DHCP.REQUEST, { chaddr: A, opts: [[61, id], [50, ip('10.1.1.1')]] }));
+    expect(typeOf(nak)).toBe(DHCP.NAK);
+    expect(nak!.reply.options.get(61)).toEqual(id);
+    expect(decodeDhcp(encodeDhcp(nak!.reply)).options.get(61)).toEqual(id);
+    expect((await discover(B))!.reply.options.has(61)).toBe(false);
+  });
+
   it('drops DISCOVERs when the pool is exhausted, and reuses expired leases', async () => {
     h.reconfigure({ ...config, pools: [{ start: '192.168.10.10', end: '192.168.10.11' }] });
     await dora(A);
