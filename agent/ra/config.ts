@@ -1,0 +1,58 @@
+// What the agent advertises on an IPv6 network's bridge (RFC 4861 router advertisements), from
+// the desired state alone: the network's /64 as on-link prefix (autonomous under SLAAC), the M
+// and O flags by ipv6Mode, the gateway making the bridge a default router, the MTU, and the
+// dhcp settings as RDNSS, DNSSL (RFC 8106) and route information (RFC 4191).
+import { parseCidr } from '../../dataplane/ip.js';
+import { IpFamily, Ipv6Mode, type Network } from '../api/gen/hostnet/v1/resources.js';
+import { bridgeNameOf, mtuOf } from '../naming.js';
+
+/** RFC 4861 6.2.1's AdvDefaultLifetime for the default MaxRtrAdvInterval (600 s): 3 x 600. */
+export const ROUTER_LIFETIME_SEC = 1800;
+
+export interface AdvertisedRoute {
+  /** A CIDR. */
+  prefix: string;
+  preference: 'low' | 'medium' | 'high';
+}
+
+export interface AdvertisementConfig {
+  /** The bridge the advertisements go out on. */
+  device: string;
+  /** The on-link prefix, e.g. "fd00:77::/64". */
+  prefix: string;
+  /** A flag: workloads form addresses from the prefix (SLAAC). */
+  autonomous: boolean;
+  /** M flag: addresses from DHCPv6. */
+  managed: boolean;
+  /** O flag: other settings from DHCPv6. */
+  other: boolean;
+  /** 0: not a default router. */
+  routerLifetimeSec: number;
+  mtu: number;
+  dnsServers: string[];
+  searchDomains: string[];
+  routes: AdvertisedRoute[];
+}
+
+/** True when the agent sends router advertisements on this network's bridge. */
+export function advertises(n: Network): boolean {
+  return n.ipFamily === IpFamily.IPV6 && n.gatewayOnBridge && !!n.gateway && parseCidr(n.cidr)?.family === 6;
+}
+
+export function advertisementOf(n: Network): AdvertisementConfig | null {
+  if (!advertises(n)) return null;
+  const mode = n.ipv6Mode === Ipv6Mode.IPV6_MODE_UNSPECIFIED ? Ipv6Mode.SLAAC : n.ipv6Mode;
+  const d = n.dhcp;
+  return {
+    device: bridgeNameOf(n),
+    prefix: n.cidr,
+    autonomous: mode === Ipv6Mode.SLAAC || mode === Ipv6Mode.DHCPV6_STATELESS,
+    managed: mode === Ipv6Mode.DHCPV6_STATEFUL,
+    other: mode === Ipv6Mode.DHCPV6_STATELESS || mode === Ipv6Mode.DHCPV6_STATEFUL,
+    routerLifetimeSec: ROUTER_LIFETIME_SEC,
+    mtu: mtuOf(n),
+    dnsServers: [...(d?.dnsServers ?? [])],
+    searchDomains: [...(d?.searchDomains ?? [])],
+    routes: (d?.routes ?? []).map((r) => ({ prefix: r.destination, preference: 'medium' as const })),
+  };
+}

@@ -1,0 +1,147 @@
+// Router advertisements as a reconcile participant: one advertiser (dhcp/ra) per IPv6 network
+// whose gateway is on the bridge, started once the bridge has its IPv6 link-local address (the
+// source RFC 4861 requires), reconfigured in place when the settings change, restarted when the
+// bridge was recreated. A network that goes (or stops advertising) gets final advertisements
+// with router lifetime 0, so workloads drop the default route at once; close() (an agent
+// stopping or restarting) never sends them: workloads keep their routes across a restart.
+import type { Link, ObservedState } from '../../dataplane/types.js';
+import { condition, type ComputedCondition } from '../conditions/condition.js';
+import type { ApplyOutcome, Participant, ParticipantPlan, PassContext, PlannedStep, ResourceReport } from '../reconcile/participant.js';
+import { advertisementOf, type AdvertisementConfig } from './config.js';
+
+/** A running advertiser, as the participant drives it. */
+export interface Advertiser {
+  reconfigure(config: AdvertisementConfig): void;
+  /** final: send advertisements with router lifetime 0 first. */
+  stop(options: { final: boolean }): Promise<void>;
+}
+
+export type StartAdvertiser = (config: AdvertisementConfig) => Promise<Advertiser>;
+
+interface Running {
+  advertiser: Advertiser;
+  ifindex: number;
+  key: string;
+  config: AdvertisementConfig;
+}
+
+export interface RaStep extends PlannedStep {
+  readonly op: 'startRa' | 'reconfigureRa' | 'restartRa' | 'stopRa';
+  readonly network: string;
+  readonly config: AdvertisementConfig | null;
+  readonly ifindex: number;
+  /** stopRa: end with router lifetime 0. */
+  readonly final: boolean;
+}
+
+const CONDITION = 'RouterAdvertising';
+const IFA_F_TENTATIVE = 0x40;
+
+function linkLocalOn(bridge: Link, observed: ObservedState): boolean {
+  return observed.addresses.some((a) => a.index === bridge.index && a.family === 6 && a.cidr.toLowerCase().startsWith('fe80:') && (a.flags & IFA_F_TENTATIVE) === 0);
+}
+
+export class RouterAdvertisementParticipant implements Participant<RaStep> {
+  readonly name = 'ra';
+  private readonly running = new Map<string, Running>();
+  private readonly failed = new Map<string, string>();
+
+  constructor(private readonly start: StartAdvertiser) {}
+
+  plan(ctx: PassContext): ParticipantPlan<RaStep> {
+    const steps: RaStep[] = [];
+    const links = new Map(ctx.observed.links.map((l) => [l.name, l]));
+    const wanted = new Set<string>();
+    for (const n of ctx.desired.networks) {
+      const config = advertisementOf(n);
+      if (!config) continue;
+      wanted.add(n.name);
+      const bridge = links.get(config.device);
+      const run = this.running.get(n.name);
+      const resource = { kind: 'network' as const, name: n.name };
+      if (!bridge || !linkLocalOn(bridge, ctx.observed)) {
+        // Nothing can be sent without the source address; whatever ran there is stale.
+        if (run) steps.push({ op: 'stopRa', resource, network: n.name, config: null, ifindex: 0, final: false, description: `stop router advertisements of network ${n.name}: "${config.device}" has no IPv6 link-local address` });
+        continue;
+      }
+      const key = JSON.stringify(config);
+      const step = (op: RaStep['op'], why: string): void => {
+        steps.push({ op, resource, network: n.name, config, ifindex: bridge.index, final: false, description: `${why} router advertisements of network ${n.name} on "${config.device}" (${config.prefix})` });
+      };
+      if (!run) step('startRa', 'start');
+      else if (run.ifindex !== bridge.index) step('restartRa', 'restart (bridge recreated)');
+      else if (run.key !== key) step('reconfigureRa', 'reconfigure');
+    }
+    if (!ctx.holdTeardown) {
+      for (const name of this.running.keys()) {
+        if (wanted.has(name)) continue;
+        steps.push({ op: 'stopRa', resource: { kind: 'network', name }, network: name, config: null, ifindex: 0, final: true, description: `stop router advertisements of network ${name} (router lifetime 0: workloads drop the default route)` });
+      }
+    }
+    return { steps, problems: [] };
+  }
+
+  async apply(plan: ParticipantPlan<RaStep>): Promise<ApplyOutcome> {
+    const outcome: ApplyOutcome = { applied: 0, failures: [], kernelChanged: false };
+    for (const step of plan.steps) {
+      try {
+        const run = this.running.get(step.network);
+        if (step.op === 'reconfigureRa' && run && step.config) {
+          run.advertiser.reconfigure(step.config);
+          this.running.set(step.network, { ...run, key: JSON.stringify(step.config), config: step.config });
+        } else {
+          if (run) {
+            this.running.delete(step.network);
+            await run.advertiser.stop({ final: step.final });
+          }
+          if (step.config) {
+            const advertiser = await this.start(step.config);
+            this.running.set(step.network, { advertiser, ifindex: step.ifindex, key: JSON.stringify(step.config), config: step.config });
+          }
+        }
+        this.failed.delete(step.network);
+        outcome.applied++;
+      } catch (err) {
+        const error = err instanceof Error ? err.message : String(err);
+        this.failed.set(step.network, error);
+        outcome.failures.push({ step, error, problem: null });
+      }
+    }
+    return outcome;
+  }
+
+  report(ctx: PassContext): ResourceReport[] {
+    const out: ResourceReport[] = [];
+    const links = new Map(ctx.observed.links.map((l) => [l.name, l]));
+    for (const n of ctx.desired.networks) {
+      const config = advertisementOf(n);
+      if (!config) continue;
+      out.push({ resource: { kind: 'network', name: n.name }, conditions: [this.conditionOf(n.name, config, links.get(config.device), ctx.observed)] });
+    }
+    return out;
+  }
+
+  private conditionOf(network: string, config: AdvertisementConfig, bridge: Link | undefined, observed: ObservedState): ComputedCondition {
+    const failure = this.failed.get(network);
+    if (failure) return condition(CONDITION, false, 'SocketError', failure);
+    const run = this.running.get(network);
+    if (run) {
+      const c = run.config;
+      const how = c.managed ? 'addresses by DHCPv6' : c.other ? 'SLAAC, other settings by DHCPv6' : 'SLAAC';
+      return condition(CONDITION, true, 'Advertising', `${c.prefix} on "${c.device}" (${how}), default router for ${c.routerLifetimeSec} s`);
+    }
+    if (!bridge) return condition(CONDITION, false, 'BridgeMissing', `bridge "${config.device}" does not exist`);
+    // The kernel gives a bridge its link-local address once a port has carrier: until then no
+    // workload is there to hear an advertisement, which is no fault.
+    const ports = observed.links.some((l) => l.masterIndex === bridge.index && l.lowerUp);
+    if (!ports) return condition(CONDITION, true, 'NoListeners', `no port of "${config.device}" has carrier yet: advertising starts with the first workload`);
+    return condition(CONDITION, false, 'NoLinkLocal', `"${config.device}" has no usable IPv6 link-local address yet (duplicate address detection?)`);
+  }
+
+  async close(): Promise<void> {
+    // An agent stopping or restarting: no final advertisement (workloads keep their routes).
+    const all = [...this.running.values()];
+    this.running.clear();
+    await Promise.all(all.map((r) => r.advertiser.stop({ final: false }).catch(() => undefined)));
+  }
+}
