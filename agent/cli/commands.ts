@@ -13,6 +13,7 @@ import { call, callWhileAlive, CliError, explain } from './client.js';
 import { age, conditionsTable, find, oldest, serialize, statusWord, table, type OutputFormat } from './format.js';
 import { portSecurityLines, securityGroupsText } from './security.js';
 import { addressesCell, addressingLines, containerCell, kindCell } from './attachment-view.js';
+import { hostCount, parseCidr } from '../../dataplane/ip.js';
 
 export interface Ctx {
   client: NodeAgentClient;
@@ -105,7 +106,11 @@ export async function getIps(ctx: Ctx, format: OutputFormat, network = ''): Prom
     if (format === 'wide') row.push(u.mac || '-');
     return row;
   }));
-  const summary = table(['NETWORK', 'CIDR', 'TOTAL', 'USED', 'AVAILABLE'], res.networks.map((n) => [n.network, n.cidr, String(n.total), String(n.used), String(n.available)]));
+  const summary = table(['NETWORK', 'CIDR', 'TOTAL', 'USED', 'AVAILABLE'], res.networks.map((n) => {
+    // Past 2^53 the doubles of the API are rounded: the exact figures come from the CIDR.
+    const exact = exactCounts(n.cidr, n.used);
+    return [n.network, n.cidr, exact?.total ?? String(n.total), String(n.used), exact?.available ?? String(n.available)];
+  }));
   ctx.out(`${table(headers, rows)}\n\n${summary}`);
 }
 
@@ -256,3 +261,12 @@ export function watch(ctx: Ctx, format: OutputFormat): Promise<void> {
   });
 }
 
+/** Host count and what is left, exactly (bigint), for blocks too large for a double. */
+function exactCounts(cidrText: string, used: number): { total: string; available: string } | null {
+  const cidr = parseCidr(cidrText);
+  if (!cidr) return null;
+  const total = hostCount(cidr);
+  if (total <= BigInt(Number.MAX_SAFE_INTEGER)) return null;
+  const left = total - BigInt(used);
+  return { total: total.toString(), available: (left > 0n ? left : 0n).toString() };
+}
