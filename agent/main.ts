@@ -20,6 +20,8 @@ import { IpamParticipant } from './ipam/participant.js';
 import { AutoChoiceStore } from './ipam/store.js';
 import type { HeldLease } from './ipam/assignments.js';
 import { WorkloadAddressesParticipant } from './workload/participant.js';
+import { RouterAdvertisementParticipant } from './ra/participant.js';
+import { RouterAdvertiser } from '../dhcp/ra/advertiser.js';
 import { CniAttachmentStore } from './cni/store.js';
 import { EffectiveState } from './cni/effective.js';
 import { CniBackend } from './cni/backend.js';
@@ -80,9 +82,10 @@ async function run(config: AgentConfig): Promise<void> {
   });
   // The reconcile participants, in the order a pass runs them: address management first (the
   // others hand out what it chose), the firewall (a new protected port is filtered before its
-  // device joins a bridge), the kernel's links and addresses, the addresses inside workloads
-  // (on the veth peers the kernel participant made), then DHCP (its servers bind to the
-  // bridges and their addresses).
+  // device joins a bridge), router advertisements (a network that goes says so before its
+  // bridge does), the kernel's links and addresses, the addresses inside workloads (on the veth
+  // peers the kernel participant made), then DHCP (its servers bind to the bridges and their
+  // addresses).
   const kernel = new KernelLinksParticipant(dp, {
     intentsFile: path.join(config.stateDir, 'creating.json'),
     // A workload namespace that appears is acted on at once, not at the next periodic resync.
@@ -97,7 +100,15 @@ async function run(config: AgentConfig): Promise<void> {
     setSysctl,
     warn: (msg, fields) => log.warn(fields, msg),
   });
-  const participants: Participant[] = [ipam, firewall, kernel, workload, new DhcpParticipant(dhcp)];
+  const ra = new RouterAdvertisementParticipant(async (raConfig) => {
+    const advertiser = new RouterAdvertiser({
+      netns: config.netns, config: raConfig,
+      onError: (err) => log.debug({ device: raConfig.device, err: err.message }, 'router advertisement problem'),
+    });
+    advertiser.start();
+    return advertiser;
+  });
+  const participants: Participant[] = [ipam, firewall, ra, kernel, workload, new DhcpParticipant(dhcp)];
   const reconciler = new Reconciler(dp, {
     participants,
     desired: () => effective.current(),

@@ -5,34 +5,13 @@
 import { parseCidr } from '../../dataplane/ip.js';
 import { IpFamily, Ipv6Mode, type Network } from '../api/gen/hostnet/v1/resources.js';
 import { bridgeNameOf, mtuOf } from '../naming.js';
+import type { RaConfig } from '../../dhcp/ra/config.js';
 
 /** RFC 4861 6.2.1's AdvDefaultLifetime for the default MaxRtrAdvInterval (600 s): 3 x 600. */
 export const ROUTER_LIFETIME_SEC = 1800;
 
-export interface AdvertisedRoute {
-  /** A CIDR. */
-  prefix: string;
-  preference: 'low' | 'medium' | 'high';
-}
-
-export interface AdvertisementConfig {
-  /** The bridge the advertisements go out on. */
-  device: string;
-  /** The on-link prefix, e.g. "fd00:77::/64". */
-  prefix: string;
-  /** A flag: workloads form addresses from the prefix (SLAAC). */
-  autonomous: boolean;
-  /** M flag: addresses from DHCPv6. */
-  managed: boolean;
-  /** O flag: other settings from DHCPv6. */
-  other: boolean;
-  /** 0: not a default router. */
-  routerLifetimeSec: number;
-  mtu: number;
-  dnsServers: string[];
-  searchDomains: string[];
-  routes: AdvertisedRoute[];
-}
+/** What one bridge advertises: dhcp/ra's configuration, with the RFC 4861 intervals as defaults. */
+export type AdvertisementConfig = RaConfig;
 
 /** True when the agent sends router advertisements on this network's bridge. */
 export function advertises(n: Network): boolean {

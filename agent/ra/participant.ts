@@ -1,17 +1,19 @@
 // Router advertisements as a reconcile participant: one advertiser (dhcp/ra) per IPv6 network
-// whose gateway is on the bridge, started once the bridge has its IPv6 link-local address (the
-// source RFC 4861 requires), reconfigured in place when the settings change, restarted when the
-// bridge was recreated. A network that goes (or stops advertising) gets final advertisements
-// with router lifetime 0, so workloads drop the default route at once; close() (an agent
-// stopping or restarting) never sends them: workloads keep their routes across a restart.
+// whose gateway is on the bridge, started once the bridge exists (the advertiser itself waits
+// for the bridge's link-local address, the source RFC 4861 requires), reconfigured in place when
+// the settings change, restarted when the bridge was recreated. It runs before the kernel's
+// links: a network that goes (or stops advertising) gets its final advertisement, router
+// lifetime 0, before its bridge is deleted, so workloads drop the default route at once.
+// close() (an agent stopping or restarting) never sends one: workloads keep their routes.
 import type { Link, ObservedState } from '../../dataplane/types.js';
 import { condition, type ComputedCondition } from '../conditions/condition.js';
 import type { ApplyOutcome, Participant, ParticipantPlan, PassContext, PlannedStep, ResourceReport } from '../reconcile/participant.js';
 import { advertisementOf, type AdvertisementConfig } from './config.js';
 
-/** A running advertiser, as the participant drives it. */
+/** A running advertiser, as the participant drives it (dhcp/ra's RouterAdvertiser). */
 export interface Advertiser {
-  reconfigure(config: AdvertisementConfig): void;
+  readonly state: 'idle' | 'waiting-for-link-local' | 'advertising' | 'stopping' | 'stopped';
+  reconfigure(config: AdvertisementConfig): unknown;
   /** final: send advertisements with router lifetime 0 first. */
   stop(options: { final: boolean }): Promise<void>;
 }
@@ -35,16 +37,13 @@ export interface RaStep extends PlannedStep {
 }
 
 const CONDITION = 'RouterAdvertising';
-const IFA_F_TENTATIVE = 0x40;
-
-function linkLocalOn(bridge: Link, observed: ObservedState): boolean {
-  return observed.addresses.some((a) => a.index === bridge.index && a.family === 6 && a.cidr.toLowerCase().startsWith('fe80:') && (a.flags & IFA_F_TENTATIVE) === 0);
-}
 
 export class RouterAdvertisementParticipant implements Participant<RaStep> {
   readonly name = 'ra';
   private readonly running = new Map<string, Running>();
   private readonly failed = new Map<string, string>();
+  /** Final advertisements still going out (spaced by the rate limit) after their pass. */
+  private readonly finals = new Set<Promise<void>>();
 
   constructor(private readonly start: StartAdvertiser) {}
 
@@ -59,9 +58,9 @@ export class RouterAdvertisementParticipant implements Participant<RaStep> {
       const bridge = links.get(config.device);
       const run = this.running.get(n.name);
       const resource = { kind: 'network' as const, name: n.name };
-      if (!bridge || !linkLocalOn(bridge, ctx.observed)) {
-        // Nothing can be sent without the source address; whatever ran there is stale.
-        if (run) steps.push({ op: 'stopRa', resource, network: n.name, config: null, ifindex: 0, final: false, description: `stop router advertisements of network ${n.name}: "${config.device}" has no IPv6 link-local address` });
+      if (!bridge) {
+        // Its socket was bound to a device that is gone: stale.
+        if (run) steps.push({ op: 'stopRa', resource, network: n.name, config: null, ifindex: 0, final: false, description: `stop router advertisements of network ${n.name}: "${config.device}" is gone` });
         continue;
       }
       const key = JSON.stringify(config);
@@ -92,7 +91,11 @@ export class RouterAdvertisementParticipant implements Participant<RaStep> {
         } else {
           if (run) {
             this.running.delete(step.network);
-            await run.advertiser.stop({ final: step.final });
+            const stopped = run.advertiser.stop({ final: step.final });
+            // The first final advertisement goes out at once; the rest follow the rate limit
+            // without holding the pass.
+            if (step.final) this.track(stopped);
+            else await stopped;
           }
           if (step.config) {
             const advertiser = await this.start(step.config);
@@ -125,17 +128,28 @@ export class RouterAdvertisementParticipant implements Participant<RaStep> {
     const failure = this.failed.get(network);
     if (failure) return condition(CONDITION, false, 'SocketError', failure);
     const run = this.running.get(network);
+    if (run?.advertiser.state === 'waiting-for-link-local') return this.waiting(config, bridge, observed);
     if (run) {
       const c = run.config;
       const how = c.managed ? 'addresses by DHCPv6' : c.other ? 'SLAAC, other settings by DHCPv6' : 'SLAAC';
       return condition(CONDITION, true, 'Advertising', `${c.prefix} on "${c.device}" (${how}), default router for ${c.routerLifetimeSec} s`);
     }
     if (!bridge) return condition(CONDITION, false, 'BridgeMissing', `bridge "${config.device}" does not exist`);
+    return condition(CONDITION, false, 'NotStarted', `not advertising on "${config.device}" yet`);
+  }
+
+  /** While waiting for the bridge's link-local address: a fault only when someone could listen. */
+  private waiting(config: AdvertisementConfig, bridge: Link | undefined, observed: ObservedState): ComputedCondition {
     // The kernel gives a bridge its link-local address once a port has carrier: until then no
     // workload is there to hear an advertisement, which is no fault.
-    const ports = observed.links.some((l) => l.masterIndex === bridge.index && l.lowerUp);
+    const ports = !!bridge && observed.links.some((l) => l.masterIndex === bridge.index && l.lowerUp);
     if (!ports) return condition(CONDITION, true, 'NoListeners', `no port of "${config.device}" has carrier yet: advertising starts with the first workload`);
     return condition(CONDITION, false, 'NoLinkLocal', `"${config.device}" has no usable IPv6 link-local address yet (duplicate address detection?)`);
+  }
+
+  private track(p: Promise<void>): void {
+    const done = p.catch(() => undefined).finally(() => this.finals.delete(done));
+    this.finals.add(done);
   }
 
   async close(): Promise<void> {
@@ -143,5 +157,6 @@ export class RouterAdvertisementParticipant implements Participant<RaStep> {
     const all = [...this.running.values()];
     this.running.clear();
     await Promise.all(all.map((r) => r.advertiser.stop({ final: false }).catch(() => undefined)));
+    await Promise.all([...this.finals]);
   }
 }

@@ -27,13 +27,14 @@ const ll = (index: number, flags = 0): Address => ({ index, dev: 'hn-v6', family
 const observed = (addresses: Address[], bridgeIndex = 7): ObservedState => ({ links: [link(bridgeIndex, 'hn-v6'), link(8, 'hv-a', bridgeIndex)], addresses, routes: [], neighbours: [] });
 const ctx = (desired: DesiredState, obs: ObservedState): PassContext => ({ desired, observed: obs, holdTeardown: false, refresh: false, held: new Map() });
 
-function recorder(): { events: string[]; start: (c: AdvertisementConfig) => Promise<Advertiser> } {
+function recorder(state: Advertiser['state'] = 'advertising'): { events: string[]; start: (c: AdvertisementConfig) => Promise<Advertiser> } {
   const events: string[] = [];
   return {
     events,
     start: async (c) => {
       events.push(`start ${c.device} ${c.prefix} A=${c.autonomous} M=${c.managed} O=${c.other}`);
       return {
+        state,
         reconfigure: (n) => events.push(`reconfigure mtu=${n.mtu}`),
         stop: async ({ final }) => {
           events.push(`stop final=${final}`);
@@ -57,11 +58,12 @@ describe('router advertisement participant', () => {
     });
   });
 
-  it('waits for the link-local address, starts, reconfigures, restarts with a new bridge', async () => {
+  it('waits for the bridge, starts, reconfigures, restarts with a new bridge', async () => {
     const r = recorder();
     const p = new RouterAdvertisementParticipant(r.start);
-    expect(await pass(p, ctx(state(), observed([ll(7, 0x40)])))).toEqual([]); // tentative
-    expect(p.report(ctx(state(), observed([ll(7, 0x40)])))[0]!.conditions[0]).toMatchObject({ status: ConditionStatus.CONDITION_STATUS_FALSE, reason: 'NoLinkLocal' });
+    const noBridge: ObservedState = { links: [], addresses: [], routes: [], neighbours: [] };
+    expect(await pass(p, ctx(state(), noBridge))).toEqual([]);
+    expect(p.report(ctx(state(), noBridge))[0]!.conditions[0]).toMatchObject({ status: ConditionStatus.CONDITION_STATUS_FALSE, reason: 'BridgeMissing' });
     expect(await pass(p, ctx(state(), observed([ll(7)])))).toEqual(['startRa']);
     expect(p.report(ctx(state(), observed([ll(7)])))[0]!.conditions[0]).toMatchObject({ status: ConditionStatus.CONDITION_STATUS_TRUE, reason: 'Advertising' });
     expect(await pass(p, ctx(state(), observed([ll(7)])))).toEqual([]);
@@ -70,6 +72,14 @@ describe('router advertisement participant', () => {
     expect(await pass(p, ctx(mtu, observed([ll(7)])))).toEqual(['reconfigureRa']);
     expect(await pass(p, ctx(mtu, observed([ll(9)], 9)))).toEqual(['restartRa']);
     expect(r.events).toEqual(['start hn-v6 fd00:77::/64 A=true M=false O=false', 'reconfigure mtu=1400', 'stop final=false', 'start hn-v6 fd00:77::/64 A=true M=false O=false']);
+  });
+
+  it('says whether anyone could hear it while the advertiser waits for the link-local address', async () => {
+    const p = new RouterAdvertisementParticipant(recorder('waiting-for-link-local').start);
+    await pass(p, ctx(state(), observed([])));
+    expect(p.report(ctx(state(), observed([])))[0]!.conditions[0]).toMatchObject({ status: ConditionStatus.CONDITION_STATUS_FALSE, reason: 'NoLinkLocal' });
+    const alone: ObservedState = { links: [link(7, 'hn-v6')], addresses: [], routes: [], neighbours: [] };
+    expect(p.report(ctx(state(), alone))[0]!.conditions[0]).toMatchObject({ status: ConditionStatus.CONDITION_STATUS_TRUE, reason: 'NoListeners' });
   });
 
   it('sends router lifetime 0 when the network goes, never on close()', async () => {
