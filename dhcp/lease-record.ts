@@ -6,12 +6,22 @@ import type { Lease, LeaseState } from './types.js';
 const STATES = new Set<LeaseState>(['offered', 'bound', 'released', 'expired', 'declined']);
 
 export function encodeLeaseRecord(lease: Lease): string {
-  const json = JSON.stringify(lease);
-  return `${crc32(json).toString(16).padStart(8, '0')} ${json}\n`;
+  return encodeRecordLine(lease);
 }
 
 /** The lease in one line (without its newline), or undefined when it is torn or not a lease. */
 export function decodeLeaseRecord(line: string): Lease | undefined {
+  return decodeRecordLine(line, isLease);
+}
+
+/** Any JSON record as one checksummed line (DHCPv6 leases use the same framing). */
+export function encodeRecordLine(record: object): string {
+  const json = JSON.stringify(record);
+  return `${crc32(json).toString(16).padStart(8, '0')} ${json}\n`;
+}
+
+/** The record in one line when its checksum holds and `valid` accepts it; else undefined. */
+export function decodeRecordLine<T>(line: string, valid: (v: unknown) => v is T): T | undefined {
   if (line.length < 10 || line[8] !== ' ') return undefined;
   const json = line.slice(9);
   if (crc32(json).toString(16).padStart(8, '0') !== line.slice(0, 8)) return undefined;
@@ -21,7 +31,7 @@ export function decodeLeaseRecord(line: string): Lease | undefined {
   } catch {
     return undefined;
   }
-  return isLease(v) ? v : undefined;
+  return valid(v) ? v : undefined;
 }
 
 function isLease(v: unknown): v is Lease {

@@ -3,6 +3,8 @@
 // issued while one is in flight shares the following one, so durability costs one fsync per
 // batch rather than per lease. The in-memory view changes at commit() time (so the handler's
 // next decision already sees the lease); the promise says when it is on disk.
+// The store is generic over the record (DHCPv4 leases by default; DHCPv6 passes its own
+// RecordFormat): what differs is the line's codec and which client keys index a record.
 import { constants as fsConstants } from 'node:fs';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -10,7 +12,28 @@ import { fsyncDir, replaceFileDurably } from '../dataplane/fs.js';
 import { decodeLeaseRecord, encodeLeaseRecord } from './lease-record.js';
 import type { Lease } from './types.js';
 
-export interface LeaseStoreOptions {
+/** What the store needs of a record: its address (one live record per address) and state. */
+export interface StoredRecord {
+  ip: string;
+  state: string;
+}
+
+/** How records of one kind are written, read back, and found by client. */
+export interface RecordFormat<L extends StoredRecord> {
+  /** One line including its newline. */
+  encode(record: L): string;
+  /** The record of a line (without its newline); undefined when torn or not a record. */
+  decode(line: string): L | undefined;
+  /** Client keys that find this record (the latest record per key wins). */
+  keys(record: L): string[];
+}
+
+/** DHCPv4 leases: keyed by client id and MAC. */
+export const leaseFormat: RecordFormat<Lease> = { encode: encodeLeaseRecord, decode: decodeLeaseRecord, keys: clientKeys };
+
+export interface LeaseStoreOptions<L extends StoredRecord = Lease> {
+  /** The record kind; default DHCPv4 leases. */
+  format?: RecordFormat<L>;
   /** Accepted for symmetry with the handler; records are stored as given (expiry is the handler's call). */
   now?: () => number;
   /** Compact automatically when the log holds more than this many times the live records (default 4). */
@@ -37,11 +60,12 @@ interface PendingCommit {
   reject: (err: Error) => void;
 }
 
-export class LeaseStore {
+export class LeaseStore<L extends StoredRecord = Lease> {
   readonly stats: LeaseStoreStats;
-  private readonly byIp = new Map<string, Lease>();
-  /** "id:<hex>" and "mac:<mac>" -> the client's most recent lease. */
-  private readonly byKey = new Map<string, Lease>();
+  private readonly byIp = new Map<string, L>();
+  /** The format's client keys (v4: "id:<hex>" and "mac:<mac>") -> the client's most recent record. */
+  private readonly byKeyMap = new Map<string, L>();
+  private readonly format: RecordFormat<L>;
   private pending: PendingCommit[] = [];
   private compactWaiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
   private loop: Promise<void> | null = null;
@@ -57,16 +81,17 @@ export class LeaseStore {
   private constructor(
     readonly path: string,
     private fh: FileHandle,
-    options: LeaseStoreOptions,
+    options: LeaseStoreOptions<L>,
     stats: LeaseStoreStats,
   ) {
     this.stats = stats;
+    this.format = options.format ?? (leaseFormat as unknown as RecordFormat<L>);
     this.compactRatio = options.compactRatio ?? 4;
     this.compactMinRecords = options.compactMinRecords ?? 1000;
     this.sync = options.sync ?? ((fh) => fh.datasync());
   }
 
-  static async open(path: string, options: LeaseStoreOptions = {}): Promise<LeaseStore> {
+  static async open<L extends StoredRecord = Lease>(path: string, options: LeaseStoreOptions<L> = {}): Promise<LeaseStore<L>> {
     let text = '';
     let existed = true;
     try {
@@ -91,10 +116,10 @@ export class LeaseStore {
     } catch (e) {
       throw new Error(`open lease store ${path}: ${(e as Error).message}`);
     }
-    const store = new LeaseStore(path, fh, options, stats);
+    const store = new LeaseStore<L>(path, fh, options, stats);
     for (const line of complete.split('\n')) {
       if (line === '') continue;
-      const lease = decodeLeaseRecord(line);
+      const lease = store.format.decode(line);
       if (lease) {
         store.apply(lease);
         stats.records++;
@@ -105,31 +130,36 @@ export class LeaseStore {
     return store;
   }
 
-  get(ip: string): Lease | undefined {
+  get(ip: string): L | undefined {
     return this.byIp.get(ip);
   }
 
-  /** The client's most recent lease; with a client id, a lease recorded without one also matches by MAC. */
-  byClient(mac: string, clientId?: string): Lease | undefined {
-    if (clientId) {
-      const byId = this.byKey.get(`id:${clientId}`);
-      if (byId) return byId;
-      const byMac = this.byKey.get(`mac:${mac}`);
-      return byMac && byMac.clientId === undefined ? byMac : undefined;
-    }
-    return this.byKey.get(`mac:${mac}`);
+  /** The most recent record indexed under `key` (one of the format's keys). */
+  byKey(key: string): L | undefined {
+    return this.byKeyMap.get(key);
   }
 
-  all(): Lease[] {
+  /** The client's most recent lease; with a client id, a lease recorded without one also matches by MAC. */
+  byClient(mac: string, clientId?: string): L | undefined {
+    if (clientId) {
+      const byId = this.byKeyMap.get(`id:${clientId}`);
+      if (byId) return byId;
+      const byMac = this.byKeyMap.get(`mac:${mac}`);
+      return byMac && (byMac as Partial<Lease>).clientId === undefined ? byMac : undefined;
+    }
+    return this.byKeyMap.get(`mac:${mac}`);
+  }
+
+  all(): L[] {
     return [...this.byIp.values()];
   }
 
-  commit(lease: Lease): Promise<void> {
+  commit(lease: L): Promise<void> {
     if (this.closed) return Promise.reject(new Error(`commit lease ${lease.ip} to ${this.path}: store is closed`));
     const copy = { ...lease };
     this.apply(copy);
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ line: encodeLeaseRecord(copy), resolve, reject });
+      this.pending.push({ line: this.format.encode(copy), resolve, reject });
       this.kick();
     });
   }
@@ -149,14 +179,14 @@ export class LeaseStore {
     await this.fh.close();
   }
 
-  private apply(lease: Lease): void {
+  private apply(lease: L): void {
     const prev = this.byIp.get(lease.ip);
     if (prev) {
-      for (const key of clientKeys(prev)) if (this.byKey.get(key) === prev) this.byKey.delete(key);
+      for (const key of this.format.keys(prev)) if (this.byKeyMap.get(key) === prev) this.byKeyMap.delete(key);
     }
     this.byIp.set(lease.ip, lease);
     // A declined address is not the decliner's: never hand it back to that client as "its" lease.
-    if (lease.state !== 'declined') for (const key of clientKeys(lease)) this.byKey.set(key, lease);
+    if (lease.state !== 'declined') for (const key of this.format.keys(lease)) this.byKeyMap.set(key, lease);
   }
 
   private kick(): void {
@@ -211,7 +241,7 @@ export class LeaseStore {
   /** Atomic rewrite with only the latest record per address: temp file, fsync, rename, fsync dir. */
   private async rewrite(): Promise<void> {
     const tmp = `${this.path}.tmp`;
-    const text = [...this.byIp.values()].map(encodeLeaseRecord).join('');
+    const text = [...this.byIp.values()].map((r) => this.format.encode(r)).join('');
     await replaceFileDurably(this.path, tmp, text);
     const old = this.fh;
     this.fh = await open(this.path, fsConstants.O_WRONLY | fsConstants.O_APPEND, 0o600);
