@@ -6,8 +6,9 @@
 // Every RA is multicast to ff02::1 from the bridge's link-local address (hosts ignore RAs from
 // any other source, RFC 4861 6.1.2). While the bridge has no usable link-local address (no
 // carrier yet, or DAD still running) nothing is sent; the advertiser looks again every
-// linkLocalRetryMs and sends as soon as there is one.
-import { DataplaneError } from '../../dataplane/errors.js';
+// linkLocalRetryMs and sends as soon as there is one. A bridge deleted and made again (drift
+// repair) gets a new interface index, which the socket is not bound to: every deviceCheckMs the
+// advertiser compares, and reopens the socket on the new device and advertises at once.
 import { buildRouterAdvertisement } from './build.js';
 import { RaConfigError, resolveRaConfig, type RaConfig, type ResolvedRaConfig } from './config.js';
 import { readLinkLocal } from './link-local.js';
@@ -28,8 +29,10 @@ export interface RaCounters {
   invalidDropped: number;
   /** Sends the kernel refused. */
   sendErrors: number;
-  /** Times an RA was due but the device had no usable link-local address. */
+  /** Times an RA was due but the device did not exist or had no usable link-local address. */
   linkLocalWaits: number;
+  /** Times the socket was reopened because the device had been made again. */
+  reopened: number;
 }
 
 export interface RouterAdvertiserOptions {
@@ -43,14 +46,16 @@ export interface RouterAdvertiserOptions {
   random?: () => number;
 }
 
+/** 'waiting-for-link-local' also covers a device that does not exist (no address either). */
 export type AdvertiserState = 'idle' | 'waiting-for-link-local' | 'advertising' | 'stopping' | 'stopped';
 
 export class RouterAdvertiser {
-  readonly counters: RaCounters = { sent: 0, solicitations: 0, invalidDropped: 0, sendErrors: 0, linkLocalWaits: 0 };
+  readonly counters: RaCounters = { sent: 0, solicitations: 0, invalidDropped: 0, sendErrors: 0, linkLocalWaits: 0, reopened: 0 };
   private cfg: ResolvedRaConfig;
   private socket: RaSocket | null = null;
   private schedule: RaSchedule | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private deviceTimer: NodeJS.Timeout | null = null;
   private stopping: Promise<void> | null = null;
   /** Set as soon as stop() is called (before its promise exists). */
   private stopRequested = false;
@@ -90,6 +95,8 @@ export class RouterAdvertiser {
     this.schedule = new RaSchedule(this.cfg.intervals, this.random, this.now());
     this._state = 'advertising';
     this.arm();
+    this.deviceTimer = setInterval(() => this.checkDevice(), this.cfg.intervals.deviceCheckMs);
+    this.deviceTimer.unref?.();
   }
 
   /**
@@ -123,6 +130,8 @@ export class RouterAdvertiser {
   private async doStop(final: boolean): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    if (this.deviceTimer) clearInterval(this.deviceTimer);
+    this.deviceTimer = null;
     if (!this.socket || !this.schedule) {
       this._state = 'stopped';
       return;
@@ -168,8 +177,8 @@ export class RouterAdvertiser {
     const schedule = this.schedule!;
     const now = this.now();
     try {
-      this.followDevice();
-      const source = readLinkLocal(this.netns, this.socket!.ifindex);
+      const present = this.followDevice();
+      const source = present ? readLinkLocal(this.netns, this.socket!.ifindex) : null;
       if (!source) {
         this.counters.linkLocalWaits++;
         if (!final) this._state = 'waiting-for-link-local';
@@ -193,16 +202,33 @@ export class RouterAdvertiser {
 
   /**
    * A bridge deleted and made again (drift repair) has a new index; the socket is bound to the
-   * old one and would never send or hear anything again. Reopen it on the new device.
+   * old one and would never send or hear anything again. Reopens it on the new device; false
+   * while the device does not exist.
    */
-  private followDevice(): void {
+  private followDevice(): boolean {
     const current = this.socket!.currentIfindex();
-    if (current === null) throw new DataplaneError('send router advertisement', this.cfg.device, 'ENODEV', 'the device does not exist');
-    if (current === this.socket!.ifindex) return;
+    if (current === null) return false;
+    if (current === this.socket!.ifindex) return true;
     const old = this.socket!;
     this.socket = this.openSocket();
     old.close();
+    this.counters.reopened++;
     if (this.stopRequested) this.socket.pause();
+    return true;
+  }
+
+  /** The periodic check: a new device is like an interface that just became advertising. */
+  private checkDevice(): void {
+    if (this.stopRequested || !this.socket || !this.schedule) return;
+    const before = this.socket.ifindex;
+    try {
+      if (this.followDevice() && this.socket.ifindex !== before) {
+        this.schedule.changed(this.now(), this.cfg.intervals);
+        this.arm();
+      }
+    } catch (err) {
+      this.onError(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
   private onPacket(m: ReceivedIcmp): void {

@@ -29,6 +29,8 @@ export interface RaIntervals {
   finalCount: number;
   /** How often to look again for the device's link-local address while it has none (1 s). */
   linkLocalRetryMs: number;
+  /** How often to check that the device is still the one the socket is bound to (2 s). */
+  deviceCheckMs: number;
 }
 
 export interface RaConfig {
@@ -82,6 +84,7 @@ export function resolveIntervals(i: Partial<RaIntervals> = {}): RaIntervals {
     maxRaDelayMs: i.maxRaDelayMs ?? 500,
     finalCount: i.finalCount ?? 3,
     linkLocalRetryMs: i.linkLocalRetryMs ?? 1000,
+    deviceCheckMs: i.deviceCheckMs ?? 2000,
   };
 }
 

@@ -302,4 +302,26 @@ describe('router advertisements (dhcp/ra) with real receivers', () => {
     expect(() => a.reconfigure({ ...CONFIG, prefix: 'fd00:77::/56' })).toThrow(/needs a \/64/);
     expect(a.config.mtu).toBe(1350);
   });
+
+  it('a bridge deleted and made again (drift repair): the socket follows it and advertises at once', async () => {
+    await topology();
+    await bridgeLinkLocal();
+    const a = advertiser({ intervals: { deviceCheckMs: 300, linkLocalRetryMs: 200 } });
+    await waitFor('the first RA', () => (a.counters.sent >= 1 ? true : undefined));
+    await ipn(H, ['link', 'del', BRIDGE]);
+    await sleep(700);
+    const sniff = sniffer();
+    await ipn(H, ['link', 'add', BRIDGE, 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0']);
+    await ipn(H, ['link', 'set', 'vhra0', 'master', BRIDGE]);
+    await ipn(H, ['link', 'set', BRIDGE, 'up']);
+    const ll = await bridgeLinkLocal();
+    const ra = await waitFor('an RA on the new bridge', () => sniff.seen.find((r) => r.source === ll), 10_000);
+    expect(ra.routerLifetimeSec).toBe(1800);
+    expect(a.counters.reopened).toBe(1);
+    expect(a.counters.sendErrors).toBe(0);
+    // and it hears solicitations on the new bridge
+    const before = a.counters.solicitations;
+    await sendRs(1, 255);
+    await waitFor('the RS on the new bridge', () => (a.counters.solicitations > before ? true : undefined), 3000);
+  });
 });

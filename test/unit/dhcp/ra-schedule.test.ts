@@ -22,7 +22,7 @@ describe('RA schedule', () => {
   it('defaults are RFC 4861 6.2.1 and 10', () => {
     expect(resolveIntervals()).toEqual({
       maxIntervalMs: 600_000, minIntervalMs: 198_000, maxInitialIntervalMs: 16_000, initialCount: 3,
-      minDelayBetweenRasMs: 3000, maxRaDelayMs: 500, finalCount: 3, linkLocalRetryMs: 1000,
+      minDelayBetweenRasMs: 3000, maxRaDelayMs: 500, finalCount: 3, linkLocalRetryMs: 1000, deviceCheckMs: 2000,
     });
     expect(resolveIntervals({ maxIntervalMs: 4000 }).minIntervalMs).toBe(3000);
   });
