@@ -41,6 +41,7 @@ export const IPV6_MULTICAST_IF = 17;
 export const IPV6_MULTICAST_HOPS = 18;
 export const IPV6_MULTICAST_LOOP = 19;
 export const IPV6_ADD_MEMBERSHIP = 20;
+export const IPV6_V6ONLY = 26;
 export const IPV6_RECVHOPLIMIT = 51;
 export const IPV6_HOPLIMIT = 52;
 export const IPV6_PKTINFO = 50;
