@@ -104,6 +104,8 @@ async function run(config: AgentConfig): Promise<void> {
     const advertiser = new RouterAdvertiser({
       netns: config.netns, config: raConfig,
       onError: (err) => log.debug({ device: raConfig.device, err: err.message }, 'router advertisement problem'),
+      // Its condition changes (e.g. advertising once the bridge has its link-local address).
+      onStateChange: () => void reconciler.requestResync('router advertisement state'),
     });
     advertiser.start();
     return advertiser;

@@ -41,6 +41,8 @@ export interface RouterAdvertiserOptions {
   config: RaConfig;
   /** Receive and send failures, and why an RS was dropped; the advertiser keeps going. */
   onError?: (err: Error) => void;
+  /** Called when the state changes (e.g. advertising once the link-local address appears). */
+  onStateChange?: (state: AdvertiserState) => void;
   /** Tests: a clock and a random source. */
   now?: () => number;
   random?: () => number;
@@ -59,24 +61,36 @@ export class RouterAdvertiser {
   private stopping: Promise<void> | null = null;
   /** Set as soon as stop() is called (before its promise exists). */
   private stopRequested = false;
-  private _state: AdvertiserState = 'idle';
+  private current: AdvertiserState = 'idle';
   /** The link-local address of the last RA sent, for status. */
   private _source: string | null = null;
   private readonly netns: string | null;
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly onError: (err: Error) => void;
+  private readonly onStateChange: (state: AdvertiserState) => void;
 
   constructor(options: RouterAdvertiserOptions) {
     this.netns = options.netns;
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
     this.onError = options.onError ?? (() => {});
+    this.onStateChange = options.onStateChange ?? (() => {});
     this.cfg = checkedConfig(options.config);
   }
 
   get state(): AdvertiserState {
-    return this._state;
+    return this.current;
+  }
+
+  private set _state(next: AdvertiserState) {
+    if (next === this.current) return;
+    this.current = next;
+    this.onStateChange(next);
+  }
+
+  private get _state(): AdvertiserState {
+    return this.current;
   }
 
   /** The address RAs were last sent from (the bridge's link-local), null before the first. */
