@@ -44,7 +44,7 @@ async function sysctl(ns: string, settings: string[]): Promise<void> {
   await execa('ip', ['netns', 'exec', ns, 'sysctl', '-qw', ...settings]);
 }
 
-async function topology(): Promise<{ H: string; W: string }> {
+async function topology(ifname = 'eth0', mac?: string): Promise<{ H: string; W: string }> {
   const H = await pool.create({ label: 'host' });
   cleanups.push(() => pool.destroy(H));
   const W = await pool.create({ label: 'wl' });
@@ -53,10 +53,10 @@ async function topology(): Promise<{ H: string; W: string }> {
   await ipn(H, ['link', 'add', BRIDGE, 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0']);
   await ipn(H, ['addr', 'add', 'fd00:66::1/64', 'dev', BRIDGE]);
   await ipn(H, ['link', 'set', BRIDGE, 'up']);
-  await ipn(H, ['link', 'add', 'vh6', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', W]);
+  await ipn(H, ['link', 'add', 'vh6', 'type', 'veth', 'peer', 'name', ifname, ...(mac ? ['address', mac] : []), 'netns', W]);
   await ipn(H, ['link', 'set', 'vh6', 'master', BRIDGE, 'up']);
-  await ipn(W, ['link', 'set', 'eth0', 'up']);
-  await waitFor('link-local address on W/eth0', async () => (await addresses(W, 'eth0')).find((a) => a.startsWith('fe80:')));
+  await ipn(W, ['link', 'set', ifname, 'up']);
+  await waitFor(`link-local address on W/${ifname}`, async () => (await addresses(W, ifname)).find((a) => a.startsWith('fe80:')));
   return { H, W };
 }
 
@@ -93,38 +93,10 @@ interface Event6 {
   env: Record<string, string>;
 }
 
-/**
- * dhclient -6 in the foreground (-d) with its own config, lease, pid file and event script in a
- * temp dir. The script records each event's environment and, like a distribution's script,
- * puts an assigned address on the interface. It never touches resolv.conf.
- */
-class Dhclient6 {
+/** What a client's event script recorded in `dir`, one env file per event, and its output. */
+class ClientEvents {
   readonly output: string[] = [];
-  private constructor(readonly dir: string, private proc: ResultPromise | null) {}
-
-  static async start(ns: string, dev: string, mode: 'stateful' | 'stateless'): Promise<Dhclient6> {
-    const dir = await tempDir('dhclient');
-    const script = join(dir, 'script.sh');
-    await writeFile(script, `#!/bin/sh
-f="${dir}/ev-$(date +%s%N)"; { echo "HN_REASON=$reason"; env; } > "$f.tmp"; mv "$f.tmp" "$f.env"
-case "$reason" in
-  BOUND6|RENEW6|REBIND6|REBOOT6) [ -n "$new_ip6_address" ] && /usr/sbin/ip -6 addr replace "$new_ip6_address/$new_ip6_prefixlen" dev "$interface" valid_lft "$new_max_life" preferred_lft "$new_preferred_life" ;;
-  EXPIRE6|RELEASE6|STOP6) [ -n "$old_ip6_address" ] && /usr/sbin/ip -6 addr del "$old_ip6_address/$old_ip6_prefixlen" dev "$interface" ;;
-esac
-exit 0
-`);
-    await chmod(script, 0o755);
-    await writeFile(join(dir, 'dhclient.conf'), 'request dhcp6.name-servers, dhcp6.domain-search;\n');
-    const argv = ['dhclient', '-6', '-d', '-1', '-v', ...(mode === 'stateless' ? ['-S'] : []), '-cf', join(dir, 'dhclient.conf'), '-sf', script,
-      '-lf', join(dir, 'leases'), '-pf', join(dir, 'pid'), dev];
-    const proc = execa('ip', ['netns', 'exec', ns, ...argv], { reject: false, all: true, buffer: false });
-    const c = new Dhclient6(dir, proc);
-    proc.all?.on('data', (d: Buffer) => {
-      if (c.output.length < 2000) c.output.push(d.toString());
-    });
-    cleanups.push(() => c.stop());
-    return c;
-  }
+  constructor(readonly dir: string) {}
 
   async events(): Promise<Event6[]> {
     const files = (await readdir(this.dir)).filter((f) => f.endsWith('.env')).sort();
@@ -143,11 +115,56 @@ exit 0
   /** The n-th event with one of `reasons` (1-based). */
   async waitEvent(reasons: string[], n = 1, timeoutMs = 20_000): Promise<Event6> {
     try {
-      return await waitFor(`dhclient event ${reasons.join('/')} #${n}`, async () => (await this.events()).filter((e) => reasons.includes(e.reason))[n - 1], timeoutMs);
+      return await waitFor(`client event ${reasons.join('/')} #${n}`, async () => (await this.events()).filter((e) => reasons.includes(e.reason))[n - 1], timeoutMs);
     } catch (err) {
       const seen = (await this.events()).map((e) => e.reason).join(',');
       throw new Error(`${(err as Error).message}; events: ${seen}\n${this.output.join('').slice(-3000)}`);
     }
+  }
+
+  /** Collects a client process's output (bounded) for failure messages. */
+  capture(proc: ResultPromise): void {
+    proc.all?.on('data', (d: Buffer) => {
+      if (this.output.length < 2000) this.output.push(d.toString());
+    });
+  }
+}
+
+/**
+ * dhclient -6 in the foreground (-d) with its own config, lease, pid file and event script in a
+ * temp dir. The script records each event's environment and, like a distribution's script,
+ * puts an assigned address on the interface. It never touches resolv.conf.
+ */
+class Dhclient6 extends ClientEvents {
+  private proc: ResultPromise | null = null;
+
+  static async start(ns: string, dev: string, mode: 'stateful' | 'stateless'): Promise<Dhclient6> {
+    const dir = await tempDir('dhclient');
+    const script = join(dir, 'script.sh');
+    await writeFile(script, `#!/bin/sh
+f="${dir}/ev-$(date +%s%N)"; { echo "HN_REASON=$reason"; env; } > "$f.tmp"; mv "$f.tmp" "$f.env"
+case "$reason" in
+  BOUND6|RENEW6|REBIND6|REBOOT6) [ -n "$new_ip6_address" ] && /usr/sbin/ip -6 addr replace "$new_ip6_address/$new_ip6_prefixlen" dev "$interface" valid_lft "$new_max_life" preferred_lft "$new_preferred_life" ;;
+  EXPIRE6|RELEASE6|STOP6) [ -n "$old_ip6_address" ] && /usr/sbin/ip -6 addr del "$old_ip6_address/$old_ip6_prefixlen" dev "$interface" ;;
+esac
+exit 0
+`);
+    await chmod(script, 0o755);
+    await writeFile(join(dir, 'dhclient.conf'), 'request dhcp6.name-servers, dhcp6.domain-search;\n');
+    const argv = ['dhclient', '-6', '-d', '-1', '-v', ...(mode === 'stateless' ? ['-S'] : []), '-cf', join(dir, 'dhclient.conf'), '-sf', script,
+      '-lf', join(dir, 'leases'), '-pf', join(dir, 'pid'), dev];
+    const c = new Dhclient6(dir);
+    c.proc = execa('ip', ['netns', 'exec', ns, ...argv], { reject: false, all: true, buffer: false });
+    c.capture(c.proc);
+    cleanups.push(() => c.stop());
+    return c;
+  }
+
+  /** Stops the client, then sends a Release the client's own way (dhclient -6 -r with the same files). */
+  async release(ns: string, dev: string): Promise<void> {
+    await this.stop();
+    await execa('ip', ['netns', 'exec', ns, 'dhclient', '-6', '-r', '-v', '-cf', join(this.dir, 'dhclient.conf'), '-sf', join(this.dir, 'script.sh'),
+      '-lf', join(this.dir, 'leases'), '-pf', join(this.dir, 'pid'), dev], { timeout: 15_000 });
   }
 
   /** Ends the client by its pid (SIGTERM, then SIGKILL). */
@@ -227,5 +244,87 @@ describe('DHCPv6 server with dhclient -6', () => {
     expect((await addresses(W, 'eth0'))).toContain(ip);
     // Another client is not given that address.
     expect(second.leases().filter((l) => l.state === 'bound').map((l) => l.ip)).toEqual([ip]);
+  });
+
+  it('reservation by MAC: the MAC inside dhclient\'s DUID-LLT gets its reserved address', async () => {
+    const mac = '02:4e:00:00:66:42';
+    const { H, W } = await topology('eth0', mac);
+    const dir = await tempDir('srv');
+    const s = server(H, join(dir, 'leases'), { ...CONFIG, reservations: [{ mac, ip: 'fd00:66::42' }] });
+    await s.start();
+    const c = await Dhclient6.start(W, 'eth0', 'stateful');
+    expect((await c.waitEvent(['BOUND6'])).env['new_ip6_address']).toBe('fd00:66::42');
+    expect(s.leases()).toEqual([expect.objectContaining({ ip: 'fd00:66::42', mac })]);
+    await waitFor('fd00:66::42 on W/eth0', async () => ((await addresses(W, 'eth0')).includes('fd00:66::42') ? true : undefined));
+  });
+
+  it('drops and counts what it does not answer: garbage, relay messages, a Request for another server', async () => {
+    const { H, W } = await topology();
+    const dir = await tempDir('srv');
+    const s = server(H, join(dir, 'leases'));
+    await s.start();
+    // Client id (DUID-LL), server id of another server, an empty IA_NA.
+    const request = '03000001' + '0001000a00030001024e00000007' + '0002000a00030001024e00000099' + '0003000c000000010000000000000000';
+    const py = `
+import socket, time
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b'eth0')
+s.bind(('::', 546))
+dst = ('ff02::1:2', 547, 0, socket.if_nametoindex('eth0'))
+for data in [b'\\x01\\x00', bytes.fromhex('0c00' + '00' * 32), bytes.fromhex('${request}')]:
+    s.sendto(data, dst)
+    time.sleep(0.05)
+`;
+    await execa('ip', ['netns', 'exec', W, '/usr/bin/python3', '-c', py]);
+    const c = await waitFor('three messages counted', () => (s.counters.received >= 3 ? s.counters : undefined), 5000);
+    expect(c.decodeErrors).toBe(2);
+    expect(c.decodeReasons).toEqual({ 'truncated': 1, 'relay-not-supported': 1 });
+    expect(c.ignored).toBe(1);
+    expect(c.handler?.dropped).toEqual({ 'other-server': 1 });
+    expect(c.sent).toBe(0);
+  });
+
+  it('dhcpcd -6: an address from the pool on its interface, DNS and the search list', async () => {
+    const ifname = 'hs6dc0';
+    const { H, W } = await topology(ifname);
+    const dir = await tempDir('srv');
+    const s = server(H, join(dir, 'leases'));
+    await s.start();
+    const cdir = await tempDir('dhcpcd');
+    const script = join(cdir, 'script.sh');
+    await writeFile(script, `#!/bin/sh\nf="${cdir}/ev-$(date +%s%N)"; { echo "HN_REASON=$reason"; env; } > "$f.tmp"; mv "$f.tmp" "$f.env"\nexit 0\n`);
+    await chmod(script, 0o755);
+    await writeFile(join(cdir, 'dhcpcd.conf'), `noipv6rs\nnohook resolv.conf, hostname, ntp.conf, timesyncd.conf\noption dhcp6_name_servers, dhcp6_domain_search\nscript ${script}\ninterface ${ifname}\n  ia_na 1\n`);
+    const c = new ClientEvents(cdir);
+    const proc = execa('ip', ['netns', 'exec', W, 'dhcpcd', '-6', '-B', '-d', '-f', join(cdir, 'dhcpcd.conf'), ifname], { reject: false, all: true, buffer: false });
+    c.capture(proc);
+    cleanups.push(async () => {
+      proc.kill('SIGTERM');
+      const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
+      await proc;
+      clearTimeout(t);
+      await rm(`/var/lib/dhcpcd/${ifname}.lease6`, { force: true });
+    });
+    const ev = await c.waitEvent(['BOUND6']);
+    const ip = ev.env['new_dhcp6_ia_na1_ia_addr1'];
+    expect(inPool(ip)).toBe(true);
+    expect(ev.env['new_dhcp6_name_servers']?.split(' ')).toEqual(['fd00:66::53', 'fd00:66::54']);
+    expect(ev.env['new_dhcp6_domain_search']?.split(' ')).toEqual(['v6.example', 'svc.v6.example']);
+    await waitFor(`${ip} on W/${ifname}`, async () => ((await addresses(W, ifname)).includes(ip!) ? true : undefined));
+    expect(s.leases()).toEqual([expect.objectContaining({ ip, state: 'bound' })]);
+  });
+
+  it('dhclient -6 -r: the Release frees the lease and the client takes the address off', async () => {
+    const { H, W } = await topology();
+    const dir = await tempDir('srv');
+    const s = server(H, join(dir, 'leases'));
+    await s.start();
+    const c = await Dhclient6.start(W, 'eth0', 'stateful');
+    const ip = (await c.waitEvent(['BOUND6'])).env['new_ip6_address']!;
+    await waitFor(`${ip} on W/eth0`, async () => ((await addresses(W, 'eth0')).includes(ip) ? true : undefined));
+    await c.release(W, 'eth0');
+    expect(s.leases()).toEqual([expect.objectContaining({ ip, state: 'released' })]);
+    expect(s.counters.handler?.received['release']).toBe(1);
+    expect(await addresses(W, 'eth0')).not.toContain(ip);
   });
 });
