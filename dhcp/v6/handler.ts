@@ -47,10 +47,8 @@ interface Held {
   expiresAt: number;
 }
 
-interface Client extends Client6 {
-  /** The DUID as sent, decoded: for logs. */
-  duid: string;
-}
+/** A client as the handler keys it: DUID hex, and the MAC its DUID-LL/LLT names. */
+type Client = Client6;
 
 /** One IA's answer before it is encoded. */
 interface IaAnswer {

@@ -327,4 +327,34 @@ for data in [b'\\x01\\x00', bytes.fromhex('0c00' + '00' * 32), bytes.fromhex('${
     expect(s.counters.handler?.received['release']).toBe(1);
     expect(await addresses(W, 'eth0')).not.toContain(ip);
   });
+
+  it('two bridges in one namespace, two servers on port 547: each client is answered by its own bridge\'s server', async () => {
+    const { H, W } = await topology();
+    const W2 = await pool.create({ label: 'wl2' });
+    cleanups.push(() => pool.destroy(W2));
+    await sysctl(W2, ['net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0', 'net.ipv6.conf.default.accept_ra=0']);
+    await ipn(H, ['link', 'add', 'br6b', 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0']);
+    await ipn(H, ['addr', 'add', 'fd00:67::1/64', 'dev', 'br6b']);
+    await ipn(H, ['link', 'set', 'br6b', 'up']);
+    await ipn(H, ['link', 'add', 'vh6b', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', W2]);
+    await ipn(H, ['link', 'set', 'vh6b', 'master', 'br6b', 'up']);
+    await ipn(W2, ['link', 'set', 'eth0', 'up']);
+    await waitFor('link-local address on W2/eth0', async () => (await addresses(W2, 'eth0')).find((x) => x.startsWith('fe80:')));
+    const dir = await tempDir('srv');
+    const a = server(H, join(dir, 'a'));
+    const b = new Dhcp6Server({
+      netns: H, device: 'br6b', leaseFile: join(dir, 'b'),
+      config: { ...CONFIG, network: 'net6b', prefix: 'fd00:67::/64', pools: [{ start: 'fd00:67::100', end: 'fd00:67::1ff' }],
+        serverDuid: { type: 'll', hardwareType: 1, linkLayerAddress: '02:4e:00:00:06:02' } },
+    });
+    cleanups.push(() => b.stop());
+    await a.start();
+    await b.start();
+    const ca = await Dhclient6.start(W, 'eth0', 'stateful');
+    const cb = await Dhclient6.start(W2, 'eth0', 'stateful');
+    expect((await ca.waitEvent(['BOUND6'])).env['new_ip6_address']).toBe('fd00:66::100');
+    expect((await cb.waitEvent(['BOUND6'])).env['new_ip6_address']).toBe('fd00:67::100');
+    expect(a.leases().map((l) => l.ip)).toEqual(['fd00:66::100']);
+    expect(b.leases().map((l) => l.ip)).toEqual(['fd00:67::100']);
+  });
 });
