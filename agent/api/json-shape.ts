@@ -6,7 +6,7 @@
 export type MessageName =
   | 'DesiredState' | 'Network' | 'Uplink' | 'NoUplink' | 'VlanUplink' | 'VxlanUplink' | 'UntaggedUplink'
   | 'Dhcp' | 'IpRange' | 'StaticRoute' | 'Reservation' | 'Attachment' | 'IpConfig' | 'TapDevice' | 'VethPair'
-  | 'AutoIp' | 'NoIp' | 'PortSecurity' | 'AddressPair' | 'SecurityGroup' | 'SecurityRule' | 'AddressRequest' | 'CniOwner';
+  | 'AutoIp' | 'NoIp' | 'PortSecurity' | 'AddressPair' | 'SecurityGroup' | 'SecurityRule' | 'AddressRequest' | 'CniOwner' | 'Ipv6Subnet';
 
 export type FieldType =
   | { kind: 'string' | 'bool' | 'uint32' | 'uint64' }
@@ -47,7 +47,7 @@ export const MESSAGES: Readonly<Record<MessageName, readonly FieldShape[]>> = {
     f('securityGroups', msg('SecurityGroup'), list)],
   Network: [
     f('name', STRING), f('bridgeName', STRING), f('mtu', UINT32), f('uplink', msg('Uplink')), f('importedBridge', BOOL),
-    f('ipFamily', IP_FAMILY), f('cidr', STRING), f('gateway', STRING), f('gatewayOnBridge', BOOL), f('dhcp', msg('Dhcp')), f('ipv6Mode', IPV6_MODE),
+    f('ipFamily', IP_FAMILY), f('cidr', STRING), f('gateway', STRING), f('gatewayOnBridge', BOOL), f('dhcp', msg('Dhcp')), f('ipv6Mode', IPV6_MODE), f('ipv6', msg('Ipv6Subnet')),
   ],
   Uplink: [
     f('none', msg('NoUplink'), { oneof: 'kind' }), f('vlan', msg('VlanUplink'), { oneof: 'kind' }),
@@ -84,7 +84,8 @@ export const MESSAGES: Readonly<Record<MessageName, readonly FieldShape[]>> = {
     f('static', STRING, { oneof: 'mode' }), f('auto', msg('AutoIp'), { oneof: 'mode' }), f('none', msg('NoIp'), { oneof: 'mode' }),
     f('addresses', msg('AddressRequest'), list), f('skipAssignment', BOOL),
   ],
-  AddressRequest: [f('static', STRING, { oneof: 'mode' }), f('auto', msg('AutoIp'), { oneof: 'mode' })],
+  AddressRequest: [f('static', STRING, { oneof: 'mode' }), f('auto', msg('AutoIp'), { oneof: 'mode' }), f('family', IP_FAMILY)],
+  Ipv6Subnet: [f('cidr', STRING), f('gateway', STRING), f('gatewayOnBridge', BOOL), f('ipv6Mode', IPV6_MODE), f('dhcp', msg('Dhcp'))],
   TapDevice: [f('ifName', STRING), f('owner', UINT32), f('group', UINT32), f('multiQueue', BOOL), f('vnetHdr', BOOL)],
   VethPair: [f('ifName', STRING), f('peerNetns', STRING), f('peerIfName', STRING)],
   AutoIp: [],

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { checkIfName, checkMac } from '../../dataplane/validate.js';
 import { netnsPath } from '../../dataplane/netns-path.js';
 import type { Dataplane } from '../../dataplane/types.js';
-import { Attachment, DesiredState, type AddressRequest, type IpConfig, type Network } from '../api/gen/hostnet/v1/resources.js';
+import { Attachment, DesiredState, IpFamily, type AddressRequest, type IpConfig, type Network } from '../api/gen/hostnet/v1/resources.js';
 import type { CniAddRequest, CniAddResponse, CniDns } from '../api/gen/hostnet/v1/cni.js';
 import { ConditionStatus, type AttachmentStatus } from '../api/gen/hostnet/v1/status.js';
 import { parseCidr, parseIp } from '../../dataplane/ip.js';
@@ -194,7 +194,7 @@ function attachmentFor(req: CniAddRequest, ref: CniRef, network: Network): Attac
   }
   const [first, ...rest] = ips;
   const ip: IpConfig = first
-    ? { mode: { $case: 'static', static: first }, addresses: rest.map((x): AddressRequest => ({ mode: { $case: 'static', static: x } })), skipAssignment: false }
+    ? { mode: { $case: 'static', static: first }, addresses: rest.map((x): AddressRequest => ({ mode: { $case: 'static', static: x }, family: IpFamily.IP_FAMILY_UNSPECIFIED })), skipAssignment: false }
     : { mode: { $case: 'auto', auto: {} }, addresses: [], skipAssignment: false };
   return Attachment.fromPartial({
     name: cniAttachmentName(ref),

@@ -7,6 +7,7 @@ import { netnsPath } from '../../dataplane/netns-path.js';
 import { checkIfName, checkMac, checkMtu, checkVlanId, checkVni } from '../../dataplane/validate.js';
 import { validateSecurity } from './validate-security.js';
 import { IpFamily, Ipv6Mode, type Attachment, type DesiredState, type Network } from '../api/gen/hostnet/v1/resources.js';
+import { subnetOf } from './subnets.js';
 import {
   bridgeNameOf, ifNameOf, macOf, mtuOf, RESOURCE_NAME_PATTERN, uplinkDeviceOf,
 } from '../naming.js';
@@ -123,8 +124,9 @@ export function validateDesiredState(state: DesiredState, previous?: DesiredStat
   // IP holders per network: gateway, DHCP server, reservations, static attachments.
   const holders = new Map<string, Map<bigint, IpHolder>>();
   const claimIp = (network: string, ip: Ip, holder: IpHolder, rule: string): void => {
-    let m = holders.get(network);
-    if (!m) holders.set(network, (m = new Map()));
+    const key = `${network}|${ip.family}`;
+    let m = holders.get(key);
+    if (!m) holders.set(key, (m = new Map()));
     const first = m.get(ip.value);
     if (first) {
       c.add(holder.path, rule, `${holder.what} ${ip.text} is already held by ${first.what} (${first.path})`);
@@ -137,6 +139,9 @@ export function validateDesiredState(state: DesiredState, previous?: DesiredStat
     const p = `networks[${index}]`;
     const gw = n.gateway ? parseIp(n.gateway) : null;
     if (gw && contains(cidr, gw)) claimIp(name, gw, { path: `${p}.gateway`, what: 'gateway' }, 'ip-duplicate');
+    const v6 = n.ipv6 ? parseCidr(n.ipv6.cidr) : null;
+    const gw6 = n.ipv6?.gateway ? parseIp(n.ipv6.gateway) : null;
+    if (v6 && gw6 && contains(v6, gw6)) claimIp(name, gw6, { path: `${p}.ipv6.gateway`, what: 'gateway' }, 'ip-duplicate');
     const server = n.dhcp?.serverAddress ? parseIp(n.dhcp.serverAddress) : null;
     if (server && contains(cidr, server) && server.value !== gw?.value) {
       claimIp(name, server, { path: `${p}.dhcp.serverAddress`, what: 'DHCP server address' }, 'ip-duplicate');
@@ -332,7 +337,29 @@ function validateNetwork(c: Collector, n: Network, p: string, claimName: ClaimNa
   if (dhcp && cidr) validateDhcp(c, n, `${p}.dhcp`, cidr, gw);
   else if (dhcp?.enabled && family === 6) c.add(`${p}.dhcp.enabled`, 'dhcp-ipv4-only', 'the embedded DHCP server serves IPv4 networks only');
   validateIpv6Mode(c, n, p, cidr, family);
+  if (n.ipv6) validateIpv6Subnet(c, n, `${p}.ipv6`, family);
   return { cidr, family };
+}
+
+/** The IPv6 half of a dual-stack network: checked as an IPv6 network of its own would be. */
+function validateIpv6Subnet(c: Collector, n: Network, p: string, family: Family | null): void {
+  const v6 = n.ipv6!;
+  if (family !== 4) {
+    c.add(p, 'ipv6-subnet-on-ipv4', 'ipv6 adds an IPv6 subnet to an IPv4 network (an IPv6 network has its own cidr)');
+    return;
+  }
+  const cidr = parseCidr(v6.cidr);
+  if (!cidr || cidr.family !== 6) {
+    c.add(`${p}.cidr`, 'cidr-format', `cidr "${v6.cidr}" is not an IPv6 prefix, e.g. fd00:10::/64`);
+    return;
+  }
+  if (cidr.base !== cidr.first) c.add(`${p}.cidr`, 'cidr-network-address', `cidr ${v6.cidr} has host bits set`);
+  const gw = v6.gateway ? checkAddressIn(c, v6.gateway, `${p}.gateway`, 'gateway', cidr) : null;
+  if (v6.gatewayOnBridge && !v6.gateway) c.add(`${p}.gatewayOnBridge`, 'gateway-on-bridge-needs-gateway', 'gatewayOnBridge needs a gateway');
+  // Judged as the IPv6 network it is.
+  const half: Network = { ...n, ipFamily: IpFamily.IPV6, cidr: v6.cidr, gateway: v6.gateway, gatewayOnBridge: v6.gatewayOnBridge, ipv6Mode: v6.ipv6Mode, dhcp: v6.dhcp, ipv6: undefined };
+  if (v6.dhcp) validateDhcp(c, half, `${p}.dhcp`, cidr, gw);
+  validateIpv6Mode(c, half, p, cidr, 6);
 }
 
 /** How an IPv6 network's workloads configure themselves from the agent's router advertisements. */
@@ -434,15 +461,24 @@ function validateIpConfig(
   if (a.ip?.skipAssignment && mode?.$case !== 'static' && mode?.$case !== 'auto' && extra.length === 0) {
     c.add(`${p}.ip.skipAssignment`, 'ip-skip-needs-address', 'skipAssignment needs an address to reserve (static, auto or addresses)');
   }
-  const gw = net?.network.gateway ? parseIp(net.network.gateway) : null;
   const staticAt = (text: string, path: string): void => {
     if (!net?.cidr) return;
-    const ip = checkAddressIn(c, text, path, 'static IP', net.cidr);
+    const parsed = parseIp(text);
+    const subnet = parsed ? subnetOf(net.network, parsed.family) : undefined;
+    const cidr = subnet ? parseCidr(subnet.cidr) : net.cidr;
+    if (!cidr) return;
+    const ip = checkAddressIn(c, text, path, 'static IP', cidr);
+    const gw = subnet?.gateway ? parseIp(subnet.gateway) : null;
     if (ip) claimIp(a.network, ip, { path, what: `attachment ${a.name}` }, gw?.value === ip.value ? 'ip-collides-gateway' : 'ip-duplicate');
   };
-  const autoAt = (path: string): void => {
+  const autoAt = (path: string, family: IpFamily = IpFamily.IP_FAMILY_UNSPECIFIED): void => {
     if (!net) return;
-    if (a.kind?.$case === 'tap' && !net.network.dhcp?.enabled) {
+    const f = family === IpFamily.IPV4 ? 4 : family === IpFamily.IPV6 ? 6 : null;
+    if (f !== null && !subnetOf(net.network, f)) {
+      c.add(path, 'address-family-subnet', `network "${a.network}" has no IPv${f} subnet to take an auto address from`);
+      return;
+    }
+    if (a.kind?.$case === 'tap' && (f === null || f === 4) && !net.network.dhcp?.enabled) {
       c.add(path, 'ip-auto-needs-dhcp', `a TAP's guest gets its auto address by DHCP, but network "${a.network}"'s DHCP is not enabled`);
     }
   };
@@ -451,7 +487,7 @@ function validateIpConfig(
   extra.forEach((r, j) => {
     const rp = `${p}.ip.addresses[${j}]`;
     if (r.mode?.$case === 'static') staticAt(r.mode.static, `${rp}.static`);
-    else if (r.mode?.$case === 'auto') autoAt(`${rp}.auto`);
+    else if (r.mode?.$case === 'auto') autoAt(`${rp}.auto`, r.family);
     else c.add(rp, 'address-mode-required', 'an address is { static: IP } or { auto: {} }');
   });
 }

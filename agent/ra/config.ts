@@ -3,7 +3,8 @@
 // and O flags by ipv6Mode, the gateway making the bridge a default router, the MTU, and the
 // dhcp settings as RDNSS, DNSSL (RFC 8106) and route information (RFC 4191).
 import { parseCidr } from '../../dataplane/ip.js';
-import { IpFamily, Ipv6Mode, type Network } from '../api/gen/hostnet/v1/resources.js';
+import { Ipv6Mode, type Network } from '../api/gen/hostnet/v1/resources.js';
+import { subnetOf, type Subnet } from '../desired/subnets.js';
 import { bridgeNameOf, mtuOf } from '../naming.js';
 import type { RaConfig } from '../../dhcp/ra/config.js';
 
@@ -13,18 +14,25 @@ export const ROUTER_LIFETIME_SEC = 1800;
 /** What one bridge advertises: dhcp/ra's configuration, with the RFC 4861 intervals as defaults. */
 export type AdvertisementConfig = RaConfig;
 
+/** The IPv6 subnet the agent advertises on this network's bridge (its own or its ipv6 block), if any. */
+function advertisedSubnet(n: Network): Subnet | undefined {
+  const s = subnetOf(n, 6);
+  return s && s.gatewayOnBridge && !!s.gateway && parseCidr(s.cidr)?.family === 6 ? s : undefined;
+}
+
 /** True when the agent sends router advertisements on this network's bridge. */
 export function advertises(n: Network): boolean {
-  return n.ipFamily === IpFamily.IPV6 && n.gatewayOnBridge && !!n.gateway && parseCidr(n.cidr)?.family === 6;
+  return advertisedSubnet(n) !== undefined;
 }
 
 export function advertisementOf(n: Network): AdvertisementConfig | null {
-  if (!advertises(n)) return null;
-  const mode = n.ipv6Mode === Ipv6Mode.IPV6_MODE_UNSPECIFIED ? Ipv6Mode.SLAAC : n.ipv6Mode;
-  const d = n.dhcp;
+  const s = advertisedSubnet(n);
+  if (!s) return null;
+  const mode = s.ipv6Mode === Ipv6Mode.IPV6_MODE_UNSPECIFIED ? Ipv6Mode.SLAAC : s.ipv6Mode;
+  const d = s.dhcp;
   return {
     device: bridgeNameOf(n),
-    prefix: n.cidr,
+    prefix: s.cidr,
     autonomous: mode === Ipv6Mode.SLAAC || mode === Ipv6Mode.DHCPV6_STATELESS,
     managed: mode === Ipv6Mode.DHCPV6_STATEFUL,
     other: mode === Ipv6Mode.DHCPV6_STATELESS || mode === Ipv6Mode.DHCPV6_STATEFUL,

@@ -20,6 +20,7 @@ import {
 } from '../../dataplane/conflicts.js';
 import type { Attachment, DesiredState, Network } from '../api/gen/hostnet/v1/resources.js';
 import { canonicalCidr, parseCidr, parseIp } from '../../dataplane/ip.js';
+import { subnetsOf } from '../desired/subnets.js';
 import {
   bridgeNameOf, deriveBridgeMac, HOSTNET_ADDR_PROTO, ifNameOf, macOf, mtuOf, networkGroup, ownerAlias, parseOwnerAlias,
   tapHostMac, TEARDOWN_GROUP, uplinkDeviceOf, DEFAULT_VXLAN_PORT, type OwnedKind,
@@ -266,23 +267,25 @@ export function planReconcile(desired: DesiredState, observed: ObservedState, op
       }
     }
 
-    // Addresses on the bridge: the gateway (gatewayOnBridge) and the DHCP server's own.
-    const cidr = parseCidr(n.cidr);
-    if (!cidr) return;
+    // Addresses on the bridge: each subnet's gateway (gatewayOnBridge) and the DHCP server's own.
     // Every address hostnet adds carries HOSTNET_ADDR_PROTO. A wanted address already there
     // without it (the admin put the same address there) is left as it is, unmarked: it stays
     // the admin's, and hostnet never deletes it. On a managed bridge every other address goes
     // (the bridge is hostnet's; addresses an older hostnet added carry no marker); on an imported
     // one only addresses with hostnet's marker do.
     const wanted = new Map<string, AddressSpec>();
-    const addAddr = (ip: string): void => {
-      const parsed = parseIp(ip);
-      if (!parsed) return;
-      const text = `${parsed.text}/${cidr.prefix}`;
-      wanted.set(text, { dev: bridgeName, cidr: text, ...(parsed.family === 6 ? { nodad: true } : {}), protocol: HOSTNET_ADDR_PROTO });
-    };
-    if (n.gatewayOnBridge && n.gateway) addAddr(n.gateway);
-    if (n.dhcp?.enabled && n.dhcp.serverAddress) addAddr(n.dhcp.serverAddress);
+    for (const subnet of subnetsOf(n)) {
+      const cidr = parseCidr(subnet.cidr);
+      if (!cidr) continue;
+      const addAddr = (ip: string): void => {
+        const parsed = parseIp(ip);
+        if (!parsed) return;
+        const text = `${parsed.text}/${cidr.prefix}`;
+        wanted.set(text, { dev: bridgeName, cidr: text, ...(parsed.family === 6 ? { nodad: true } : {}), protocol: HOSTNET_ADDR_PROTO });
+      };
+      if (subnet.gatewayOnBridge && subnet.gateway) addAddr(subnet.gateway);
+      if (subnet.primary && subnet.dhcp?.enabled && subnet.dhcp.serverAddress) addAddr(subnet.dhcp.serverAddress);
+    }
     const present = new Set<string>();
     if (bridge.index !== null) {
       for (const a of observed.addresses) {

@@ -13,6 +13,7 @@ import { condition, type ComputedCondition } from '../conditions/condition.js';
 import type { AddressAssignments } from '../ipam/assignments.js';
 import { netnsState } from '../kernel/netns-state.js';
 import { mtuOf } from '../naming.js';
+import { subnetsOf } from '../desired/subnets.js';
 import type { ApplyOutcome, Participant, ParticipantPlan, PassContext, PlannedStep, Problem, ResourceReport } from '../reconcile/participant.js';
 import { describePeerChange, peerWanted, planPeer, type PeerChange } from './peer-plan.js';
 
@@ -198,7 +199,7 @@ export class WorkloadAddressesParticipant implements Participant<WorkloadStep> {
         attachment: {
           addresses, ip: addresses[0]?.ip ?? '',
           gateway: n?.gateway ?? '',
-          routes: (n?.dhcp?.routes ?? []).map((r) => ({ destination: r.destination, via: r.via })),
+          routes: (n ? subnetsOf(n) : []).flatMap((sub) => (sub.dhcp?.routes ?? []).map((r) => ({ destination: r.destination, via: r.via }))),
           vlanId: n?.uplink?.kind?.$case === 'vlan' ? n.uplink.kind.vlan.id : 0,
           workloadIfName: veth?.peerIfName ?? '',
           containerId: a.cni?.containerId ?? '',

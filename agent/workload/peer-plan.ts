@@ -8,6 +8,7 @@ import { canonicalCidr, parseCidr, parseIp } from '../../dataplane/ip.js';
 import type { Network } from '../api/gen/hostnet/v1/resources.js';
 import type { AttachmentAddressing } from '../ipam/assignments.js';
 import { HOSTNET_ADDR_PROTO } from '../naming.js';
+import { subnetOf } from '../desired/subnets.js';
 
 export interface PeerRoute {
   /** "default" or a CIDR. */
@@ -35,20 +36,24 @@ export function peerWanted(addressing: AttachmentAddressing | undefined, network
   if (!addressing?.assign || addressing.addresses.length === 0 || !network) return { addresses: [], routes: [] };
   const addresses = addressing.addresses.map((a) => `${a.ip}/${a.prefixLength}`);
   const own = new Set(addressing.addresses.map((a) => a.ip));
-  const family = addressing.addresses[0]!.family;
   const routes: PeerRoute[] = [];
-  const gateway = parseIp(network.gateway);
-  // A workload that is its network's gateway needs no default route through itself.
-  if (gateway && gateway.family === family && !own.has(gateway.text)) routes.push({ destination: 'default', via: gateway.text, family });
-  for (const r of network.dhcp?.routes ?? []) {
-    const dst = parseCidr(r.destination);
-    const via = parseIp(r.via);
-    if (!dst || !via || dst.family !== family || via.family !== family) continue;
-    routes.push({ destination: dst.prefix === 0 ? 'default' : canonicalCidr(r.destination), via: via.text, family });
+  // Per family the workload has an address of: that subnet's gateway and static routes.
+  for (const family of new Set(addressing.addresses.map((a) => a.family))) {
+    const subnet = subnetOf(network, family);
+    if (!subnet) continue;
+    const gateway = parseIp(subnet.gateway);
+    // A workload that is its network's gateway needs no default route through itself.
+    if (gateway && gateway.family === family && !own.has(gateway.text)) routes.push({ destination: 'default', via: gateway.text, family });
+    for (const r of subnet.dhcp?.routes ?? []) {
+      const dst = parseCidr(r.destination);
+      const via = parseIp(r.via);
+      if (!dst || !via || dst.family !== family || via.family !== family) continue;
+      routes.push({ destination: dst.prefix === 0 ? 'default' : canonicalCidr(r.destination), via: via.text, family });
+    }
   }
   // The first of two routes to one destination wins (the default route via the gateway).
   const seen = new Set<string>();
-  return { addresses, routes: routes.filter((r) => (seen.has(r.destination) ? false : (seen.add(r.destination), true))) };
+  return { addresses, routes: routes.filter((r) => (seen.has(routeKey(r.destination, r.family)) ? false : (seen.add(routeKey(r.destination, r.family)), true))) };
 }
 
 function routeKey(destination: string, family: number): string {

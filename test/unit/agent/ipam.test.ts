@@ -89,3 +89,21 @@ ${veth('s', '{ auto: {}, skipAssignment: true, addresses: [{ static: 10.0.0.71 }
     expect(cfg.excluded).toEqual(['10.0.0.71']);
   });
 });
+
+describe('assignAddresses on a dual-stack network', () => {
+  it('takes IPv6 autos from the ipv6 subnet, keeps the order asked, and stores them apart', () => {
+    const s = parseDesiredState(`
+networks:
+  - { name: pub, ipFamily: IPV4, cidr: 10.0.0.0/24, gateway: 10.0.0.1, ipv6: { cidr: "fd00:10::/64", gateway: "fd00:10::1", dhcp: { pools: [{ start: "fd00:10::100", end: "fd00:10::1ff" }] } } }
+attachments:
+  - { name: p, network: pub, veth: { ifName: hv-p, peerNetns: /run/netns/p, peerIfName: net1 }, ip: { auto: {}, addresses: [{ auto: {}, family: IPV6 }, { static: "fd00:10::7" }] } }
+`);
+    const got = assignAddresses(s, {}, none);
+    const a = got.of('p')!;
+    expect(a.addresses.map((x) => [x.family, x.source, x.prefixLength])).toEqual([[4, 'auto', 24], [6, 'auto', 64], [6, 'static', 64]]);
+    expect(a.addresses[1]!.ip).toMatch(/^fd00:10::1[0-9a-f]{2}$/);
+    expect(Object.keys(got.choices).sort()).toEqual(['pub', 'pub/ipv6']);
+    // Kept on the next computation from what was stored.
+    expect(assignAddresses(s, got.choices, none).of('p')!.addresses.map((x) => x.ip)).toEqual(a.addresses.map((x) => x.ip));
+  });
+});

@@ -25,3 +25,34 @@ describe('IPv6 network validation', () => {
     expect(rules(net(', ipv6Mode: SLAAC', '10.0.0.0/24', 'IPV4', '10.0.0.1'))).toEqual(['networks[0].ipv6Mode ipv6-mode-ipv6-only']);
   });
 });
+
+describe('dual-stack networks (an IPv4 network with an ipv6 subnet)', () => {
+  const dual = (v6: string, attachment = ''): string => `
+networks:
+  - { name: pub, ipFamily: IPV4, cidr: 10.0.0.0/24, gateway: 10.0.0.1, gatewayOnBridge: true, ipv6: ${v6} }
+${attachment ? `attachments:\n  - ${attachment}\n` : ''}`;
+  const ok = '{ cidr: "fd00:10::/64", gateway: "fd00:10::1", gatewayOnBridge: true, dhcp: { pools: [{ start: "fd00:10::100", end: "fd00:10::1ff" }] } }';
+  const pod = (ip: string): string => `{ name: p, network: pub, veth: { ifName: hv-p, peerNetns: /run/netns/p, peerIfName: net1 }, ip: ${ip} }`;
+
+  it('accepts a subnet with auto and static addresses of both families', () => {
+    expect(rules(dual(ok, pod('{ auto: {}, addresses: [{ auto: {}, family: IPV6 }, { static: "fd00:10::7" }] }')))).toEqual([]);
+  });
+
+  it('refuses what cannot work', () => {
+    expect(rules(dual('{ cidr: "10.1.0.0/24" }'))).toEqual(['networks[0].ipv6.cidr cidr-format']);
+    expect(rules(dual('{ cidr: "fd00:10::/80", gateway: "fd00:10::1", gatewayOnBridge: true }'))).toEqual(['networks[0].ipv6.cidr slaac-prefix-64']);
+    expect(rules(dual('{ cidr: "fd00:10::/64", gateway: "fd00:11::1" }'))).toEqual(['networks[0].ipv6.gateway ip-in-cidr']);
+    expect(rules(dual(ok, pod('{ static: "fd00:11::7" }')))).toEqual(['attachments[0].ip.static ip-in-cidr']);
+    expect(rules(dual(ok, pod('{ static: "fd00:10::1" }')))).toEqual(['attachments[0].ip.static ip-collides-gateway']);
+    expect(rules(`
+networks:
+  - { name: v6, ipFamily: IPV6, cidr: "fd00:77::/64", ipv6: { cidr: "fd00:10::/64" } }
+`)).toEqual(['networks[0].ipv6 ipv6-subnet-on-ipv4']);
+    expect(rules(`
+networks:
+  - { name: v4, ipFamily: IPV4, cidr: 10.0.0.0/24 }
+attachments:
+  - ${pod('{ auto: {}, addresses: [{ auto: {}, family: IPV6 }] }').replace('network: pub', 'network: v4')}
+`)).toEqual(['attachments[0].ip.addresses[0].auto address-family-subnet']);
+  });
+});

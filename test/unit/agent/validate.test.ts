@@ -109,11 +109,11 @@ describe('validateDesiredState', () => {
     ['static IP duplicated', (s) => { a0(s).ip = { mode: { $case: 'static', static: '192.168.10.71' }, addresses: [], skipAssignment: false }; }, 'attachments[1].ip.static ip-duplicate'],
     ['static IP equals a reservation', (s) => { dhcp(s).reservations = [{ mac: '52:54:00:00:00:09', ip: '192.168.10.71', hostname: '' }]; }, 'attachments[1].ip.static ip-duplicate'],
     ['ip auto needs DHCP', (s) => { dhcp(s).enabled = false; }, 'attachments[0].ip.auto ip-auto-needs-dhcp'],
-    ['none with addresses', (s) => { a1(s).ip = { mode: { $case: 'none', none: {} }, addresses: [{ mode: { $case: 'auto', auto: {} } }], skipAssignment: false }; }, 'attachments[1].ip.addresses ip-none-alone'],
+    ['none with addresses', (s) => { a1(s).ip = { mode: { $case: 'none', none: {} }, addresses: [{ mode: { $case: 'auto', auto: {} }, family: 0 }], skipAssignment: false }; }, 'attachments[1].ip.addresses ip-none-alone'],
     ['skipAssignment without an address', (s) => { a1(s).ip = { addresses: [], skipAssignment: true }; }, 'attachments[1].ip.skipAssignment ip-skip-needs-address'],
-    ['further static address duplicated', (s) => { a1(s).ip!.addresses = [{ mode: { $case: 'static', static: '192.168.10.71' } }]; }, 'attachments[1].ip.addresses[0].static ip-duplicate'],
-    ['further static address outside the CIDR', (s) => { a1(s).ip!.addresses = [{ mode: { $case: 'static', static: '10.1.1.1' } }]; }, 'attachments[1].ip.addresses[0].static ip-in-cidr'],
-    ['further address without a mode', (s) => { a1(s).ip!.addresses = [{}]; }, 'attachments[1].ip.addresses[0] address-mode-required'],
+    ['further static address duplicated', (s) => { a1(s).ip!.addresses = [{ mode: { $case: 'static', static: '192.168.10.71' }, family: 0 }]; }, 'attachments[1].ip.addresses[0].static ip-duplicate'],
+    ['further static address outside the CIDR', (s) => { a1(s).ip!.addresses = [{ mode: { $case: 'static', static: '10.1.1.1' }, family: 0 }]; }, 'attachments[1].ip.addresses[0].static ip-in-cidr'],
+    ['further address without a mode', (s) => { a1(s).ip!.addresses = [{ family: 0 }]; }, 'attachments[1].ip.addresses[0] address-mode-required'],
   ];
 
   it.each(cases)('%s', (_title, edit, expected) => {

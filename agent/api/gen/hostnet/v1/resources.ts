@@ -211,6 +211,26 @@ export interface Network {
    * sends on the bridge (with gatewayOnBridge). Default: SLAAC.
    */
   ipv6Mode: Ipv6Mode;
+  /**
+   * Dual-stack: an IPv6 subnet on the same bridge as this IPv4 network, e.g.
+   *   ipv6: { cidr: "fd00:10::/64", gateway: "fd00:10::1", gatewayOnBridge: true }
+   * Workloads on the network get IPv6 from it too (router advertisements, SLAAC).
+   */
+  ipv6?: Ipv6Subnet | undefined;
+}
+
+/** The IPv6 half of a dual-stack network: the same fields as an IPv6 network's own. */
+export interface Ipv6Subnet {
+  /** A /64 for SLAAC, e.g. "fd00:10::/64". */
+  cidr: string;
+  gateway: string;
+  gatewayOnBridge: boolean;
+  ipv6Mode: Ipv6Mode;
+  /**
+   * dnsServers, searchDomains and routes go into the router advertisements; pools are where
+   * auto IPv6 addresses of attachments come from.
+   */
+  dhcp?: Dhcp | undefined;
 }
 
 /** Exactly one kind of uplink; in YAML/JSON e.g. `uplink: { vlan: { parent: eth1, id: 600 } }`. */
@@ -444,9 +464,18 @@ export interface IpConfig {
   skipAssignment: boolean;
 }
 
-/** One more address of an attachment: `{ static: 10.0.0.9 }` or `{ auto: {} }`. */
+/**
+ * One more address of an attachment: `{ static: 10.0.0.9 }`, `{ auto: {} }`, or on a
+ * dual-stack network's IPv6 subnet `{ auto: {}, family: IPV6 }` (a static address says its
+ * family itself).
+ */
 export interface AddressRequest {
-  mode?: { $case: "static"; static: string } | { $case: "auto"; auto: AutoIp } | undefined;
+  mode?:
+    | { $case: "static"; static: string }
+    | { $case: "auto"; auto: AutoIp }
+    | undefined;
+  /** For auto: which of the network's subnets. Default: the network's own family. */
+  family: IpFamily;
 }
 
 export interface TapDevice {
@@ -616,6 +645,7 @@ function createBaseNetwork(): Network {
     gatewayOnBridge: false,
     dhcp: undefined,
     ipv6Mode: 0,
+    ipv6: undefined,
   };
 }
 
@@ -653,6 +683,9 @@ export const Network: MessageFns<Network> = {
     }
     if (message.ipv6Mode !== 0) {
       writer.uint32(112).int32(message.ipv6Mode);
+    }
+    if (message.ipv6 !== undefined) {
+      Ipv6Subnet.encode(message.ipv6, writer.uint32(122).fork()).join();
     }
     return writer;
   },
@@ -758,6 +791,14 @@ export const Network: MessageFns<Network> = {
             message.ipv6Mode = reader.int32() as any;
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.ipv6 = Ipv6Subnet.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -803,6 +844,7 @@ export const Network: MessageFns<Network> = {
         : isSet(object.ipv6_mode)
         ? ipv6ModeFromJSON(object.ipv6_mode)
         : 0,
+      ipv6: isSet(object.ipv6) ? Ipv6Subnet.fromJSON(object.ipv6) : undefined,
     };
   },
 
@@ -841,6 +883,9 @@ export const Network: MessageFns<Network> = {
     if (message.ipv6Mode !== 0) {
       obj.ipv6Mode = ipv6ModeToJSON(message.ipv6Mode);
     }
+    if (message.ipv6 !== undefined) {
+      obj.ipv6 = Ipv6Subnet.toJSON(message.ipv6);
+    }
     return obj;
   },
 
@@ -862,6 +907,150 @@ export const Network: MessageFns<Network> = {
     message.gatewayOnBridge = object.gatewayOnBridge ?? false;
     message.dhcp = (object.dhcp !== undefined && object.dhcp !== null) ? Dhcp.fromPartial(object.dhcp) : undefined;
     message.ipv6Mode = object.ipv6Mode ?? 0;
+    message.ipv6 = (object.ipv6 !== undefined && object.ipv6 !== null)
+      ? Ipv6Subnet.fromPartial(object.ipv6)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseIpv6Subnet(): Ipv6Subnet {
+  return { cidr: "", gateway: "", gatewayOnBridge: false, ipv6Mode: 0, dhcp: undefined };
+}
+
+export const Ipv6Subnet: MessageFns<Ipv6Subnet> = {
+  encode(message: Ipv6Subnet, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cidr !== "") {
+      writer.uint32(10).string(message.cidr);
+    }
+    if (message.gateway !== "") {
+      writer.uint32(18).string(message.gateway);
+    }
+    if (message.gatewayOnBridge !== false) {
+      writer.uint32(24).bool(message.gatewayOnBridge);
+    }
+    if (message.ipv6Mode !== 0) {
+      writer.uint32(32).int32(message.ipv6Mode);
+    }
+    if (message.dhcp !== undefined) {
+      Dhcp.encode(message.dhcp, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Ipv6Subnet {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseIpv6Subnet();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.cidr = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.gateway = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.gatewayOnBridge = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.ipv6Mode = reader.int32() as any;
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.dhcp = Dhcp.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Ipv6Subnet {
+    return {
+      cidr: isSet(object.cidr) ? globalThis.String(object.cidr) : "",
+      gateway: isSet(object.gateway) ? globalThis.String(object.gateway) : "",
+      gatewayOnBridge: isSet(object.gatewayOnBridge)
+        ? globalThis.Boolean(object.gatewayOnBridge)
+        : isSet(object.gateway_on_bridge)
+        ? globalThis.Boolean(object.gateway_on_bridge)
+        : false,
+      ipv6Mode: isSet(object.ipv6Mode)
+        ? ipv6ModeFromJSON(object.ipv6Mode)
+        : isSet(object.ipv6_mode)
+        ? ipv6ModeFromJSON(object.ipv6_mode)
+        : 0,
+      dhcp: isSet(object.dhcp) ? Dhcp.fromJSON(object.dhcp) : undefined,
+    };
+  },
+
+  toJSON(message: Ipv6Subnet): unknown {
+    const obj: any = {};
+    if (message.cidr !== "") {
+      obj.cidr = message.cidr;
+    }
+    if (message.gateway !== "") {
+      obj.gateway = message.gateway;
+    }
+    if (message.gatewayOnBridge !== false) {
+      obj.gatewayOnBridge = message.gatewayOnBridge;
+    }
+    if (message.ipv6Mode !== 0) {
+      obj.ipv6Mode = ipv6ModeToJSON(message.ipv6Mode);
+    }
+    if (message.dhcp !== undefined) {
+      obj.dhcp = Dhcp.toJSON(message.dhcp);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Ipv6Subnet>, I>>(base?: I): Ipv6Subnet {
+    return Ipv6Subnet.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Ipv6Subnet>, I>>(object: I): Ipv6Subnet {
+    const message = createBaseIpv6Subnet();
+    message.cidr = object.cidr ?? "";
+    message.gateway = object.gateway ?? "";
+    message.gatewayOnBridge = object.gatewayOnBridge ?? false;
+    message.ipv6Mode = object.ipv6Mode ?? 0;
+    message.dhcp = (object.dhcp !== undefined && object.dhcp !== null) ? Dhcp.fromPartial(object.dhcp) : undefined;
     return message;
   },
 };
@@ -2848,7 +3037,7 @@ export const IpConfig: MessageFns<IpConfig> = {
 };
 
 function createBaseAddressRequest(): AddressRequest {
-  return { mode: undefined };
+  return { mode: undefined, family: 0 };
 }
 
 export const AddressRequest: MessageFns<AddressRequest> = {
@@ -2860,6 +3049,9 @@ export const AddressRequest: MessageFns<AddressRequest> = {
       case "auto":
         AutoIp.encode(message.mode.auto, writer.uint32(18).fork()).join();
         break;
+    }
+    if (message.family !== 0) {
+      writer.uint32(24).int32(message.family);
     }
     return writer;
   },
@@ -2893,6 +3085,14 @@ export const AddressRequest: MessageFns<AddressRequest> = {
             message.mode = { $case: "auto", auto: AutoIp.decode(reader, reader.uint32()) };
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.family = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2912,6 +3112,7 @@ export const AddressRequest: MessageFns<AddressRequest> = {
         : isSet(object.auto)
         ? { $case: "auto", auto: AutoIp.fromJSON(object.auto) }
         : undefined,
+      family: isSet(object.family) ? ipFamilyFromJSON(object.family) : 0,
     };
   },
 
@@ -2921,6 +3122,9 @@ export const AddressRequest: MessageFns<AddressRequest> = {
       obj.static = message.mode.static;
     } else if (message.mode?.$case === "auto") {
       obj.auto = AutoIp.toJSON(message.mode.auto);
+    }
+    if (message.family !== 0) {
+      obj.family = ipFamilyToJSON(message.family);
     }
     return obj;
   },
@@ -2944,6 +3148,7 @@ export const AddressRequest: MessageFns<AddressRequest> = {
         break;
       }
     }
+    message.family = object.family ?? 0;
     return message;
   },
 };
