@@ -10,6 +10,8 @@ import { openNetlinkDataplane } from '../dataplane/netlink/backend.js';
 import { ConfigError, loadAgentConfig, type AgentConfig } from './config.js';
 import { DhcpHost, neighbourWriter } from './dhcp/host.js';
 import { DhcpParticipant } from './dhcp/participant.js';
+import { Dhcp6Host, withDhcp6Leases } from './dhcp/host6.js';
+import { Dhcp6Participant } from './dhcp/participant6.js';
 import { FirewallParticipant } from './firewall/participant.js';
 import { enableBridgeNetfilter } from '../dataplane/bridge-netfilter.js';
 import { nftRunner } from '../dataplane/nftables/run.js';
@@ -64,12 +66,20 @@ async function run(config: AgentConfig): Promise<void> {
       if (firewall.concerns(network, lease.mac)) await reconciler.requestResync('dhcp lease');
     },
   });
+  const dhcp6 = new Dhcp6Host({
+    netns: config.netns, stateDir: config.stateDir, log: log.child({ component: 'dhcp6' }),
+    assignments: (desired) => ipam.assignmentsFor(desired),
+    onLeaseCommitted: async (network, lease) => {
+      if (lease.mac && firewall.concerns(network, lease.mac)) await reconciler.requestResync('dhcpv6 lease');
+    },
+  });
   const leaseExpiry = new WakeUp(() => void reconciler.requestResync('lease expiry'));
   // Before the first pass: the firewall's first ruleset must know the leases workloads hold.
   await dhcp.preloadLeases(effective.current());
   // HOSTNET_NFT: another nft program (tests use one that fails on demand).
   const firewall = new FirewallParticipant(nftRunner(config.netns, process.env['HOSTNET_NFT'] ?? 'nft'), {
-    addressBook: (desired) => dhcp.addressBook(desired),
+    // What DHCPv4 and DHCPv6 have handed to each MAC.
+    addressBook: (desired) => withDhcp6Leases(dhcp.addressBook(desired), dhcp6),
     assignedAddresses: (desired) => {
       const assigned = ipam.assignmentsFor(desired);
       return (attachment) => assigned.addressesOf(attachment);
@@ -110,7 +120,7 @@ async function run(config: AgentConfig): Promise<void> {
     advertiser.start();
     return advertiser;
   });
-  const participants: Participant[] = [ipam, firewall, ra, kernel, workload, new DhcpParticipant(dhcp)];
+  const participants: Participant[] = [ipam, firewall, ra, kernel, workload, new DhcpParticipant(dhcp), new Dhcp6Participant(dhcp6)];
   const reconciler = new Reconciler(dp, {
     participants,
     desired: () => effective.current(),
@@ -118,7 +128,7 @@ async function run(config: AgentConfig): Promise<void> {
     holdTeardown: loaded.source === 'corrupt',
     logger: log,
   });
-  const agent = new NodeAgent(store, reconciler, dp, { dhcp, portSecurity: firewall, addresses: (desired) => ipam.assignmentsFor(desired), effective });
+  const agent = new NodeAgent(store, reconciler, dp, { dhcp, portSecurity: firewall, addresses: (desired) => ipam.assignmentsFor(desired), effective, dhcp6 });
   const cni = new CniBackend({ store: cniStore, effective, controlPlane: () => store.state, reconciler, dp, exclusive: (fn) => agent.exclusive(fn) });
   // The socket first: a second agent must fail here, before it touches the kernel.
   const server = await startAgentServer(agent, config.socket, log, cni);

@@ -335,7 +335,6 @@ function validateNetwork(c: Collector, n: Network, p: string, claimName: ClaimNa
 
   const dhcp = n.dhcp;
   if (dhcp && cidr) validateDhcp(c, n, `${p}.dhcp`, cidr, gw);
-  else if (dhcp?.enabled && family === 6) c.add(`${p}.dhcp.enabled`, 'dhcp-ipv4-only', 'the embedded DHCP server serves IPv4 networks only');
   validateIpv6Mode(c, n, p, cidr, family);
   if (n.ipv6) validateIpv6Subnet(c, n, `${p}.ipv6`, family);
   return { cidr, family };
@@ -369,9 +368,15 @@ function validateIpv6Mode(c: Collector, n: Network, p: string, cidr: Cidr | null
     c.add(`${p}.ipv6Mode`, 'ipv6-mode-ipv6-only', 'ipv6Mode is for IPv6 networks');
     return;
   }
-  if (mode === Ipv6Mode.DHCPV6_STATELESS || mode === Ipv6Mode.DHCPV6_STATEFUL) {
-    c.add(`${p}.ipv6Mode`, 'ipv6-mode-supported', `${Ipv6Mode[mode]} needs DHCPv6, which the agent does not serve yet; use SLAAC`);
-    return;
+  const dhcp6 = mode === Ipv6Mode.DHCPV6_STATELESS || mode === Ipv6Mode.DHCPV6_STATEFUL;
+  if (family === 6 && dhcp6 && !n.dhcp?.enabled) {
+    c.add(`${p}.dhcp.enabled`, 'dhcp6-needs-dhcp', `${Ipv6Mode[mode]} needs the DHCPv6 server: set dhcp.enabled`);
+  }
+  if (family === 6 && mode === Ipv6Mode.DHCPV6_STATEFUL && n.dhcp?.enabled && n.dhcp.pools.length === 0) {
+    c.add(`${p}.dhcp.pools`, 'dhcp6-needs-pools', 'DHCPV6_STATEFUL hands out addresses from dhcp.pools: give at least one');
+  }
+  if (family === 6 && !dhcp6 && n.dhcp?.enabled) {
+    c.add(`${p}.ipv6Mode`, 'dhcp6-needs-mode', 'dhcp.enabled on an IPv6 network serves DHCPv6: set ipv6Mode DHCPV6_STATEFUL or DHCPV6_STATELESS');
   }
   // Router advertisements go out on networks whose gateway is on the bridge; SLAAC forms
   // addresses from a 64-bit prefix only (RFC 4862 5.5.3, RFC 4291 2.5.1).
@@ -389,8 +394,8 @@ function parseIpText(cidr: Cidr): string {
 
 function validateDhcp(c: Collector, n: Network, p: string, cidr: Cidr, gw: Ip | null): void {
   const d = n.dhcp!;
-  if (d.enabled && cidr.family !== 4) c.add(`${p}.enabled`, 'dhcp-ipv4-only', 'the embedded DHCP server serves IPv4 networks only');
-  if (d.enabled && !d.serverAddress && !(n.gatewayOnBridge && n.gateway)) {
+  // DHCPv6 answers from the bridge's link-local address; DHCPv4 needs one of the network's.
+  if (d.enabled && cidr.family === 4 && !d.serverAddress && !(n.gatewayOnBridge && n.gateway)) {
     c.add(`${p}.serverAddress`, 'dhcp-server-address', 'DHCP needs an address on the bridge: set serverAddress, or a gateway with gatewayOnBridge');
   }
   if (d.serverAddress) checkAddressIn(c, d.serverAddress, `${p}.serverAddress`, 'DHCP server address', cidr);

@@ -122,12 +122,14 @@ export function portPolicy(key: NftExpr, verdicts: string, counters: string): Nf
  * server next to a network's own.
  */
 export function alwaysAllowed(direction: 'from' | 'to' | 'to-from-host'): NftExpr[][] {
-  const dhcpReply = [match(payload('udp', 'sport'), 67), match(payload('udp', 'dport'), 68)];
+  const ports = (sport: number, dport: number): NftExpr[] => [match(payload('udp', 'sport'), sport), match(payload('udp', 'dport'), dport)];
+  // DHCPv4 (client 68, server 67) and DHCPv6 (client 546, server 547) alike.
+  const exchanges: Array<[client: number, server: number]> = [[68, 67], [546, 547]];
   return [
     [match(ct('state'), ['established', 'related'], 'in'), accept],
     [match(payload('icmpv6', 'type'), setOf(direction === 'from' ? ND_FROM_WORKLOAD : ND_TO_WORKLOAD)), accept],
-    direction === 'from' ? [match(payload('udp', 'sport'), 68), match(payload('udp', 'dport'), 67), accept]
-      : direction === 'to-from-host' ? [...dhcpReply, accept]
-        : [match(meta('iifname'), named('external-dhcp')), ...dhcpReply, accept],
+    ...exchanges.map(([client, server]) => (direction === 'from' ? [...ports(client, server), accept]
+      : direction === 'to-from-host' ? [...ports(server, client), accept]
+        : [match(meta('iifname'), named('external-dhcp')), ...ports(server, client), accept])),
   ];
 }

@@ -5,7 +5,9 @@
 import type { Attachment, DesiredState, Network } from '../api/gen/hostnet/v1/resources.js';
 import type { DhcpAddressBook } from '../dhcp/host.js';
 import { bridgeNameOf, ifNameOf, macOf } from '../naming.js';
-import { parseCidr, parseIp } from '../../dataplane/ip.js';
+import { ipFromValue, parseCidr, parseIp } from '../../dataplane/ip.js';
+import { subnetOf, type Subnet } from '../desired/subnets.js';
+import { Ipv6Mode } from '../api/gen/hostnet/v1/resources.js';
 
 export interface ProtectedPort {
   attachment: string;
@@ -43,9 +45,16 @@ export function linkLocalOf(mac: string): string {
 }
 
 function eui64LinkLocal(mac: string): string {
+  return slaacAddressOf('fe80::/64', mac)!;
+}
+
+/** The EUI-64 address SLAAC forms from a /64 prefix and a MAC (RFC 4862, RFC 4291 appendix A); null for another prefix length. */
+export function slaacAddressOf(prefix: string, mac: string): string | null {
+  const cidr = parseCidr(prefix);
+  if (!cidr || cidr.family !== 6 || cidr.prefix !== 64) return null;
   const b = mac.split(':').map((x) => parseInt(x, 16));
-  const w = (hi: number, lo: number): string => ((hi << 8) | lo).toString(16);
-  return parseIp(`fe80::${w(b[0]! ^ 0x02, b[1]!)}:${w(b[2]!, 0xff)}:${w(0xfe, b[3]!)}:${w(b[4]!, b[5]!)}`)!.text;
+  const iid = (BigInt((b[0]! ^ 0x02) << 8 | b[1]!) << 48n) | (BigInt(b[2]! << 8 | 0xff) << 32n) | (BigInt(0xfe << 8 | b[3]!) << 16n) | BigInt(b[4]! << 8 | b[5]!);
+  return ipFromValue(6, cidr.first | iid);
 }
 
 function addTo(out: { v4: Set<string>; v6: Set<string> }, text: string): void {
@@ -70,6 +79,11 @@ export function protectedPorts(desired: DesiredState, dhcp: Pick<DhcpAddressBook
     const macs = [mac];
     const addrs = { v4: new Set<string>(), v6: new Set<string>() };
     addrs.v6.add(linkLocalOf(mac));
+    // What the workload's own SLAAC forms in an advertised prefix (privacy or stable-privacy
+    // addresses are not predictable: a workload using them needs an address pair).
+    const slaac = n ? slaacSubnet(n) : undefined;
+    const formed = slaac ? slaacAddressOf(slaac.cidr, mac) : null;
+    if (formed) addrs.v6.add(formed);
     for (const ip of assigned(a.name)) addTo(addrs, ip);
     for (const ip of dhcp.addressesOf(a.network, mac)) addTo(addrs, ip);
     for (const pair of a.portSecurity?.allowedAddressPairs ?? []) {
@@ -85,4 +99,11 @@ export function protectedPorts(desired: DesiredState, dhcp: Pick<DhcpAddressBook
     });
   }
   return out;
+}
+
+/** The network's IPv6 subnet when its workloads form addresses by SLAAC from the agent's advertisements. */
+function slaacSubnet(n: Network): Subnet | undefined {
+  const s = subnetOf(n, 6);
+  const autonomous = s && (s.ipv6Mode === Ipv6Mode.IPV6_MODE_UNSPECIFIED || s.ipv6Mode === Ipv6Mode.SLAAC || s.ipv6Mode === Ipv6Mode.DHCPV6_STATELESS);
+  return autonomous && s.gatewayOnBridge ? s : undefined;
 }

@@ -9,6 +9,7 @@ import { IpHolderKind, type IpUsage, type NetworkIpUsage } from '../api/gen/host
 import { contains, hostCount, parseCidr, parseIp } from '../../dataplane/ip.js';
 import { bridgeNameOf, macOf } from '../naming.js';
 import { addressAsks, type AddressAssignments } from '../ipam/assignments.js';
+import { subnetsOf, type Subnet } from '../desired/subnets.js';
 
 /**
  * `leases`: the DHCP servers' leases (only offered and bound ones hold their address);
@@ -18,20 +19,21 @@ export function ipUsageOf(
   desired: DesiredState, observed: ObservedState, only = '', leases: readonly Lease[] = [],
   assigned: Pick<AddressAssignments, 'onNetwork'> | null = null,
 ): NetworkIpUsage[] {
+  // One entry per subnet: a dual-stack network has its IPv4 and its IPv6 one.
   return desired.networks.filter((n) => !only || n.name === only)
-    .map((n) => networkUsage(n, desired, observed, leases.filter((l) => l.network === n.name), assigned));
+    .flatMap((n) => subnetsOf(n).map((s) => subnetUsage(n, s, desired, observed, leases.filter((l) => l.network === n.name), assigned)));
 }
 
-function networkUsage(n: Network, desired: DesiredState, observed: ObservedState, leases: readonly Lease[], assigned: Pick<AddressAssignments, 'onNetwork'> | null): NetworkIpUsage {
-  const cidr = parseCidr(n.cidr);
+function subnetUsage(n: Network, subnet: Subnet, desired: DesiredState, observed: ObservedState, leases: readonly Lease[], assigned: Pick<AddressAssignments, 'onNetwork'> | null): NetworkIpUsage {
+  const cidr = parseCidr(subnet.cidr);
   const used = new Map<string, IpUsage>();
   const hold = (ip: string, holderKind: IpHolderKind, holderName: string, managed: boolean, mac = ''): void => {
     const parsed = parseIp(ip);
     if (!parsed || !cidr || !contains(cidr, parsed) || used.has(parsed.text)) return;
     used.set(parsed.text, { ip: parsed.text, holderKind, holderName, managed, mac });
   };
-  if (n.gateway) hold(n.gateway, IpHolderKind.IP_HOLDER_KIND_GATEWAY, n.name, true);
-  if (n.dhcp?.enabled && n.dhcp.serverAddress) hold(n.dhcp.serverAddress, IpHolderKind.IP_HOLDER_KIND_DHCP_SERVER, n.name, true);
+  if (subnet.gateway) hold(subnet.gateway, IpHolderKind.IP_HOLDER_KIND_GATEWAY, n.name, true);
+  if (subnet.dhcp?.enabled && subnet.dhcp.serverAddress) hold(subnet.dhcp.serverAddress, IpHolderKind.IP_HOLDER_KIND_DHCP_SERVER, n.name, true);
   const attachmentByMac = new Map<string, string>();
   for (const a of desired.attachments) {
     if (a.network !== n.name) continue;
@@ -43,7 +45,7 @@ function networkUsage(n: Network, desired: DesiredState, observed: ObservedState
   for (const a of assigned?.onNetwork(n.name) ?? []) {
     for (const x of a.addresses) hold(x.ip, IpHolderKind.IP_HOLDER_KIND_ATTACHMENT, a.attachment, true, a.mac);
   }
-  for (const r of n.dhcp?.reservations ?? []) hold(r.ip, IpHolderKind.IP_HOLDER_KIND_RESERVATION, r.hostname || r.mac, true, r.mac.toLowerCase());
+  for (const r of subnet.dhcp?.reservations ?? []) hold(r.ip, IpHolderKind.IP_HOLDER_KIND_RESERVATION, r.hostname || r.mac, true, r.mac.toLowerCase());
   for (const l of leases) {
     const mac = l.mac.toLowerCase();
     const owner = attachmentByMac.get(mac);
@@ -60,7 +62,7 @@ function networkUsage(n: Network, desired: DesiredState, observed: ObservedState
   }
   const ips = [...used.values()].sort((x, y) => compareIp(x.ip, y.ip));
   const total = cidr ? Number(hostCount(cidr)) : 0;
-  return { network: n.name, cidr: n.cidr, ips, total, used: ips.length, available: Math.max(0, total - ips.length) };
+  return { network: n.name, cidr: subnet.cidr, ips, total, used: ips.length, available: Math.max(0, total - ips.length) };
 }
 
 function compareIp(a: string, b: string): number {

@@ -12,6 +12,9 @@ import { checkExpectedGeneration } from '../desired/mutate.js';
 import { Mutex, type DesiredStateStore } from '../desired/store.js';
 import { assertValidDesiredState, ValidationError } from '../desired/validate.js';
 import { EffectiveState } from '../cni/effective.js';
+import type { Dhcp6Host } from '../dhcp/host6.js';
+import type { Lease6 } from '../../dhcp/v6/types.js';
+import { parseIp } from '../../dataplane/ip.js';
 import type { DryRun, Reconciler } from '../reconcile/reconciler.js';
 import { ipUsageOf } from './ip-usage.js';
 import type { AddressAssignments } from '../ipam/assignments.js';
@@ -33,6 +36,8 @@ export interface NodeAgentParts {
   addresses?: ((desired: DesiredState) => AddressAssignments) | null;
   /** The control plane's state joined with the attachments made through hostnet-cni. */
   effective?: EffectiveState | null;
+  /** The DHCPv6 servers' leases. */
+  dhcp6?: Pick<Dhcp6Host, 'leases'> | null;
 }
 
 export class NodeAgent {
@@ -40,6 +45,7 @@ export class NodeAgent {
   private readonly dhcp: DhcpHost | null;
   private readonly portSecurity: PortSecurityCounters | null;
   private readonly addresses: ((desired: DesiredState) => AddressAssignments) | null;
+  private readonly dhcp6: Pick<Dhcp6Host, 'leases'> | null;
   readonly effective: EffectiveState;
 
   constructor(
@@ -51,6 +57,7 @@ export class NodeAgent {
     this.dhcp = parts.dhcp ?? null;
     this.portSecurity = parts.portSecurity ?? null;
     this.addresses = parts.addresses ?? null;
+    this.dhcp6 = parts.dhcp6 ?? null;
     this.effective = parts.effective ?? new EffectiveState(() => store.state, null);
   }
 
@@ -113,12 +120,13 @@ export class NodeAgent {
   async ipUsage(network: string): Promise<NetworkIpUsage[]> {
     // One dump of addresses and one of neighbours, whatever the number of networks.
     const desired = this.effective.current();
-    return ipUsageOf(desired, await this.dp.observe(['addresses', 'neighbours']), network, this.dhcp?.leases(network) ?? [], this.addresses?.(desired) ?? null);
+    const leases = [...(this.dhcp?.leases(network) ?? []), ...(this.dhcp6?.leases(network) ?? []).map(asDhcpLease)];
+    return ipUsageOf(desired, await this.dp.observe(['addresses', 'neighbours']), network, leases, this.addresses?.(desired) ?? null);
   }
 
-  /** The leases of the running DHCP servers (of one network, or all), sorted by network and IP. */
+  /** The leases of the running DHCP and DHCPv6 servers (of one network, or all), sorted by network and IP. */
   leases(network: string): Lease[] {
-    const all = this.dhcp?.leases(network) ?? [];
+    const all = [...(this.dhcp?.leases(network) ?? []), ...(this.dhcp6?.leases(network) ?? []).map(asDhcpLease)];
     return all.map(toApiLease).sort((a, b) => (a.network === b.network ? ipKey(a.ip) - ipKey(b.ip) : a.network < b.network ? -1 : 1));
   }
 }
@@ -140,7 +148,12 @@ function toApiLease(l: DhcpLease): Lease {
 }
 
 function ipKey(ip: string): number {
-  return ip.split('.').reduce((n, o) => n * 256 + (Number(o) || 0), 0);
+  return Number(parseIp(ip)?.value ?? 0n);
+}
+
+/** A DHCPv6 lease in the DHCPv4 lease's shape (the API has one Lease; its client id is the DUID). */
+function asDhcpLease(l: Lease6): DhcpLease {
+  return { network: l.network, ip: l.ip, mac: l.mac ?? '', clientId: l.duid, state: l.state, expiresAt: l.expiresAt, updatedAt: l.updatedAt };
 }
 
 /** `cni` is the agent's to set (hostnet-cni's attachments); a control plane never sends it. */

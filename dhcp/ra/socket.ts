@@ -180,6 +180,7 @@ export class RaSocket {
     }
     const msg = libc.msghdr(name, iov, icmp, icmp.length, control, control?.length ?? 0);
     const n = Number(libc.sendmsg(this.fd, msg, libc.MSG_DONTWAIT));
+    libc.keepAlive([name, iov, control, icmp]);
     if (n < 0) throw DataplaneError.fromErrno('send router advertisement', `${this.device} to ${destination}${source ? ` from ${source}` : ''}`, libc.errno());
   }
 

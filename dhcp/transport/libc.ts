@@ -96,3 +96,13 @@ export function msghdr(name: Buffer, iov: Buffer, data: Buffer, dataLen: number,
   m.writeBigUInt64LE(BigInt(control ? controlLen : 0), 40);
   return m;
 }
+
+let sink: unknown = null;
+/**
+ * A use the optimiser cannot drop: buffers a msghdr points to by raw address stay reachable
+ * until the call that reads them is done (a collected iov under sendmsg/recvmsg is a use after free).
+ */
+export function keepAlive(x: unknown): void {
+  sink = x;
+  sink = null;
+}

@@ -2,13 +2,12 @@
 // (codec, handler, lease store) and the order that makes leases durable: receive -> decode ->
 // handle -> commit (await fsync) -> send. Nothing here is global: two instances on two bridges
 // share nothing but the process.
-import type { RemoteInfo } from 'node:dgram';
 import { LeaseStore } from '../lease-store.js';
 import type { DhcpLog } from '../server.js';
 import { Dhcp6Handler, type Counters6, type Dhcp6Result } from './handler.js';
 import { lease6Format } from './lease-record.js';
 import { Dhcp6DecodeError, decodeDhcp6, encodeDhcp6, type Dhcp6Message } from './packet.js';
-import { openDhcp6Socket, type Dhcp6Socket } from './socket.js';
+import { openDhcp6Socket, type Dhcp6Sender, type Dhcp6Socket } from './socket.js';
 import type { Dhcp6Config, Lease6 } from './types.js';
 
 export interface Dhcp6ServerOptions {
@@ -105,8 +104,7 @@ export class Dhcp6Server {
         ...(this.options.port ? { port: this.options.port } : {}),
         recvBufferBytes: this.options.recvBufferBytes ?? 1024 * 1024,
       });
-      socket.socket.on('message', (buf, rinfo) => this.onMessage(buf, rinfo));
-      socket.socket.on('error', (err) => this.logLimited('error', 'socket', { err: String(err) }, 'DHCPv6 socket error'));
+      socket.listen((buf, from) => this.onMessage(buf, from), (err) => this.logLimited('error', 'socket', { err: String(err) }, 'DHCPv6 socket error'));
       this.socket = socket;
     } catch (err) {
       this.handler = null;
@@ -156,7 +154,7 @@ export class Dhcp6Server {
     return { ...this.c, decodeReasons: Object.fromEntries(this.decodeReasons), handler: h && structuredClone({ ...h }) };
   }
 
-  private onMessage(buf: Buffer, from: RemoteInfo): void {
+  private onMessage(buf: Buffer, from: Dhcp6Sender): void {
     this.c.received++;
     const handler = this.handler;
     if (!handler || this.stopping) return;
@@ -199,7 +197,7 @@ export class Dhcp6Server {
     });
   }
 
-  private async complete(result: Dhcp6Result, from: RemoteInfo): Promise<void> {
+  private async complete(result: Dhcp6Result, from: Dhcp6Sender): Promise<void> {
     const store = this.store;
     if (result.commits.length > 0 && store) {
       try {

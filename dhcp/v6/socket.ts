@@ -1,14 +1,12 @@
 // A UDP socket that sees the DHCPv6 traffic of exactly one device (a network's bridge) in one
 // network namespace: port 547, bound to the device (SO_BINDTODEVICE), member of
 // All_DHCP_Relay_Agents_and_Servers (ff02::1:2, RFC 8415 7.1) on it. Made with libc inside the
-// namespace (Node's dgram can do neither the namespace nor the device) and handed to dgram by fd.
-//
-// Replies go to the client's link-local address, port 546. Link-local destinations need a
-// scope: the socket is bound to the device, so the kernel sends on it; Node's zone syntax
-// ("%name") would look the name up in the agent's own namespace, where the bridge is not.
-import dgram from 'node:dgram';
+// namespace and read and written with libc too: Node's dgram names a link-local sender by its
+// zone ("fe80::1%hn-web"), looking the index up in the agent's own namespace, where the bridge
+// is not, and throws (ENXIO, uv_if_indextoiid) instead of delivering the message. Here the
+// sender is plain address text, and replies go out with the device's index as scope.
 import { DataplaneError } from '../../dataplane/errors.js';
-import { ipToBytes } from '../../dataplane/ip.js';
+import { bytesToIp, ipToBytes } from '../../dataplane/ip.js';
 import { inNetns } from '../../dataplane/netlink/netns.js';
 import * as libc from '../transport/libc.js';
 import { DHCP6_CLIENT_PORT, DHCP6_SERVER_PORT } from './packet.js';
@@ -26,20 +24,32 @@ export interface Dhcp6SocketOptions {
   recvBufferBytes?: number;
 }
 
+/** Where a message came from: the client's address (no zone) and port. */
+export interface Dhcp6Sender {
+  address: string;
+  port: number;
+}
+
 export interface Dhcp6Socket {
-  readonly socket: dgram.Socket;
   /** The device's index when the socket was opened. */
   readonly ifindex: number;
+  /** Starts delivering messages; `onError` hears receive errors (the socket keeps being read). */
+  listen(onMessage: (data: Buffer, from: Dhcp6Sender) => void, onError: (err: Error) => void): void;
   /** Sends a reply to a client (its link-local or other address, port 546 by default). */
   send(data: Buffer, address: string, port?: number): Promise<void>;
   close(): Promise<void>;
 }
 
+/** Messages read per readiness event before the event loop gets a turn. */
+const DRAIN_MAX = 256;
+/** RFC 8415 messages from clients are far smaller; a larger one is truncated and dropped by the codec. */
+const RECV_BYTES = 4096;
+
 function openBoundFd(opts: Required<Dhcp6SocketOptions>): { fd: number; ifindex: number } {
   const op = 'open DHCPv6 socket';
   const object = `${opts.netns ?? 'own netns'}/${opts.device}:${opts.port}`;
   return inNetns(opts.netns, op, () => {
-    const fd = libc.socket(libc.AF_INET6, libc.SOCK_DGRAM | libc.SOCK_CLOEXEC, 0);
+    const fd = libc.socket(libc.AF_INET6, libc.SOCK_DGRAM | libc.SOCK_CLOEXEC | libc.SOCK_NONBLOCK, 0);
     if (fd < 0) throw DataplaneError.fromErrno(op, object, libc.errno());
     const fail = (what: string): never => {
       const err = libc.errno();
@@ -73,32 +83,58 @@ function openBoundFd(opts: Required<Dhcp6SocketOptions>): { fd: number; ifindex:
   });
 }
 
-/** Opens the socket; resolves once dgram owns the fd and is listening. Throws DataplaneError. */
+/** Opens the socket. Throws DataplaneError. */
 export async function openDhcp6Socket(options: Dhcp6SocketOptions): Promise<Dhcp6Socket> {
   const port = options.port ?? DHCP6_SERVER_PORT;
   const { fd, ifindex } = openBoundFd({ netns: options.netns, device: options.device, port, recvBufferBytes: options.recvBufferBytes ?? 0 });
-  const sock = dgram.createSocket({ type: 'udp6' });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      sock.once('error', reject);
-      sock.bind({ fd }, () => {
-        sock.off('error', reject);
-        resolve();
-      });
+  const object = `${options.device}:${port}`;
+  let closed = false;
+  let poll: ReturnType<typeof libc.poll> | null = null;
+  // recvmsg writes through the raw pointers rxMsg holds: every buffer it points to must stay
+  // reachable for as long as the socket is read (a collected iov is a heap corruption).
+  const rx: { name: Buffer; data: Buffer; iov: Buffer; msg: Buffer } = { name: Buffer.alloc(28), data: Buffer.alloc(RECV_BYTES), iov: Buffer.alloc(16), msg: Buffer.alloc(0) };
+  rx.msg = libc.msghdr(rx.name, rx.iov, rx.data, RECV_BYTES, null, 0);
+  const listen = (onMessage: (data: Buffer, from: Dhcp6Sender) => void, onError: (err: Error) => void): void => {
+    if (closed || poll) return;
+    poll = libc.poll(fd, { readable: true }, () => {
+      for (let i = 0; i < DRAIN_MAX && !closed; i++) {
+        rx.msg.writeUInt32LE(rx.name.length, 8); // recvmsg writes the name's length back
+        const n = Number(libc.recvmsg(fd, rx.msg, libc.MSG_DONTWAIT));
+        if (n < 0) {
+          const err = libc.errno();
+          if (err === libc.EAGAIN || err === libc.EINTR) return;
+          onError(DataplaneError.fromErrno('receive DHCPv6 message', object, err));
+          // libuv stops a poll handle on a socket error: watch again, or nothing more arrives.
+          poll?.close();
+          poll = null;
+          listen(onMessage, onError);
+          return;
+        }
+        onMessage(Buffer.from(rx.data.subarray(0, Math.min(n, RECV_BYTES))), { address: bytesToIp(rx.name, 8, 16), port: rx.name.readUInt16BE(2) });
+      }
     });
-  } catch (cause) {
-    sock.close();
-    throw new DataplaneError('open DHCPv6 socket: hand fd to dgram', `${options.device}:${port}`, 'EINVAL', String(cause));
-  }
+  };
   return {
-    socket: sock,
     ifindex,
-    send: (data, address, toPort = DHCP6_CLIENT_PORT) =>
-      new Promise<void>((resolve, reject) => {
-        // A zone from rinfo ("fe80::1%3") would be resolved by name in our namespace: drop it.
-        const dest = address.replace(/%.*$/, '');
-        sock.send(data, toPort, dest, (err) => (err ? reject(new DataplaneError('send DHCPv6 reply', `${options.device} to [${dest}]:${toPort}`, 'EIO', String(err))) : resolve()));
-      }),
-    close: () => new Promise<void>((resolve) => sock.close(() => resolve())),
+    listen,
+    send: async (data, address, toPort = DHCP6_CLIENT_PORT) => {
+      if (closed) throw new DataplaneError('send DHCPv6 reply', object, 'EBADF', 'socket is closed');
+      const dest = address.replace(/%.*$/, '');
+      const name = libc.sockaddrIn6(ipToBytes(dest), ifindex);
+      name.writeUInt16BE(toPort, 2);
+      const tx = { name, iov: Buffer.alloc(16), data };
+      const msg = libc.msghdr(tx.name, tx.iov, tx.data, data.length, null, 0);
+      const n = Number(libc.sendmsg(fd, msg, libc.MSG_DONTWAIT));
+      libc.keepAlive(tx); // the buffers msg points to, until the kernel has read them
+      if (n < 0) throw DataplaneError.fromErrno('send DHCPv6 reply', `${options.device} to [${dest}]:${toPort}`, libc.errno());
+    },
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      poll?.close();
+      poll = null;
+      libc.close(fd);
+      libc.keepAlive(rx);
+    },
   };
 }

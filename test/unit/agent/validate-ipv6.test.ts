@@ -19,9 +19,30 @@ describe('IPv6 network validation', () => {
     expect(rules(net('', 'fd00:77::/80', 'IPV6', 'fd00:77::1'))).toEqual(['networks[0].cidr slaac-prefix-64']);
   });
 
-  it('refuses DHCPv6 modes while no DHCPv6 server exists, and ipv6Mode on IPv4', () => {
-    expect(rules(net(', ipv6Mode: DHCPV6_STATEFUL'))).toEqual(['networks[0].ipv6Mode ipv6-mode-supported']);
-    expect(rules(net(', ipv6Mode: DHCPV6_STATELESS'))).toEqual(['networks[0].ipv6Mode ipv6-mode-supported']);
+  it('accepts the issue\'s DHCPv6 network as written', () => {
+    expect(rules(`
+networks:
+  - name: v6
+    ipFamily: IPV6
+    cidr: fd00:77::/64
+    gateway: fd00:77::1
+    gatewayOnBridge: true
+    ipv6Mode: DHCPV6_STATEFUL      # SLAAC (default) | DHCPV6_STATELESS | DHCPV6_STATEFUL
+    dhcp:
+      enabled: true
+      pools: [{ start: "fd00:77::100", end: "fd00:77::1ff" }]
+      dnsServers: ["fd00:77::53"]
+      searchDomains: [v6.example]
+      routes: [{ destination: "fd00:99::/48", via: "fd00:77::fe" }]
+      leaseSeconds: 3600
+`)).toEqual([]);
+  });
+
+  it('refuses a DHCPv6 mode without DHCP (or without pools when stateful), DHCP without one, and ipv6Mode on IPv4', () => {
+    expect(rules(net(', ipv6Mode: DHCPV6_STATEFUL'))).toEqual(['networks[0].dhcp.enabled dhcp6-needs-dhcp']);
+    expect(rules(net(', ipv6Mode: DHCPV6_STATEFUL, dhcp: { enabled: true }'))).toEqual(['networks[0].dhcp.pools dhcp6-needs-pools']);
+    expect(rules(net(', ipv6Mode: DHCPV6_STATELESS, dhcp: { enabled: true }'))).toEqual([]);
+    expect(rules(net(', dhcp: { enabled: true }'))).toEqual(['networks[0].ipv6Mode dhcp6-needs-mode']);
     expect(rules(net(', ipv6Mode: SLAAC', '10.0.0.0/24', 'IPV4', '10.0.0.1'))).toEqual(['networks[0].ipv6Mode ipv6-mode-ipv6-only']);
   });
 });

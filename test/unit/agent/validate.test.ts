@@ -48,10 +48,10 @@ describe('validateDesiredState', () => {
     ['pools overlap', (s) => { dhcp(s).pools.push({ start: '192.168.10.200', end: '192.168.10.210' }); }, 'networks[0].dhcp.pools[1] pool-overlap'],
     ['pool contains the gateway', (s) => { dhcp(s).pools[0]!.start = '192.168.10.1'; }, 'networks[0].dhcp.pools[0] pool-contains-gateway'],
     ['DHCP needs a server address', (s) => { n0(s).gatewayOnBridge = false; }, 'networks[0].dhcp.serverAddress dhcp-server-address'],
-    ['DHCP only for IPv4', (s) => {
+    ['DHCP on IPv6 needs a DHCPv6 mode', (s) => {
       n0(s).ipFamily = 6; n0(s).cidr = 'fd00:10::/64'; n0(s).gateway = 'fd00:10::1';
       dhcp(s).pools = []; dhcp(s).dnsServers = []; dhcp(s).routes = []; s.attachments = [];
-    }, 'networks[0].dhcp.enabled dhcp-ipv4-only'],
+    }, 'networks[0].ipv6Mode dhcp6-needs-mode'],
     ['DNS server not an IPv4 address', (s) => { dhcp(s).dnsServers.push('fd00::53'); }, 'networks[0].dhcp.dnsServers[1] ip-format'],
     ['route destination', (s) => { dhcp(s).routes[0]!.destination = '10.10.0.0'; }, 'networks[0].dhcp.routes[0].destination route-format'],
     ['route via outside the CIDR', (s) => { dhcp(s).routes[0]!.via = '10.0.0.1'; }, 'networks[0].dhcp.routes[0].via ip-in-cidr'],
