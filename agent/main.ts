@@ -11,7 +11,7 @@ import { ConfigError, loadAgentConfig, type AgentConfig } from './config.js';
 import { DhcpHost, neighbourWriter } from './dhcp/host.js';
 import { DhcpParticipant } from './dhcp/participant.js';
 import { Dhcp6Host, withDhcp6Leases } from './dhcp/host6.js';
-import { Dhcp6Participant } from './dhcp/participant6.js';
+import { servesDhcp6 } from './dhcp/config6.js';
 import { FirewallParticipant } from './firewall/participant.js';
 import { enableBridgeNetfilter } from '../dataplane/bridge-netfilter.js';
 import { nftRunner } from '../dataplane/nftables/run.js';
@@ -120,7 +120,7 @@ async function run(config: AgentConfig): Promise<void> {
     advertiser.start();
     return advertiser;
   });
-  const participants: Participant[] = [ipam, firewall, ra, kernel, workload, new DhcpParticipant(dhcp), new Dhcp6Participant(dhcp6)];
+  const participants: Participant[] = [ipam, firewall, ra, kernel, workload, new DhcpParticipant(dhcp), new DhcpParticipant(dhcp6, servesDhcp6, 'dhcp6')];
   const reconciler = new Reconciler(dp, {
     participants,
     desired: () => effective.current(),

@@ -1,15 +1,28 @@
-// The embedded DHCP servers as a reconcile participant. It runs after the kernel's links and
-// addresses (a server needs its bridge and its address), plans starts, restarts,
-// reconfigurations and stops (DhcpHost.pending), applies them with DhcpHost.sync, and reports
-// each DHCP network's DhcpServing condition.
+// The embedded DHCP servers as a reconcile participant, DHCPv4's (DhcpHost) or DHCPv6's
+// (Dhcp6Host) alike. It runs after the kernel's links and addresses (a server needs its
+// bridge), plans starts, restarts, reconfigurations and stops (host.pending), applies them with
+// host.sync, and reports each served network's condition (DhcpServing, Dhcpv6Serving).
+import type { ObservedState } from '../../dataplane/types.js';
+import type { DesiredState, Network } from '../api/gen/hostnet/v1/resources.js';
+import type { ComputedCondition } from '../conditions/condition.js';
 import type { ApplyOutcome, Participant, ParticipantPlan, PassContext, PlannedStep, ResourceReport } from '../reconcile/participant.js';
 import { servesDhcp } from './config.js';
-import type { DhcpHost } from './host.js';
+
+/** What a participant needs of a set of DHCP servers. */
+export interface DhcpServerHost {
+  pending(desired: DesiredState, observed: ObservedState): Array<{ op: string; network: string; description: string }>;
+  sync(desired: DesiredState, observed: ObservedState): Promise<void>;
+  condition(network: string): ComputedCondition | null;
+  close(): Promise<void>;
+}
 
 export class DhcpParticipant implements Participant {
-  readonly name = 'dhcp';
-
-  constructor(private readonly host: DhcpHost) {}
+  constructor(
+    private readonly host: DhcpServerHost,
+    /** Which networks this host serves. */
+    private readonly serves: (n: Network) => boolean = servesDhcp,
+    readonly name = 'dhcp',
+  ) {}
 
   plan(ctx: PassContext): ParticipantPlan {
     const steps: PlannedStep[] = this.host.pending(ctx.desired, ctx.observed).map((c) => ({
@@ -33,7 +46,7 @@ export class DhcpParticipant implements Participant {
   report(ctx: PassContext): ResourceReport[] {
     const out: ResourceReport[] = [];
     for (const n of ctx.desired.networks) {
-      if (!servesDhcp(n)) continue;
+      if (!this.serves(n)) continue;
       const c = this.host.condition(n.name);
       if (c) out.push({ resource: { kind: 'network', name: n.name }, conditions: [c] });
     }
