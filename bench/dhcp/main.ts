@@ -3,6 +3,7 @@
 // with under 1 % drops (searched: doubling, then bisection) and the p50/p99 delays at 1,000
 // exchanges/s. Prints a Markdown table (--json: the figures). Run as root, after `npm run build`.
 //   node dist/bench/dhcp/main.js [--seconds 3] [--servers hostnet,kea,dnsmasq] [--json]
+// With --v6 it measures DHCPv6 instead (v6-main.ts: hostnet's Dhcp6Server and kea-dhcp6).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -145,7 +146,12 @@ function pct(x: number): string {
 }
 
 async function main(): Promise<void> {
-  const a = parseArgs(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  if (argv.includes('--v6')) {
+    const { benchDhcp6 } = await import('./v6-main.js');
+    return benchDhcp6(argv.filter((x) => x !== '--v6'));
+  }
+  const a = parseArgs(argv);
   const machine = machineInfo();
   const log = (m: string): void => {
     if (!a.json) console.error(m);
