@@ -67,7 +67,7 @@ export const MESSAGES: Readonly<Record<MessageName, readonly FieldShape[]>> = {
   ],
   IpRange: [f('start', STRING), f('end', STRING)],
   StaticRoute: [f('destination', STRING), f('via', STRING)],
-  Reservation: [f('mac', STRING), f('ip', STRING), f('hostname', STRING)],
+  Reservation: [f('mac', STRING), f('ip', STRING), f('hostname', STRING), f('duid', STRING)],
   Attachment: [
     f('name', STRING), f('network', STRING), f('tap', msg('TapDevice'), { oneof: 'kind' }), f('veth', msg('VethPair'), { oneof: 'kind' }),
     f('mac', STRING), f('mtu', UINT32), f('ip', msg('IpConfig')), f('portSecurity', msg('PortSecurity')), f('cni', msg('CniOwner')),

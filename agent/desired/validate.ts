@@ -7,7 +7,7 @@ import { netnsPath } from '../../dataplane/netns-path.js';
 import { checkIfName, checkMac, checkMtu, checkVlanId, checkVni } from '../../dataplane/validate.js';
 import { validateSecurity } from './validate-security.js';
 import { IpFamily, Ipv6Mode, type Attachment, type DesiredState, type Network } from '../api/gen/hostnet/v1/resources.js';
-import { subnetOf } from './subnets.js';
+import { subnetOf, subnetsOf } from './subnets.js';
 import {
   bridgeNameOf, ifNameOf, macOf, mtuOf, RESOURCE_NAME_PATTERN, uplinkDeviceOf,
 } from '../naming.js';
@@ -146,17 +146,29 @@ export function validateDesiredState(state: DesiredState, previous?: DesiredStat
     if (server && contains(cidr, server) && server.value !== gw?.value) {
       claimIp(name, server, { path: `${p}.dhcp.serverAddress`, what: 'DHCP server address' }, 'ip-duplicate');
     }
-    const macs = new Map<string, string>();
-    n.dhcp?.reservations.forEach((r, j) => {
-      const rp = `${p}.dhcp.reservations[${j}]`;
-      const macProblem = dataplaneCheck(() => checkMac('validate', r.ip, r.mac.toLowerCase(), 'mac'));
-      if (macProblem) c.add(`${rp}.mac`, 'mac-valid', macProblem);
-      else if (macs.has(r.mac.toLowerCase())) {
-        c.add(`${rp}.mac`, 'reservation-mac-unique', `MAC ${r.mac} is already reserved by ${macs.get(r.mac.toLowerCase())}`);
-      } else macs.set(r.mac.toLowerCase(), rp);
-      const ip = checkAddressIn(c, r.ip, `${rp}.ip`, 'reservation', cidr);
-      if (ip) claimIp(name, ip, { path: `${rp}.ip`, what: 'reservation' }, gw?.value === ip.value ? 'ip-collides-gateway' : 'ip-duplicate');
-    });
+    for (const subnet of subnetsOf(n)) {
+      const scidr = parseCidr(subnet.cidr);
+      if (!scidr) continue;
+      const sgw = subnet.gateway ? parseIp(subnet.gateway) : null;
+      const dp = subnet.primary ? `${p}.dhcp` : `${p}.ipv6.dhcp`;
+      const macs = new Map<string, string>();
+      subnet.dhcp?.reservations.forEach((r, j) => {
+        const rp = `${dp}.reservations[${j}]`;
+        if (r.duid && subnet.family !== 6) c.add(`${rp}.duid`, 'duid-ipv6-only', 'a DUID identifies DHCPv6 clients: reservations by DUID are for IPv6 subnets');
+        else if (r.duid && !/^([0-9a-f]{2}:?){3,130}$/i.test(r.duid)) c.add(`${rp}.duid`, 'duid-format', `DUID "${r.duid}" is not hex bytes (e.g. 00:03:00:01:52:54:00:00:00:01)`);
+        if (!r.mac && r.duid && subnet.family === 6) {
+          // Matched by DUID alone.
+        } else {
+          const macProblem = dataplaneCheck(() => checkMac('validate', r.ip, r.mac.toLowerCase(), 'mac'));
+          if (macProblem) c.add(`${rp}.mac`, 'mac-valid', macProblem);
+          else if (macs.has(r.mac.toLowerCase())) {
+            c.add(`${rp}.mac`, 'reservation-mac-unique', `MAC ${r.mac} is already reserved by ${macs.get(r.mac.toLowerCase())}`);
+          } else macs.set(r.mac.toLowerCase(), rp);
+        }
+        const ip = checkAddressIn(c, r.ip, `${rp}.ip`, 'reservation', scidr);
+        if (ip) claimIp(name, ip, { path: `${rp}.ip`, what: 'reservation' }, sgw?.value === ip.value ? 'ip-collides-gateway' : 'ip-duplicate');
+      });
+    }
   }
 
   const attachmentNames = new Map<string, number>();

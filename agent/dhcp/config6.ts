@@ -29,8 +29,8 @@ export function dhcp6ConfigOf(n: Network, assignments: Pick<AddressAssignments, 
   const d = s.dhcp!;
   const reservations: NonNullable<Dhcp6Config['reservations']> = d.reservations
     .filter((r) => r.ip.includes(':'))
-    .map((r) => ({ mac: r.mac.toLowerCase(), ip: r.ip }));
-  const reserved = new Set(reservations.map((r) => r.mac));
+    .map((r) => ({ ...(r.mac ? { mac: r.mac.toLowerCase() } : {}), ...(r.duid ? { duid: r.duid.toLowerCase().replace(/:/g, '') } : {}), ip: r.ip }));
+  const reserved = new Set(reservations.flatMap((r) => (r.mac ? [r.mac] : [])));
   for (const a of assignments.onNetwork(n.name)) {
     const first = a.addresses.find((x) => x.family === 6);
     if (first && !reserved.has(a.mac)) {

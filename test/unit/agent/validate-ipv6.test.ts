@@ -77,3 +77,21 @@ attachments:
 `)).toEqual(['attachments[0].ip.addresses[0].auto address-family-subnet']);
   });
 });
+
+describe('DHCPv6 reservations', () => {
+  const v6 = (res: string): string => `
+networks:
+  - { name: v6, ipFamily: IPV6, cidr: "fd00:77::/64", gateway: "fd00:77::1", gatewayOnBridge: true, ipv6Mode: DHCPV6_STATEFUL,
+      dhcp: { enabled: true, pools: [{ start: "fd00:77::100", end: "fd00:77::1ff" }], reservations: [${res}] } }
+`;
+  it('by DUID alone, by MAC, not by a DUID on IPv4, and only hex DUIDs', () => {
+    expect(rules(v6('{ duid: "00:03:00:01:52:54:00:00:00:01", ip: "fd00:77::9" }'))).toEqual([]);
+    expect(rules(v6('{ mac: "52:54:00:00:00:01", ip: "fd00:77::9" }'))).toEqual([]);
+    expect(rules(v6('{ duid: "zz", ip: "fd00:77::9" }'))).toEqual(['networks[0].dhcp.reservations[0].duid duid-format']);
+    expect(rules(v6('{ mac: "52:54:00:00:00:01", ip: "fd00:78::9" }'))).toEqual(['networks[0].dhcp.reservations[0].ip ip-in-cidr']);
+    expect(rules(`
+networks:
+  - { name: v4, ipFamily: IPV4, cidr: 10.0.0.0/24, gateway: 10.0.0.1, gatewayOnBridge: true, dhcp: { enabled: true, reservations: [{ duid: "000300015254", mac: "52:54:00:00:00:01", ip: 10.0.0.9 }] } }
+`)).toEqual(['networks[0].dhcp.reservations[0].duid duid-ipv4-only'.replace('ipv4-only', 'ipv6-only')]);
+  });
+});

@@ -57,15 +57,15 @@ describe('validateDesiredState', () => {
     ['route via outside the CIDR', (s) => { dhcp(s).routes[0]!.via = '10.0.0.1'; }, 'networks[0].dhcp.routes[0].via ip-in-cidr'],
     ['lease too short', (s) => { dhcp(s).leaseSeconds = 5; }, 'networks[0].dhcp.leaseSeconds lease-seconds-range'],
     ['search domain', (s) => { dhcp(s).searchDomains = ['bad domain']; }, 'networks[0].dhcp.searchDomains[0] domain-format'],
-    ['reservation outside the CIDR', (s) => { dhcp(s).reservations = [{ mac: '52:54:00:00:00:09', ip: '10.1.1.1', hostname: '' }]; }, 'networks[0].dhcp.reservations[0].ip ip-in-cidr'],
-    ['reservation on the gateway', (s) => { dhcp(s).reservations = [{ mac: '52:54:00:00:00:09', ip: '192.168.10.1', hostname: '' }]; }, 'networks[0].dhcp.reservations[0].ip ip-collides-gateway'],
+    ['reservation outside the CIDR', (s) => { dhcp(s).reservations = [{ mac: '52:54:00:00:00:09', ip: '10.1.1.1', hostname: '', duid: '' }]; }, 'networks[0].dhcp.reservations[0].ip ip-in-cidr'],
+    ['reservation on the gateway', (s) => { dhcp(s).reservations = [{ mac: '52:54:00:00:00:09', ip: '192.168.10.1', hostname: '', duid: '' }]; }, 'networks[0].dhcp.reservations[0].ip ip-collides-gateway'],
     ['reservation IP duplicated', (s) => {
-      dhcp(s).reservations = [{ mac: '52:54:00:00:00:09', ip: '192.168.10.9', hostname: '' }, { mac: '52:54:00:00:00:0a', ip: '192.168.10.9', hostname: '' }];
+      dhcp(s).reservations = [{ mac: '52:54:00:00:00:09', ip: '192.168.10.9', hostname: '', duid: '' }, { mac: '52:54:00:00:00:0a', ip: '192.168.10.9', hostname: '', duid: '' }];
     }, 'networks[0].dhcp.reservations[1].ip ip-duplicate'],
     ['reservation MAC duplicated', (s) => {
-      dhcp(s).reservations = [{ mac: '52:54:00:00:00:09', ip: '192.168.10.9', hostname: '' }, { mac: '52:54:00:00:00:09', ip: '192.168.10.10', hostname: '' }];
+      dhcp(s).reservations = [{ mac: '52:54:00:00:00:09', ip: '192.168.10.9', hostname: '', duid: '' }, { mac: '52:54:00:00:00:09', ip: '192.168.10.10', hostname: '', duid: '' }];
     }, 'networks[0].dhcp.reservations[1].mac reservation-mac-unique'],
-    ['reservation MAC multicast', (s) => { dhcp(s).reservations = [{ mac: '01:00:5e:00:00:01', ip: '192.168.10.9', hostname: '' }]; }, 'networks[0].dhcp.reservations[0].mac mac-valid'],
+    ['reservation MAC multicast', (s) => { dhcp(s).reservations = [{ mac: '01:00:5e:00:00:01', ip: '192.168.10.9', hostname: '', duid: '' }]; }, 'networks[0].dhcp.reservations[0].mac mac-valid'],
     ['VLAN id 0', (s) => { n0(s).uplink = { kind: { $case: 'vlan', vlan: { parent: 'eth1', id: 0 } } }; }, 'networks[0].uplink.vlan.id vlan-id-range'],
     ['VLAN id 4095', (s) => { n0(s).uplink = { kind: { $case: 'vlan', vlan: { parent: 'eth1', id: 4095 } } }; }, 'networks[0].uplink.vlan.id vlan-id-range'],
     ['VLAN parent name', (s) => { n0(s).uplink = { kind: { $case: 'vlan', vlan: { parent: 'eth 1', id: 5 } } }; }, 'networks[0].uplink.vlan.parent ifname-valid'],
@@ -107,7 +107,7 @@ describe('validateDesiredState', () => {
     ['static IP outside the CIDR', (s) => { a1(s).ip = { mode: { $case: 'static', static: '192.168.11.71' }, addresses: [], skipAssignment: false }; }, 'attachments[1].ip.static ip-in-cidr'],
     ['static IP on the gateway', (s) => { a1(s).ip = { mode: { $case: 'static', static: '192.168.10.1' }, addresses: [], skipAssignment: false }; }, 'attachments[1].ip.static ip-collides-gateway'],
     ['static IP duplicated', (s) => { a0(s).ip = { mode: { $case: 'static', static: '192.168.10.71' }, addresses: [], skipAssignment: false }; }, 'attachments[1].ip.static ip-duplicate'],
-    ['static IP equals a reservation', (s) => { dhcp(s).reservations = [{ mac: '52:54:00:00:00:09', ip: '192.168.10.71', hostname: '' }]; }, 'attachments[1].ip.static ip-duplicate'],
+    ['static IP equals a reservation', (s) => { dhcp(s).reservations = [{ mac: '52:54:00:00:00:09', ip: '192.168.10.71', hostname: '', duid: '' }]; }, 'attachments[1].ip.static ip-duplicate'],
     ['ip auto needs DHCP', (s) => { dhcp(s).enabled = false; }, 'attachments[0].ip.auto ip-auto-needs-dhcp'],
     ['none with addresses', (s) => { a1(s).ip = { mode: { $case: 'none', none: {} }, addresses: [{ mode: { $case: 'auto', auto: {} }, family: 0 }], skipAssignment: false }; }, 'attachments[1].ip.addresses ip-none-alone'],
     ['skipAssignment without an address', (s) => { a1(s).ip = { addresses: [], skipAssignment: true }; }, 'attachments[1].ip.skipAssignment ip-skip-needs-address'],

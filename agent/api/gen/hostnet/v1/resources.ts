@@ -315,9 +315,15 @@ export interface StaticRoute {
 }
 
 export interface Reservation {
+  /**
+   * On IPv6 subnets matched against the MAC inside the client's DUID-LL/LLT (it survives a
+   * reinstall that makes a new DUID). May be empty when duid is given.
+   */
   mac: string;
   ip: string;
   hostname: string;
+  /** DHCPv6 only: the client's DUID as hex (colons allowed), matched before the MAC. */
+  duid: string;
 }
 
 /**
@@ -1967,7 +1973,7 @@ export const StaticRoute: MessageFns<StaticRoute> = {
 };
 
 function createBaseReservation(): Reservation {
-  return { mac: "", ip: "", hostname: "" };
+  return { mac: "", ip: "", hostname: "", duid: "" };
 }
 
 export const Reservation: MessageFns<Reservation> = {
@@ -1980,6 +1986,9 @@ export const Reservation: MessageFns<Reservation> = {
     }
     if (message.hostname !== "") {
       writer.uint32(26).string(message.hostname);
+    }
+    if (message.duid !== "") {
+      writer.uint32(34).string(message.duid);
     }
     return writer;
   },
@@ -2021,6 +2030,14 @@ export const Reservation: MessageFns<Reservation> = {
             message.hostname = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.duid = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2038,6 +2055,7 @@ export const Reservation: MessageFns<Reservation> = {
       mac: isSet(object.mac) ? globalThis.String(object.mac) : "",
       ip: isSet(object.ip) ? globalThis.String(object.ip) : "",
       hostname: isSet(object.hostname) ? globalThis.String(object.hostname) : "",
+      duid: isSet(object.duid) ? globalThis.String(object.duid) : "",
     };
   },
 
@@ -2052,6 +2070,9 @@ export const Reservation: MessageFns<Reservation> = {
     if (message.hostname !== "") {
       obj.hostname = message.hostname;
     }
+    if (message.duid !== "") {
+      obj.duid = message.duid;
+    }
     return obj;
   },
 
@@ -2063,6 +2084,7 @@ export const Reservation: MessageFns<Reservation> = {
     message.mac = object.mac ?? "";
     message.ip = object.ip ?? "";
     message.hostname = object.hostname ?? "";
+    message.duid = object.duid ?? "";
     return message;
   },
 };
