@@ -65,6 +65,8 @@ interface Trial {
   saP99: number | null;
   rrP50: number | null;
   rrP99: number | null;
+  /** CPU the bench process used during the run, in cores (hostnet's server is in it). */
+  benchCpu?: number;
 }
 
 interface ServerFigures {
@@ -131,13 +133,19 @@ async function trial(s: BenchServer6, hostNs: string, clientNs: string, rate: nu
   try {
     const running = await s.start(hostNs, BRIDGE, CONFIG, dir);
     try {
+      // CPU of this process during the run: hostnet's server runs in it (Kea's is another process).
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
       const r = await runPerfdhcp6({ netns: clientNs, ifname: PERF_IF, rate, clients: CLIENTS, seconds, timestamps });
+      const cpu = process.cpuUsage(cpu0);
+      const benchCpu = (cpu.user + cpu.system) / 1000 / (performance.now() - t0);
       if (r.requestReply.received === 0) log(`  ${s.name}: no Reply at all; perfdhcp said: ${r.raw.slice(0, 600)}`);
-      return toTrial(rate, seconds, r);
+      return { ...toTrial(rate, seconds, r), benchCpu };
     } finally {
-      const c = running.counters?.();
       await running.stop();
-      if (c) log(`    server counters: ${JSON.stringify(c)}`);
+      // Whatever the server dropped itself (overload, decode errors, relay messages) is worth seeing.
+      const c = running.counters?.() as { ignored?: number; overloadDrops?: number; decodeErrors?: number } | undefined;
+      if (c && (c.ignored || c.overloadDrops || c.decodeErrors)) log(`    ${s.name} dropped some: ${JSON.stringify(c)}`);
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -154,7 +162,7 @@ async function measure(s: BenchServer6, hostNs: string, clientNs: string, a: Arg
   const run = async (rate: number): Promise<Trial> => {
     const t = await trial(s, hostNs, clientNs, rate, a.seconds, false, log);
     trials.push(t);
-    log(`  ${s.name}: ${rate}/s -> ${t.rate.toFixed(0)}/s, ${(t.dropRatio * 100).toFixed(2)} % drops ${passes(t) ? 'ok' : 'too many'}`);
+    log(`  ${s.name}: ${rate}/s -> ${t.rate.toFixed(0)}/s, ${(t.dropRatio * 100).toFixed(2)} % drops ${passes(t) ? 'ok' : 'too many'}; bench process CPU ${(t.benchCpu ?? 0).toFixed(2)} cores, load ${load()}`);
     return t;
   };
   let best: Trial | null = null;
@@ -185,7 +193,7 @@ async function measure(s: BenchServer6, hostNs: string, clientNs: string, a: Arg
     else bad = mid;
   }
   const atThousand = await trial(s, hostNs, clientNs, 1000, a.latencySeconds, true, log);
-  log(`  ${s.name}: 1000/s with timestamps -> ${(atThousand.dropRatio * 100).toFixed(2)} % drops, Request-Reply p50 ${ms(atThousand.rrP50)}`);
+  log(`  ${s.name}: 1000/s with timestamps -> ${(atThousand.dropRatio * 100).toFixed(2)} % drops, Solicit-Advertise p50 ${ms(atThousand.saP50)}, Request-Reply p50 ${ms(atThousand.rrP50)}; bench process CPU ${(atThousand.benchCpu ?? 0).toFixed(2)} cores`);
   return { server: s.name, durability: s.durability, unavailable: null, best, atThousand, trials };
 }
 
