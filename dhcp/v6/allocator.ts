@@ -67,8 +67,12 @@ export class Allocator6 {
     return reusable;
   }
 
-  /** Call when an address may have become fresh again (an advertisement lapsed, a new plan). */
-  forgetHint(): void {
-    this.freshHint = 0n;
+  /**
+   * Call when an address may have become fresh again (an advertisement lapsed, a lease
+   * released): the next search starts no later than it. Without one (a new plan): from the start.
+   */
+  forgetHint(freed?: bigint): void {
+    if (freed === undefined) this.freshHint = 0n;
+    else if (freed < this.freshHint) this.freshHint = freed;
   }
 }

@@ -57,6 +57,19 @@ interface IaAnswer {
   status?: { code: number; message: string };
 }
 
+/**
+ * At most this many IA_NAs of one message are served, and at most this many addresses of one
+ * IA are looked at: one packet must not hold a whole pool (254 empty IA_NAs would) nor cost a
+ * hundred times a normal one (an IA listing 140 addresses). Real clients send one or two.
+ */
+export const MAX_IAS_PER_MESSAGE = 8;
+export const MAX_ADDRESSES_PER_IA = 8;
+
+function iasOf(req: Dhcp6Message) {
+  return readOptions6(req.options, iaNa).slice(0, MAX_IAS_PER_MESSAGE)
+    .map((ia) => (ia.addresses.length > MAX_ADDRESSES_PER_IA ? { ...ia, addresses: ia.addresses.slice(0, MAX_ADDRESSES_PER_IA) } : ia));
+}
+
 export class Dhcp6Handler {
   private readonly tally = new CounterSet6();
   readonly counters: Counters6 = this.tally;
@@ -149,7 +162,7 @@ export class Dhcp6Handler {
     const now = this.now();
     const answers: IaAnswer[] = [];
     const commits: Lease6[] = [];
-    for (const ia of readOptions6(req.options, iaNa)) {
+    for (const ia of iasOf(req)) {
       const ip = this.choose(client, ia);
       if (ip === undefined) {
         answers.push({ iaid: ia.iaid, addresses: [], status: { code: STATUS.NO_ADDRS_AVAIL, message: 'no addresses available' } });
@@ -179,7 +192,7 @@ export class Dhcp6Handler {
     const now = this.now();
     const answers: IaAnswer[] = [];
     const commits: Lease6[] = [];
-    for (const ia of readOptions6(req.options, iaNa)) {
+    for (const ia of iasOf(req)) {
       const ip = this.choose(client, ia);
       if (ip === undefined) {
         answers.push({ iaid: ia.iaid, addresses: [], status: { code: STATUS.NO_ADDRS_AVAIL, message: 'no addresses available' } });
@@ -201,7 +214,7 @@ export class Dhcp6Handler {
     const now = this.now();
     const answers: IaAnswer[] = [];
     const commits: Lease6[] = [];
-    for (const ia of readOptions6(req.options, iaNa)) {
+    for (const ia of iasOf(req)) {
       const key = iaKey(client.duid, ia.iaid);
       const binding = this.store.byKey(key);
       let ip: bigint | undefined;
@@ -245,7 +258,7 @@ export class Dhcp6Handler {
     const now = this.now();
     const answers: IaAnswer[] = [];
     const commits: Lease6[] = [];
-    for (const ia of readOptions6(req.options, iaNa)) {
+    for (const ia of iasOf(req)) {
       const key = iaKey(client.duid, ia.iaid);
       const binding = this.store.byKey(key);
       const held = this.heldByKey.get(key);
@@ -272,7 +285,7 @@ export class Dhcp6Handler {
 
   /** Confirm (RFC 8415 18.3.3): are the client's addresses still on this link? */
   private confirm(req: Dhcp6Message): Dhcp6Result | null {
-    const addresses = readOptions6(req.options, iaNa).flatMap((ia) => ia.addresses.map((a) => a.address));
+    const addresses = iasOf(req).flatMap((ia) => ia.addresses.map((a) => a.address));
     // No addresses: nothing to confirm, and the RFC says not to reply.
     if (addresses.length === 0) return this.drop('confirm-without-addresses');
     const onLink = addresses.every((a) => this.onLink(a));
@@ -328,7 +341,10 @@ export class Dhcp6Handler {
   /** The leases binding `ip` to the IA: the new one, and the IA's previous address released. */
   private bind(client: Client, iaid: number, ip: bigint, now: number): Lease6[] {
     const key = iaKey(client.duid, iaid);
-    this.unhold(key);
+    // The held address is being bound, or another one is and the held one goes back: either
+    // way only a freed address may lower where the next search starts.
+    const held = this.heldByKey.get(key);
+    this.unhold(key, held !== undefined && held.ip !== ip);
     const text = ipFromValue(6, ip);
     const out: Lease6[] = [];
     const prev = this.store.byKey(key);
@@ -341,7 +357,8 @@ export class Dhcp6Handler {
   }
 
   private retire(lease: Lease6, state: 'released' | 'declined', now: number): Lease6 {
-    this.allocator.forgetHint();
+    const freed = parseIp(lease.ip);
+    if (freed) this.allocator.forgetHint(freed.value);
     // A released lease keeps who held it, so the same IA gets the address back if it is still free.
     return { ...lease, state, expiresAt: state === 'declined' ? now + this.quarantineMs : now, updatedAt: now };
   }
@@ -353,12 +370,13 @@ export class Dhcp6Handler {
     this.heldByKey.set(key, h);
   }
 
-  private unhold(key: string): void {
+  /** `freed`: the address is free again (false when the IA is binding it). */
+  private unhold(key: string, freed = true): void {
     const h = this.heldByKey.get(key);
     if (!h) return;
     this.heldByKey.delete(key);
     if (this.heldByIp.get(h.ip) === h) this.heldByIp.delete(h.ip);
-    this.allocator.forgetHint();
+    if (freed) this.allocator.forgetHint(h.ip);
   }
 
   private granted(iaid: number, ip: bigint): IaAnswer {

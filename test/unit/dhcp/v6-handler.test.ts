@@ -4,7 +4,7 @@
 // Information-Request, server-id checks, reservations by MAC from the DUID and by DUID, pool
 // exhaustion, stateless networks, and a /64 pool.
 import { describe, expect, it } from 'vitest';
-import { Dhcp6Handler, type Dhcp6Result, type Lease6View } from '../../../dhcp/v6/handler.js';
+import { MAX_IAS_PER_MESSAGE, Dhcp6Handler, type Dhcp6Result, type Lease6View } from '../../../dhcp/v6/handler.js';
 import {
   OPT6, STATUS, clientId, duidHex, iaNa, option6, optionRequest, preference, rapidCommit, readOption6, readOptions6, serverId,
   statusCode, dnsServers, domainSearch, type Dhcp6Option, type Duid, type IaNa,
@@ -328,3 +328,15 @@ describe('DHCPv6 handler: reservations, exhaustion, stateless, big pools', () =>
   });
 });
 
+
+describe('DHCPv6 handler: one packet cannot take a pool', () => {
+  it('serves at most MAX_IAS_PER_MESSAGE IA_NAs of one Solicit; the next client still gets an address', () => {
+    const s = setup({ pools: [{ start: 'fd00:77::100', end: 'fd00:77::10f' }] });
+    const greedy = Array.from({ length: 254 }, (_, i) => ia(i));
+    const adv = s.send(msg(DHCP6.SOLICIT, B, greedy));
+    expect(ias(adv).length).toBe(MAX_IAS_PER_MESSAGE);
+    expect(ias(adv).filter((x) => x.addresses.length > 0).length).toBe(MAX_IAS_PER_MESSAGE);
+    // 16 addresses, 8 held by the greedy client: a real client is served.
+    expect(addrOf(s.send(msg(DHCP6.SOLICIT, A, [ia(1)])))).toMatch(/^fd00:77::10[0-9a-f]$/);
+  });
+});
