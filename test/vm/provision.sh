@@ -25,8 +25,9 @@ project_pkgs=(iproute2 iputils-ping gcc libc6-dev linux-libc-dev busybox isc-dhc
 # podman, crun: a real CNI runtime drives hostnet-cni in test/e2e/cni-podman.test.ts (podman's
 # CNI backend, containers from a local busybox root filesystem, nothing pulled).
 project_pkgs+=(podman crun)
-# ndisc6: rdisc6 shows the router advertisements the agent sends (dhcp/ra, IPv6 networks).
-project_pkgs+=(ndisc6)
+# ndisc6: rdisc6 shows the router advertisements the agent sends (dhcp/ra, IPv6 networks);
+# kea-dhcp6-server: the reference DHCPv6 server of bench/dhcp --v6.
+project_pkgs+=(ndisc6 kea-dhcp6-server)
 vm_host_pkgs=(qemu-system-x86 kmod) # QEMU for the guest; kmod's modinfo resolves module deps
 
 vm_host=0 node=1
