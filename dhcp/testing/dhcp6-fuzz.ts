@@ -8,32 +8,9 @@ import {
 } from '../v6/options/index.js';
 import { DHCP6, encodeDhcp6 } from '../v6/packet.js';
 
-/** xorshift32: small, fast, reproducible. */
-export class Rng6 {
-  private s: number;
-  constructor(seed: number) {
-    this.s = seed >>> 0 || 0x9e3779b9;
-  }
-  next(): number {
-    let x = this.s;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.s = x >>> 0;
-    return this.s;
-  }
-  int(n: number): number {
-    return this.next() % n;
-  }
-  bytes(n: number): Buffer {
-    const b = Buffer.alloc(n);
-    for (let i = 0; i < n; i++) b[i] = this.next() & 0xff;
-    return b;
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.int(xs.length)]!;
-  }
-}
+import { Rng as Rng6 } from './rng.js';
+
+export { Rng6 };
 
 export type Fuzz6Kind =
   | 'random' | 'truncated' | 'bad-option-length' | 'bit-flip' | 'option-soup' | 'huge-option-count' | 'relay'
