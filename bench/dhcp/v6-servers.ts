@@ -58,6 +58,8 @@ export const kea6: BenchServer6 = {
       Dhcp6: {
         'interfaces-config': { interfaces: [bridge] },
         'lease-database': { type: 'memfile', persist: true, name: join(dir, 'kea-leases6.csv'), 'lfc-interval': 0 },
+        // Its own DUID file (server-id) in the temp dir, not /var/lib/kea (which a fresh install may lack).
+        'data-directory': dir,
         'preferred-lifetime': config.preferredLifetimeSec,
         'valid-lifetime': config.validLifetimeSec,
         // Same T1/T2 as hostnet sends (0.5 and 0.8 of the preferred lifetime).
