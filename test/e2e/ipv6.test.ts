@@ -272,6 +272,37 @@ describe('IPv6 with the agent', () => {
     expect((await leases()).filter((l) => l.network === 'v6s')).toEqual([]);
   });
 
+  it('dhcpcd -6 against the stateless network: the O flag of the RA makes it ask for DNS and the search list only', async () => {
+    const ifname = 'h6edc1';
+    const p = await pod('dcs');
+    attachments.push(veth('dcs6', 'v6s', 'h6e-dcs6', p, ifname));
+    await apply();
+    await waitLinkLocal(p, ifname);
+    const cdir = await mkdtemp(path.join(dir, 'dhcpcd-'));
+    const script = path.join(cdir, 'script.sh');
+    await writeFile(script, `#!/bin/sh\nf="${cdir}/ev-$(date +%s%N)"; { echo "HN_REASON=$reason"; env; } > "$f.tmp"; mv "$f.tmp" "$f.env"\nexit 0\n`);
+    await chmod(script, 0o755);
+    // Router solicitation on (dhcpcd follows the RA's flags: O set, M clear), no IA asked for.
+    await writeFile(path.join(cdir, 'dhcpcd.conf'), `nohook resolv.conf, hostname, ntp.conf, timesyncd.conf\noption dhcp6_name_servers, dhcp6_domain_search\nscript ${script}\ninterface ${ifname}\n`);
+    const out: string[] = [];
+    const proc = execa('ip', ['netns', 'exec', p, 'dhcpcd', '-6', '-B', '-d', '-f', path.join(cdir, 'dhcpcd.conf'), ifname], { reject: false, all: true, buffer: false });
+    proc.all?.on('data', (b: Buffer) => { if (out.length < 2000) out.push(b.toString()); });
+    procs.push(proc);
+    const env = await eventually('dhcpcd: DNS from an Information-Request', async () => {
+      for (const f of (await readdir(cdir)).filter((x) => x.endsWith('.env')).sort()) {
+        const text = await readFile(path.join(cdir, f), 'utf8');
+        if (/^new_dhcp6_name_servers=/m.test(text)) return text;
+      }
+      return undefined;
+    }, 20_000).catch((err: Error) => { throw new Error(`${err.message}\n${out.join('').slice(-3000)}`); });
+    expect(/^new_dhcp6_name_servers='?([^'\n]*)'?$/m.exec(env)?.[1]?.split(' ')).toEqual(['fd00:78::53', 'fd00:78::54']);
+    expect(env).not.toMatch(/^new_dhcp6_ia_na1_ia_addr1=/m);
+    expect((await leases()).filter((l) => l.network === 'v6s')).toEqual([]);
+    await stopProc(proc);
+    procs.splice(procs.indexOf(proc), 1);
+    await rm(`/var/lib/dhcpcd/${ifname}.lease6`, { force: true });
+  });
+
   it('dual-stack: IPv4 from the agent and IPv6 by SLAAC, or both from the agent; each pod pings both gateways', async () => {
     const pa = await pod('dsa');
     const pb = await pod('dsb', false);
