@@ -159,6 +159,9 @@ describe.skipIf(process.env['HOSTNET_IN_VM'] !== undefined || process.getuid?.()
       // -1: one try, exit 2 if nothing came in `timeout`; it forks into the background once bound.
       `dhclient -6 -1 -v ${d6} eth0`,
       'kill "$(cat /tmp/dhclient6.pid)"',
+      // The DHCPv6 exchange can beat the router advertisement (an answer to the guest's RS waits
+      // up to 3 s for the rate limit): wait for the RA's default route, up to 20 s.
+      'for i in $(seq 1 40); do ip -6 route show default | grep -q "proto ra" && break; sleep 0.5; done',
       'ip -6 -o addr show dev eth0 | sed "s/^/guest-addr6 /"',
       'ip -6 route show dev eth0 | sed "s/^/guest-route6 /"',
       `ping -6 -c 1 -W 5 ${GW6} >/dev/null && echo guest-ping6-ok`,
