@@ -66,9 +66,9 @@ export enum Ipv6Mode {
   IPV6_MODE_UNSPECIFIED = 0,
   /** SLAAC - Stateless address autoconfiguration from the advertised /64 prefix (RFC 4862). */
   SLAAC = 1,
-  /** DHCPV6_STATELESS - SLAAC, and DHCPv6 for the other settings (O flag). Not served yet. */
+  /** DHCPV6_STATELESS - SLAAC, and DHCPv6 for the other settings (O flag): DNS and the domain list. */
   DHCPV6_STATELESS = 2,
-  /** DHCPV6_STATEFUL - Addresses from DHCPv6 (M flag). Not served yet. */
+  /** DHCPV6_STATEFUL - Addresses from DHCPv6 (M flag), from dhcp.pools. */
   DHCPV6_STATEFUL = 3,
   UNRECOGNIZED = -1,
 }
@@ -200,8 +200,9 @@ export interface Network {
   /** Put the gateway address on the bridge (the host routes for the network). */
   gatewayOnBridge: boolean;
   /**
-   * The embedded DHCP server (IPv4 networks only). On an IPv6 network its dnsServers,
-   * searchDomains and routes go into the router advertisements (RDNSS, DNSSL, route information).
+   * The embedded DHCP server: DHCPv4 on an IPv4 network, DHCPv6 on an IPv6 one (with a
+   * DHCPv6 ipv6Mode). On an IPv6 network its dnsServers, searchDomains and routes also go into
+   * the router advertisements (RDNSS, DNSSL, route information).
    */
   dhcp?:
     | Dhcp
@@ -282,7 +283,10 @@ export interface UntaggedUplink {
   name: string;
 }
 
-/** The embedded DHCPv4 server's settings. */
+/**
+ * The embedded DHCP server's settings (DHCPv4, or DHCPv6 on an IPv6 subnet: serverAddress and
+ * domainName are DHCPv4's only; leaseSeconds is DHCPv6's preferred lifetime, valid twice that).
+ */
 export interface Dhcp {
   enabled: boolean;
   /** Allocation ranges inside the CIDR; none: every usable host except the gateway. */

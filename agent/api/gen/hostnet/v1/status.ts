@@ -256,7 +256,8 @@ export function ipHolderKindToJSON(object: IpHolderKind): string {
 }
 
 /**
- * Kubernetes-style condition. Networks: BridgeReady, UplinkReady, DhcpServing, Ready.
+ * Kubernetes-style condition. Networks: BridgeReady, UplinkReady, DhcpServing, RouterAdvertising
+ * and Dhcpv6Serving (IPv6 subnets), Ready.
  * Attachments: Configured, Negotiated, SecurityApplied (port security on), AddressesAssigned
  * (static or auto addresses), Ready.
  */
