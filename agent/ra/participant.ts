@@ -9,10 +9,11 @@ import type { Link, ObservedState } from '../../dataplane/types.js';
 import { condition, type ComputedCondition } from '../conditions/condition.js';
 import type { ApplyOutcome, Participant, ParticipantPlan, PassContext, PlannedStep, ResourceReport } from '../reconcile/participant.js';
 import { advertisementOf, type AdvertisementConfig } from './config.js';
+import type { AdvertiserState } from '../../dhcp/ra/advertiser.js';
 
 /** A running advertiser, as the participant drives it (dhcp/ra's RouterAdvertiser). */
 export interface Advertiser {
-  readonly state: 'idle' | 'waiting-for-link-local' | 'advertising' | 'stopping' | 'stopped';
+  readonly state: AdvertiserState;
   reconfigure(config: AdvertisementConfig): unknown;
   /** final: send advertisements with router lifetime 0 first. */
   stop(options: { final: boolean }): Promise<void>;

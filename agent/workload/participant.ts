@@ -15,7 +15,7 @@ import { netnsState } from '../kernel/netns-state.js';
 import { mtuOf } from '../naming.js';
 import { subnetsOf } from '../desired/subnets.js';
 import type { ApplyOutcome, Participant, ParticipantPlan, PassContext, PlannedStep, Problem, ResourceReport } from '../reconcile/participant.js';
-import { describePeerChange, peerWanted, planPeer, type PeerChange } from './peer-plan.js';
+import { describePeerChange, peerWanted, planPeer, type PeerChange, type PeerWanted } from './peer-plan.js';
 
 export interface WorkloadOptions {
   assignments: (desired: DesiredState) => AddressAssignments;
@@ -58,7 +58,7 @@ export class WorkloadAddressesParticipant implements Participant<WorkloadStep> {
     const links = new Map<string, Link>();
     for (const l of ctx.observed.links) if (l.kind === 'veth') links.set(l.name, l);
     const next = new Map<string, PeerRecord>();
-    const toRead: Array<{ a: Attachment; netns: string; key: string; host: Link }> = [];
+    const toRead: Array<{ a: Attachment; netns: string; key: string; host: Link; wanted: PeerWanted }> = [];
     for (const a of ctx.desired.attachments) {
       if (a.kind?.$case !== 'veth' || !a.kind.veth.peerNetns || ctx.held.has(`attachment/${a.name}`)) continue;
       const addressing = assignments.of(a.name);
@@ -78,16 +78,15 @@ export class WorkloadAddressesParticipant implements Participant<WorkloadStep> {
         next.set(a.name, known);
         continue;
       }
-      toRead.push({ a, netns: a.kind.veth.peerNetns, key, host });
+      toRead.push({ a, netns: a.kind.veth.peerNetns, key, host, wanted });
     }
     const steps: WorkloadStep[] = [];
     let taken = 0;
     const worker = async (): Promise<void> => {
       while (taken < toRead.length) {
-        const { a, netns, key, host } = toRead[taken++]!;
+        const { a, netns, key, host, wanted } = toRead[taken++]!;
         const v = a.kind?.$case === 'veth' ? a.kind.veth : null;
         if (!v) continue;
-        const wanted = peerWanted(assignments.of(a.name), networks.get(a.network));
         try {
           this.reads++;
           const dp = await this.options.openIn(netns);
