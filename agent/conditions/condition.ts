@@ -2,7 +2,10 @@
 // (before its transition time is known), the status constants, and how Ready is derived.
 import { ConditionStatus, ResourceKind } from '../api/gen/hostnet/v1/status.js';
 
-export type ResourceKindName = 'network' | 'attachment';
+export type ResourceKindName = 'network' | 'attachment' | 'node';
+
+/** The one node resource's name (its conditions exist while node settings ask for something, e.g. BGP). */
+export const NODE_RESOURCE = 'node';
 
 /** A resource of the desired state that conditions are reported for. */
 export interface ResourceRef {
@@ -22,6 +25,7 @@ export const F = ConditionStatus.CONDITION_STATUS_FALSE;
 export const U = ConditionStatus.CONDITION_STATUS_UNKNOWN;
 
 export function resourceKindOf(kind: ResourceKindName): ResourceKind {
+  if (kind === 'node') return ResourceKind.RESOURCE_KIND_NODE;
   return kind === 'network' ? ResourceKind.RESOURCE_KIND_NETWORK : ResourceKind.RESOURCE_KIND_ATTACHMENT;
 }
 

@@ -4,7 +4,7 @@
 // plan, and reports the conditions it owns. The reconciler knows only this interface: a new
 // capability is a new participant, not an edit of the loop.
 import type { ObservedState } from '../../dataplane/types.js';
-import type { AttachmentStatus, NetworkStatus } from '../api/gen/hostnet/v1/status.js';
+import type { AttachmentStatus, NetworkStatus, NodeStatus } from '../api/gen/hostnet/v1/status.js';
 import type { DesiredState } from '../api/gen/hostnet/v1/resources.js';
 import type { ComputedCondition, ResourceRef } from '../conditions/condition.js';
 
@@ -75,6 +75,8 @@ export interface ResourceReport {
   conditions: ComputedCondition[];
   network?: Partial<Omit<NetworkStatus, 'name' | 'conditions'>>;
   attachment?: Partial<Omit<AttachmentStatus, 'name' | 'conditions'>>;
+  /** For the node resource ({ kind: 'node', name: NODE_RESOURCE }). */
+  node?: Partial<Omit<NodeStatus, 'conditions'>>;
 }
 
 export interface Participant<S extends PlannedStep = PlannedStep> {

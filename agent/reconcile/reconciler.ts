@@ -10,9 +10,9 @@ import { ObservedModel } from '../../dataplane/observed-model.js';
 import type { Dataplane, ObservedState } from '../../dataplane/types.js';
 import type { DesiredState } from '../api/gen/hostnet/v1/resources.js';
 import type { GetStatusResponse } from '../api/gen/hostnet/v1/agent.js';
-import { AttachmentStatus, type NetworkStatus } from '../api/gen/hostnet/v1/status.js';
+import { AttachmentStatus, NetworkStatus, NodeStatus } from '../api/gen/hostnet/v1/status.js';
 import { ConditionBook, type ConditionTransition } from '../conditions/book.js';
-import { readyOf, type ComputedCondition, type ResourceKindName } from '../conditions/condition.js';
+import { NODE_RESOURCE, readyOf, type ComputedCondition, type ResourceKindName } from '../conditions/condition.js';
 import { Mutex } from '../desired/store.js';
 import type { Participant, PassContext, PlannedStep, Problem, ResourceReport } from './participant.js';
 
@@ -83,6 +83,7 @@ interface Facts {
   name: string;
   network: Partial<NetworkStatus>;
   attachment: Partial<AttachmentStatus>;
+  node: Partial<NodeStatus>;
 }
 
 export class Reconciler {
@@ -101,6 +102,8 @@ export class Reconciler {
   private holdTeardown: boolean;
   private networks: Facts[] = [];
   private attachments: Facts[] = [];
+  /** The node resource, while its settings ask for something a participant reports on. */
+  private node: Facts | null = null;
   private lastGeneration = 0;
   private passes = 0;
   private ownDumps = 0;
@@ -213,18 +216,19 @@ export class Reconciler {
     return {
       generation: desiredGeneration,
       observedGeneration: this.lastGeneration,
-      networks: this.networks.map((n): NetworkStatus => ({
-        bridgeName: '', bridgeIfindex: 0, ...n.network, name: n.name, conditions: this.book.get('network', n.name),
+      networks: this.networks.map((n): NetworkStatus => NetworkStatus.fromPartial({
+        ...n.network, name: n.name, conditions: this.book.get('network', n.name),
       })),
       attachments: this.attachments.map((a): AttachmentStatus => AttachmentStatus.fromPartial({
         ...a.attachment, name: a.name, conditions: this.book.get('attachment', a.name),
       })),
+      node: this.node ? NodeStatus.fromPartial({ ...this.node.node, conditions: this.book.get('node', NODE_RESOURCE) }) : undefined,
     };
   }
 
   /** Every current condition, as transitions (WatchStatus's initial burst). */
   currentConditions(): ConditionTransition[] {
-    return [...this.networks, ...this.attachments].flatMap((r) =>
+    return [...this.networks, ...this.attachments, ...(this.node ? [this.node] : [])].flatMap((r) =>
       this.book.get(r.kind, r.name).map((condition) => ({ kind: r.kind, name: r.name, condition })));
   }
 
@@ -362,28 +366,35 @@ export class Reconciler {
     const entry = (kind: ResourceKindName, name: string) => {
       const key = `${kind}/${name}`;
       let e = byKey.get(key);
-      if (!e) byKey.set(key, (e = { facts: { kind, name, network: {}, attachment: {} }, conditions: [] }));
+      if (!e) byKey.set(key, (e = { facts: { kind, name, network: {}, attachment: {}, node: {} }, conditions: [] }));
       return e;
     };
     // Desired order first, so status lists follow the desired state.
     for (const n of desired.networks) entry('network', n.name);
     for (const a of desired.attachments) entry('attachment', a.name);
+    // The node is a resource only while a participant reports on it (e.g. BGP is configured).
+    for (const r of reports) if (r.resource.kind === 'node') entry('node', NODE_RESOURCE);
     for (const r of reports) {
       const e = byKey.get(`${r.resource.kind}/${r.resource.name}`);
       if (!e) continue; // not desired (any more): nothing to report on
       e.conditions.push(...r.conditions);
       if (r.network) Object.assign(e.facts.network, r.network);
       if (r.attachment) Object.assign(e.facts.attachment, r.attachment);
+      if (r.node) Object.assign(e.facts.node, r.node);
     }
     const transitions: ConditionTransition[] = [];
     const networks: Facts[] = [];
     const attachments: Facts[] = [];
+    let node: Facts | null = null;
     for (const { facts, conditions } of byKey.values()) {
-      (facts.kind === 'network' ? networks : attachments).push(facts);
+      if (facts.kind === 'node') node = facts;
+      else (facts.kind === 'network' ? networks : attachments).push(facts);
       transitions.push(...this.book.update(facts.kind, facts.name, [...conditions, readyOf(conditions)], desired.generation, now));
     }
     this.networks = networks;
     this.attachments = attachments;
+    this.node = node;
+    if (!node) this.book.retain('node', new Set());
     this.book.retain('network', new Set(networks.map((n) => n.name)));
     this.book.retain('attachment', new Set(attachments.map((a) => a.name)));
     return transitions;

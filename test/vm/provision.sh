@@ -28,6 +28,9 @@ project_pkgs+=(podman crun)
 # ndisc6: rdisc6 shows the router advertisements the agent sends (dhcp/ra, IPv6 networks);
 # kea-dhcp6-server: the reference DHCPv6 server of bench/dhcp --v6.
 project_pkgs+=(ndisc6 kea-dhcp6-server)
+# frr, frr-pythontools: BGP EVPN (the agent runs zebra and bgpd per node and reloads their
+# configuration with frr-reload.py); the multi-host lab runs one FRR per host namespace.
+project_pkgs+=(frr frr-pythontools)
 vm_host_pkgs=(qemu-system-x86 kmod) # QEMU for the guest; kmod's modinfo resolves module deps
 
 vm_host=0 node=1

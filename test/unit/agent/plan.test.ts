@@ -144,7 +144,7 @@ describe('planReconcile', () => {
   it('removing a network deletes exactly its devices, in one kernel batch', () => {
     const kernel = new FakeKernel([...hostNics(), link({ name: 'br-foreign', index: 50, kind: 'bridge' }), link({ name: 'vnet9', index: 51, kind: 'tun', masterIndex: 50 })]);
     const both = example();
-    both.networks.push(net({ name: 'db', cidr: '10.20.0.0/24', gateway: '10.20.0.1', gatewayOnBridge: true, uplink: { kind: { $case: 'vxlan', vxlan: { vni: 42, local: '', device: 'eth0', destination: { $case: 'remote', remote: '192.0.2.7' } } } } }));
+    both.networks.push(net({ name: 'db', cidr: '10.20.0.0/24', gateway: '10.20.0.1', gatewayOnBridge: true, uplink: { kind: { $case: 'vxlan', vxlan: { vni: 42, local: '', device: 'eth0', remotes: [], evpn: false, destination: { $case: 'remote', remote: '192.0.2.7' } } } } }));
     both.attachments.push(tap('db1-nic0', 'db', 'tap-db1'), tap('db2-nic0', 'db', 'tap-db2'));
     converge(kernel, both);
     const webIndexes = ['hn-web', 'eth1.600', 'tap-vm1', 'hv-poda'].map((n) => kernel.get(n)!.index);
@@ -407,7 +407,7 @@ describe('planReconcile', () => {
   it('IPv6 gateways are added without DAD, and the VXLAN MTU defaults to 1450', () => {
     const kernel = new FakeKernel(hostNics());
     const s = DesiredState.fromPartial({
-      networks: [{ name: 'v6', ipFamily: 6, cidr: 'fd00:10::/64', gateway: 'fd00:10:0:0::1', gatewayOnBridge: true, uplink: { kind: { $case: 'vxlan', vxlan: { vni: 9, local: '', device: '', destination: { $case: 'remote', remote: '192.0.2.9' } } } } }],
+      networks: [{ name: 'v6', ipFamily: 6, cidr: 'fd00:10::/64', gateway: 'fd00:10:0:0::1', gatewayOnBridge: true, uplink: { kind: { $case: 'vxlan', vxlan: { vni: 9, local: '', device: '', remotes: [], evpn: false, destination: { $case: 'remote', remote: '192.0.2.9' } } } } }],
     });
     const actions = converge(kernel, s);
     expect(actions).toContainEqual(expect.objectContaining({ op: 'addAddress', spec: { dev: 'hn-v6', cidr: 'fd00:10::1/64', nodad: true, protocol: HOSTNET_ADDR_PROTO } }));

@@ -69,17 +69,17 @@ describe('validateDesiredState', () => {
     ['VLAN id 0', (s) => { n0(s).uplink = { kind: { $case: 'vlan', vlan: { parent: 'eth1', id: 0 } } }; }, 'networks[0].uplink.vlan.id vlan-id-range'],
     ['VLAN id 4095', (s) => { n0(s).uplink = { kind: { $case: 'vlan', vlan: { parent: 'eth1', id: 4095 } } }; }, 'networks[0].uplink.vlan.id vlan-id-range'],
     ['VLAN parent name', (s) => { n0(s).uplink = { kind: { $case: 'vlan', vlan: { parent: 'eth 1', id: 5 } } }; }, 'networks[0].uplink.vlan.parent ifname-valid'],
-    ['VXLAN VNI 0', (s) => { n0(s).uplink = { kind: { $case: 'vxlan', vxlan: { vni: 0, local: '', device: '' } } }; }, 'networks[0].uplink.vxlan.vni vxlan-vni-range'],
+    ['VXLAN VNI 0', (s) => { n0(s).uplink = { kind: { $case: 'vxlan', vxlan: { vni: 0, local: '', device: '', remotes: [], evpn: false } } }; }, 'networks[0].uplink.vxlan.vni vxlan-vni-range'],
     ['VXLAN group needs a device', (s) => {
-      n0(s).uplink = { kind: { $case: 'vxlan', vxlan: { vni: 7, local: '', device: '', destination: { $case: 'group', group: '239.1.1.1' } } } };
+      n0(s).uplink = { kind: { $case: 'vxlan', vxlan: { vni: 7, local: '', device: '', remotes: [], evpn: false, destination: { $case: 'group', group: '239.1.1.1' } } } };
     }, 'networks[0].uplink.vxlan.device vxlan-group-device'],
     ['VXLAN group must be multicast', (s) => {
-      n0(s).uplink = { kind: { $case: 'vxlan', vxlan: { vni: 7, local: '', device: 'eth0', destination: { $case: 'group', group: '10.0.0.1' } } } };
+      n0(s).uplink = { kind: { $case: 'vxlan', vxlan: { vni: 7, local: '', device: 'eth0', remotes: [], evpn: false, destination: { $case: 'group', group: '10.0.0.1' } } } };
     }, 'networks[0].uplink.vxlan.group vxlan-group-multicast'],
     ['VXLAN remote must be unicast', (s) => {
-      n0(s).uplink = { kind: { $case: 'vxlan', vxlan: { vni: 7, local: '', device: '', destination: { $case: 'remote', remote: '239.1.1.1' } } } };
+      n0(s).uplink = { kind: { $case: 'vxlan', vxlan: { vni: 7, local: '', device: '', remotes: [], evpn: false, destination: { $case: 'remote', remote: '239.1.1.1' } } } };
     }, 'networks[0].uplink.vxlan.remote vxlan-remote-unicast'],
-    ['VXLAN port', (s) => { n0(s).uplink = { kind: { $case: 'vxlan', vxlan: { vni: 7, local: '', device: '', port: 70000 } } }; }, 'networks[0].uplink.vxlan.port vxlan-port-range'],
+    ['VXLAN port', (s) => { n0(s).uplink = { kind: { $case: 'vxlan', vxlan: { vni: 7, local: '', device: '', remotes: [], evpn: false, port: 70000 } } }; }, 'networks[0].uplink.vxlan.port vxlan-port-range'],
     ['MTU too small', (s) => { n0(s).mtu = 60; }, 'networks[0].mtu mtu-range'],
     ['MTU too large', (s) => { a0(s).mtu = 70000; }, 'attachments[0].mtu mtu-range'],
     ['bridge name longer than 15 bytes', (s) => { n0(s).bridgeName = 'br-much-too-long-name'; }, 'networks[0].bridgeName ifname-valid'],

@@ -27,6 +27,7 @@ import {
   Lease,
   NetworkIpUsage,
   NetworkStatus,
+  NodeStatus,
   ResourceKind,
   resourceKindFromJSON,
   resourceKindToJSON,
@@ -116,6 +117,7 @@ export interface GetStatusResponse {
   observedGeneration: number;
   networks: NetworkStatus[];
   attachments: AttachmentStatus[];
+  node?: NodeStatus | undefined;
 }
 
 export interface WatchStatusRequest {
@@ -1293,7 +1295,7 @@ export const GetStatusRequest: MessageFns<GetStatusRequest> = {
 };
 
 function createBaseGetStatusResponse(): GetStatusResponse {
-  return { generation: 0, observedGeneration: 0, networks: [], attachments: [] };
+  return { generation: 0, observedGeneration: 0, networks: [], attachments: [], node: undefined };
 }
 
 export const GetStatusResponse: MessageFns<GetStatusResponse> = {
@@ -1309,6 +1311,9 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     }
     for (const v of message.attachments) {
       AttachmentStatus.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.node !== undefined) {
+      NodeStatus.encode(message.node, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -1358,6 +1363,14 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
             message.attachments.push(AttachmentStatus.decode(reader, reader.uint32()));
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.node = NodeStatus.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1384,6 +1397,7 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
       attachments: globalThis.Array.isArray(object?.attachments)
         ? object.attachments.map((e: any) => AttachmentStatus.fromJSON(e))
         : [],
+      node: isSet(object.node) ? NodeStatus.fromJSON(object.node) : undefined,
     };
   },
 
@@ -1401,6 +1415,9 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     if (message.attachments?.length) {
       obj.attachments = message.attachments.map((e) => AttachmentStatus.toJSON(e));
     }
+    if (message.node !== undefined) {
+      obj.node = NodeStatus.toJSON(message.node);
+    }
     return obj;
   },
 
@@ -1413,6 +1430,9 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     message.observedGeneration = object.observedGeneration ?? 0;
     message.networks = object.networks?.map((e) => NetworkStatus.fromPartial(e)) || [];
     message.attachments = object.attachments?.map((e) => AttachmentStatus.fromPartial(e)) || [];
+    message.node = (object.node !== undefined && object.node !== null)
+      ? NodeStatus.fromPartial(object.node)
+      : undefined;
     return message;
   },
 };

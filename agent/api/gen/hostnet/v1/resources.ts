@@ -163,6 +163,55 @@ export interface DesiredState {
   attachments: Attachment[];
   /** Named sets of allow rules that attachments with port security refer to. */
   securityGroups: SecurityGroup[];
+  /**
+   * This node's own settings: BGP (EVPN), and its share of the pools of networks that span
+   * hosts.
+   */
+  node?: NodeSettings | undefined;
+}
+
+/** Settings of the node itself rather than of one network. */
+export interface NodeSettings {
+  /** BGP through FRR: EVPN for VXLAN uplinks with `evpn: true`. Absent: no BGP. */
+  bgp?:
+    | Bgp
+    | undefined;
+  /**
+   * This host's share of the address pools of networks that span hosts (networks with an
+   * uplink): every pool is cut into `count` equal slices and this host serves DHCP and picks
+   * auto addresses only from slice `index`. The control plane pushes the same networks to
+   * every host and a different index to each, so two hosts never hand out one address.
+   * Required on a network with an uplink that serves DHCP or gives auto addresses.
+   */
+  poolSlice?: PoolSlice | undefined;
+}
+
+/** Slice `index` (0-based) of `count` equal slices, e.g. { index: 1, count: 3 }. */
+export interface PoolSlice {
+  index: number;
+  count: number;
+}
+
+/**
+ * One BGP speaker per node (FRR's bgpd), e.g.
+ *   node: { bgp: { asn: 65001, routerId: 10.0.0.1, peers: [{ address: 10.0.0.254, asn: 65000 }] } }
+ */
+export interface Bgp {
+  /** This node's AS number, 1..4294967295. */
+  asn: number;
+  /** An IPv4 address, unique among the speakers; usually the VTEP address. */
+  routerId: string;
+  /** Sessions to other nodes or to route reflectors (an iBGP peer: asn equal to this node's). */
+  peers: BgpPeer[];
+}
+
+export interface BgpPeer {
+  /** The peer's address (IPv4 or IPv6). */
+  address: string;
+  /** The peer's AS number; equal to Bgp.asn for iBGP. */
+  asn: number;
+  /** Free text, shown in FRR's configuration and in status. */
+  description: string;
 }
 
 /**
@@ -179,7 +228,11 @@ export interface Network {
   bridgeName?:
     | string
     | undefined;
-  /** Default: 1500, or 1450 with a VXLAN uplink. */
+  /**
+   * Default: 1500; with a VXLAN uplink, the underlay device's MTU minus the encapsulation
+   * (50 bytes over IPv4, 70 over IPv6), 1450 when the underlay is not known yet. Workloads
+   * are told (DHCP option 26, the RA MTU option).
+   */
   mtu?:
     | number
     | undefined;
@@ -256,7 +309,10 @@ export interface VlanUplink {
   id: number;
 }
 
-/** A VXLAN device enslaved to the bridge. */
+/**
+ * A VXLAN device enslaved to the bridge. Exactly one way to find the other hosts: `remote`,
+ * `group`, `remotes` (a flood list) or `evpn`.
+ */
 export interface VxlanUplink {
   /** 1..16777215. */
   vni: number;
@@ -273,6 +329,16 @@ export interface VxlanUplink {
     | undefined;
   /** Underlay device, e.g. "eth0". */
   device: string;
+  /**
+   * Head-end replication: the remote tunnel endpoints that receive broadcast, unknown unicast
+   * and multicast frames, one all-zeros FDB entry each on the VXLAN device (learning off).
+   */
+  remotes: string[];
+  /**
+   * The remote endpoints and MACs come from BGP EVPN (FRR, node.bgp): local MACs are
+   * announced as type-2 routes, remote ones installed by FRR, flooding follows type-3 routes.
+   */
+  evpn: boolean;
 }
 
 /**
@@ -520,7 +586,7 @@ export interface NoIp {
 }
 
 function createBaseDesiredState(): DesiredState {
-  return { generation: 0, networks: [], attachments: [], securityGroups: [] };
+  return { generation: 0, networks: [], attachments: [], securityGroups: [], node: undefined };
 }
 
 export const DesiredState: MessageFns<DesiredState> = {
@@ -536,6 +602,9 @@ export const DesiredState: MessageFns<DesiredState> = {
     }
     for (const v of message.securityGroups) {
       SecurityGroup.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.node !== undefined) {
+      NodeSettings.encode(message.node, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -585,6 +654,14 @@ export const DesiredState: MessageFns<DesiredState> = {
             message.securityGroups.push(SecurityGroup.decode(reader, reader.uint32()));
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.node = NodeSettings.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -609,6 +686,7 @@ export const DesiredState: MessageFns<DesiredState> = {
         : globalThis.Array.isArray(object?.security_groups)
         ? object.security_groups.map((e: any) => SecurityGroup.fromJSON(e))
         : [],
+      node: isSet(object.node) ? NodeSettings.fromJSON(object.node) : undefined,
     };
   },
 
@@ -626,6 +704,9 @@ export const DesiredState: MessageFns<DesiredState> = {
     if (message.securityGroups?.length) {
       obj.securityGroups = message.securityGroups.map((e) => SecurityGroup.toJSON(e));
     }
+    if (message.node !== undefined) {
+      obj.node = NodeSettings.toJSON(message.node);
+    }
     return obj;
   },
 
@@ -638,6 +719,391 @@ export const DesiredState: MessageFns<DesiredState> = {
     message.networks = object.networks?.map((e) => Network.fromPartial(e)) || [];
     message.attachments = object.attachments?.map((e) => Attachment.fromPartial(e)) || [];
     message.securityGroups = object.securityGroups?.map((e) => SecurityGroup.fromPartial(e)) || [];
+    message.node = (object.node !== undefined && object.node !== null)
+      ? NodeSettings.fromPartial(object.node)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseNodeSettings(): NodeSettings {
+  return { bgp: undefined, poolSlice: undefined };
+}
+
+export const NodeSettings: MessageFns<NodeSettings> = {
+  encode(message: NodeSettings, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.bgp !== undefined) {
+      Bgp.encode(message.bgp, writer.uint32(10).fork()).join();
+    }
+    if (message.poolSlice !== undefined) {
+      PoolSlice.encode(message.poolSlice, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NodeSettings {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNodeSettings();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.bgp = Bgp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.poolSlice = PoolSlice.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NodeSettings {
+    return {
+      bgp: isSet(object.bgp) ? Bgp.fromJSON(object.bgp) : undefined,
+      poolSlice: isSet(object.poolSlice)
+        ? PoolSlice.fromJSON(object.poolSlice)
+        : isSet(object.pool_slice)
+        ? PoolSlice.fromJSON(object.pool_slice)
+        : undefined,
+    };
+  },
+
+  toJSON(message: NodeSettings): unknown {
+    const obj: any = {};
+    if (message.bgp !== undefined) {
+      obj.bgp = Bgp.toJSON(message.bgp);
+    }
+    if (message.poolSlice !== undefined) {
+      obj.poolSlice = PoolSlice.toJSON(message.poolSlice);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<NodeSettings>, I>>(base?: I): NodeSettings {
+    return NodeSettings.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<NodeSettings>, I>>(object: I): NodeSettings {
+    const message = createBaseNodeSettings();
+    message.bgp = (object.bgp !== undefined && object.bgp !== null) ? Bgp.fromPartial(object.bgp) : undefined;
+    message.poolSlice = (object.poolSlice !== undefined && object.poolSlice !== null)
+      ? PoolSlice.fromPartial(object.poolSlice)
+      : undefined;
+    return message;
+  },
+};
+
+function createBasePoolSlice(): PoolSlice {
+  return { index: 0, count: 0 };
+}
+
+export const PoolSlice: MessageFns<PoolSlice> = {
+  encode(message: PoolSlice, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.index !== 0) {
+      writer.uint32(8).uint32(message.index);
+    }
+    if (message.count !== 0) {
+      writer.uint32(16).uint32(message.count);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PoolSlice {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePoolSlice();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.index = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.count = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PoolSlice {
+    return {
+      index: isSet(object.index) ? globalThis.Number(object.index) : 0,
+      count: isSet(object.count) ? globalThis.Number(object.count) : 0,
+    };
+  },
+
+  toJSON(message: PoolSlice): unknown {
+    const obj: any = {};
+    if (message.index !== 0) {
+      obj.index = Math.round(message.index);
+    }
+    if (message.count !== 0) {
+      obj.count = Math.round(message.count);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PoolSlice>, I>>(base?: I): PoolSlice {
+    return PoolSlice.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PoolSlice>, I>>(object: I): PoolSlice {
+    const message = createBasePoolSlice();
+    message.index = object.index ?? 0;
+    message.count = object.count ?? 0;
+    return message;
+  },
+};
+
+function createBaseBgp(): Bgp {
+  return { asn: 0, routerId: "", peers: [] };
+}
+
+export const Bgp: MessageFns<Bgp> = {
+  encode(message: Bgp, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.asn !== 0) {
+      writer.uint32(8).uint32(message.asn);
+    }
+    if (message.routerId !== "") {
+      writer.uint32(18).string(message.routerId);
+    }
+    for (const v of message.peers) {
+      BgpPeer.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Bgp {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBgp();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.asn = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.routerId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.peers.push(BgpPeer.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Bgp {
+    return {
+      asn: isSet(object.asn) ? globalThis.Number(object.asn) : 0,
+      routerId: isSet(object.routerId)
+        ? globalThis.String(object.routerId)
+        : isSet(object.router_id)
+        ? globalThis.String(object.router_id)
+        : "",
+      peers: globalThis.Array.isArray(object?.peers) ? object.peers.map((e: any) => BgpPeer.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: Bgp): unknown {
+    const obj: any = {};
+    if (message.asn !== 0) {
+      obj.asn = Math.round(message.asn);
+    }
+    if (message.routerId !== "") {
+      obj.routerId = message.routerId;
+    }
+    if (message.peers?.length) {
+      obj.peers = message.peers.map((e) => BgpPeer.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Bgp>, I>>(base?: I): Bgp {
+    return Bgp.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Bgp>, I>>(object: I): Bgp {
+    const message = createBaseBgp();
+    message.asn = object.asn ?? 0;
+    message.routerId = object.routerId ?? "";
+    message.peers = object.peers?.map((e) => BgpPeer.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseBgpPeer(): BgpPeer {
+  return { address: "", asn: 0, description: "" };
+}
+
+export const BgpPeer: MessageFns<BgpPeer> = {
+  encode(message: BgpPeer, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.address !== "") {
+      writer.uint32(10).string(message.address);
+    }
+    if (message.asn !== 0) {
+      writer.uint32(16).uint32(message.asn);
+    }
+    if (message.description !== "") {
+      writer.uint32(26).string(message.description);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BgpPeer {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBgpPeer();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.asn = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BgpPeer {
+    return {
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
+      asn: isSet(object.asn) ? globalThis.Number(object.asn) : 0,
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+    };
+  },
+
+  toJSON(message: BgpPeer): unknown {
+    const obj: any = {};
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    if (message.asn !== 0) {
+      obj.asn = Math.round(message.asn);
+    }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BgpPeer>, I>>(base?: I): BgpPeer {
+    return BgpPeer.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BgpPeer>, I>>(object: I): BgpPeer {
+    const message = createBaseBgpPeer();
+    message.address = object.address ?? "";
+    message.asn = object.asn ?? 0;
+    message.description = object.description ?? "";
     return message;
   },
 };
@@ -1346,7 +1812,7 @@ export const VlanUplink: MessageFns<VlanUplink> = {
 };
 
 function createBaseVxlanUplink(): VxlanUplink {
-  return { vni: 0, local: "", destination: undefined, port: undefined, device: "" };
+  return { vni: 0, local: "", destination: undefined, port: undefined, device: "", remotes: [], evpn: false };
 }
 
 export const VxlanUplink: MessageFns<VxlanUplink> = {
@@ -1370,6 +1836,12 @@ export const VxlanUplink: MessageFns<VxlanUplink> = {
     }
     if (message.device !== "") {
       writer.uint32(50).string(message.device);
+    }
+    for (const v of message.remotes) {
+      writer.uint32(58).string(v!);
+    }
+    if (message.evpn !== false) {
+      writer.uint32(64).bool(message.evpn);
     }
     return writer;
   },
@@ -1435,6 +1907,22 @@ export const VxlanUplink: MessageFns<VxlanUplink> = {
             message.device = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.remotes.push(reader.string());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.evpn = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1458,6 +1946,8 @@ export const VxlanUplink: MessageFns<VxlanUplink> = {
         : undefined,
       port: isSet(object.port) ? globalThis.Number(object.port) : undefined,
       device: isSet(object.device) ? globalThis.String(object.device) : "",
+      remotes: globalThis.Array.isArray(object?.remotes) ? object.remotes.map((e: any) => globalThis.String(e)) : [],
+      evpn: isSet(object.evpn) ? globalThis.Boolean(object.evpn) : false,
     };
   },
 
@@ -1479,6 +1969,12 @@ export const VxlanUplink: MessageFns<VxlanUplink> = {
     }
     if (message.device !== "") {
       obj.device = message.device;
+    }
+    if (message.remotes?.length) {
+      obj.remotes = message.remotes;
+    }
+    if (message.evpn !== false) {
+      obj.evpn = message.evpn;
     }
     return obj;
   },
@@ -1506,6 +2002,8 @@ export const VxlanUplink: MessageFns<VxlanUplink> = {
     }
     message.port = object.port ?? undefined;
     message.device = object.device ?? "";
+    message.remotes = object.remotes?.map((e) => e) || [];
+    message.evpn = object.evpn ?? false;
     return message;
   },
 };

@@ -99,6 +99,8 @@ export enum ResourceKind {
   RESOURCE_KIND_UNSPECIFIED = 0,
   RESOURCE_KIND_NETWORK = 1,
   RESOURCE_KIND_ATTACHMENT = 2,
+  /** RESOURCE_KIND_NODE - The node itself (name "node"): BgpReady. */
+  RESOURCE_KIND_NODE = 3,
   UNRECOGNIZED = -1,
 }
 
@@ -113,6 +115,9 @@ export function resourceKindFromJSON(object: any): ResourceKind {
     case 2:
     case "RESOURCE_KIND_ATTACHMENT":
       return ResourceKind.RESOURCE_KIND_ATTACHMENT;
+    case 3:
+    case "RESOURCE_KIND_NODE":
+      return ResourceKind.RESOURCE_KIND_NODE;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -128,6 +133,8 @@ export function resourceKindToJSON(object: ResourceKind): string {
       return "RESOURCE_KIND_NETWORK";
     case ResourceKind.RESOURCE_KIND_ATTACHMENT:
       return "RESOURCE_KIND_ATTACHMENT";
+    case ResourceKind.RESOURCE_KIND_NODE:
+      return "RESOURCE_KIND_NODE";
     case ResourceKind.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -257,7 +264,7 @@ export function ipHolderKindToJSON(object: IpHolderKind): string {
 
 /**
  * Kubernetes-style condition. Networks: BridgeReady, UplinkReady, DhcpServing, RouterAdvertising
- * and Dhcpv6Serving (IPv6 subnets), Ready.
+ * and Dhcpv6Serving (IPv6 subnets), EvpnReady (VXLAN with evpn), Ready. The node: BgpReady.
  * Attachments: Configured, Negotiated, SecurityApplied (port security on), AddressesAssigned
  * (static or auto addresses), Ready.
  */
@@ -280,6 +287,32 @@ export interface NetworkStatus {
   /** 0 when the bridge does not exist. */
   bridgeIfindex: number;
   conditions: Condition[];
+  /** The uplink device hostnet made or enslaved ("" without one). */
+  uplinkName: string;
+  /** The MTU in force on the bridge (and told to workloads). */
+  mtu: number;
+  /**
+   * VXLAN: the remote tunnel endpoints in the device's flood list (flood list, or EVPN type-3
+   * routes as FRR installed them).
+   */
+  remoteVteps: string[];
+}
+
+/** The node's own state: BGP sessions (FRR). */
+export interface NodeStatus {
+  conditions: Condition[];
+  bgpPeers: BgpPeerStatus[];
+}
+
+export interface BgpPeerStatus {
+  address: string;
+  asn: number;
+  /** FRR's session state, e.g. "Established", "Active", "Connect". */
+  state: string;
+  /** EVPN prefixes received from this peer. */
+  prefixesReceived: number;
+  /** Seconds since the session came up (0 when not established). */
+  uptimeSeconds: number;
 }
 
 export interface AttachmentStatus {
@@ -538,7 +571,7 @@ export const Condition: MessageFns<Condition> = {
 };
 
 function createBaseNetworkStatus(): NetworkStatus {
-  return { name: "", bridgeName: "", bridgeIfindex: 0, conditions: [] };
+  return { name: "", bridgeName: "", bridgeIfindex: 0, conditions: [], uplinkName: "", mtu: 0, remoteVteps: [] };
 }
 
 export const NetworkStatus: MessageFns<NetworkStatus> = {
@@ -554,6 +587,15 @@ export const NetworkStatus: MessageFns<NetworkStatus> = {
     }
     for (const v of message.conditions) {
       Condition.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.uplinkName !== "") {
+      writer.uint32(42).string(message.uplinkName);
+    }
+    if (message.mtu !== 0) {
+      writer.uint32(48).uint32(message.mtu);
+    }
+    for (const v of message.remoteVteps) {
+      writer.uint32(58).string(v!);
     }
     return writer;
   },
@@ -603,6 +645,30 @@ export const NetworkStatus: MessageFns<NetworkStatus> = {
             message.conditions.push(Condition.decode(reader, reader.uint32()));
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.uplinkName = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.mtu = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.remoteVteps.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -631,6 +697,17 @@ export const NetworkStatus: MessageFns<NetworkStatus> = {
       conditions: globalThis.Array.isArray(object?.conditions)
         ? object.conditions.map((e: any) => Condition.fromJSON(e))
         : [],
+      uplinkName: isSet(object.uplinkName)
+        ? globalThis.String(object.uplinkName)
+        : isSet(object.uplink_name)
+        ? globalThis.String(object.uplink_name)
+        : "",
+      mtu: isSet(object.mtu) ? globalThis.Number(object.mtu) : 0,
+      remoteVteps: globalThis.Array.isArray(object?.remoteVteps)
+        ? object.remoteVteps.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.remote_vteps)
+        ? object.remote_vteps.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -648,6 +725,15 @@ export const NetworkStatus: MessageFns<NetworkStatus> = {
     if (message.conditions?.length) {
       obj.conditions = message.conditions.map((e) => Condition.toJSON(e));
     }
+    if (message.uplinkName !== "") {
+      obj.uplinkName = message.uplinkName;
+    }
+    if (message.mtu !== 0) {
+      obj.mtu = Math.round(message.mtu);
+    }
+    if (message.remoteVteps?.length) {
+      obj.remoteVteps = message.remoteVteps;
+    }
     return obj;
   },
 
@@ -660,6 +746,241 @@ export const NetworkStatus: MessageFns<NetworkStatus> = {
     message.bridgeName = object.bridgeName ?? "";
     message.bridgeIfindex = object.bridgeIfindex ?? 0;
     message.conditions = object.conditions?.map((e) => Condition.fromPartial(e)) || [];
+    message.uplinkName = object.uplinkName ?? "";
+    message.mtu = object.mtu ?? 0;
+    message.remoteVteps = object.remoteVteps?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseNodeStatus(): NodeStatus {
+  return { conditions: [], bgpPeers: [] };
+}
+
+export const NodeStatus: MessageFns<NodeStatus> = {
+  encode(message: NodeStatus, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.conditions) {
+      Condition.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.bgpPeers) {
+      BgpPeerStatus.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NodeStatus {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNodeStatus();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.conditions.push(Condition.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.bgpPeers.push(BgpPeerStatus.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NodeStatus {
+    return {
+      conditions: globalThis.Array.isArray(object?.conditions)
+        ? object.conditions.map((e: any) => Condition.fromJSON(e))
+        : [],
+      bgpPeers: globalThis.Array.isArray(object?.bgpPeers)
+        ? object.bgpPeers.map((e: any) => BgpPeerStatus.fromJSON(e))
+        : globalThis.Array.isArray(object?.bgp_peers)
+        ? object.bgp_peers.map((e: any) => BgpPeerStatus.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: NodeStatus): unknown {
+    const obj: any = {};
+    if (message.conditions?.length) {
+      obj.conditions = message.conditions.map((e) => Condition.toJSON(e));
+    }
+    if (message.bgpPeers?.length) {
+      obj.bgpPeers = message.bgpPeers.map((e) => BgpPeerStatus.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<NodeStatus>, I>>(base?: I): NodeStatus {
+    return NodeStatus.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<NodeStatus>, I>>(object: I): NodeStatus {
+    const message = createBaseNodeStatus();
+    message.conditions = object.conditions?.map((e) => Condition.fromPartial(e)) || [];
+    message.bgpPeers = object.bgpPeers?.map((e) => BgpPeerStatus.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseBgpPeerStatus(): BgpPeerStatus {
+  return { address: "", asn: 0, state: "", prefixesReceived: 0, uptimeSeconds: 0 };
+}
+
+export const BgpPeerStatus: MessageFns<BgpPeerStatus> = {
+  encode(message: BgpPeerStatus, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.address !== "") {
+      writer.uint32(10).string(message.address);
+    }
+    if (message.asn !== 0) {
+      writer.uint32(16).uint32(message.asn);
+    }
+    if (message.state !== "") {
+      writer.uint32(26).string(message.state);
+    }
+    if (message.prefixesReceived !== 0) {
+      writer.uint32(32).uint32(message.prefixesReceived);
+    }
+    if (message.uptimeSeconds !== 0) {
+      writer.uint32(40).uint64(message.uptimeSeconds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BgpPeerStatus {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBgpPeerStatus();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.asn = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.prefixesReceived = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.uptimeSeconds = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BgpPeerStatus {
+    return {
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
+      asn: isSet(object.asn) ? globalThis.Number(object.asn) : 0,
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+      prefixesReceived: isSet(object.prefixesReceived)
+        ? globalThis.Number(object.prefixesReceived)
+        : isSet(object.prefixes_received)
+        ? globalThis.Number(object.prefixes_received)
+        : 0,
+      uptimeSeconds: isSet(object.uptimeSeconds)
+        ? globalThis.Number(object.uptimeSeconds)
+        : isSet(object.uptime_seconds)
+        ? globalThis.Number(object.uptime_seconds)
+        : 0,
+    };
+  },
+
+  toJSON(message: BgpPeerStatus): unknown {
+    const obj: any = {};
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    if (message.asn !== 0) {
+      obj.asn = Math.round(message.asn);
+    }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    if (message.prefixesReceived !== 0) {
+      obj.prefixesReceived = Math.round(message.prefixesReceived);
+    }
+    if (message.uptimeSeconds !== 0) {
+      obj.uptimeSeconds = Math.round(message.uptimeSeconds);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BgpPeerStatus>, I>>(base?: I): BgpPeerStatus {
+    return BgpPeerStatus.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BgpPeerStatus>, I>>(object: I): BgpPeerStatus {
+    const message = createBaseBgpPeerStatus();
+    message.address = object.address ?? "";
+    message.asn = object.asn ?? 0;
+    message.state = object.state ?? "";
+    message.prefixesReceived = object.prefixesReceived ?? 0;
+    message.uptimeSeconds = object.uptimeSeconds ?? 0;
     return message;
   },
 };
