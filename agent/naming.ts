@@ -11,8 +11,6 @@ export const RESOURCE_NAME_PATTERN = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 export const MAX_IFNAME_BYTES = 15;
 
 export const DEFAULT_MTU = 1500;
-/** 1500 minus the 50 bytes of VXLAN over IPv4 encapsulation. */
-export const DEFAULT_VXLAN_MTU = 1450;
 export { DEFAULT_VXLAN_PORT } from '../dataplane/conflicts.js';
 
 function digest(text: string): Buffer {
@@ -133,10 +131,6 @@ export function bridgeNameOf(network: Network): string {
   return network.bridgeName ? network.bridgeName : defaultBridgeName(network.name);
 }
 
-export function mtuOf(network: Network): number {
-  if (network.mtu !== undefined) return network.mtu;
-  return network.uplink?.kind?.$case === 'vxlan' ? DEFAULT_VXLAN_MTU : DEFAULT_MTU;
-}
 
 /** The uplink device hostnet creates (vlan, vxlan) or enslaves (untagged), or null. */
 export function uplinkDeviceOf(network: Network): { name: string; kind: 'vlan' | 'vxlan' | 'untagged' } | null {

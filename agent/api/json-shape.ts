@@ -6,7 +6,8 @@
 export type MessageName =
   | 'DesiredState' | 'Network' | 'Uplink' | 'NoUplink' | 'VlanUplink' | 'VxlanUplink' | 'UntaggedUplink'
   | 'Dhcp' | 'IpRange' | 'StaticRoute' | 'Reservation' | 'Attachment' | 'IpConfig' | 'TapDevice' | 'VethPair'
-  | 'AutoIp' | 'NoIp' | 'PortSecurity' | 'AddressPair' | 'SecurityGroup' | 'SecurityRule' | 'AddressRequest' | 'CniOwner' | 'Ipv6Subnet';
+  | 'AutoIp' | 'NoIp' | 'PortSecurity' | 'AddressPair' | 'SecurityGroup' | 'SecurityRule' | 'AddressRequest' | 'CniOwner' | 'Ipv6Subnet'
+  | 'NodeSettings' | 'Bgp' | 'BgpPeer' | 'PoolSlice';
 
 export type FieldType =
   | { kind: 'string' | 'bool' | 'uint32' | 'uint64' }
@@ -44,7 +45,11 @@ const list = { repeated: true };
 
 export const MESSAGES: Readonly<Record<MessageName, readonly FieldShape[]>> = {
   DesiredState: [f('generation', UINT64), f('networks', msg('Network'), list), f('attachments', msg('Attachment'), list),
-    f('securityGroups', msg('SecurityGroup'), list)],
+    f('securityGroups', msg('SecurityGroup'), list), f('node', msg('NodeSettings'))],
+  NodeSettings: [f('bgp', msg('Bgp')), f('poolSlice', msg('PoolSlice'))],
+  Bgp: [f('asn', UINT32), f('routerId', STRING), f('peers', msg('BgpPeer'), list)],
+  BgpPeer: [f('address', STRING), f('asn', UINT32), f('description', STRING)],
+  PoolSlice: [f('index', UINT32), f('count', UINT32)],
   Network: [
     f('name', STRING), f('bridgeName', STRING), f('mtu', UINT32), f('uplink', msg('Uplink')), f('importedBridge', BOOL),
     f('ipFamily', IP_FAMILY), f('cidr', STRING), f('gateway', STRING), f('gatewayOnBridge', BOOL), f('dhcp', msg('Dhcp')), f('ipv6Mode', IPV6_MODE), f('ipv6', msg('Ipv6Subnet')),
@@ -57,7 +62,7 @@ export const MESSAGES: Readonly<Record<MessageName, readonly FieldShape[]>> = {
   VlanUplink: [f('parent', STRING), f('id', UINT32)],
   VxlanUplink: [
     f('vni', UINT32), f('local', STRING), f('remote', STRING, { oneof: 'destination' }), f('group', STRING, { oneof: 'destination' }),
-    f('port', UINT32), f('device', STRING),
+    f('port', UINT32), f('device', STRING), f('remotes', STRING, list), f('evpn', BOOL),
   ],
   UntaggedUplink: [f('name', STRING)],
   Dhcp: [

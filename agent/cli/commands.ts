@@ -7,7 +7,7 @@ import {
 } from '../api/gen/hostnet/v1/agent.js';
 import type { Network } from '../api/gen/hostnet/v1/resources.js';
 import { IpHolderKind, LeaseState, ResourceKind, type NetworkStatus } from '../api/gen/hostnet/v1/status.js';
-import { bridgeNameOf, mtuOf, uplinkDeviceOf } from '../naming.js';
+import { bridgeNameOf, uplinkDeviceOf } from '../naming.js';
 import { capLines } from '../api/echo.js';
 import { call, callWhileAlive, CliError, explain } from './client.js';
 import { age, conditionsTable, find, oldest, serialize, statusWord, table, type OutputFormat } from './format.js';
@@ -31,7 +31,11 @@ function uplinkText(n: Network | undefined): string {
   const dev = n ? uplinkDeviceOf(n) : null;
   if (!k || k.$case === 'none' || !dev) return 'none';
   if (k.$case === 'vlan') return `vlan ${k.vlan.id} on ${k.vlan.parent}`;
-  if (k.$case === 'vxlan') return `vxlan ${k.vxlan.vni}`;
+  if (k.$case === 'vxlan') {
+    const x = k.vxlan;
+    const how = x.evpn ? 'evpn' : x.remotes.length > 0 ? `flood ${x.remotes.length}` : x.destination?.$case === 'group' ? `group ${x.destination.group}` : x.destination?.$case === 'remote' ? `remote ${x.destination.remote}` : '';
+    return `vxlan ${x.vni}${how ? ` ${how}` : ''}`;
+  }
   return `untagged ${dev.name}`;
 }
 
@@ -53,7 +57,7 @@ export async function getNetworks(ctx: Ctx, format: OutputFormat): Promise<void>
   ctx.out(table(headers, status.networks.map((s) => {
     const n = spec.get(s.name);
     const row = [s.name, s.bridgeName, n?.cidr ?? '-', uplinkText(n), statusWord(find(s.conditions, 'Ready')?.status), age(oldest(s.conditions), now)];
-    if (format === 'wide') row.push(n ? String(mtuOf(n)) : '-', n?.gateway || '-', String(s.bridgeIfindex || '-'), notReadyReason(s.conditions) || '-');
+    if (format === 'wide') row.push(s.mtu ? String(s.mtu) : n?.mtu ? String(n.mtu) : '-', n?.gateway || '-', String(s.bridgeIfindex || '-'), notReadyReason(s.conditions) || '-');
     return row;
   })));
 }
@@ -130,8 +134,9 @@ export async function describeNetwork(ctx: Ctx, name: string): Promise<void> {
     `Bridge:      ${bridgeNameOf(n)}${n.importedBridge ? ' (imported)' : ''} (ifindex ${s.bridgeIfindex || 'none'})`,
     `CIDR:        ${n.cidr}`,
     `Gateway:     ${n.gateway || '-'}${n.gatewayOnBridge ? ' (on the bridge)' : ''}`,
-    `MTU:         ${mtuOf(n)}`,
-    `Uplink:      ${uplinkText(n)}`,
+    `MTU:         ${s.mtu || n.mtu || '-'}`,
+    `Uplink:      ${uplinkText(n)}${s.uplinkName ? ` (${s.uplinkName})` : ''}`,
+    ...(s.remoteVteps.length > 0 ? [`Remote VTEPs: ${s.remoteVteps.join(', ')}`] : []),
     `DHCP:        ${n.dhcp?.enabled ? 'enabled' : 'disabled'}`,
     `Attachments: ${state.state?.attachments.filter((a) => a.network === name).map((a) => a.name).join(', ') || '-'}`,
     `Generation:  ${status.observedGeneration} observed, ${status.generation} desired`,

@@ -5,11 +5,12 @@ import { DataplaneError } from '../../dataplane/errors.js';
 import { capLines, clip } from '../api/echo.js';
 import { netnsPath } from '../../dataplane/netns-path.js';
 import { checkIfName, checkMac, checkMtu, checkVlanId, checkVni } from '../../dataplane/validate.js';
+import { validateNode } from './validate-node.js';
 import { validateSecurity } from './validate-security.js';
 import { IpFamily, Ipv6Mode, type Attachment, type DesiredState, type Network } from '../api/gen/hostnet/v1/resources.js';
 import { subnetOf, subnetsOf } from './subnets.js';
 import {
-  bridgeNameOf, ifNameOf, macOf, mtuOf, RESOURCE_NAME_PATTERN, uplinkDeviceOf,
+  bridgeNameOf, ifNameOf, macOf, RESOURCE_NAME_PATTERN, uplinkDeviceOf,
 } from '../naming.js';
 import {
   contains, isMulticast, isReservedInCidr, parseCidr, parseIp, type Cidr, type Family, type Ip,
@@ -226,6 +227,8 @@ export function validateDesiredState(state: DesiredState, previous?: DesiredStat
 
   // Security groups and each attachment's port security (validate-security.ts).
   validateSecurity(state, (path, rule, message) => c.add(path, rule, message));
+  // The node's settings and what lets networks span hosts (validate-node.ts).
+  validateNode(state, (path, rule, message) => c.add(path, rule, message));
 
   if (previous) {
     const before = new Map(previous.networks.map((n) => [n.name, n]));
@@ -287,7 +290,6 @@ function validateNetwork(c: Collector, n: Network, p: string, claimName: ClaimNa
     claimName(bridgeNameOf(n), `${p}.bridgeName`, n.bridgeName ? 'bridge' : 'bridge, derived from the network name');
   }
   if (n.mtu !== undefined) checkMtuField(c, n.mtu, `${p}.mtu`, family);
-  else if (family === 6 && mtuOf(n) < IPV6_MIN_MTU) c.add(`${p}.mtu`, 'mtu-range', `default MTU ${mtuOf(n)} is below IPv6's minimum`);
 
   const k = n.uplink?.kind;
   if (k?.$case === 'vlan') {

@@ -3,11 +3,12 @@
 // with dhcp.enabled and a DHCPv6 mode. Every attachment's first IPv6 address (static or auto,
 // as agent/ipam assigned it) is reserved for its MAC, which the server reads from the client's
 // DUID-LL/LLT: a guest gets exactly its address, also after a reinstall made it a new DUID.
-import { Ipv6Mode, type Network } from '../api/gen/hostnet/v1/resources.js';
+import { Ipv6Mode, type Network, type NodeSettings } from '../api/gen/hostnet/v1/resources.js';
 import type { Dhcp6Config } from '../../dhcp/v6/types.js';
 import { parseCidr } from '../../dataplane/ip.js';
 import { subnetOf, type Subnet } from '../desired/subnets.js';
 import type { AddressAssignments } from '../ipam/assignments.js';
+import { poolSliceOf, servedPools } from '../ipam/pools.js';
 import { deriveBridgeMac } from '../naming.js';
 import { DEFAULT_LEASE_SECONDS } from './config.js';
 
@@ -22,7 +23,8 @@ export function servesDhcp6(n: Network): boolean {
   return dhcp6SubnetOf(n) !== undefined;
 }
 
-export function dhcp6ConfigOf(n: Network, assignments: Pick<AddressAssignments, 'onNetwork'>): Dhcp6Config | null {
+/** `node`: its pool slice applies on a network that spans hosts. */
+export function dhcp6ConfigOf(n: Network, assignments: Pick<AddressAssignments, 'onNetwork'>, node: NodeSettings | undefined): Dhcp6Config | null {
   const s = dhcp6SubnetOf(n);
   const cidr = s ? parseCidr(s.cidr) : null;
   if (!s || !cidr) return null;
@@ -39,10 +41,11 @@ export function dhcp6ConfigOf(n: Network, assignments: Pick<AddressAssignments, 
     }
   }
   const lease = d.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
+  const slice = poolSliceOf(n, node);
   return {
     network: n.name,
     prefix: s.cidr,
-    pools: d.pools.map((p) => ({ start: p.start, end: p.end })),
+    pools: slice ? servedPools(s, cidr, slice) : d.pools.map((p) => ({ start: p.start, end: p.end })),
     reservations,
     dnsServers: [...d.dnsServers],
     searchDomains: [...d.searchDomains],

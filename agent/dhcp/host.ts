@@ -14,10 +14,11 @@ import type { Dataplane, ObservedState } from '../../dataplane/types.js';
 import { LeaseStore } from '../../dhcp/lease-store.js';
 import { DhcpServer, type DhcpLog } from '../../dhcp/server.js';
 import type { Lease, NeighbourWriter, NetworkDhcpConfig } from '../../dhcp/types.js';
-import type { DesiredState } from '../api/gen/hostnet/v1/resources.js';
+import type { DesiredState, Network } from '../api/gen/hostnet/v1/resources.js';
 import { F, T, type ComputedCondition } from '../conditions/condition.js';
 import { bridgeNameOf, serverAddressOf } from '../naming.js';
-import { dhcpConfigOf, servesDhcp } from './config.js';
+import { dhcpConfigOf, servesDhcp, type DhcpConfigContext } from './config.js';
+import { networkMtu } from '../desired/mtu.js';
 import { assignAddresses, type AddressAssignments, type HeldLease } from '../ipam/assignments.js';
 import { DhcpStatsBook, type DhcpNetworkStats } from './stats.js';
 
@@ -121,7 +122,7 @@ export class DhcpHost {
       }
       let config: NetworkDhcpConfig | null;
       try {
-        config = dhcpConfigOf(n, this.assignmentsOf(desired));
+        config = dhcpConfigOf(n, this.contextOf(desired, observed, n));
       } catch (err) {
         this.serving.set(n.name, { ok: false, reason: 'InvalidConfig', message: errText(err) });
         continue;
@@ -220,7 +221,7 @@ export class DhcpHost {
       }
       let key: string | null = null;
       try {
-        const config = dhcpConfigOf(n, this.assignmentsOf(desired));
+        const config = dhcpConfigOf(n, this.contextOf(desired, observed, n));
         key = config ? JSON.stringify(config) : null;
       } catch {
         key = null; // reported as InvalidConfig by sync()
@@ -278,7 +279,7 @@ export class DhcpHost {
       }
       let config: NetworkDhcpConfig | null = null;
       try {
-        config = inst ? (JSON.parse(inst.configKey) as NetworkDhcpConfig) : dhcpConfigOf(n, this.assignmentsOf(desired));
+        config = inst ? (JSON.parse(inst.configKey) as NetworkDhcpConfig) : dhcpConfigOf(n, this.contextOf(desired, null, n));
       } catch {
         config = null; // reported as InvalidConfig by sync()
       }
@@ -291,6 +292,11 @@ export class DhcpHost {
       serverAddress: (network) => servers.get(network),
       nextExpiry: () => nextExpiry,
     };
+  }
+
+  /** What a network's server configuration is made from; without `observed` (reservations only) the MTU is the default's. */
+  private contextOf(desired: DesiredState, observed: ObservedState | null, n: Network): DhcpConfigContext {
+    return { assignments: this.assignmentsOf(desired), node: desired.node, mtu: networkMtu(n, observed ?? { links: [], addresses: [] }) };
   }
 
   private assignmentsOf(desired: DesiredState): Pick<AddressAssignments, 'onNetwork'> {

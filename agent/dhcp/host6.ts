@@ -67,7 +67,7 @@ export class Dhcp6Host {
         out.push({ op: 'startDhcp6', network: n.name, description: `start DHCPv6 server of network ${n.name} on "${device}"` });
       } else if (!bridge || inst.device !== device || inst.ifindex !== bridge.index) {
         out.push({ op: 'restartDhcp6', network: n.name, description: `restart DHCPv6 server of network ${n.name}: bridge "${device}" was recreated` });
-      } else if (JSON.stringify(dhcp6ConfigOf(n, assigned)) !== inst.configKey) {
+      } else if (JSON.stringify(dhcp6ConfigOf(n, assigned, desired.node)) !== inst.configKey) {
         out.push({ op: 'reconfigureDhcp6', network: n.name, description: `reconfigure DHCPv6 server of network ${n.name} (leases kept)` });
       }
     }
@@ -82,7 +82,7 @@ export class Dhcp6Host {
     const assigned = this.options.assignments(desired);
     const wanted = new Set<string>();
     for (const n of desired.networks) {
-      const config = dhcp6ConfigOf(n, assigned);
+      const config = dhcp6ConfigOf(n, assigned, desired.node);
       if (!config) continue;
       wanted.add(n.name);
       this.seen.add(n.name);

@@ -7,6 +7,7 @@ import { IpFamily, type Attachment, type DesiredState } from '../api/gen/hostnet
 import { primaryFamily, subnetsOf, type Subnet } from '../desired/subnets.js';
 import { macOf } from '../naming.js';
 import { addressText, chooseAutoAddresses, type AddressRange, type AutoRequest } from './allocator.js';
+import { poolSliceOf, servedRanges } from './pools.js';
 
 export interface AssignedAddress {
   /** Canonical address text. */
@@ -94,25 +95,6 @@ export function askFamily(ask: AddressAsk, primary: Family): Family {
   return ask.family ?? primary;
 }
 
-/** Where auto addresses come from: the subnet's DHCP pools, else every host address of the CIDR. */
-function rangesOf(subnet: Subnet, cidr: Cidr): AddressRange[] {
-  const hostsOnly = cidr.family === 4 ? cidr.prefix < 31 : cidr.prefix < 127;
-  const first = hostsOnly ? cidr.first + 1n : cidr.first;
-  const last = cidr.family === 4 && hostsOnly ? cidr.last - 1n : cidr.last;
-  const pools = subnet.dhcp?.pools ?? [];
-  if (pools.length === 0) return first <= last ? [{ start: first, end: last }] : [];
-  const out: AddressRange[] = [];
-  for (const p of pools) {
-    const s = parseIp(p.start);
-    const e = parseIp(p.end);
-    if (!s || !e || s.family !== cidr.family || e.family !== cidr.family) continue;
-    const start = s.value > first ? s.value : first;
-    const end = e.value < last ? e.value : last;
-    if (start <= end) out.push({ start, end });
-  }
-  return out.sort((x, y) => (x.start < y.start ? -1 : 1));
-}
-
 /** Where a subnet's auto choices are kept in ipam.json: the network's name, "<network>/ipv6" for a dual-stack network's IPv6 half. */
 export function choiceKey(subnet: Subnet): string {
   return subnet.primary ? subnet.network : `${subnet.network}/ipv6`;
@@ -137,7 +119,8 @@ export function assignAddresses(desired: DesiredState, previous: AutoChoices, le
       const asksOf = (a: Attachment): AddressAsk[] => addressAsks(a).filter((x) => askFamily(x, primary) === subnet.family);
       const users = members.filter((a) => asksOf(a).length > 0);
       if (users.length === 0) continue;
-      const got = assignSubnet(subnet, cidr, users, asksOf, previous[choiceKey(subnet)] ?? {}, subnet.primary ? leases(n.name) : []);
+      const ranges = servedRanges(subnet, cidr, poolSliceOf(n, desired.node));
+      const got = assignSubnet(subnet, cidr, ranges, users, asksOf, previous[choiceKey(subnet)] ?? {}, subnet.primary ? leases(n.name) : []);
       if (Object.keys(got.choices).length > 0) choices[choiceKey(subnet)] = got.choices;
       for (const [name, r] of got.byAttachment) perFamily.set(`${name}|${subnet.family}`, r);
     }
@@ -168,7 +151,7 @@ export function assignAddresses(desired: DesiredState, previous: AutoChoices, le
 
 /** One subnet's addresses for the attachments asking for some of its family. */
 function assignSubnet(
-  subnet: Subnet, cidr: Cidr, users: readonly Attachment[], asksOf: (a: Attachment) => AddressAsk[],
+  subnet: Subnet, cidr: Cidr, ranges: AddressRange[], users: readonly Attachment[], asksOf: (a: Attachment) => AddressAsk[],
   stored: Record<string, string[]>, held: readonly HeldLease[],
 ): { byAttachment: Map<string, { addresses: AssignedAddress[]; missing: number }>; choices: Record<string, string[]> } {
   const address = (text: string): bigint | null => {
@@ -209,7 +192,7 @@ function assignSubnet(
     const prev = (stored[a.name] ?? []).flatMap((t) => (address(t) === null ? [] : [address(t)!]));
     requests.push({ attachment: a.name, mac, slots, previous: prev });
   }
-  const chosen = new Map(chooseAutoAddresses({ family: cidr.family, ranges: rangesOf(subnet, cidr), taken }, requests, leased, heldBy).map((c) => [c.attachment, c]));
+  const chosen = new Map(chooseAutoAddresses({ family: cidr.family, ranges, taken }, requests, leased, heldBy).map((c) => [c.attachment, c]));
   const choices: Record<string, string[]> = {};
   const byAttachment = new Map<string, { addresses: AssignedAddress[]; missing: number }>();
   for (const a of users) {

@@ -6,7 +6,8 @@
 import { DataplaneError } from '../../dataplane/errors.js';
 import { netnsPath } from '../../dataplane/netns-path.js';
 import type { Dataplane } from '../../dataplane/types.js';
-import { bridgeNameOf, ifNameOf, parseOwnerAlias } from '../naming.js';
+import { networkMtu } from '../desired/mtu.js';
+import { bridgeNameOf, ifNameOf, parseOwnerAlias, uplinkDeviceOf } from '../naming.js';
 import type { ApplyOutcome, Participant, ParticipantPlan, PassContext, PlannedStep, Problem, ResourceReport } from '../reconcile/participant.js';
 import { describeAction, planReconcile, type PlanAction } from '../reconcile/plan.js';
 import { actionDevice, applyAction, type LocalAction, type PeerAction } from './apply-action.js';
@@ -184,7 +185,10 @@ export class KernelLinksParticipant implements Participant<KernelStep> {
     const index = new ProblemIndex(problems);
     for (const n of ctx.desired.networks) {
       const f = networkFacts(n, links, index);
-      out.push({ resource: { kind: 'network', name: n.name }, conditions: f.conditions, network: { bridgeName: f.bridgeName, bridgeIfindex: f.bridgeIfindex } });
+      out.push({
+        resource: { kind: 'network', name: n.name }, conditions: f.conditions,
+        network: { bridgeName: f.bridgeName, bridgeIfindex: f.bridgeIfindex, uplinkName: uplinkDeviceOf(n)?.name ?? '', mtu: networkMtu(n, ctx.observed) },
+      });
     }
     const networks = new Map(ctx.desired.networks.map((n) => [n.name, n]));
     for (const a of ctx.desired.attachments) {

@@ -5,7 +5,8 @@
 import { parseCidr } from '../../dataplane/ip.js';
 import { Ipv6Mode, type Network } from '../api/gen/hostnet/v1/resources.js';
 import { subnetOf, type Subnet } from '../desired/subnets.js';
-import { bridgeNameOf, mtuOf } from '../naming.js';
+import { bridgeNameOf } from '../naming.js';
+import { networkMtu, type UnderlayView } from '../desired/mtu.js';
 import type { RaConfig } from '../../dhcp/ra/config.js';
 
 /** RFC 4861 6.2.1's AdvDefaultLifetime for the default MaxRtrAdvInterval (600 s): 3 x 600. */
@@ -25,7 +26,8 @@ export function advertises(n: Network): boolean {
   return advertisedSubnet(n) !== undefined;
 }
 
-export function advertisementOf(n: Network): AdvertisementConfig | null {
+/** `view`: the kernel's links and addresses (the MTU of a VXLAN network comes from its underlay). */
+export function advertisementOf(n: Network, view: UnderlayView): AdvertisementConfig | null {
   const s = advertisedSubnet(n);
   if (!s) return null;
   const mode = s.ipv6Mode === Ipv6Mode.IPV6_MODE_UNSPECIFIED ? Ipv6Mode.SLAAC : s.ipv6Mode;
@@ -37,7 +39,7 @@ export function advertisementOf(n: Network): AdvertisementConfig | null {
     managed: mode === Ipv6Mode.DHCPV6_STATEFUL,
     other: mode === Ipv6Mode.DHCPV6_STATELESS || mode === Ipv6Mode.DHCPV6_STATEFUL,
     routerLifetimeSec: ROUTER_LIFETIME_SEC,
-    mtu: mtuOf(n),
+    mtu: networkMtu(n, view),
     dnsServers: [...(d?.dnsServers ?? [])],
     searchDomains: [...(d?.searchDomains ?? [])],
     routes: (d?.routes ?? []).map((r) => ({ prefix: r.destination, preference: 'medium' as const })),

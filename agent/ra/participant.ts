@@ -53,7 +53,7 @@ export class RouterAdvertisementParticipant implements Participant<RaStep> {
     const links = new Map(ctx.observed.links.map((l) => [l.name, l]));
     const wanted = new Set<string>();
     for (const n of ctx.desired.networks) {
-      const config = advertisementOf(n);
+      const config = advertisementOf(n, ctx.observed);
       if (!config) continue;
       wanted.add(n.name);
       const bridge = links.get(config.device);
@@ -118,7 +118,7 @@ export class RouterAdvertisementParticipant implements Participant<RaStep> {
     const out: ResourceReport[] = [];
     const links = new Map(ctx.observed.links.map((l) => [l.name, l]));
     for (const n of ctx.desired.networks) {
-      const config = advertisementOf(n);
+      const config = advertisementOf(n, ctx.observed);
       if (!config) continue;
       out.push({ resource: { kind: 'network', name: n.name }, conditions: [this.conditionOf(n.name, config, links.get(config.device), ctx.observed)] });
     }

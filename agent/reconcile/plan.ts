@@ -20,9 +20,10 @@ import {
 } from '../../dataplane/conflicts.js';
 import type { Attachment, DesiredState, Network } from '../api/gen/hostnet/v1/resources.js';
 import { canonicalCidr, parseCidr, parseIp } from '../../dataplane/ip.js';
+import { networkMtu } from '../desired/mtu.js';
 import { subnetsOf } from '../desired/subnets.js';
 import {
-  bridgeNameOf, deriveBridgeMac, HOSTNET_ADDR_PROTO, ifNameOf, macOf, mtuOf, networkGroup, ownerAlias, parseOwnerAlias,
+  bridgeNameOf, deriveBridgeMac, HOSTNET_ADDR_PROTO, ifNameOf, macOf, networkGroup, ownerAlias, parseOwnerAlias,
   tapHostMac, TEARDOWN_GROUP, uplinkDeviceOf, DEFAULT_VXLAN_PORT, type OwnedKind,
 } from '../naming.js';
 
@@ -178,7 +179,7 @@ export function planReconcile(desired: DesiredState, observed: ObservedState, op
   function planNetwork(n: Network): void {
     const resource: ResourceRef = { kind: 'network', name: n.name };
     const bridgeName = bridgeNameOf(n);
-    const mtu = mtuOf(n);
+    const mtu = networkMtu(n, observed);
     const group = networkGroup(n.name);
     // Whatever happens to the bridge below, the uplink's name is this network's: an owned
     // uplink is left alone while the network cannot be readied, not torn down.
@@ -332,7 +333,7 @@ export function planReconcile(desired: DesiredState, observed: ObservedState, op
       problems.push({ resource, condition: 'Configured', reason: 'NetworkNotReady', message: `network "${a.network}" has no usable bridge` });
       return;
     }
-    const mtu = a.mtu ?? mtuOf(network);
+    const mtu = a.mtu ?? networkMtu(network, observed);
     const group = networkGroup(network.name);
     const mac = macOf(a);
     const k = a.kind;

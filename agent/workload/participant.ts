@@ -12,7 +12,7 @@ import { AddressSource } from '../api/gen/hostnet/v1/status.js';
 import { condition, type ComputedCondition } from '../conditions/condition.js';
 import type { AddressAssignments } from '../ipam/assignments.js';
 import { netnsState } from '../kernel/netns-state.js';
-import { mtuOf } from '../naming.js';
+import { networkMtu } from '../desired/mtu.js';
 import { subnetsOf } from '../desired/subnets.js';
 import type { ApplyOutcome, Participant, ParticipantPlan, PassContext, PlannedStep, Problem, ResourceReport } from '../reconcile/participant.js';
 import { describePeerChange, peerWanted, planPeer, type PeerChange, type PeerWanted } from './peer-plan.js';
@@ -202,7 +202,7 @@ export class WorkloadAddressesParticipant implements Participant<WorkloadStep> {
           vlanId: n?.uplink?.kind?.$case === 'vlan' ? n.uplink.kind.vlan.id : 0,
           workloadIfName: veth?.peerIfName ?? '',
           containerId: a.cni?.containerId ?? '',
-          mtu: a.mtu ?? (n ? mtuOf(n) : 0),
+          mtu: a.mtu ?? (n ? networkMtu(n, ctx.observed) : 0),
         },
       });
     }

@@ -57,7 +57,7 @@ const desired = (generation: number, dns: string[]): StateJson => ({
 /** The address the agent reserves for pod-auto, as the agent computes it. */
 function autoIp(): string {
   const s = state(desired(1, ['10.78.5.53']));
-  const cfg = dhcpConfigOf(s.networks[0]!, assignAddresses(s, {}, () => []));
+  const cfg = dhcpConfigOf(s.networks[0]!, { assignments: assignAddresses(s, {}, () => []), node: s.node, mtu: 1500 });
   const ip = cfg?.reservations?.find((r) => r.mac === AUTO_MAC)?.ip;
   if (!ip) throw new Error('no auto reservation computed');
   return ip;

@@ -82,7 +82,7 @@ ${veth('s', '{ auto: {}, skipAssignment: true, addresses: [{ static: 10.0.0.71 }
     const got = assignAddresses(s, {}, none);
     expect(got.of('vm')!.assign).toBe(false);
     expect(got.of('s')!.assign).toBe(false);
-    const cfg = dhcpConfigOf(s.networks[0]!, got)!;
+    const cfg = dhcpConfigOf(s.networks[0]!, { assignments: got, node: s.node, mtu: 1500 })!;
     expect(cfg.reservations).toContainEqual({ mac: deriveAttachmentMac('vm'), ip: '10.0.0.70', hostname: 'vm' });
     expect(cfg.reservations).toContainEqual({ mac: deriveAttachmentMac('s'), ip: got.of('s')!.addresses[0]!.ip, hostname: 's' });
     // The second address is nobody's to lease.

@@ -501,7 +501,7 @@ describe('planReconcile', () => {
 
   it('a VXLAN whose local, remote, port or device changed is recreated; the same one is kept', () => {
     const vx = (p: { local?: string; remote?: string; port?: number; device?: string }): DesiredState => DesiredState.fromPartial({
-      networks: [{ name: 'db', ipFamily: 4, cidr: '10.20.0.0/24', uplink: { kind: { $case: 'vxlan', vxlan: {
+      networks: [{ name: 'db', ipFamily: 4, cidr: '10.20.0.0/24', mtu: 1450, uplink: { kind: { $case: 'vxlan', vxlan: {
         vni: 42, local: p.local ?? '', device: p.device ?? 'eth0', ...(p.port ? { port: p.port } : {}),
         destination: { $case: 'remote', remote: p.remote ?? '192.0.2.7' },
       } } } }],

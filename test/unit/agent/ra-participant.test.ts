@@ -52,7 +52,7 @@ async function pass(p: RouterAdvertisementParticipant, c: PassContext): Promise<
 
 describe('router advertisement participant', () => {
   it('derives the advertisement from the network (SLAAC, RDNSS, DNSSL, routes)', () => {
-    expect(advertisementOf(state().networks[0]!)).toEqual({
+    expect(advertisementOf(state().networks[0]!, { links: [], addresses: [] })).toEqual({
       device: 'hn-v6', prefix: 'fd00:77::/64', autonomous: true, managed: false, other: false, routerLifetimeSec: 1800, mtu: 1500,
       dnsServers: ['fd00:77::53'], searchDomains: ['v6.example'], routes: [{ prefix: 'fd00:99::/48', preference: 'medium' }],
     });
