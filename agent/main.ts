@@ -17,6 +17,7 @@ import { enableBridgeNetfilter } from '../dataplane/bridge-netfilter.js';
 import { nftRunner } from '../dataplane/nftables/run.js';
 import { conntrackTool } from '../dataplane/conntrack.js';
 import { setSysctl } from '../dataplane/sysctl.js';
+import { UplinkGuardParticipant } from './uplink-guard/participant.js';
 import { KernelLinksParticipant } from './kernel/participant.js';
 import { IpamParticipant } from './ipam/participant.js';
 import { AutoChoiceStore } from './ipam/store.js';
@@ -92,10 +93,12 @@ async function run(config: AgentConfig): Promise<void> {
   });
   // The reconcile participants, in the order a pass runs them: address management first (the
   // others hand out what it chose), the firewall (a new protected port is filtered before its
-  // device joins a bridge), router advertisements (a network that goes says so before its
-  // bridge does), the kernel's links and addresses, the addresses inside workloads (on the veth
+  // device joins a bridge), the uplink guard (DHCP and RAs of a network spanning hosts never
+  // cross its uplink, in place before any server answers), router advertisements (a network
+  // that goes says so before its bridge does), the kernel's links and addresses, the addresses inside workloads (on the veth
   // peers the kernel participant made), then DHCP (its servers bind to the bridges and their
   // addresses).
+  const uplinkGuard = new UplinkGuardParticipant(nftRunner(config.netns, process.env['HOSTNET_NFT'] ?? 'nft'));
   const kernel = new KernelLinksParticipant(dp, {
     intentsFile: path.join(config.stateDir, 'creating.json'),
     // A workload namespace that appears is acted on at once, not at the next periodic resync.
@@ -120,7 +123,7 @@ async function run(config: AgentConfig): Promise<void> {
     advertiser.start();
     return advertiser;
   });
-  const participants: Participant[] = [ipam, firewall, ra, kernel, workload, new DhcpParticipant(dhcp), new DhcpParticipant(dhcp6, servesDhcp6, 'dhcp6')];
+  const participants: Participant[] = [ipam, firewall, uplinkGuard, ra, kernel, workload, new DhcpParticipant(dhcp), new DhcpParticipant(dhcp6, servesDhcp6, 'dhcp6')];
   const reconciler = new Reconciler(dp, {
     participants,
     desired: () => effective.current(),
@@ -131,7 +134,9 @@ async function run(config: AgentConfig): Promise<void> {
   const agent = new NodeAgent(store, reconciler, dp, { dhcp, portSecurity: firewall, addresses: (desired) => ipam.assignmentsFor(desired), effective, dhcp6 });
   const cni = new CniBackend({ store: cniStore, effective, controlPlane: () => store.state, reconciler, dp, exclusive: (fn) => agent.exclusive(fn) });
   // The socket first: a second agent must fail here, before it touches the kernel.
-  const server = await startAgentServer(agent, config.socket, log, cni);
+  // --listen: also gRPC over TCP with mutual TLS (config.ts insists on the TLS files with it).
+  const remote = config.listen !== null && config.tls !== null ? { address: config.listen, tls: config.tls } : null;
+  const server = await startAgentServer(agent, config.socket, log, cni, remote);
   log.info({ socket: config.socket }, 'listening');
   // Metrics before the first pass: it is counted, and every DHCP server is seen while it runs.
   const metrics = config.metricsAddress === null ? null : await startAgentMetrics({
