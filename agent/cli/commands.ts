@@ -33,7 +33,7 @@ function uplinkText(n: Network | undefined): string {
   if (k.$case === 'vlan') return `vlan ${k.vlan.id} on ${k.vlan.parent}`;
   if (k.$case === 'vxlan') {
     const x = k.vxlan;
-    const how = x.evpn ? 'evpn' : x.remotes.length > 0 ? `flood ${x.remotes.length}` : x.destination?.$case === 'group' ? `group ${x.destination.group}` : x.destination?.$case === 'remote' ? `remote ${x.destination.remote}` : '';
+    const how = x.evpn ? 'evpn' : x.remotes.length > 0 ? `flood ${x.remotes.length}` : '';
     return `vxlan ${x.vni}${how ? ` ${how}` : ''}`;
   }
   return `untagged ${dev.name}`;
