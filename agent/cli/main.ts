@@ -4,15 +4,22 @@
 //   hostnetctl [--socket PATH] describe network|attachment NAME
 //   hostnetctl [--socket PATH] apply -f FILE [--dry-run] [--wait [--timeout SECONDS]]
 //   hostnetctl [--socket PATH] watch [-o json|yaml]
+// or, instead of the unix socket, an agent's --listen over mutual TLS:
+//   hostnetctl --server HOST:PORT --cert FILE --key FILE --ca FILE [--server-name NAME] COMMAND
 // Errors are printed to stderr (a violation per line) with a non-zero exit code: 1 when refused
 // or failed, 2 when an apply --wait was applied but is not Ready within the timeout.
 import { parseArgs } from 'node:util';
 import { DEFAULT_SOCKET_PATH } from '../server/unix-socket.js';
-import { CliError, connect } from './client.js';
+import { CliError, connect, connectRemote } from './client.js';
+import { remoteName } from './remote.js';
 import * as cmd from './commands.js';
 import type { OutputFormat } from './format.js';
 
 const USAGE = `usage: hostnetctl [--socket PATH] COMMAND
+       hostnetctl --server HOST:PORT --cert FILE --key FILE --ca FILE [--server-name NAME] COMMAND
+                                   (an agent's --listen, over mutual TLS: this client's certificate
+                                    and key, the CA of the agent's certificate; --server-name: the
+                                    name the agent's certificate must carry when it is not HOST)
   get networks|attachments|securitygroups|leases|ips [-o wide|json|yaml] [--network NAME]
                                    (securitygroups: also securitygroup, sg)
   describe network|attachment NAME
@@ -33,6 +40,28 @@ function seconds(text: string | undefined, fallback: number): number {
   return n;
 }
 
+interface TargetFlags {
+  socket?: string | undefined; server?: string | undefined; cert?: string | undefined; key?: string | undefined;
+  ca?: string | undefined; 'server-name'?: string | undefined;
+}
+
+/** The unix socket (the default), or --server with all of its TLS files; `where` names it in messages. */
+function connectTo(v: TargetFlags): { client: ReturnType<typeof connect>; where: string } {
+  const tlsFlags = (['cert', 'key', 'ca', 'server-name'] as const).filter((f) => v[f] !== undefined);
+  if (v.server === undefined) {
+    if (tlsFlags.length) throw new CliError(`${tlsFlags.map((f) => `--${f}`).join(', ')} given without --server HOST:PORT`);
+    const socket = v.socket ?? process.env['HOSTNET_SOCKET'] ?? DEFAULT_SOCKET_PATH;
+    return { client: connect(socket), where: socket };
+  }
+  if (v.socket !== undefined) throw new CliError('--socket and --server: give one (the unix socket, or an agent over TCP)');
+  const missing = (['cert', 'key', 'ca'] as const).filter((f) => !v[f]).map((f) => `--${f} FILE`);
+  if (missing.length) throw new CliError(`--server ${v.server} is mutual TLS only: ${missing.join(', ')} missing`);
+  return {
+    client: connectRemote({ server: v.server, certFile: v.cert!, keyFile: v.key!, caFile: v.ca!, serverName: v['server-name'] }),
+    where: remoteName(v.server),
+  };
+}
+
 async function main(argv: string[]): Promise<void> {
   let parsed;
   try {
@@ -40,6 +69,11 @@ async function main(argv: string[]): Promise<void> {
       args: argv,
       options: {
         socket: { type: 'string' },
+        server: { type: 'string' },
+        cert: { type: 'string' },
+        key: { type: 'string' },
+        ca: { type: 'string' },
+        'server-name': { type: 'string' },
         output: { type: 'string', short: 'o' },
         filename: { type: 'string', short: 'f' },
         'dry-run': { type: 'boolean' },
@@ -62,11 +96,10 @@ async function main(argv: string[]): Promise<void> {
     }
     throw new CliError(`a command is required\n${USAGE}`);
   }
-  const socket = values.socket ?? process.env['HOSTNET_SOCKET'] ?? DEFAULT_SOCKET_PATH;
   const format = outputFormat(values.output);
   const [verb, what, name] = positionals;
-  const client = connect(socket);
-  const ctx: cmd.Ctx = { client, socket, out: (text) => process.stdout.write(`${text}\n`) };
+  const { client, where } = connectTo(values);
+  const ctx: cmd.Ctx = { client, socket: where, out: (text) => process.stdout.write(`${text}\n`) };
   try {
     switch (verb) {
       case 'get':
