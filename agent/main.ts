@@ -19,6 +19,8 @@ import { conntrackTool } from '../dataplane/conntrack.js';
 import { setSysctl } from '../dataplane/sysctl.js';
 import { UplinkGuardParticipant } from './uplink-guard/participant.js';
 import { KernelLinksParticipant } from './kernel/participant.js';
+import { BgpParticipant } from './frr/participant.js';
+import { frrInstance } from './frr/instance.js';
 import { IpamParticipant } from './ipam/participant.js';
 import { AutoChoiceStore } from './ipam/store.js';
 import type { HeldLease } from './ipam/assignments.js';
@@ -105,6 +107,14 @@ async function run(config: AgentConfig): Promise<void> {
     onNetnsChange: (why) => void reconciler.requestResync(why),
     warn: (msg, fields) => log.warn(fields, msg),
   });
+  // BGP EVPN through FRR (node.bgp): its daemons run in the agent's namespace and outlive it.
+  const bgp = new BgpParticipant({
+    instance: frrInstance(config.frr.pathspace, config.netns),
+    supervise: config.frr.supervise,
+    // A session, a VNI or a daemon changed: the report would say something new.
+    onStateChange: (why) => void reconciler.requestResync(why),
+    warn: (msg, fields) => log.warn(fields, msg),
+  });
   const openDataplane = (netns: string | null): Promise<Dataplane> =>
     config.dataplane === 'iproute2' ? openIproute2Dataplane(netns) : openNetlinkDataplane(netns);
   const workload = new WorkloadAddressesParticipant({
@@ -123,7 +133,7 @@ async function run(config: AgentConfig): Promise<void> {
     advertiser.start();
     return advertiser;
   });
-  const participants: Participant[] = [ipam, firewall, uplinkGuard, ra, kernel, workload, new DhcpParticipant(dhcp), new DhcpParticipant(dhcp6, servesDhcp6, 'dhcp6')];
+  const participants: Participant[] = [ipam, firewall, uplinkGuard, ra, kernel, bgp, workload, new DhcpParticipant(dhcp), new DhcpParticipant(dhcp6, servesDhcp6, 'dhcp6')];
   const reconciler = new Reconciler(dp, {
     participants,
     desired: () => effective.current(),
