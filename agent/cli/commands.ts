@@ -6,7 +6,7 @@ import {
   GetStatusResponse, ListIpUsageResponse, ListLeasesResponse, WatchStatusResponse, type NodeAgentClient,
 } from '../api/gen/hostnet/v1/agent.js';
 import type { Network } from '../api/gen/hostnet/v1/resources.js';
-import { IpHolderKind, LeaseState, ResourceKind, type NetworkStatus } from '../api/gen/hostnet/v1/status.js';
+import { IpHolderKind, LeaseState, NodeStatus, ResourceKind, type NetworkStatus } from '../api/gen/hostnet/v1/status.js';
 import { bridgeNameOf, uplinkDeviceOf } from '../naming.js';
 import { capLines } from '../api/echo.js';
 import { call, callWhileAlive, CliError, explain } from './client.js';
@@ -42,6 +42,23 @@ function uplinkText(n: Network | undefined): string {
 function notReadyReason(conditions: NetworkStatus['conditions']): string {
   const r = find(conditions, 'Ready');
   return r && statusWord(r.status) !== 'True' ? r.reason : '';
+}
+
+/** The node itself: its conditions (BgpReady) and BGP sessions as FRR reports them. */
+export async function getNode(ctx: Ctx, format: OutputFormat): Promise<void> {
+  const status = await get.status(ctx);
+  const node = status.node;
+  if (format === 'json' || format === 'yaml') {
+    ctx.out(serialize(node ? NodeStatus.toJSON(node) : {}, format));
+    return;
+  }
+  if (!node) {
+    ctx.out('no node settings in force (no BGP)');
+    return;
+  }
+  ctx.out(['Conditions:', indent(conditionsTable(node.conditions)), 'BGP peers:'].join('\n'));
+  ctx.out(indent(table(['PEER', 'ASN', 'STATE', 'PREFIXES', 'UP'],
+    node.bgpPeers.map((p) => [p.address, String(p.asn), p.state, String(p.prefixesReceived), p.uptimeSeconds ? `${p.uptimeSeconds}s` : '-']))));
 }
 
 export async function getNetworks(ctx: Ctx, format: OutputFormat): Promise<void> {
@@ -257,7 +274,7 @@ export function watch(ctx: Ctx, format: OutputFormat): Promise<void> {
       if (format === 'json') return ctx.out(JSON.stringify(WatchStatusResponse.toJSON(m)));
       if (format === 'yaml') return ctx.out(`---\n${serialize(WatchStatusResponse.toJSON(m), 'yaml')}`);
       const c = m.condition;
-      const kind = m.resourceKind === ResourceKind.RESOURCE_KIND_NETWORK ? 'network' : 'attachment';
+      const kind = m.resourceKind === ResourceKind.RESOURCE_KIND_NETWORK ? 'network' : m.resourceKind === ResourceKind.RESOURCE_KIND_NODE ? 'node' : 'attachment';
       ctx.out([c?.lastTransitionTime?.toISOString() ?? '-', `${kind}/${m.resourceName}`, c?.type ?? '-', statusWord(c?.status), c?.reason ?? '', c?.message ?? ''].join('   '));
     });
     stream.on('error', (err: Parameters<typeof explain>[0]) => (err.code === 1 /* CANCELLED */ ? resolve() : reject(explain(err, ctx.socket))));

@@ -20,7 +20,7 @@ const USAGE = `usage: hostnetctl [--socket PATH] COMMAND
                                    (an agent's --listen, over mutual TLS: this client's certificate
                                     and key, the CA of the agent's certificate; --server-name: the
                                     name the agent's certificate must carry when it is not HOST)
-  get networks|attachments|securitygroups|leases|ips [-o wide|json|yaml] [--network NAME]
+  get networks|attachments|securitygroups|leases|ips|node [-o wide|json|yaml] [--network NAME]
                                    (securitygroups: also securitygroup, sg)
   describe network|attachment NAME
   apply -f FILE [--dry-run] [--wait [--timeout SECONDS]]
@@ -108,7 +108,8 @@ async function main(argv: string[]): Promise<void> {
         if (what === 'securitygroups' || what === 'securitygroup' || what === 'sg') return await cmd.getSecurityGroups(ctx, format);
         if (what === 'leases') return await cmd.getLeases(ctx, format, values.network);
         if (what === 'ips') return await cmd.getIps(ctx, format, values.network);
-        throw new CliError(`get ${what ?? ''}: expected networks, attachments, securitygroups (sg), leases or ips`);
+        if (what === 'node') return await cmd.getNode(ctx, format);
+        throw new CliError(`get ${what ?? ''}: expected networks, attachments, securitygroups (sg), leases, ips or node`);
       case 'describe':
         if (!name) throw new CliError(`describe ${what ?? ''}: a NAME is required`);
         if (what === 'network') return await cmd.describeNetwork(ctx, name);

@@ -27,9 +27,9 @@ describe('agent config: metrics address', () => {
 
   it('refuses an address without a port or with a bad one, naming where it came from', () => {
     expect(() => loadAgentConfig(['--config', configFile('{}\n'), '--metrics-address', '9475'])).toThrow(ConfigError);
-    expect(() => loadAgentConfig(['--config', configFile('{}\n'), '--metrics-address', '127.0.0.1:70000'])).toThrow(/^--metrics-address: metrics address "127.0.0.1:70000": expected HOST:PORT/);
+    expect(() => loadAgentConfig(['--config', configFile('{}\n'), '--metrics-address', '127.0.0.1:70000'])).toThrow(/^--metrics-address: address "127.0.0.1:70000": expected HOST:PORT/);
     const file = configFile('metricsAddress: "::1:9475"\n');
-    expect(() => loadAgentConfig(['--config', file])).toThrow(`${file}: metricsAddress: metrics address "::1:9475"`);
+    expect(() => loadAgentConfig(['--config', file])).toThrow(`${file}: metricsAddress: address "::1:9475"`);
   });
 
   it('parses host and port, IPv6 in brackets', () => {
