@@ -19,7 +19,7 @@ import { canonicalIp } from '../../dataplane/ip.js';
 import { condition, NODE_RESOURCE, type ComputedCondition, type ResourceRef } from '../conditions/condition.js';
 import { vxlanDeviceName } from '../naming.js';
 import type { ApplyOutcome, Participant, ParticipantPlan, PassContext, PlannedStep, Problem, ResourceReport } from '../reconcile/participant.js';
-import { renderFrrConfig } from './config.js';
+import { FRR_CONFIG_HEADER, renderFrrConfig } from './config.js';
 import { findDaemons, startDaemon, stopDaemon, type DaemonSet, type RunningDaemon } from './daemons.js';
 import { describeInstance, FRR_DAEMONS, type FrrDaemon, type FrrInstance } from './instance.js';
 import { readFrrConfig, reloadFrr, writeFrrConfig } from './reload.js';
@@ -111,7 +111,8 @@ export class BgpParticipant implements Participant<BgpStep> {
       if (this.reloadDue(config, started, ctx.refresh)) {
         steps.push({ op: 'reloadFrr', resource: NODE, config, description: `reload ${where} (${this.applied === null ? 'first look' : this.applied !== config ? 'configuration changed' : started ? 'daemons started' : 'full resync'})` });
       }
-    } else if (!ctx.holdTeardown) {
+    } else if (!ctx.holdTeardown && (daemons.zebra || daemons.bgpd || !this.options.supervise) && (await this.written())) {
+      // Only an instance whose frr.conf hostnet wrote: a system FRR in the same pathspace is left alone.
       if (this.options.supervise) {
         for (const d of [...FRR_DAEMONS].reverse()) {
           const running = daemons[d];
@@ -138,6 +139,12 @@ export class BgpParticipant implements Participant<BgpStep> {
   private async hasBgpConfigured(): Promise<boolean> {
     const text = this.applied ?? (await readFrrConfig(this.instance));
     return text !== null && /^router bgp /m.test(text);
+  }
+
+  /** Whether the instance's frr.conf is hostnet's (its first line says so). */
+  private async written(): Promise<boolean> {
+    const text = this.applied ?? (await readFrrConfig(this.instance));
+    return text !== null && text.startsWith(FRR_CONFIG_HEADER);
   }
 
   async apply(plan: ParticipantPlan<BgpStep>, ctx: PassContext): Promise<ApplyOutcome> {

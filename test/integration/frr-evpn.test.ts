@@ -6,6 +6,7 @@
 // flood entry towards the other VTEP (type-3 route), ping between the workloads, the session's
 // uptime across a configuration change, the daemons' pids across a participant close, a
 // restart of a killed bgpd only, and every daemon stopped by pid at the end.
+import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DesiredState } from '../../agent/api/gen/hostnet/v1/resources.js';
@@ -279,6 +280,11 @@ describe('EVPN through FRR (bgp participant)', () => {
     // A failed reload is not retried on every pass: at most every few seconds.
     expect((await pass(h, desiredOf(h, hosts[1]!))).ops).toEqual([]);
     expect(networkReport(r.reports)?.conditions[0]).toMatchObject({ reason: 'FrrNotRunning' });
+    // node.bgp goes: what hostnet configured is taken back (a config without router bgp), the
+    // daemons (someone else's) are not touched.
+    const gone = await pass(h, desiredOf(h, hosts[1]!, { bgp: false }));
+    expect(gone.ops).toEqual(['reloadFrr']);
+    expect(await readFile(`/etc/frr/${pathspace}/frr.conf`, 'utf8')).not.toMatch(/router bgp/);
     await h.participant.close();
   }, 30_000);
 
