@@ -5,6 +5,9 @@ import { parseArgs } from 'node:util';
 import YAML from 'yaml';
 import { parseListenAddress } from './metrics/address.js';
 import { DEFAULT_SOCKET_PATH } from './server/unix-socket.js';
+import type { TlsConfig } from './server/tls-listener.js';
+
+export type { TlsConfig };
 
 export const DEFAULT_CONFIG_PATH = '/etc/hostnet/agent.yaml';
 export const DEFAULT_STATE_DIR = '/var/lib/hostnet';
@@ -33,16 +36,6 @@ export interface AgentConfig {
   tls: TlsConfig | null;
   /** FRR (BGP, EVPN): which instance the agent configures, and whether it runs it. */
   frr: FrrConfig;
-}
-
-export interface TlsConfig {
-  /** PEM server certificate (chain) and key; both are reloaded when their files change. */
-  certFile: string;
-  keyFile: string;
-  /** PEM CA bundle that client certificates must chain to. */
-  clientCaFile: string;
-  /** Client identities let in, matched against the certificate's SANs (DNS, URI, IP); empty: any client of the CA. */
-  allowedClients: string[];
 }
 
 export interface FrrConfig {

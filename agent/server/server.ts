@@ -19,7 +19,7 @@ import type { NodeAgent } from './node-agent.js';
 import { tolerantDecoding } from './decode.js';
 import { nodeAgentService } from './service.js';
 import { prepareSocketPath, withSocketUmask } from './unix-socket.js';
-import type { TlsConfig } from '../config.js';
+import type { TlsConfig } from './tls-listener.js';
 import { startTlsListener, type TlsListener } from './tls-listener.js';
 
 export const SERVICE_NAME = 'hostnet.v1.NodeAgent';

@@ -5,12 +5,22 @@
 // check of tls-auth.ts. The certificate and key are reloaded when their files change
 // (cert-reloader.ts).
 import * as grpc from '@grpc/grpc-js';
-import type { TlsConfig } from '../config.js';
 import { parseListenAddress } from '../metrics/address.js';
 import type { ReconcileLogger } from '../reconcile/reconciler.js';
 import { ReloadingCertificates } from './cert-reloader.js';
 import { parseAllowedIdentity } from './client-identity.js';
 import { clientAuthInterceptor } from './tls-auth.js';
+
+export interface TlsConfig {
+  /** PEM server certificate (chain) and key; both are reloaded when their files change. */
+  certFile: string;
+  keyFile: string;
+  /** PEM CA bundle that client certificates must chain to. */
+  clientCaFile: string;
+  /** Client identities let in, matched against the certificate's SANs (DNS, URI, IP); empty: any client of the CA. */
+  allowedClients: string[];
+}
+
 
 export interface TlsListener {
   /** HOST:PORT as bound (the port the kernel chose when 0 was asked for). */
