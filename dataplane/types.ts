@@ -168,6 +168,45 @@ export interface Neighbour {
   state: number;
 }
 
+/**
+ * A bridge FDB entry to append or delete on a device (NTF_SELF: the device's own table, e.g. a
+ * VXLAN device's remotes). The all-zeros MAC with a `dst` is one flood-list remote.
+ */
+export interface FdbSpec {
+  dev: string;
+  mac: string;
+  /** Remote tunnel endpoint (VXLAN). */
+  dst?: string;
+  /** UDP port of the remote; the device's own when absent. */
+  port?: number;
+  /** VNI sent to the remote; the device's own when absent. */
+  vni?: number;
+}
+
+/**
+ * A bridge FDB entry as observed (`bridge -j fdb show`). `port` and `vni` are set only where
+ * they differ from the device's own (the kernel reports them so). `state`: iproute2's words,
+ * NUD_PERMANENT "permanent", NUD_NOARP "static", NUD_STALE "stale", NUD_REACHABLE "reachable",
+ * anything else its number in hex.
+ */
+export interface FdbEntry {
+  /** The device's ifindex; 0 when the backend cannot tell (iproute2's watch without link events). */
+  index: number;
+  dev: string;
+  mac: string;
+  dst?: string;
+  port?: number;
+  vni?: number;
+  vlan?: number;
+  /** NTF_SELF: an entry of the device itself (VXLAN remotes). */
+  self: boolean;
+  /** An entry of the bridge the device is a port of (NDA_MASTER or NTF_MASTER). */
+  master: boolean;
+  /** NTF_EXT_LEARNED: put there by a control plane (e.g. FRR's EVPN). */
+  externLearn?: boolean;
+  state: string;
+}
+
 export type ObserveKind = 'addresses' | 'routes' | 'neighbours';
 export const ALL_OBSERVE_KINDS: readonly ObserveKind[] = ['addresses', 'routes', 'neighbours'];
 
@@ -190,7 +229,12 @@ export interface NetnsPeers {
   links: Array<Link | null>;
 }
 
-export type WatchKind = 'link' | 'address' | 'route' | 'neighbour';
+/**
+ * 'neighbour' is ARP/NDP only; 'fdb' is the bridge FDB (AF_BRIDGE neighbour messages, same
+ * kernel group). 'fdb' is not among the default kinds: a learning bridge announces every MAC
+ * it sees, so only a watch that asks for them gets them.
+ */
+export type WatchKind = 'link' | 'address' | 'route' | 'neighbour' | 'fdb';
 export const ALL_WATCH_KINDS: readonly WatchKind[] = ['link', 'address', 'route', 'neighbour'];
 
 /**
@@ -201,7 +245,8 @@ export type DataplaneEvent =
   | { kind: 'link'; action: 'new' | 'del'; link: Link }
   | { kind: 'address'; action: 'new' | 'del'; address: Address }
   | { kind: 'route'; action: 'new' | 'del'; route: Route }
-  | { kind: 'neighbour'; action: 'new' | 'del'; neighbour: Neighbour };
+  | { kind: 'neighbour'; action: 'new' | 'del'; neighbour: Neighbour }
+  | { kind: 'fdb'; action: 'new' | 'del'; fdb: FdbEntry };
 
 export interface WatchHandlers {
   onEvent(event: DataplaneEvent): void;
@@ -261,6 +306,20 @@ export interface Dataplane {
   deleteRoute(spec: RouteSpec): Promise<void>;
   setNeighbour(spec: NeighbourSpec): Promise<void>;
   deleteNeighbour(spec: Omit<NeighbourSpec, 'mac'>): Promise<void>;
+
+  /**
+   * Appends a bridge FDB entry of the device itself (`bridge fdb append ... self permanent`):
+   * several entries of one MAC (the all-zeros flood list) coexist. Appending one that is there
+   * succeeds. The device must exist (ENODEV).
+   */
+  appendFdb(spec: FdbSpec): Promise<void>;
+  /**
+   * Deletes that entry (with `dst`, only that remote of the MAC). Deleting an entry that is not
+   * there, or on a device that does not exist, succeeds: like every delete here, a no-op.
+   */
+  deleteFdb(spec: FdbSpec): Promise<void>;
+  /** The FDB entries of one device (its own and its bridge's for it); [] when it does not exist. */
+  listFdb(dev: string): Promise<FdbEntry[]>;
 
   getLink(name: string): Promise<Link | null>;
   listLinks(): Promise<Link[]>;

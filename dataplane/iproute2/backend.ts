@@ -8,7 +8,7 @@ import {
 import { netnsPath } from '../netns-path.js';
 import { ALL_OBSERVE_KINDS, ALL_WATCH_KINDS, type DataplaneWatch, type ObserveKind, type WatchHandlers, type WatchKind } from '../types.js';
 import type {
-  Address, AddressSpec, BridgeSpec, Dataplane, Link, LinkAttrs, Neighbour, NeighbourSpec, NetnsPeers, ObservedState,
+  Address, AddressSpec, BridgeSpec, Dataplane, FdbEntry, FdbSpec, Link, LinkAttrs, Neighbour, NeighbourSpec, NetnsPeers, ObservedState,
   Route, RouteSpec, TapSpec, VethSpec, VlanSpec, VxlanSpec,
 } from '../types.js';
 import { checkIfName, checkIp, checkLinkAttrs, checkMac, checkMtu, checkUint, checkVlanId, checkVni } from '../validate.js';
@@ -22,7 +22,10 @@ import { num, objects, str } from './json.js';
 import { parseAddresses, parseLinks, parseNeighbours, parseRoutes } from './parse.js';
 import { IpQueue } from './queue.js';
 import { parseFailure } from './stderr.js';
-import { startIpWatch } from './watch.js';
+import { startIpWatch, type IpWatchKind } from './watch.js';
+import { bridgeInvocation, fdbLine, parseFdbJson, runBridge } from './fdb.js';
+import { combinedWatch, startFdbWatch } from './fdb-watch.js';
+import { fdbObject } from '../fdb.js';
 
 /** Opens a handle on a named namespace (/var/run/netns/NAME), a namespace path, or null for our own. */
 export async function openIproute2Dataplane(netns: string | null): Promise<Dataplane> {
@@ -351,6 +354,37 @@ class Iproute2Dataplane implements Dataplane {
     await this.runTolerating('delete neighbour', spec.ip, line, ['ENOENT', 'ENODEV']);
   }
 
+  // ---- bridge FDB (through `bridge`, one process each) ----
+
+  async appendFdb(spec: FdbSpec): Promise<void> {
+    const op = 'append fdb entry';
+    const line = fdbLine('append', op, spec);
+    const out = await runBridge(bridgeInvocation(this.netns), line);
+    if (!out.ok) throw failureError(op, fdbObject(spec), out.message);
+  }
+
+  async deleteFdb(spec: FdbSpec): Promise<void> {
+    const op = 'delete fdb entry';
+    const line = fdbLine('del', op, spec);
+    const out = await runBridge(bridgeInvocation(this.netns), line);
+    // ENOENT: the MAC has no entry at all; ENODEV: no such device. Both: nothing to delete.
+    if (!out.ok && !['ENOENT', 'ENODEV'].includes(parseFailure(out.message).code)) throw failureError(op, fdbObject(spec), out.message);
+  }
+
+  async listFdb(dev: string): Promise<FdbEntry[]> {
+    const op = 'list fdb';
+    checkIfName(op, dev, 'dev');
+    const link = (await this.links()).find((l) => l.name === dev);
+    if (!link) return [];
+    const out = await runBridge(bridgeInvocation(this.netns), ['-j', 'fdb', 'show', 'dev', dev]);
+    if (!out.ok) {
+      if (parseFailure(out.message).code === 'ENODEV') return []; // gone since the dump
+      throw failureError(op, dev, out.message);
+    }
+    const text = out.stdout.trim();
+    return text.length === 0 ? [] : parseFdbJson(JSON.parse(text), dev, link.index);
+  }
+
   // ---- observation ----
 
   async getLink(name: string): Promise<Link | null> {
@@ -386,8 +420,20 @@ class Iproute2Dataplane implements Dataplane {
     return { links, addresses, routes, neighbours };
   }
 
-  watch(handlers: WatchHandlers, kinds: readonly WatchKind[] = ALL_WATCH_KINDS): Promise<DataplaneWatch> {
-    return startIpWatch(ipInvocation(this.netns), handlers, kinds);
+  async watch(handlers: WatchHandlers, kinds: readonly WatchKind[] = ALL_WATCH_KINDS): Promise<DataplaneWatch> {
+    // FDB entries need `bridge monitor fdb` (ip's neigh lines lack their port, VNI and flags).
+    const ipKinds = kinds.filter((k): k is IpWatchKind => k !== 'fdb');
+    const started = await Promise.allSettled([
+      ...(ipKinds.length > 0 ? [startIpWatch(ipInvocation(this.netns), handlers, ipKinds)] : []),
+      ...(kinds.includes('fdb') ? [startFdbWatch(bridgeInvocation(this.netns), handlers)] : []),
+    ]);
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    const parts = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    if (failed) {
+      for (const p of parts) p.close();
+      throw failed.reason;
+    }
+    return combinedWatch(parts);
   }
 
   async close(): Promise<void> {

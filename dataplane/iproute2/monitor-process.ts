@@ -7,7 +7,8 @@ import { DataplaneError } from '../errors.js';
 import type { WatchKind } from '../types.js';
 import type { IpInvocation } from './exec.js';
 
-const OBJECTS: Record<WatchKind, string> = { link: 'link', address: 'address', route: 'route', neighbour: 'neigh' };
+// 'fdb' is watched by its own `bridge monitor fdb` child (fdb-watch.ts), never through ip.
+const OBJECTS: Record<Exclude<WatchKind, 'fdb'>, string> = { link: 'link', address: 'address', route: 'route', neighbour: 'neigh' };
 const READY_TIMEOUT_MS = 5000;
 const SPAWN_OPTIONS = { env: { LC_ALL: 'C', LANG: 'C' }, buffer: false, reject: false, stdin: 'ignore' } as const;
 type Child = ResultPromise<typeof SPAWN_OPTIONS>;
@@ -24,7 +25,7 @@ export class MonitorProcess {
   private stopped = false;
   private stderrTail = '';
 
-  private constructor(private readonly child: Child, cb: MonitorCallbacks) {
+  private constructor(private readonly child: Child, cb: MonitorCallbacks, label: string) {
     let carry = '';
     child.stdout?.setEncoding('utf8');
     child.stdout?.on('data', (chunk: string) => {
@@ -43,13 +44,18 @@ export class MonitorProcess {
       if (this.stopped) return;
       this.stopped = true;
       const how = r.signal ? `signal ${r.signal}` : `exit ${r.exitCode ?? '?'}`;
-      cb.onExit(`ip monitor ended (${how})${this.stderrTail.trim() ? `: ${this.stderrTail.trim()}` : ''}`);
+      cb.onExit(`${label} ended (${how})${this.stderrTail.trim() ? `: ${this.stderrTail.trim()}` : ''}`);
     });
   }
 
   /** Resolves once the child listens; rejects if it ends or is not listening in time. */
-  static async start(inv: IpInvocation, kinds: readonly WatchKind[], cb: MonitorCallbacks): Promise<MonitorProcess> {
-    const args = [...inv.args, '-o', '-N', 'monitor', 'label', ...kinds.map((k) => OBJECTS[k])];
+  static start(inv: IpInvocation, kinds: readonly Exclude<WatchKind, 'fdb'>[], cb: MonitorCallbacks): Promise<MonitorProcess> {
+    return MonitorProcess.startCommand(inv, ['-o', '-N', 'monitor', 'label', ...kinds.map((k) => OBJECTS[k])], cb, 'ip monitor');
+  }
+
+  /** Any iproute2 monitor (`bridge -o monitor fdb` too): `args` follow the invocation's own. */
+  static async startCommand(inv: IpInvocation, monitorArgs: readonly string[], cb: MonitorCallbacks, label: string): Promise<MonitorProcess> {
+    const args = [...inv.args, ...monitorArgs];
     // setpriv (util-linux) sets PR_SET_PDEATHSIG and execs ip in place (same pid): if this
     // process dies without close() (kill -9), the kernel ends the monitor instead of leaving it.
     const child = execa('setpriv', ['--pdeathsig', 'KILL', '--', inv.file, ...args], SPAWN_OPTIONS);
@@ -57,18 +63,18 @@ export class MonitorProcess {
     let ended = false;
     let ready = false; // an exit before readiness is start()'s failure, not onExit's
     void child.then(() => { ended = true; });
-    const proc = new MonitorProcess(child, { ...cb, onExit: (why) => { if (ready) cb.onExit(why); } });
+    const proc = new MonitorProcess(child, { ...cb, onExit: (why) => { if (ready) cb.onExit(why); } }, label);
     const deadline = Date.now() + READY_TIMEOUT_MS;
     while (!ended && pid !== undefined && !(await listening(pid))) {
       if (Date.now() > deadline) {
         proc.stop();
-        throw new DataplaneError('watch', inv.file, 'ETIMEDOUT', `ip monitor was not listening after ${READY_TIMEOUT_MS} ms`);
+        throw new DataplaneError('watch', inv.file, 'ETIMEDOUT', `${label} was not listening after ${READY_TIMEOUT_MS} ms`);
       }
       await new Promise((r) => setTimeout(r, 5));
     }
     if (ended || pid === undefined) {
       const r = await child;
-      throw new DataplaneError('watch', inv.file, 'EIO', `ip monitor could not start: ${String(r.stderr ?? r.message ?? '').trim() || `exit ${r.exitCode}`}`);
+      throw new DataplaneError('watch', inv.file, 'EIO', `${label} could not start: ${String(r.stderr ?? r.message ?? '').trim() || `exit ${r.exitCode}`}`);
     }
     ready = true;
     return proc;

@@ -15,7 +15,9 @@ type Item = { line: MonitorLine } | { resync: string };
 const SINGLE_READS = 4;
 const RESTART_DELAY_MS = [50, 200, 1000, 5000];
 
-export async function startIpWatch(inv: IpInvocation, handlers: WatchHandlers, kinds: readonly WatchKind[]): Promise<DataplaneWatch> {
+export type IpWatchKind = Exclude<WatchKind, 'fdb'>;
+
+export async function startIpWatch(inv: IpInvocation, handlers: WatchHandlers, kinds: readonly IpWatchKind[]): Promise<DataplaneWatch> {
   const watch = new IpWatch(inv, handlers, kinds);
   await watch.start();
   return watch;
@@ -31,7 +33,7 @@ class IpWatch implements DataplaneWatch {
   private readonly indexByName = new Map<string, number>();
   private readonly nameByIndex = new Map<number, string>();
 
-  constructor(private readonly inv: IpInvocation, private readonly handlers: WatchHandlers, private readonly kinds: readonly WatchKind[]) {}
+  constructor(private readonly inv: IpInvocation, private readonly handlers: WatchHandlers, private readonly kinds: readonly IpWatchKind[]) {}
 
   async start(): Promise<void> {
     this.proc = await this.spawn();

@@ -1,11 +1,12 @@
 // The Dataplane over rtnetlink: one socket per namespace. Links, addresses/routes/neighbours
 // and observation live in their own files; this class only puts them behind the interface.
 import type {
-  Address, AddressSpec, BridgeSpec, Dataplane, Link, LinkAttrs, Neighbour, NeighbourSpec, NetnsPeers,
+  Address, AddressSpec, BridgeSpec, Dataplane, FdbEntry, FdbSpec, Link, LinkAttrs, Neighbour, NeighbourSpec, NetnsPeers,
   ObservedState, ObserveKind, Route, RouteSpec, TapSpec, VethSpec, VlanSpec, VxlanSpec,
   DataplaneWatch, WatchHandlers, WatchKind,
 } from '../types.js';
 import { ALL_OBSERVE_KINDS, ALL_WATCH_KINDS } from '../types.js';
+import { FdbOps } from './fdb.js';
 import { L3Ops } from './l3.js';
 import { LinkOps } from './links.js';
 import { LinkLookup } from './lookup.js';
@@ -21,11 +22,13 @@ export class NetlinkDataplane implements Dataplane {
   private readonly lookup: LinkLookup;
   private readonly linkOps: LinkOps;
   private readonly l3: L3Ops;
+  private readonly fdb: FdbOps;
 
   constructor(readonly socket: NetlinkSocket) {
     this.lookup = new LinkLookup(socket);
     this.linkOps = new LinkOps(socket, this.lookup);
     this.l3 = new L3Ops(socket, this.lookup);
+    this.fdb = new FdbOps(socket, this.lookup);
   }
 
   get netns(): string | null {
@@ -90,6 +93,18 @@ export class NetlinkDataplane implements Dataplane {
 
   deleteNeighbour(spec: Omit<NeighbourSpec, 'mac'>): Promise<void> {
     return this.l3.deleteNeighbour(spec);
+  }
+
+  appendFdb(spec: FdbSpec): Promise<void> {
+    return this.fdb.append(spec);
+  }
+
+  deleteFdb(spec: FdbSpec): Promise<void> {
+    return this.fdb.delete(spec);
+  }
+
+  listFdb(dev: string): Promise<FdbEntry[]> {
+    return this.fdb.list(dev);
   }
 
   getLink(name: string): Promise<Link | null> {

@@ -1,4 +1,4 @@
-// Kernel events: links, addresses, routes and neighbours as they change. When the kernel
+// Kernel events: links, addresses, routes, neighbours and bridge FDB entries as they change. When the kernel
 // had to drop events (ENOBUFS) the monitor says "resync": the caller must re-read state.
 import * as c from '../nl/constants.js';
 import * as nl from '../nl/index.js';
@@ -11,7 +11,8 @@ export type KernelEvent =
   | { kind: 'link'; action: 'new' | 'del'; link: Link }
   | { kind: 'address'; action: 'new' | 'del'; address: nl.AddrMessage }
   | { kind: 'route'; action: 'new' | 'del'; route: nl.RouteMessage }
-  | { kind: 'neighbour'; action: 'new' | 'del'; neighbour: nl.NeighMessage };
+  | { kind: 'neighbour'; action: 'new' | 'del'; neighbour: nl.NeighMessage }
+  | { kind: 'fdb'; action: 'new' | 'del'; fdb: nl.FdbMessage };
 
 export interface MonitorHandlers {
   onEvent(event: KernelEvent): void;
@@ -78,6 +79,10 @@ export function decodeEvent(msg: NlMessage): KernelEvent | null {
       return { kind: 'route', action: msg.type === c.RTM_NEWROUTE ? 'new' : 'del', route: nl.decodeRoute(msg.buf, msg.start, msg.end) };
     case c.RTM_NEWNEIGH:
     case c.RTM_DELNEIGH:
+      // Bridge FDB entries come in the same group, as neighbour messages of family AF_BRIDGE.
+      if (msg.buf.readUInt8(msg.start) === c.AF_BRIDGE) {
+        return { kind: 'fdb', action: msg.type === c.RTM_NEWNEIGH ? 'new' : 'del', fdb: nl.decodeFdb(msg.buf, msg.start, msg.end) };
+      }
       return { kind: 'neighbour', action: msg.type === c.RTM_NEWNEIGH ? 'new' : 'del', neighbour: nl.decodeNeighbour(msg.buf, msg.start, msg.end) };
     default:
       return null;

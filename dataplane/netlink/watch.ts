@@ -4,6 +4,7 @@ import * as c from '../nl/constants.js';
 import type { DataplaneEvent, DataplaneWatch, WatchHandlers, WatchKind } from '../types.js';
 import type { LinkLookup } from './lookup.js';
 import { KernelMonitor, type KernelEvent } from './monitor.js';
+import { toFdbEntry } from './fdb.js';
 import { toAddress, toNeighbour, toRoute } from './observed.js';
 
 const GROUPS: Record<WatchKind, number[]> = {
@@ -11,6 +12,7 @@ const GROUPS: Record<WatchKind, number[]> = {
   address: [c.RTNLGRP_IPV4_IFADDR, c.RTNLGRP_IPV6_IFADDR],
   route: [c.RTNLGRP_IPV4_ROUTE, c.RTNLGRP_IPV6_ROUTE],
   neighbour: [c.RTNLGRP_NEIGH],
+  fdb: [c.RTNLGRP_NEIGH],
 };
 
 export function groupsFor(kinds: readonly WatchKind[]): number[] {
@@ -29,6 +31,8 @@ export class NetlinkWatch implements DataplaneWatch {
   private closed = false;
   private readonly monitor: KernelMonitor;
   private readonly trackNames: boolean;
+  /** One group carries neighbours and FDB entries: each is passed on only when asked for. */
+  private readonly kinds: ReadonlySet<WatchKind>;
 
   constructor(
     netns: string | null,
@@ -37,6 +41,7 @@ export class NetlinkWatch implements DataplaneWatch {
     kinds: readonly WatchKind[],
   ) {
     this.trackNames = kinds.includes('link');
+    this.kinds = new Set(kinds);
     // The socket is bound to its groups before this returns: nothing after it is missed.
     this.monitor = KernelMonitor.open(netns, {
       onEvent: (e) => this.push(e),
@@ -75,7 +80,7 @@ export class NetlinkWatch implements DataplaneWatch {
   }
 
   private push(e: KernelEvent): void {
-    if (this.closed) return;
+    if (this.closed || !this.kinds.has(e.kind)) return;
     if (!this.draining && this.missingIndex(e) === null) {
       this.emit(e);
       return;
@@ -88,7 +93,7 @@ export class NetlinkWatch implements DataplaneWatch {
   private missingIndex(e: KernelEvent): number | null {
     if (!this.trackNames) return null;
     const index = e.kind === 'address' ? e.address.index : e.kind === 'neighbour' ? e.neighbour.index
-      : e.kind === 'route' ? e.route.oif : null;
+      : e.kind === 'fdb' ? e.fdb.index : e.kind === 'route' ? e.route.oif : null;
     return index && !this.names.has(index) ? index : null;
   }
 
@@ -138,6 +143,10 @@ export class NetlinkWatch implements DataplaneWatch {
       case 'neighbour': {
         const neighbour = toNeighbour(e.neighbour, this.names);
         return neighbour && { kind: 'neighbour', action: e.action, neighbour };
+      }
+      case 'fdb': {
+        const fdb = toFdbEntry(e.fdb, this.names);
+        return fdb && { kind: 'fdb', action: e.action, fdb };
       }
     }
   }

@@ -174,6 +174,16 @@ export const IFA_F_PERMANENT = 0x80;
 // neighbour.h
 export const NDA_DST = 1;
 export const NDA_LLADDR = 2;
+export const NDA_VLAN = 5;
+export const NDA_PORT = 6;
+export const NDA_VNI = 7;
+export const NDA_IFINDEX = 8;
+export const NDA_MASTER = 9;
+export const NDA_SRC_VNI = 11;
+// ndm_flags
+export const NTF_SELF = 0x02;
+export const NTF_MASTER = 0x04;
+export const NTF_EXT_LEARNED = 0x10;
 export const NUD_INCOMPLETE = 0x01;
 export const NUD_REACHABLE = 0x02;
 export const NUD_STALE = 0x04;

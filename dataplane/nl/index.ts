@@ -5,6 +5,7 @@ export * from './link.js';
 export * from './addr.js';
 export * from './route.js';
 export * from './neigh.js';
+export * from './fdb.js';
 export * from './inet.js';
 export * from './nsid.js';
 export * as constants from './constants.js';
