@@ -36,6 +36,11 @@ if ip -o link show | grep -q 'alias hostnet'; then echo "the host namespace hold
 # Traffic tools only tests start (a socat forked child outlives its namespace unless its group is stopped).
 stray=$(pgrep -a -x 'socat|iperf3' || true)
 if [[ -n $stray ]]; then echo "test processes left running:"; echo "$stray"; status=1; else echo "no test processes left"; fi
+# FRR daemons the tests' agents started (pathspaces named like their namespaces), and their files.
+frr=$(pgrep -a -x 'zebra|bgpd' | grep -E -- '-N (hntest|hnbench|hndemo)-' || true)
+if [[ -n $frr ]]; then echo "FRR daemons left running:"; echo "$frr"; status=1; else echo "no test FRR daemons left"; fi
+frr_dirs=$(ls -d /etc/frr/hntest-* /etc/frr/hnbench-* /var/run/frr/hntest-* /var/run/frr/hnbench-* 2>/dev/null || true)
+if [[ -n $frr_dirs ]]; then echo "FRR instance directories left: $frr_dirs"; status=1; fi
 
 step "summary"
 node dist/test/summary.js "$reports/unit.json" "$reports/integration.json" "$reports/e2e.json" "$reports/vlan.json" "$reports/debian-kernel.json" || status=1
