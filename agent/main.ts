@@ -19,6 +19,7 @@ import { conntrackTool } from '../dataplane/conntrack.js';
 import { setSysctl } from '../dataplane/sysctl.js';
 import { UplinkGuardParticipant } from './uplink-guard/participant.js';
 import { KernelLinksParticipant } from './kernel/participant.js';
+import { FloodListParticipant } from './vxlan/flood-participant.js';
 import { BgpParticipant } from './frr/participant.js';
 import { frrInstance } from './frr/instance.js';
 import { IpamParticipant } from './ipam/participant.js';
@@ -107,6 +108,9 @@ async function run(config: AgentConfig): Promise<void> {
     onNetnsChange: (why) => void reconciler.requestResync(why),
     warn: (msg, fields) => log.warn(fields, msg),
   });
+  // VXLAN flood lists (uplink remotes): one all-zeros FDB entry per remote on the device the
+  // links participant made; an entry changed by hand asks for a pass.
+  const flood = new FloodListParticipant({ dp, onDrift: (why) => void reconciler.requestResync(why), warn: (msg, fields) => log.warn(fields, msg) });
   // BGP EVPN through FRR (node.bgp): its daemons run in the agent's namespace and outlive it.
   const bgp = new BgpParticipant({
     instance: frrInstance(config.frr.pathspace, config.netns),
@@ -133,7 +137,7 @@ async function run(config: AgentConfig): Promise<void> {
     advertiser.start();
     return advertiser;
   });
-  const participants: Participant[] = [ipam, firewall, uplinkGuard, ra, kernel, bgp, workload, new DhcpParticipant(dhcp), new DhcpParticipant(dhcp6, servesDhcp6, 'dhcp6')];
+  const participants: Participant[] = [ipam, firewall, uplinkGuard, ra, kernel, flood, bgp, workload, new DhcpParticipant(dhcp), new DhcpParticipant(dhcp6, servesDhcp6, 'dhcp6')];
   const reconciler = new Reconciler(dp, {
     participants,
     desired: () => effective.current(),
