@@ -73,7 +73,7 @@ export class Lab {
     const log = opts.log ?? (() => undefined);
     const leftovers = await labNamespaces(opts.prefix);
     if (leftovers.length) {
-      if (!opts.replace) throw new Error(`lab ${opts.prefix}: already up (namespaces ${leftovers.join(', ')}); remove it first (npm run lab -- --down)`);
+      if (!opts.replace) throw new Error(`lab ${opts.prefix}: already up (${leftovers.length} namespaces: ${leftovers.slice(0, 3).join(', ')}${leftovers.length > 3 ? ', ...' : ''}); remove it first (npm run lab -- --down)`);
       log(`removing the previous lab ${opts.prefix} (${leftovers.length} namespaces)`);
       await Lab.down(opts.prefix, dir);
     }
@@ -203,7 +203,27 @@ export class Lab {
    * peers have BGP too, so they cannot be waited for one by one.
    */
   async applyAll(opts: { wait?: boolean; timeoutSeconds?: number } = {}): Promise<void> {
-    await Promise.all(Array.from({ length: this.hosts }, (_, k) => this.apply(k + 1, opts)));
+    const all = Array.from({ length: this.hosts }, (_, k) => k + 1);
+    await Promise.all(all.map((h) => this.apply(h, opts)));
+    // `apply --wait` waits for networks and attachments; EVPN also needs the BGP sessions up.
+    if ((opts.wait ?? true) && this.networks.some((n) => n.mode === 'evpn')) {
+      await Promise.all(all.map((h) => this.waitBgpReady(h, (opts.timeoutSeconds ?? 60) * 1000)));
+    }
+  }
+
+  /** Polls `hostnetctl get node` until the node's BgpReady is True (every session established). */
+  async waitBgpReady(host: number, timeoutMs = 60_000): Promise<void> {
+    type Node = { conditions?: { type: string; status: string; message?: string }[] };
+    const deadline = Date.now() + timeoutMs;
+    let last = 'no node status';
+    for (;;) {
+      const node = JSON.parse(await this.ctl(host, ['get', 'node', '-o', 'json'])) as Node;
+      const c = node.conditions?.find((x) => x.type === 'BgpReady');
+      if (c && /TRUE/i.test(c.status)) return;
+      last = c ? `BgpReady ${c.status}: ${c.message ?? ''}` : 'no BgpReady condition';
+      if (Date.now() > deadline) throw new Error(`lab: ${hostName(host)}: BGP not ready after ${timeoutMs} ms (${last})`);
+      await new Promise((r) => setTimeout(r, 300));
+    }
   }
 
   /** hostnetctl ARGS against `host` over mTLS from the ctl namespace; throws on a non-zero exit. */

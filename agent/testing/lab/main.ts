@@ -132,17 +132,24 @@ async function main(): Promise<void> {
 function printKeep(lab: Lab, hosts: number): void {
   const first = lab.workloads()[0];
   const other = lab.workloads().find((w) => first && w.network === first.network && w.host !== first.host);
+  const ctl = (h: number): string => `${lab.dir}/bin/hostnetctl-h${h}`;
+  const tries: [string, string][] = [
+    [`${ctl(1)} get networks`, `hostnetctl against h1 over mTLS (scripts for h1..h${hosts})`],
+    [`${ctl(Math.min(2, hosts))} describe network ${first?.network ?? 'blue'}`, 'conditions, uplink, MTU'],
+    [`${ctl(1)} watch`, 'condition changes as they happen'],
+    ...(first && other ? [[`ip netns exec ${first.ns} ping ${other.ip}`, `${first.name} on ${hostName(first.host)} to ${other.name} on ${hostName(other.host)}`] as [string, string]] : []),
+    [`ip -n ${PREFIX}h1 -d link show type vxlan`, 'what the agent built in h1'],
+    [`bridge -n ${PREFIX}h1 fdb show`, 'where h1 forwards MACs'],
+    [`less ${lab.dir}/h1/agent.log`, "h1's agent log (JSON lines)"],
+  ];
+  const width = Math.max(...tries.map(([c]) => c.length));
   step('the lab is up (--keep). Try, as root:');
   console.log(indent([
-    `${lab.dir}/bin/hostnetctl-h1 get networks           # hostnetctl against h1 over mTLS (h1..h${hosts})`,
-    `${lab.dir}/bin/hostnetctl-h2 describe network ${first?.network ?? 'blue'}`,
-    `${lab.dir}/bin/hostnetctl-h1 watch                  # condition changes as they happen`,
-    ...(first && other ? [`ip netns exec ${first.ns} ping ${other.ip}          # ${first.name} on ${hostName(first.host)} to ${other.name} on ${hostName(other.host)}`] : []),
-    `ip -n ${PREFIX}h1 -d link show type vxlan            # what the agent built in h1`,
-    `bridge -n ${PREFIX}h1 fdb show                          # where MACs are forwarded`,
-    `less ${lab.dir}/h1/agent.log                       # the agent's log (JSON lines)`,
+    ...tries.map(([c, why]) => `${c.padEnd(width)}  # ${why}`),
     '',
-    `Desired state files: ${lab.dir}/hN/desired-*.json (edit one and apply it with hostnetctl-hN apply -f FILE)`,
+    `The state pushed to each host is in ${lab.dir}/hN/desired-*.json: edit a copy (with a higher`,
+    'generation) and push it with hostnetctl-hN apply -f FILE --wait.',
+    '',
     'Remove the lab:  npm run lab -- --down',
   ].join('\n')));
 }
