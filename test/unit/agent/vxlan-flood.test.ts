@@ -111,7 +111,7 @@ class FakeFdb {
     this.byHand('del', s);
   }
 
-  async watch(handlers: WatchHandlers, kinds: readonly string[]): Promise<DataplaneWatch> {
+  async watch(handlers: WatchHandlers, kinds: readonly string[] = []): Promise<DataplaneWatch> {
     this.handlers = handlers;
     this.watchKinds = kinds;
     return { close: () => { this.handlers = null; }, pause: () => undefined, resume: () => undefined, flush: async () => false };
