@@ -26,8 +26,10 @@ export function veth(name: string, net: string, ifName: string, peerNetns: strin
   return { name, network: net, veth: { ifName, peerNetns, peerIfName }, ...extra };
 }
 
-/** Polls `check` until it returns a value (not undefined/false) or the time is up. */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000): Promise<T> {
+/** Polls `check` every `intervalMs` until it returns a value (not undefined/false) or the time is up. */
+export async function eventually<T>(
+  what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000, intervalMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -37,7 +39,7 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
 }

@@ -22,6 +22,7 @@ import { ConditionStatus, type NetworkStatus } from '../../agent/api/gen/hostnet
 import { killAll, spawnAgent, stopAgent, waitForLog, type Agent } from '../../agent/testing/launch.js';
 import { ipJson, ipLink } from '../../dataplane/testing/ip.js';
 import { AGENT_JS, agentClient, buildDist, CTL_JS, rpc } from '../lib/agent-process.js';
+import { eventually } from '../lib/agent-state.js';
 import { useNetns } from '../lib/netns.js';
 import { kernelHasVlan } from '../lib/vlan-support.js';
 
@@ -57,21 +58,8 @@ function desired(h: 'a' | 'b'): DesiredState {
   return DesiredState.fromJSON({ generation: 1, networks: [net(600), net(601)], attachments: [work(600), work(601)] });
 }
 
-/** Polls `check` every 250 ms (each poll costs a lot under TCG) until it holds. */
-async function until<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+/** Polls every 250 ms: each poll costs a lot under TCG. */
+const until = <T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> => eventually(what, check, timeoutMs, 250);
 
 async function networks(h: Host): Promise<NetworkStatus[]> {
   return (await rpc(h.client!, h.client!.getStatus, {})).networks;
