@@ -240,6 +240,8 @@ export function notReady(status: GetStatusResponse, generation: number): string[
   return [
     ...status.networks.map((n) => line('network', n.name, n.conditions)),
     ...status.attachments.map((a) => line('attachment', a.name, a.conditions)),
+    // The node's own conditions (BgpReady: every BGP session established).
+    ...(status.node ? [line('node', 'node', status.node.conditions)] : []),
   ].filter((l): l is string => l !== null);
 }
 
