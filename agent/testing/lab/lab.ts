@@ -16,7 +16,7 @@ import { makePki, runCtl, writeCtlScripts, type CtlResult, type LabPki } from '.
 import { defaultWorkloadIp, labNetwork, labNode, workloadAttachment, type LabNetworkSpec } from './networks.js';
 import { pingFrom, type MatrixCell, type PingOptions, type PingResult } from './ping.js';
 import { agentArgs, hostAddress, hostFiles, hostName, topology, workloadNs, type LabTopology } from './topology.js';
-import { addNamespace, buildUnderlay, deleteNamespace, labNamespaces } from './underlay.js';
+import { addNamespace, buildUnderlay, deleteNamespace, labNamespaces, setUnderlayMtu } from './underlay.js';
 
 export interface LabOptions {
   /** Start of every namespace and FRR pathspace name: hndemo-lab- (npm run lab), hntest-…, hnbench-…. */
@@ -37,6 +37,7 @@ export interface LabWorkload {
   name: string;
   host: number;
   network: string;
+  /** '' when the workload has no address of the lab's (addWorkload's ip ''): its own DHCP client gets one. */
   ip: string;
   /** The workload's namespace; its interface is eth0. */
   ns: string;
@@ -248,7 +249,7 @@ export class Lab {
     const cells: MatrixCell[] = [];
     await Promise.all(this.workloadList.map(async (from) => {
       for (const to of this.workloadList) {
-        if (to === from || to.network !== from.network) continue;
+        if (to === from || to.network !== from.network || !to.ip) continue;
         cells.push({ from: from.name, to: to.name, toIp: to.ip, result: await pingFrom(from.ns, to.ip, o) });
       }
     }));
@@ -260,6 +261,14 @@ export class Lab {
     const r = await execa('bridge', ['-n', this.hostNs(host), '-j', 'fdb', 'show', 'dev', dev], { reject: false });
     if (r.exitCode !== 0) throw new Error(`lab: fdb of ${dev} on ${hostName(host)}: ${r.stderr.trim()}`);
     return r.stdout.trim() ? (JSON.parse(r.stdout) as FdbEntry[]) : [];
+  }
+
+  /**
+   * Sets the MTU of the whole underlay: every host's and the ctl namespace's eth0 and both ends
+   * of their wires (the underlay bridge follows its ports). The agents see it on their next pass.
+   */
+  async setUnderlayMtu(mtu: number): Promise<void> {
+    await setUnderlayMtu(this.topology, mtu);
   }
 
   /** A command inside workload `name`'s namespace. */

@@ -22,6 +22,16 @@ export interface LabNetworkSpec {
   cidr: string;
   /** Multicast group for mode multicast; default 239.1.1.<vni % 256>. */
   group?: string;
+  /**
+   * false: the uplink names no `local` address, so every host gets the very same network
+   * definition (mode multicast only: the kernel takes the source from the route to the group).
+   * Default true: each host names its own underlay address.
+   */
+  local?: boolean;
+  /** The network's gateway, on every host's bridge (an anycast gateway); also the DHCP server's address. */
+  gateway?: string;
+  /** The embedded DHCP server with these pools (each host serves its node.poolSlice of them); needs `gateway`. */
+  dhcp?: { pools: Array<{ start: string; end: string }>; leaseSeconds?: number };
 }
 
 /** The AS of the lab's iBGP mesh. */
@@ -29,7 +39,7 @@ export const LAB_ASN = 65077;
 
 /** The VXLAN uplink of `spec` on host `host` of `hosts`. */
 export function vxlanUplink(spec: LabNetworkSpec, host: number, hosts: number): Record<string, unknown> {
-  const base = { vni: spec.vni, local: hostAddress(host) };
+  const base = { vni: spec.vni, ...(spec.local === false ? {} : { local: hostAddress(host) }) };
   switch (spec.mode) {
     case 'multicast':
       return { ...base, group: spec.group ?? `239.1.1.${spec.vni % 256}`, device: UNDERLAY_DEV };
@@ -41,7 +51,11 @@ export function vxlanUplink(spec: LabNetworkSpec, host: number, hosts: number): 
 }
 
 export function labNetwork(spec: LabNetworkSpec, host: number, hosts: number): Record<string, unknown> {
-  return { name: spec.name, ipFamily: 'IPV4', cidr: spec.cidr, uplink: { vxlan: vxlanUplink(spec, host, hosts) } };
+  return {
+    name: spec.name, ipFamily: 'IPV4', cidr: spec.cidr, uplink: { vxlan: vxlanUplink(spec, host, hosts) },
+    ...(spec.gateway ? { gateway: spec.gateway, gatewayOnBridge: true } : {}),
+    ...(spec.dhcp ? { dhcp: { enabled: true, pools: spec.dhcp.pools, ...(spec.dhcp.leaseSeconds ? { leaseSeconds: spec.dhcp.leaseSeconds } : {}) } } : {}),
+  };
 }
 
 const otherHosts = (host: number, hosts: number): number[] => Array.from({ length: hosts }, (_, k) => k + 1).filter((h) => h !== host);
@@ -81,5 +95,7 @@ export function defaultWorkloadIp(cidr: string, host: number, n: number): string
 
 /** A workload's attachment: a veth whose peer (eth0) is in the workload's namespace. */
 export function workloadAttachment(w: { name: string; network: string; ifName: string; ns: string; ip: string }): Record<string, unknown> {
-  return { name: w.name, network: w.network, veth: { ifName: w.ifName, peerNetns: `/var/run/netns/${w.ns}`, peerIfName: 'eth0' }, ip: { static: w.ip } };
+  return { name: w.name, network: w.network, veth: { ifName: w.ifName, peerNetns: `/var/run/netns/${w.ns}`, peerIfName: 'eth0' },
+    // No address (ip ''): the workload runs its own DHCP client and gets one from its host's server.
+    ...(w.ip ? { ip: { static: w.ip } } : {}) };
 }

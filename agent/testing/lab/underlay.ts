@@ -47,3 +47,13 @@ export async function buildUnderlay(t: LabTopology): Promise<void> {
   await wire(t, t.ctlNs, 'ctl', CTL_ADDRESS);
   for (let i = 1; i <= t.hosts; i++) await wire(t, t.hostNs[i - 1]!, hostName(i), hostAddress(i));
 }
+
+/** Both ends of every wire (the ctl namespace's and each host's eth0, their bridge ports) to `mtu`. */
+export async function setUnderlayMtu(t: LabTopology, mtu: number): Promise<void> {
+  if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) throw new Error(`lab: underlay MTU ${mtu}: want 68..65535`);
+  const wires: Array<[string, string]> = [[t.ctlNs, 'ctl'], ...t.hostNs.map((ns, k): [string, string] => [ns, hostName(k + 1)])];
+  for (const [ns, port] of wires) {
+    await ip(['-n', t.underlayNs, 'link', 'set', port, 'mtu', String(mtu)], `mtu ${mtu} on bridge port ${port}`);
+    await ip(['-n', ns, 'link', 'set', UNDERLAY_DEV, 'mtu', String(mtu)], `mtu ${mtu} on ${UNDERLAY_DEV} in ${ns}`);
+  }
+}
