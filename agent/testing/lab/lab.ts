@@ -43,6 +43,8 @@ export interface LabWorkload {
   ns: string;
   /** The attachment's veth on the host. */
   ifName: string;
+  /** The workload's MAC when the lab set it (moving a workload keeps it); else the agent derives it from the name. */
+  mac?: string;
 }
 
 export interface FdbEntry {
@@ -155,10 +157,10 @@ export class Lab {
 
   /**
    * A workload on `host`: a namespace <prefix>hN-<name> and an attachment whose veth peer is its
-   * eth0, with `ip` (default: .16*host+n of the network, see defaultWorkloadIp). Pushed to the
-   * host (waiting until Ready) unless `apply` is false.
+   * eth0, with `ip` (default: .16*host+n of the network, see defaultWorkloadIp) and `mac` (default:
+   * the agent's, derived from the name). Pushed to the host (waiting until Ready) unless `apply` is false.
    */
-  async addWorkload(host: number, name: string, network: string, ip?: string, opts: { apply?: boolean } = {}): Promise<LabWorkload> {
+  async addWorkload(host: number, name: string, network: string, ip?: string, opts: { apply?: boolean; mac?: string } = {}): Promise<LabWorkload> {
     this.checkHost(host);
     if (!NAME.test(name)) throw new Error(`lab: workload name "${name}": want lowercase letters, digits and "-", at most 20`);
     if (this.workloadList.some((w) => w.name === name)) throw new Error(`lab: workload "${name}" exists (names are unique in the lab)`);
@@ -168,19 +170,22 @@ export class Lab {
     const clash = this.workloadList.find((w) => w.host === host && w.ifName === ifName);
     if (clash) throw new Error(`lab: workload "${name}": its host interface ${ifName} is "${clash.name}"'s too (names sharing their first 13 characters)`);
     const n = this.workloadList.filter((w) => w.host === host && w.network === network).length + 1;
-    const w: LabWorkload = { name, host, network, ip: ip ?? defaultWorkloadIp(net.cidr, host, n), ns: workloadNs(this.topology.prefix, host, name), ifName };
+    const w: LabWorkload = { name, host, network, ip: ip ?? defaultWorkloadIp(net.cidr, host, n), ns: workloadNs(this.topology.prefix, host, name), ifName, ...(opts.mac ? { mac: opts.mac } : {}) };
     await addNamespace(w.ns);
     this.workloadList.push(w);
     if (opts.apply ?? true) await this.apply(host);
     return w;
   }
 
-  /** Removes the attachment (pushed to its host unless `apply` is false), then the namespace. */
-  async removeWorkload(name: string, opts: { apply?: boolean } = {}): Promise<void> {
+  /**
+   * Removes the attachment (pushed to its host unless `apply` is false), then the namespace
+   * unless `keepNamespace` (a test timing what the Apply alone did; close removes it anyway).
+   */
+  async removeWorkload(name: string, opts: { apply?: boolean; keepNamespace?: boolean } = {}): Promise<void> {
     const w = this.workload(name);
     this.workloadList.splice(this.workloadList.indexOf(w), 1);
     if (opts.apply ?? true) await this.apply(w.host);
-    await deleteNamespace(w.ns);
+    if (!opts.keepNamespace) await deleteNamespace(w.ns);
   }
 
   /**

@@ -94,8 +94,11 @@ export function defaultWorkloadIp(cidr: string, host: number, n: number): string
 }
 
 /** A workload's attachment: a veth whose peer (eth0) is in the workload's namespace. */
-export function workloadAttachment(w: { name: string; network: string; ifName: string; ns: string; ip: string }): Record<string, unknown> {
-  return { name: w.name, network: w.network, veth: { ifName: w.ifName, peerNetns: `/var/run/netns/${w.ns}`, peerIfName: 'eth0' },
+export function workloadAttachment(w: { name: string; network: string; ifName: string; ns: string; ip: string; mac?: string }): Record<string, unknown> {
+  return {
+    name: w.name, network: w.network, veth: { ifName: w.ifName, peerNetns: `/var/run/netns/${w.ns}`, peerIfName: 'eth0' },
+    ...(w.mac ? { mac: w.mac } : {}),
     // No address (ip ''): the workload runs its own DHCP client and gets one from its host's server.
-    ...(w.ip ? { ip: { static: w.ip } } : {}) };
+    ...(w.ip ? { ip: { static: w.ip } } : {}),
+  };
 }
