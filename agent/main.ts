@@ -107,6 +107,7 @@ async function run(config: AgentConfig): Promise<void> {
     // A workload namespace that appears is acted on at once, not at the next periodic resync.
     onNetnsChange: (why) => void reconciler.requestResync(why),
     warn: (msg, fields) => log.warn(fields, msg),
+    setSysctl: (key, value) => setSysctl(config.netns, key, value),
   });
   // VXLAN flood lists (uplink remotes): one all-zeros FDB entry per remote on the device the
   // links participant made; an entry changed by hand asks for a pass.

@@ -26,6 +26,12 @@ export interface KernelLinksOptions {
    */
   onNetnsChange?: (why: string) => void;
   warn?: (msg: string, fields: Record<string, unknown>) => void;
+  /**
+   * Writes a sysctl in the agent's namespace (path under /proc/sys). Used to turn IPv6 off on
+   * the VLAN and VXLAN uplinks hostnet creates: a bridge port needs no IPv6 of its own, and its
+   * router solicitations would otherwise go to every other host. Absent: left as the kernel has it.
+   */
+  setSysctl?: (path: readonly string[], value: string) => Promise<void>;
 }
 
 /** Give the event loop a turn this often during a long apply (gRPC status, health, metrics). */
@@ -63,7 +69,12 @@ export class KernelLinksParticipant implements Participant<KernelStep> {
   readonly peers: VethPeerBook;
   private readonly netnsWatch: NetnsWatch | null;
 
+  private readonly setSysctl: KernelLinksOptions['setSysctl'];
+  private readonly warn: KernelLinksOptions['warn'];
+
   constructor(private readonly dp: Dataplane, options: KernelLinksOptions = {}) {
+    this.setSysctl = options.setSysctl;
+    this.warn = options.warn;
     this.intents = new CreationIntents(options.intentsFile ?? null);
     this.loaded = this.intents.load();
     this.peers = new VethPeerBook(dp, options.warn);
@@ -125,6 +136,11 @@ export class KernelLinksParticipant implements Participant<KernelStep> {
       if (skipped(step)) return;
       try {
         await applyAction(this.dp, action);
+        if ((action.op === 'ensureVxlan' || action.op === 'ensureVlan') && this.setSysctl) {
+          // Not fatal: the uplink works either way (a kernel without IPv6 has no such key).
+          await this.setSysctl(['net', 'ipv6', 'conf', action.spec.name, 'disable_ipv6'], '1')
+            .catch((err: unknown) => this.warn?.('could not turn IPv6 off on an uplink', { device: action.spec.name, err: String(err) }));
+        }
         outcome.applied++;
       } catch (err) {
         fail(step, err);

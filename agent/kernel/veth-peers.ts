@@ -60,7 +60,8 @@ export class VethPeerBook {
         facts.set(v.ifName, GONE);
         continue;
       }
-      const key = `${ns.ino}|${v.peerIfName}|${host.index}|${host.linkIndex}|${host.linkNetnsId}`;
+      // The host end's MTU too: when the network's MTU changes, the peer's is read again.
+      const key = `${ns.ino}|${v.peerIfName}|${host.index}|${host.linkIndex}|${host.linkNetnsId}|${host.mtu}`;
       const hit = this.cache.get(v.ifName);
       if (hit?.key === key) {
         facts.set(v.ifName, hit.facts);

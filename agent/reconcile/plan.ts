@@ -374,8 +374,16 @@ export function planReconcile(desired: DesiredState, observed: ObservedState, op
     } else if (c.state === 'adopt') {
       setIfDiffers(c.link, want, bridge.index, resource);
       // No carrier on a veth whose host end is (or is being brought) up: the peer is down, e.g.
-      // a crash between creating the pair and bringing its peer up.
-      if (!c.link.lowerUp) peerUp('no carrier: the peer end is down');
+      // a crash between creating the pair and bringing its peer up. A peer whose MTU is not the
+      // network's (the network's changed, e.g. its VXLAN underlay's) gets the network's.
+      const peerMtu = peerFacts?.peer && peerFacts.peer.mtu !== mtu ? peerFacts.peer.mtu : null;
+      if (!c.link.lowerUp || peerMtu !== null) {
+        peers.push({
+          op: 'setPeerLink', netns: v.peerNetns, resource,
+          attrs: { name: v.peerIfName, ...(c.link.lowerUp ? {} : { up: true }), ...(peerMtu !== null ? { mtu } : {}) },
+          reason: [...(c.link.lowerUp ? [] : ['no carrier: the peer end is down']), ...(peerMtu !== null ? [`peer MTU ${peerMtu} -> ${mtu}`] : [])].join(', '),
+        });
+      }
     }
   }
 

@@ -440,6 +440,16 @@ describe('planReconcile', () => {
       return s;
     };
 
+    it("a network MTU change reaches the peer inside the workload too", () => {
+      const kernel = new FakeKernel(hostNics());
+      kernel.apply(planWithPeers(kernel, example()).actions);
+      const s = example();
+      s.networks[0]!.mtu = 1400;
+      const lines = planWithPeers(kernel, s).actions.map(describeAction);
+      expect(lines).toContain('set link net1 in /var/run/netns/poda for attachment pod-a-net1: peer MTU 1500 -> 1400');
+      expect(planWithPeers(kernel, s).actions.find((x) => x.op === 'setPeerLink')).toMatchObject({ attrs: { name: 'net1', mtu: 1400 } });
+    });
+
     it('an unchanged peer is adopted: nothing to do', () => {
       const kernel = new FakeKernel(hostNics());
       kernel.apply(planWithPeers(kernel, example()).actions);
