@@ -7,7 +7,7 @@ export type MessageName =
   | 'DesiredState' | 'Network' | 'Uplink' | 'NoUplink' | 'VlanUplink' | 'VxlanUplink' | 'UntaggedUplink'
   | 'Dhcp' | 'IpRange' | 'StaticRoute' | 'Reservation' | 'Attachment' | 'IpConfig' | 'TapDevice' | 'VethPair'
   | 'AutoIp' | 'NoIp' | 'PortSecurity' | 'AddressPair' | 'SecurityGroup' | 'SecurityRule' | 'AddressRequest' | 'CniOwner' | 'Ipv6Subnet'
-  | 'NodeSettings' | 'Bgp' | 'BgpPeer' | 'PoolSlice';
+  | 'NodeSettings' | 'Bgp' | 'BgpPeer' | 'PoolSlice' | 'Router' | 'RouterExternal';
 
 export type FieldType =
   | { kind: 'string' | 'bool' | 'uint32' | 'uint64' }
@@ -35,6 +35,7 @@ const UINT64 = { kind: 'uint64' } as const;
 const IP_FAMILY = { kind: 'enum', name: 'IpFamily', values: { IP_FAMILY_UNSPECIFIED: 0, IPV4: 4, IPV6: 6 } } as const;
 const DIRECTION = { kind: 'enum', name: 'Direction', values: { DIRECTION_UNSPECIFIED: 0, INGRESS: 1, EGRESS: 2 } } as const;
 const IPV6_MODE = { kind: 'enum', name: 'Ipv6Mode', values: { IPV6_MODE_UNSPECIFIED: 0, SLAAC: 1, DHCPV6_STATELESS: 2, DHCPV6_STATEFUL: 3 } } as const;
+const NAT_MODE = { kind: 'enum', name: 'NatMode', values: { NAT_MODE_UNSPECIFIED: 0, MASQUERADE: 1, SNAT: 2, NO_NAT: 3 } } as const;
 const STRING_OR_INTEGER = { kind: 'string', integerAllowed: true } as const;
 const msg = (name: MessageName): FieldType => ({ kind: 'message', name });
 
@@ -45,7 +46,10 @@ const list = { repeated: true };
 
 export const MESSAGES: Readonly<Record<MessageName, readonly FieldShape[]>> = {
   DesiredState: [f('generation', UINT64), f('networks', msg('Network'), list), f('attachments', msg('Attachment'), list),
-    f('securityGroups', msg('SecurityGroup'), list), f('node', msg('NodeSettings'))],
+    f('securityGroups', msg('SecurityGroup'), list), f('node', msg('NodeSettings')),
+    f('routers', msg('Router'), list)],
+  Router: [f('name', STRING), f('networks', STRING, list), f('external', msg('RouterExternal'))],
+  RouterExternal: [f('interface', STRING), f('nat', NAT_MODE), f('snatAddress', STRING)],
   NodeSettings: [f('bgp', msg('Bgp')), f('poolSlice', msg('PoolSlice'))],
   Bgp: [f('asn', UINT32), f('routerId', STRING), f('peers', msg('BgpPeer'), list)],
   BgpPeer: [f('address', STRING), f('asn', UINT32), f('description', STRING)],

@@ -57,7 +57,7 @@ describe('desired state in the proto JSON mapping', () => {
 
   it('reports YAML syntax errors and non-mapping documents', () => {
     expect(() => parseDesiredState('networks: [')).toThrow(/not valid YAML/);
-    expect(() => parseDesiredState('- 1\n- 2\n')).toThrow(/the document: expected a mapping \(fields generation, networks, attachments, securityGroups, node\), got a list/);
+    expect(() => parseDesiredState('- 1\n- 2\n')).toThrow(/the document: expected a mapping \(fields generation, networks, attachments, securityGroups, node, routers\), got a list/);
     expect(() => parseDesiredState('{', { format: 'json', source: 'x.json' })).toThrow(/x\.json: not valid JSON/);
   });
 });

@@ -22,6 +22,54 @@ import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
  *     - { name: vm1-nic0, network: web, tap: { ifName: tap-vm1 }, ip: { auto: {} } }
  */
 
+export enum NatMode {
+  NAT_MODE_UNSPECIFIED = 0,
+  /** MASQUERADE - The interface's own address, whatever it is at the time. */
+  MASQUERADE = 1,
+  /** SNAT - A fixed address (snatAddress). */
+  SNAT = 2,
+  /** NO_NAT - No rewriting: the outside routes the networks' addresses back itself. */
+  NO_NAT = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function natModeFromJSON(object: any): NatMode {
+  switch (object) {
+    case 0:
+    case "NAT_MODE_UNSPECIFIED":
+      return NatMode.NAT_MODE_UNSPECIFIED;
+    case 1:
+    case "MASQUERADE":
+      return NatMode.MASQUERADE;
+    case 2:
+    case "SNAT":
+      return NatMode.SNAT;
+    case 3:
+    case "NO_NAT":
+      return NatMode.NO_NAT;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return NatMode.UNRECOGNIZED;
+  }
+}
+
+export function natModeToJSON(object: NatMode): string {
+  switch (object) {
+    case NatMode.NAT_MODE_UNSPECIFIED:
+      return "NAT_MODE_UNSPECIFIED";
+    case NatMode.MASQUERADE:
+      return "MASQUERADE";
+    case NatMode.SNAT:
+      return "SNAT";
+    case NatMode.NO_NAT:
+      return "NO_NAT";
+    case NatMode.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** A network is a single-stack IP family. */
 export enum IpFamily {
   IP_FAMILY_UNSPECIFIED = 0,
@@ -167,7 +215,36 @@ export interface DesiredState {
    * This node's own settings: BGP (EVPN), and its share of the pools of networks that span
    * hosts.
    */
-  node?: NodeSettings | undefined;
+  node?:
+    | NodeSettings
+    | undefined;
+  /** Routers between this host's networks, and their way out. */
+  routers: Router[];
+}
+
+/**
+ * A router on this host, e.g.
+ *   routers:
+ *     - { name: r1, networks: [web, db], external: { interface: eth0 } }
+ * It routes between the networks it connects (their gateways, on their bridges, are its
+ * addresses): traffic between networks that no router connects stays blocked. With
+ * `external`, the connected networks also reach out through that interface, with source NAT.
+ */
+export interface Router {
+  /** Unique among routers: lower-case letters, digits and '-', at most 63 characters. */
+  name: string;
+  /** The networks it connects, each with a gateway on its bridge (gatewayOnBridge). */
+  networks: string[];
+  external?: RouterExternal | undefined;
+}
+
+export interface RouterExternal {
+  /** The host's interface towards the outside, e.g. "eth0" (hostnet never changes it). */
+  interface: string;
+  /** How sources are rewritten on the way out: MASQUERADE (the interface's address) unless set. */
+  nat: NatMode;
+  /** SNAT: the address sources become. */
+  snatAddress: string;
 }
 
 /** Settings of the node itself rather than of one network. */
@@ -586,7 +663,7 @@ export interface NoIp {
 }
 
 function createBaseDesiredState(): DesiredState {
-  return { generation: 0, networks: [], attachments: [], securityGroups: [], node: undefined };
+  return { generation: 0, networks: [], attachments: [], securityGroups: [], node: undefined, routers: [] };
 }
 
 export const DesiredState: MessageFns<DesiredState> = {
@@ -605,6 +682,9 @@ export const DesiredState: MessageFns<DesiredState> = {
     }
     if (message.node !== undefined) {
       NodeSettings.encode(message.node, writer.uint32(42).fork()).join();
+    }
+    for (const v of message.routers) {
+      Router.encode(v!, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -662,6 +742,14 @@ export const DesiredState: MessageFns<DesiredState> = {
             message.node = NodeSettings.decode(reader, reader.uint32());
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.routers.push(Router.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -687,6 +775,7 @@ export const DesiredState: MessageFns<DesiredState> = {
         ? object.security_groups.map((e: any) => SecurityGroup.fromJSON(e))
         : [],
       node: isSet(object.node) ? NodeSettings.fromJSON(object.node) : undefined,
+      routers: globalThis.Array.isArray(object?.routers) ? object.routers.map((e: any) => Router.fromJSON(e)) : [],
     };
   },
 
@@ -707,6 +796,9 @@ export const DesiredState: MessageFns<DesiredState> = {
     if (message.node !== undefined) {
       obj.node = NodeSettings.toJSON(message.node);
     }
+    if (message.routers?.length) {
+      obj.routers = message.routers.map((e) => Router.toJSON(e));
+    }
     return obj;
   },
 
@@ -722,6 +814,215 @@ export const DesiredState: MessageFns<DesiredState> = {
     message.node = (object.node !== undefined && object.node !== null)
       ? NodeSettings.fromPartial(object.node)
       : undefined;
+    message.routers = object.routers?.map((e) => Router.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseRouter(): Router {
+  return { name: "", networks: [], external: undefined };
+}
+
+export const Router: MessageFns<Router> = {
+  encode(message: Router, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    for (const v of message.networks) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.external !== undefined) {
+      RouterExternal.encode(message.external, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Router {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRouter();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.networks.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.external = RouterExternal.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Router {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      networks: globalThis.Array.isArray(object?.networks) ? object.networks.map((e: any) => globalThis.String(e)) : [],
+      external: isSet(object.external) ? RouterExternal.fromJSON(object.external) : undefined,
+    };
+  },
+
+  toJSON(message: Router): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.networks?.length) {
+      obj.networks = message.networks;
+    }
+    if (message.external !== undefined) {
+      obj.external = RouterExternal.toJSON(message.external);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Router>, I>>(base?: I): Router {
+    return Router.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Router>, I>>(object: I): Router {
+    const message = createBaseRouter();
+    message.name = object.name ?? "";
+    message.networks = object.networks?.map((e) => e) || [];
+    message.external = (object.external !== undefined && object.external !== null)
+      ? RouterExternal.fromPartial(object.external)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseRouterExternal(): RouterExternal {
+  return { interface: "", nat: 0, snatAddress: "" };
+}
+
+export const RouterExternal: MessageFns<RouterExternal> = {
+  encode(message: RouterExternal, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.interface !== "") {
+      writer.uint32(10).string(message.interface);
+    }
+    if (message.nat !== 0) {
+      writer.uint32(16).int32(message.nat);
+    }
+    if (message.snatAddress !== "") {
+      writer.uint32(26).string(message.snatAddress);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RouterExternal {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRouterExternal();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.interface = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.nat = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.snatAddress = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RouterExternal {
+    return {
+      interface: isSet(object.interface) ? globalThis.String(object.interface) : "",
+      nat: isSet(object.nat) ? natModeFromJSON(object.nat) : 0,
+      snatAddress: isSet(object.snatAddress)
+        ? globalThis.String(object.snatAddress)
+        : isSet(object.snat_address)
+        ? globalThis.String(object.snat_address)
+        : "",
+    };
+  },
+
+  toJSON(message: RouterExternal): unknown {
+    const obj: any = {};
+    if (message.interface !== "") {
+      obj.interface = message.interface;
+    }
+    if (message.nat !== 0) {
+      obj.nat = natModeToJSON(message.nat);
+    }
+    if (message.snatAddress !== "") {
+      obj.snatAddress = message.snatAddress;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RouterExternal>, I>>(base?: I): RouterExternal {
+    return RouterExternal.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RouterExternal>, I>>(object: I): RouterExternal {
+    const message = createBaseRouterExternal();
+    message.interface = object.interface ?? "";
+    message.nat = object.nat ?? 0;
+    message.snatAddress = object.snatAddress ?? "";
     return message;
   },
 };

@@ -207,6 +207,8 @@ export enum IpHolderKind {
   IP_HOLDER_KIND_LEASE = 5,
   /** IP_HOLDER_KIND_FOREIGN - Seen in the bridge's neighbour table, not known to hostnet. */
   IP_HOLDER_KIND_FOREIGN = 6,
+  /** IP_HOLDER_KIND_ROUTER - A router's address on the network (the gateway of a network a router connects). */
+  IP_HOLDER_KIND_ROUTER = 7,
   UNRECOGNIZED = -1,
 }
 
@@ -233,6 +235,9 @@ export function ipHolderKindFromJSON(object: any): IpHolderKind {
     case 6:
     case "IP_HOLDER_KIND_FOREIGN":
       return IpHolderKind.IP_HOLDER_KIND_FOREIGN;
+    case 7:
+    case "IP_HOLDER_KIND_ROUTER":
+      return IpHolderKind.IP_HOLDER_KIND_ROUTER;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -256,6 +261,8 @@ export function ipHolderKindToJSON(object: IpHolderKind): string {
       return "IP_HOLDER_KIND_LEASE";
     case IpHolderKind.IP_HOLDER_KIND_FOREIGN:
       return "IP_HOLDER_KIND_FOREIGN";
+    case IpHolderKind.IP_HOLDER_KIND_ROUTER:
+      return "IP_HOLDER_KIND_ROUTER";
     case IpHolderKind.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
