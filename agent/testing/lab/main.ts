@@ -74,10 +74,13 @@ async function main(): Promise<void> {
     if (interrupted) return;
     interrupted = true;
     console.log('\ninterrupted: removing the lab');
-    void lab.close().finally(() => process.exit(130));
+    // Again after close: a step under way at the signal may have made a namespace since.
+    void lab.close().then(() => Lab.down(PREFIX)).finally(() => process.exit(130));
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  // on, not once: execa's signal-exit handler re-raises a signal that has no other listener
+  // left, which would end this process before the lab is down (the handler ignores repeats).
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     const specs = o.modes.map((m) => NETWORKS[m]);
     step('networks: one definition, rendered for each host (its own address as the local VTEP)');
