@@ -6,6 +6,7 @@ import { capLines, clip } from '../api/echo.js';
 import { netnsPath } from '../../dataplane/netns-path.js';
 import { checkIfName, checkMac, checkMtu, checkVlanId, checkVni } from '../../dataplane/validate.js';
 import { validateNode } from './validate-node.js';
+import { validateRouters } from './validate-routers.js';
 import { validateSecurity } from './validate-security.js';
 import { IpFamily, Ipv6Mode, type Attachment, type DesiredState, type Network } from '../api/gen/hostnet/v1/resources.js';
 import { subnetOf, subnetsOf } from './subnets.js';
@@ -229,6 +230,7 @@ export function validateDesiredState(state: DesiredState, previous?: DesiredStat
   validateSecurity(state, (path, rule, message) => c.add(path, rule, message));
   // The node's settings and what lets networks span hosts (validate-node.ts).
   validateNode(state, (path, rule, message) => c.add(path, rule, message));
+  validateRouters(state, (path, rule, message) => c.add(path, rule, message));
 
   if (previous) {
     const before = new Map(previous.networks.map((n) => [n.name, n]));
