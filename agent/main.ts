@@ -7,7 +7,8 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { openIproute2Dataplane } from '../dataplane/iproute2/backend.js';
 import { openNetlinkDataplane } from '../dataplane/netlink/backend.js';
-import { ConfigError, loadAgentConfig, type AgentConfig } from './config.js';
+import { ConfigError, HelpRequested, loadAgentConfig, type AgentConfig } from './config.js';
+import { setSocketGroup } from './server/socket-group.js';
 import { DhcpHost, neighbourWriter } from './dhcp/host.js';
 import { DhcpParticipant } from './dhcp/participant.js';
 import { Dhcp6Host, withDhcp6Leases } from './dhcp/host6.js';
@@ -19,6 +20,8 @@ import { conntrackTool } from '../dataplane/conntrack.js';
 import { setSysctl } from '../dataplane/sysctl.js';
 import { UplinkGuardParticipant } from './uplink-guard/participant.js';
 import { KernelLinksParticipant } from './kernel/participant.js';
+import { RoutersParticipant } from './routers/participant.js';
+import { ForwardingRecord, sysctlBatch } from './routers/forwarding.js';
 import { FloodListParticipant } from './vxlan/flood-participant.js';
 import { BgpParticipant } from './frr/participant.js';
 import { frrInstance } from './frr/instance.js';
@@ -109,6 +112,9 @@ async function run(config: AgentConfig): Promise<void> {
     warn: (msg, fields) => log.warn(fields, msg),
     setSysctl: (key, value) => setSysctl(config.netns, key, value),
   });
+  // Routers between networks: per-device forwarding (what it turned on recorded in the state
+  // directory) and the nft table inet hostnet-routers (isolation between the rest, NAT).
+  const routers = new RoutersParticipant({ nft: nftRunner(config.netns, process.env['HOSTNET_NFT'] ?? 'nft'), sysctl: sysctlBatch(config.netns), record: new ForwardingRecord(path.join(config.stateDir, 'routers-forwarding.json')) });
   // VXLAN flood lists (uplink remotes): one all-zeros FDB entry per remote on the device the
   // links participant made; an entry changed by hand asks for a pass.
   const flood = new FloodListParticipant({ dp, onDrift: (why) => void reconciler.requestResync(why), warn: (msg, fields) => log.warn(fields, msg) });
@@ -138,7 +144,7 @@ async function run(config: AgentConfig): Promise<void> {
     advertiser.start();
     return advertiser;
   });
-  const participants: Participant[] = [ipam, firewall, uplinkGuard, ra, kernel, flood, bgp, workload, new DhcpParticipant(dhcp), new DhcpParticipant(dhcp6, servesDhcp6, 'dhcp6')];
+  const participants: Participant[] = [ipam, firewall, uplinkGuard, ra, kernel, routers, flood, bgp, workload, new DhcpParticipant(dhcp), new DhcpParticipant(dhcp6, servesDhcp6, 'dhcp6')];
   const reconciler = new Reconciler(dp, {
     participants,
     desired: () => effective.current(),
@@ -152,7 +158,9 @@ async function run(config: AgentConfig): Promise<void> {
   // --listen: also gRPC over TCP with mutual TLS (config.ts insists on the TLS files with it).
   const remote = config.listen !== null && config.tls !== null ? { address: config.listen, tls: config.tls } : null;
   const server = await startAgentServer(agent, config.socket, log, cni, remote);
-  log.info({ socket: config.socket }, 'listening');
+  // Until then the socket is root's group: narrower, never wider, than asked.
+  if (config.socketGroup !== null) await setSocketGroup(config.socket, config.socketGroup);
+  log.info({ socket: config.socket, group: config.socketGroup ?? undefined }, 'listening');
   // Metrics before the first pass: it is counted, and every DHCP server is seen while it runs.
   const metrics = config.metricsAddress === null ? null : await startAgentMetrics({
     address: config.metricsAddress, reconciler, dhcp, portSecurity: firewall, desiredGeneration: () => store.state.generation,
@@ -194,6 +202,10 @@ let config: AgentConfig;
 try {
   config = loadAgentConfig(process.argv.slice(2));
 } catch (err) {
+  if (err instanceof HelpRequested) {
+    process.stdout.write(`${err.message}\n`);
+    process.exit(0);
+  }
   process.stderr.write(`hostnet-agent: ${err instanceof ConfigError ? err.message : String(err)}\n`);
   process.exit(2);
 }

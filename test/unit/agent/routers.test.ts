@@ -1,0 +1,158 @@
+// The routers participant (agent/routers) against a fake nft and fake sysctls: which switches it
+// turns on (only connected bridges and external interfaces, IPv6 on dual-stack bridges) and back
+// off (only those it turned on, also after a restart through its record), the table's sets and
+// NAT rules, one transaction per change, a hand-changed table rewritten on refresh, the Routed
+// condition.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { ObservedState } from '../../../dataplane/types.js';
+import type { NftCommand } from '../../../dataplane/nftables/json.js';
+import type { NftRunner } from '../../../dataplane/nftables/run.js';
+import { parseDesiredState } from '../../../agent/api/desired-state.js';
+import type { DesiredState } from '../../../agent/api/gen/hostnet/v1/resources.js';
+import type { PassContext } from '../../../agent/reconcile/participant.js';
+import { ForwardingRecord, type SysctlBatch } from '../../../agent/routers/forwarding.js';
+import { routersModel } from '../../../agent/routers/model.js';
+import { RoutersParticipant } from '../../../agent/routers/participant.js';
+import { routerCommands } from '../../../agent/routers/ruleset.js';
+
+const NETS = `
+networks:
+  - { name: web, ipFamily: IPV4, cidr: 10.96.1.0/24, gateway: 10.96.1.1, gatewayOnBridge: true }
+  - { name: db, ipFamily: IPV4, cidr: 10.96.2.0/24, gateway: 10.96.2.1, gatewayOnBridge: true,
+      ipv6: { cidr: "fd00:96:2::/64", gateway: "fd00:96:2::1", gatewayOnBridge: true } }
+  - { name: lone, ipFamily: IPV4, cidr: 10.96.3.0/24, gateway: 10.96.3.1, gatewayOnBridge: true }
+`;
+const withRouter = (router: string): DesiredState => parseDesiredState(`${NETS}routers:\n  - ${router}\n`);
+const R1 = withRouter('{ name: r1, networks: [web, db], external: { interface: uplink0 } }');
+const NONE = parseDesiredState(NETS);
+
+const dirs: string[] = [];
+afterAll(async () => { for (const d of dirs) await rm(d, { recursive: true, force: true }); });
+
+function fakes(initial: Record<string, string>) {
+  const sysctls = new Map(Object.entries(initial));
+  const transactions: NftCommand[][] = [];
+  let table: Array<Record<string, unknown>> | null = null;
+  const nft: NftRunner = {
+    async apply(commands) {
+      transactions.push([...commands]);
+      // The listing a fake kernel would give: the commands after the delete (empty: no table).
+      const after = commands.slice(2);
+      table = after.length ? after.map((c) => ({ ...('add' in c ? c.add : {}), handle: transactions.length })) : null;
+    },
+    async list() { return table ? table.map((x) => ({ ...x })) : null; },
+  };
+  const sysctl: SysctlBatch = {
+    async read(keys) { return new Map(keys.map((k) => [k, sysctls.get(k) ?? null])); },
+    async write(values) { for (const [k, v] of values) sysctls.set(k, v); },
+  };
+  return { nft, sysctl, sysctls, transactions, editTable: (f: (t: Array<Record<string, unknown>>) => void) => f(table!) };
+}
+
+const observed = (...devs: string[]): ObservedState =>
+  ({ links: devs.map((name, i) => ({ index: i + 10, name, kind: 'bridge', alias: null })), addresses: [], routes: [], neighbours: [] }) as unknown as ObservedState;
+const ctx = (desired: DesiredState, obs: ObservedState, refresh = false): PassContext => ({ desired, observed: obs, holdTeardown: false, refresh, held: new Map() });
+const ALL = observed('hn-web', 'hn-db', 'hn-lone', 'uplink0');
+
+async function pass(p: RoutersParticipant, c: PassContext): Promise<string[]> {
+  const plan = await p.plan(c);
+  const out = await p.apply(plan);
+  expect(out.failures).toEqual([]);
+  return plan.steps.map((s) => s.op);
+}
+
+describe('routers model and ruleset', () => {
+  it('forwarding only on the connected bridges (IPv6 too on the dual-stack one) and the external interface', () => {
+    const m = routersModel(R1);
+    expect(Object.fromEntries(m.forwarding)).toEqual({
+      'hn-web': ['net/ipv4/conf/hn-web/forwarding'],
+      'hn-db': ['net/ipv4/conf/hn-db/forwarding', 'net/ipv6/conf/hn-db/forwarding', 'net/ipv6/conf/hn-db/force_forwarding'],
+      uplink0: ['net/ipv4/conf/uplink0/forwarding'],
+    });
+    expect(m.bridges).toEqual(['hn-db', 'hn-lone', 'hn-web']);
+  });
+
+  it('sets: pairs of one router, out and replies through NAT; NO_NAT lets the outside in; SNAT rule; no routers, no table', () => {
+    const text = JSON.stringify(routerCommands(routersModel(R1)));
+    expect(text).toContain('{"concat":["hn-web","hn-db"]}');
+    expect(text).toContain('{"concat":["hn-web","uplink0"]}');
+    expect(text).not.toContain('{"concat":["hn-web","hn-lone"]}');
+    expect(text).toContain('{"masquerade":null}');
+    const replies = routerCommands(routersModel(R1)).find((c) => 'add' in c && 'element' in c.add && c.add.element.name === 'replies');
+    expect(JSON.stringify(replies)).toContain('{"concat":["uplink0","hn-web"]}');
+    const noNat = routerCommands(routersModel(withRouter('{ name: r1, networks: [web], external: { interface: uplink0, nat: NO_NAT } }')));
+    expect(noNat.some((c) => 'add' in c && 'element' in c.add && c.add.element.name === 'replies')).toBe(false);
+    expect(JSON.stringify(noNat)).not.toContain('masquerade');
+    const snat = JSON.stringify(routerCommands(routersModel(withRouter('{ name: r1, networks: [web], external: { interface: uplink0, nat: SNAT, snatAddress: 198.51.100.7 } }'))));
+    expect(snat).toContain('{"snat":{"family":"ip","addr":"198.51.100.7"}}');
+    expect(routerCommands(routersModel(NONE))).toHaveLength(2);
+  });
+});
+
+describe('routers participant', () => {
+  it('turns on what is off, leaves what was on, then puts back only its own when the router goes (also after a restart)', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'hostnet-rtr-unit-'));
+    dirs.push(dir);
+    const record = path.join(dir, 'routers-forwarding.json');
+    const f = fakes({
+      'net/ipv4/conf/hn-web/forwarding': '0', 'net/ipv4/conf/hn-db/forwarding': '0', 'net/ipv6/conf/hn-db/forwarding': '0',
+      'net/ipv4/conf/uplink0/forwarding': '1', 'net/ipv4/conf/hn-lone/forwarding': '0',
+    });
+    let p = new RoutersParticipant({ nft: f.nft, sysctl: f.sysctl, record: new ForwardingRecord(record) });
+    expect(await pass(p, ctx(R1, ALL))).toEqual(['writeRouterTable', 'forwardingOn']);
+    expect(f.transactions).toHaveLength(1);
+    expect(f.sysctls.get('net/ipv4/conf/hn-web/forwarding')).toBe('1');
+    expect(f.sysctls.get('net/ipv6/conf/hn-db/forwarding')).toBe('1');
+    expect(f.sysctls.get('net/ipv4/conf/hn-lone/forwarding')).toBe('0');
+    // A key this kernel lacks (force_forwarding) is skipped and said in the condition.
+    const routed = p.report(ctx(R1, ALL)).find((r) => r.resource.name === 'db')!.conditions[0]!;
+    expect(routed).toMatchObject({ type: 'Routed', reason: 'Connected' });
+    expect(routed.message).toContain('connected by router r1 to web; out through uplink0 (masquerade)');
+    expect(routed.message).toContain('IPv6 is not forwarded');
+    expect(p.report(ctx(R1, ALL)).map((r) => r.resource.name)).toEqual(['web', 'db']);
+    // Nothing more to do: no transaction, no write.
+    expect(await pass(p, ctx(R1, ALL))).toEqual([]);
+    expect(await pass(p, ctx(R1, ALL))).toEqual([]);
+    expect(f.transactions).toHaveLength(1);
+
+    // A restarted agent: one rewrite (its table is not known to match), the record from disk.
+    p = new RoutersParticipant({ nft: f.nft, sysctl: f.sysctl, record: new ForwardingRecord(record) });
+    expect(await pass(p, ctx(R1, ALL))).toEqual(['writeRouterTable']);
+    expect(await pass(p, ctx(NONE, ALL))).toEqual(['forwardingOff', 'removeRouterTable']);
+    expect(f.transactions.at(-1)).toHaveLength(2);
+    expect(f.sysctls.get('net/ipv4/conf/hn-web/forwarding')).toBe('0');
+    expect(f.sysctls.get('net/ipv6/conf/hn-db/forwarding')).toBe('0');
+    expect(f.sysctls.get('net/ipv4/conf/uplink0/forwarding')).toBe('1');
+    expect(await pass(p, ctx(NONE, ALL))).toEqual([]);
+    expect(p.report(ctx(NONE, ALL))).toEqual([]);
+  });
+
+  it('a table changed by hand is rewritten on a refresh pass; a recreated bridge gets its switch again', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'hostnet-rtr-unit-'));
+    dirs.push(dir);
+    const f = fakes({ 'net/ipv4/conf/hn-web/forwarding': '0', 'net/ipv4/conf/hn-db/forwarding': '0', 'net/ipv6/conf/hn-db/forwarding': '0', 'net/ipv4/conf/uplink0/forwarding': '0' });
+    const p = new RoutersParticipant({ nft: f.nft, sysctl: f.sysctl, record: new ForwardingRecord(path.join(dir, 'r.json')) });
+    await pass(p, ctx(R1, ALL));
+    f.editTable((t) => t.pop());
+    expect(await pass(p, ctx(R1, ALL))).toEqual([]);
+    expect(await pass(p, ctx(R1, ALL, true))).toEqual(['writeRouterTable']);
+    // hn-web deleted and made again: a new ifindex, its switch back at the default.
+    f.sysctls.set('net/ipv4/conf/hn-web/forwarding', '0');
+    const again = observed('hn-db', 'hn-lone', 'uplink0', 'hn-web');
+    expect(await pass(p, ctx(R1, again))).toEqual(['forwardingOn']);
+    expect(f.sysctls.get('net/ipv4/conf/hn-web/forwarding')).toBe('1');
+  });
+
+  it('Routed is False while the external interface is missing', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'hostnet-rtr-unit-'));
+    dirs.push(dir);
+    const f = fakes({ 'net/ipv4/conf/hn-web/forwarding': '0', 'net/ipv4/conf/hn-db/forwarding': '0' });
+    const p = new RoutersParticipant({ nft: f.nft, sysctl: f.sysctl, record: new ForwardingRecord(path.join(dir, 'r.json')) });
+    const obs = observed('hn-web', 'hn-db');
+    await pass(p, ctx(R1, obs));
+    expect(p.report(ctx(R1, obs))[0]!.conditions[0]).toMatchObject({ type: 'Routed', status: 2, reason: 'ExternalInterfaceMissing' });
+  });
+});
