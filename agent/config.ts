@@ -18,6 +18,11 @@ export type DataplaneBackend = (typeof DATAPLANES)[number];
 
 export interface AgentConfig {
   socket: string;
+  /**
+   * The group (name or number) the unix socket is given, so that its members may use the agent
+   * (the socket is 0660); null: the agent's own group (root). The Debian package sets `hostnet`.
+   */
+  socketGroup: string | null;
   stateDir: string;
   /** Run against this named netns (or path) instead of the agent's own. */
   netns: string | null;
@@ -51,7 +56,10 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-const USAGE = `usage: hostnet-agent [--config FILE] [--socket PATH] [--state-dir DIR] [--netns NAME]
+/** --help: the usage is the message; main prints it on stdout and exits 0. */
+export class HelpRequested extends ConfigError {}
+
+const USAGE = `usage: hostnet-agent [--config FILE] [--socket PATH] [--socket-group GROUP] [--state-dir DIR] [--netns NAME]
                      [--resync-interval SECONDS] [--log-level LEVEL] [--metrics-address HOST:PORT]
                      [--dataplane netlink|iproute2]
                      [--listen HOST:PORT --tls-cert FILE --tls-key FILE --tls-client-ca FILE
@@ -83,7 +91,7 @@ function fromFile(file: string, explicit: boolean): FileConfig {
   const out: FileConfig = {};
   for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
     const key = k.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-    if (key === 'socket' || key === 'stateDir' || key === 'netns') out[key] = String(v);
+    if (key === 'socket' || key === 'socketGroup' || key === 'stateDir' || key === 'netns') out[key] = String(v);
     else if (key === 'resyncIntervalSeconds' || key === 'resyncInterval') out.resyncIntervalSeconds = seconds(String(v), `${file}: ${k}`);
     else if (key === 'logLevel') out.logLevel = level(String(v), `${file}: ${k}`);
     else if (key === 'metricsAddress') out.metricsAddress = listenAddress(String(v), `${file}: ${k}`);
@@ -93,7 +101,7 @@ function fromFile(file: string, explicit: boolean): FileConfig {
     else if (key === 'tlsAllowClients' || key === 'tlsAllowClient') out.tlsAllowClients = Array.isArray(v) ? v.map(String) : [String(v)];
     else if (key === 'frrPathspace') out.frrPathspace = String(v);
     else if (key === 'frrSupervise') out.frrSupervise = bool(String(v), `${file}: ${k}`);
-    else throw new ConfigError(`config ${file}: unknown key "${k}" (known: socket, stateDir, netns, resyncIntervalSeconds, logLevel, metricsAddress, dataplane, listen, tlsCert, tlsKey, tlsClientCa, tlsAllowClients, frrPathspace, frrSupervise)`);
+    else throw new ConfigError(`config ${file}: unknown key "${k}" (known: socket, socketGroup, stateDir, netns, resyncIntervalSeconds, logLevel, metricsAddress, dataplane, listen, tlsCert, tlsKey, tlsClientCa, tlsAllowClients, frrPathspace, frrSupervise)`);
   }
   return out;
 }
@@ -149,6 +157,7 @@ export function loadAgentConfig(argv: string[]): AgentConfig {
       options: {
         config: { type: 'string' },
         socket: { type: 'string' },
+        'socket-group': { type: 'string' },
         'state-dir': { type: 'string' },
         netns: { type: 'string' },
         'resync-interval': { type: 'string' },
@@ -170,11 +179,12 @@ export function loadAgentConfig(argv: string[]): AgentConfig {
   } catch (err) {
     throw new ConfigError(`${(err as Error).message}\n${USAGE}`);
   }
-  if (values.help) throw new ConfigError(USAGE);
+  if (values.help) throw new HelpRequested(USAGE);
   const file = fromFile(values.config ?? DEFAULT_CONFIG_PATH, values.config !== undefined);
   const listen = values.listen !== undefined ? listenAddress(values.listen, '--listen') : file.listen ?? null;
   return {
     socket: values.socket ?? file.socket ?? DEFAULT_SOCKET_PATH,
+    socketGroup: values['socket-group'] ?? file.socketGroup ?? null,
     stateDir: values['state-dir'] ?? file.stateDir ?? DEFAULT_STATE_DIR,
     netns: values.netns ?? file.netns ?? null,
     resyncIntervalSeconds: values['resync-interval'] !== undefined ? seconds(values['resync-interval'], '--resync-interval') : file.resyncIntervalSeconds ?? 60,

@@ -32,7 +32,10 @@ function subnetUsage(n: Network, subnet: Subnet, desired: DesiredState, observed
     if (!parsed || !cidr || !contains(cidr, parsed) || used.has(parsed.text)) return;
     used.set(parsed.text, { ip: parsed.text, holderKind, holderName, managed, mac });
   };
-  if (subnet.gateway) hold(subnet.gateway, IpHolderKind.IP_HOLDER_KIND_GATEWAY, n.name, true);
+  // The gateway of a network a router connects is that router's address on it.
+  const router = desired.routers.find((r) => r.networks.includes(n.name));
+  if (subnet.gateway && router) hold(subnet.gateway, IpHolderKind.IP_HOLDER_KIND_ROUTER, router.name, true);
+  else if (subnet.gateway) hold(subnet.gateway, IpHolderKind.IP_HOLDER_KIND_GATEWAY, n.name, true);
   if (subnet.dhcp?.enabled && subnet.dhcp.serverAddress) hold(subnet.dhcp.serverAddress, IpHolderKind.IP_HOLDER_KIND_DHCP_SERVER, n.name, true);
   const attachmentByMac = new Map<string, string>();
   for (const a of desired.attachments) {

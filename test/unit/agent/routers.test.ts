@@ -17,6 +17,8 @@ import { ForwardingRecord, type SysctlBatch } from '../../../agent/routers/forwa
 import { routersModel } from '../../../agent/routers/model.js';
 import { RoutersParticipant } from '../../../agent/routers/participant.js';
 import { routerCommands } from '../../../agent/routers/ruleset.js';
+import { ipUsageOf } from '../../../agent/server/ip-usage.js';
+import { IpHolderKind } from '../../../agent/api/gen/hostnet/v1/status.js';
 
 const NETS = `
 networks:
@@ -154,5 +156,15 @@ describe('routers participant', () => {
     const obs = observed('hn-web', 'hn-db');
     await pass(p, ctx(R1, obs));
     expect(p.report(ctx(R1, obs))[0]!.conditions[0]).toMatchObject({ type: 'Routed', status: 2, reason: 'ExternalInterfaceMissing' });
+  });
+});
+
+describe('IP usage', () => {
+  it('the gateway of a network a router connects is held by the router (both subnets); other gateways stay GATEWAY', () => {
+    const usage = ipUsageOf(R1, observed());
+    const holder = (net: string, ip: string) => usage.flatMap((u) => (u.network === net ? u.ips : [])).find((x) => x.ip === ip);
+    expect(holder('web', '10.96.1.1')).toMatchObject({ holderKind: IpHolderKind.IP_HOLDER_KIND_ROUTER, holderName: 'r1', managed: true });
+    expect(holder('db', 'fd00:96:2::1')).toMatchObject({ holderKind: IpHolderKind.IP_HOLDER_KIND_ROUTER, holderName: 'r1' });
+    expect(holder('lone', '10.96.3.1')).toMatchObject({ holderKind: IpHolderKind.IP_HOLDER_KIND_GATEWAY, holderName: 'lone' });
   });
 });
