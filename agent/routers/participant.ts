@@ -58,7 +58,8 @@ export class RoutersParticipant implements Participant<RouterStep> {
     if (!(ctx.holdTeardown && !wantTable)) {
       const signature = wantTable ? JSON.stringify(commands) : ABSENT;
       if (this.applied === null || ctx.refresh) {
-        const now = normalized(await this.o.nft.list(['table', 'inet', ROUTERS_TABLE]));
+        // nft failing to list (not installed, no permission) is not a reason to stop the pass: write.
+        const now = await this.o.nft.list(['table', 'inet', ROUTERS_TABLE]).then(normalized, () => UNKNOWN);
         // Without a snapshot of our own (a fresh start), only "absent" is known for sure.
         if (now === ABSENT) this.applied = ABSENT;
         else if (this.snapshot === null || now !== this.snapshot) this.applied = UNKNOWN;
@@ -77,11 +78,25 @@ export class RoutersParticipant implements Participant<RouterStep> {
     const links = new Map(ctx.observed.links.map((l) => [l.name, l.index]));
     const wanted = new Map<string, string>();
     for (const [dev, keys] of model.forwarding) if (links.has(dev)) for (const k of keys) wanted.set(k, dev);
-    const record = await this.o.record.load();
+    let record: Set<string>;
+    try {
+      record = await this.o.record.load();
+    } catch (err) {
+      // Unreadable: nothing is turned back off (it is not known what hostnet turned on).
+      this.sysctlError = err instanceof Error ? err.message : String(err);
+      return [];
+    }
     const steps: RouterStep[] = [];
     const look = JSON.stringify([...wanted].map(([k, dev]) => `${k}@${links.get(dev)}`).sort());
     if (wanted.size > 0 && (ctx.refresh || look !== this.lastLook || this.sysctlError !== null)) {
-      const values = await this.o.sysctl.read([...wanted.keys()]);
+      let values: Map<string, string | null>;
+      try {
+        values = await this.o.sysctl.read([...wanted.keys()]);
+      } catch (err) {
+        this.sysctlError = err instanceof Error ? err.message : String(err);
+        return [];
+      }
+      this.sysctlError = null;
       const off = [...values].filter(([, v]) => v === '0').map(([k]) => k);
       this.missingKeys = new Set([...values].filter(([, v]) => v === null).map(([k]) => k));
       if (off.length > 0) {
