@@ -4,7 +4,8 @@
 # Loads the modules listed in /modules, mounts the host's root (9p, read-only) under a
 # tmpfs overlay, adds fresh /proc /sys /dev /run /tmp and the extra shares run.sh lists,
 # chroots into it to run run.sh's command, writes the exit code to the control share and
-# powers off. It never returns: if PID 1 exited the kernel would panic (run.sh sees that
+# powers off (run.sh --systemd: execs systemd there instead, see below). It never returns:
+# if PID 1 exited the kernel would panic (run.sh sees that
 # as a failed boot).
 /bin/busybox --install -s /bin
 export PATH=/bin
@@ -66,6 +67,19 @@ done <$ctl/shares
 
 ip link set lo up
 hostname hostnet-vm
+# run.sh --systemd: systemd becomes PID 1 in the overlay and runs the command as a service
+# (test/vm/systemd/: hostnet-vm.target, named by systemd.unit= on the kernel command line,
+# wants hostnet-vm-test.service, which runs cmd.sh, writes rc and powers off). The mounts
+# above stay: systemd keeps /proc, /sys, /dev, /run already mounted and adds cgroup2 etc.
+if [ -d $ctl/systemd ]; then
+  mkdir -p $r/run/systemd/system
+  cp $ctl/systemd/*.target $ctl/systemd/*.service $r/run/systemd/system/ || fail "cannot install the fixture's units"
+  [ -x $r/lib/systemd/systemd ] || fail "--systemd: no /lib/systemd/systemd on the host"
+  # A host that is a container has /.dockerenv: systemd would then believe it runs in one
+  # and ignore the kernel command line (systemd.unit=). Removed in the overlay only.
+  rm -f $r/.dockerenv
+  exec switch_root $r /lib/systemd/systemd
+fi
 : >$ctl/started
 # cmd.sh (written by run.sh) sets the environment, cds and execs the command.
 env -i /bin/chroot $r /bin/sh /run/hostnet-vm/cmd.sh </dev/null

@@ -5,7 +5,7 @@
 # vanish with the guest). See README.md.
 #
 # Usage: run.sh [--timeout SECONDS] [--cwd DIR] [--share DIR] [--rw DIR] [--env NAME=VALUE]
-#               [--tap IFNAME[=MAC]] -- CMD [ARGS...]
+#               [--tap IFNAME[=MAC]] [--systemd] -- CMD [ARGS...]
 #   CMD is exec'd with ARGS as given (no shell); use `-- sh -c '...'` for shell syntax.
 #   --timeout  kill the guest after SECONDS (default 600); run.sh then exits 124
 #   --cwd      working directory in the guest (default: the current one)
@@ -19,6 +19,10 @@
 #              `ip netns exec NS run.sh --tap IFNAME ...`. MAC default: 52:54:00:12:34:56 for
 #              the first NIC, ...:57 for the second (the same in every guest: pass one).
 #              Without --tap the guest has no NIC at all.
+#   --systemd  boot the host's systemd as PID 1 in the guest (test/vm/systemd/): CMD runs as
+#              the service hostnet-vm-test.service once sysinit and basic targets are up,
+#              and may use systemctl, journalctl, systemd-analyze; the guest powers off when
+#              it ends
 # Exit status: CMD's; 124 on timeout; 125 when the guest fails before CMD finishes.
 # Guest: HOSTNET_IN_VM=1, HOME=/root, PATH=$PATH + the standard dirs, stdin /dev/null,
 # stdout and stderr both stream to this script's stdout (a serial port; the command sees
@@ -27,7 +31,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache=${HOSTNET_VM_CACHE:-/var/cache/hostnet-vm}
-timeout=600 cwd=$PWD shares=() rw=() envs=() taps=()
+timeout=600 cwd=$PWD shares=() rw=() envs=() taps=() systemd=0
 die() { echo "run.sh: $*" >&2; exit 125; }
 trap 'echo "run.sh: failed at line $LINENO" >&2' ERR
 usage() { sed -n '/^# Usage/,/^set -e/{/^set/d;s/^# \{0,1\}//;p}' "$0" >&2; exit 125; }
@@ -39,6 +43,7 @@ while (($#)); do
     --rw) rw+=("${2:?}"); shift 2 ;;
     --env) [[ ${2:-} == [A-Za-z_]*=* ]] || usage; envs+=("$2"); shift 2 ;;
     --tap) taps+=("${2:?}"); shift 2 ;;
+    --systemd) systemd=1; shift ;;
     --) shift; break ;;
     *) usage ;;
   esac
@@ -86,6 +91,7 @@ cleanup() {
   set +e
   [[ -n $wpid ]] && kill "$wpid" 2>/dev/null
   [[ -n $qpid ]] && kill -KILL "$qpid" 2>/dev/null && wait "$qpid" 2>/dev/null
+  [[ -n ${HOSTNET_VM_CONSOLE:-} && -f $tmp/console.log ]] && cp "$tmp/console.log" "$HOSTNET_VM_CONSOLE"
   rm -rf "$tmp"
   exit "$rc"
 }
@@ -132,6 +138,13 @@ tty=0 size='' # is our stdout a terminal, and its "rows cols"
     echo 'exit "$(cat /run/hostnet-vm/cmd-rc)"'
   fi
 } >"$ctl/cmd.sh"
+# --systemd: init.sh finds the units here and execs systemd (booting hostnet-vm.target).
+boot=''
+if ((systemd)); then
+  cp -r "$here/systemd" "$ctl/systemd"
+  # No first-boot questions on the console (the host's machine-id may be empty).
+  boot=' systemd.unit=hostnet-vm.target systemd.firstboot=off'
+fi
 
 # Serial ttyS0 carries CMD's output to our stdout; the kernel console is ttyS1, kept in a
 # file that is shown when the guest fails (all kernel messages if HOSTNET_VM_DEBUG is set).
@@ -143,7 +156,7 @@ qemu=(qemu-system-x86_64 -machine q35 -accel tcg,thread=multi -smp "${HOSTNET_VM
   -m "${HOSTNET_VM_MEM:-2048}" -nodefaults -no-user-config -display none -no-reboot
   -chardev stdio,id=out -serial chardev:out -chardev file,id=log,path="$tmp/console.log" -serial chardev:log
   -kernel "$cache/kernel" -initrd "$cache/initrd.gz"
-  -append "console=ttyS1 panic=-1 8250.nr_uarts=2 $klog"
+  -append "console=ttyS1 panic=-1 8250.nr_uarts=2 $klog$boot"
   "${virtfs[@]}" "${nics[@]}")
 start=$SECONDS
 "${qemu[@]}" </dev/null &
