@@ -35,6 +35,8 @@ const UINT64 = { kind: 'uint64' } as const;
 const IP_FAMILY = { kind: 'enum', name: 'IpFamily', values: { IP_FAMILY_UNSPECIFIED: 0, IPV4: 4, IPV6: 6 } } as const;
 const DIRECTION = { kind: 'enum', name: 'Direction', values: { DIRECTION_UNSPECIFIED: 0, INGRESS: 1, EGRESS: 2 } } as const;
 const IPV6_MODE = { kind: 'enum', name: 'Ipv6Mode', values: { IPV6_MODE_UNSPECIFIED: 0, SLAAC: 1, DHCPV6_STATELESS: 2, DHCPV6_STATEFUL: 3 } } as const;
+const NETWORK_MODE = { kind: 'enum', name: 'NetworkMode', values: { NETWORK_MODE_UNSPECIFIED: 0, BRIDGED: 1, ROUTED: 2 } } as const;
+const ANNOUNCE = { kind: 'enum', name: 'Announce', values: { ANNOUNCE_UNSPECIFIED: 0, HOST_ROUTES: 1, AGGREGATE: 2, NO_ANNOUNCE: 3 } } as const;
 const NAT_MODE = { kind: 'enum', name: 'NatMode', values: { NAT_MODE_UNSPECIFIED: 0, MASQUERADE: 1, SNAT: 2, NO_NAT: 3 } } as const;
 const STRING_OR_INTEGER = { kind: 'string', integerAllowed: true } as const;
 const msg = (name: MessageName): FieldType => ({ kind: 'message', name });
@@ -57,6 +59,7 @@ export const MESSAGES: Readonly<Record<MessageName, readonly FieldShape[]>> = {
   Network: [
     f('name', STRING), f('bridgeName', STRING), f('mtu', UINT32), f('uplink', msg('Uplink')), f('importedBridge', BOOL),
     f('ipFamily', IP_FAMILY), f('cidr', STRING), f('gateway', STRING), f('gatewayOnBridge', BOOL), f('dhcp', msg('Dhcp')), f('ipv6Mode', IPV6_MODE), f('ipv6', msg('Ipv6Subnet')),
+    f('mode', NETWORK_MODE), f('announce', ANNOUNCE),
   ],
   Uplink: [
     f('none', msg('NoUplink'), { oneof: 'kind' }), f('vlan', msg('VlanUplink'), { oneof: 'kind' }),

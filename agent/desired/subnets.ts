@@ -3,6 +3,7 @@
 // advertisements, auto addresses, a workload's routes, IP usage) reads networks through here.
 import { parseCidr, type Family } from '../../dataplane/ip.js';
 import { IpFamily, Ipv6Mode, type Dhcp, type Network } from '../api/gen/hostnet/v1/resources.js';
+import { isRouted, routedGatewayOf } from './routed.js';
 
 export interface Subnet {
   /** The network it belongs to. */
@@ -29,7 +30,8 @@ export function subnetsOf(n: Network): Subnet[] {
   const family = familyOf(n);
   if (family !== null) {
     out.push({
-      network: n.name, family, cidr: n.cidr, gateway: n.gateway, gatewayOnBridge: n.gatewayOnBridge,
+      // A routed network always has a gateway: the host, on each of its devices (routed.ts).
+      network: n.name, family, cidr: n.cidr, gateway: isRouted(n) ? routedGatewayOf(n) : n.gateway, gatewayOnBridge: n.gatewayOnBridge,
       ipv6Mode: n.ipv6Mode, dhcp: n.dhcp, primary: true,
     });
   }

@@ -6,6 +6,7 @@ import { capLines, clip } from '../api/echo.js';
 import { netnsPath } from '../../dataplane/netns-path.js';
 import { checkIfName, checkMac, checkMtu, checkVlanId, checkVni } from '../../dataplane/validate.js';
 import { validateNode } from './validate-node.js';
+import { validateRouted } from './validate-routed.js';
 import { validateRouters } from './validate-routers.js';
 import { validateSecurity } from './validate-security.js';
 import { IpFamily, Ipv6Mode, type Attachment, type DesiredState, type Network } from '../api/gen/hostnet/v1/resources.js';
@@ -230,6 +231,8 @@ export function validateDesiredState(state: DesiredState, previous?: DesiredStat
   validateSecurity(state, (path, rule, message) => c.add(path, rule, message));
   // The node's settings and what lets networks span hosts (validate-node.ts).
   validateNode(state, (path, rule, message) => c.add(path, rule, message));
+  // Routed networks (validate-routed.ts).
+  validateRouted(state, (path, rule, message) => c.add(path, rule, message));
   validateRouters(state, (path, rule, message) => c.add(path, rule, message));
 
   if (previous) {

@@ -4,6 +4,7 @@
 import type { Link } from '../../dataplane/types.js';
 import type { Attachment, Network } from '../api/gen/hostnet/v1/resources.js';
 import { condition as cond, type ComputedCondition } from '../conditions/condition.js';
+import { isRouted } from '../desired/routed.js';
 import { bridgeNameOf, ifNameOf, macOf, uplinkDeviceOf } from '../naming.js';
 import type { Problem } from '../reconcile/participant.js';
 
@@ -38,6 +39,10 @@ export class ProblemIndex {
 }
 
 export function networkFacts(n: Network, links: ReadonlyMap<string, Link>, problems: ProblemIndex): NetworkFacts {
+  if (isRouted(n)) {
+    // No bridge and no uplink: the network is its attachments' devices (their own conditions).
+    return { bridgeName: '', bridgeIfindex: 0, conditions: [cond('BridgeReady', true, 'Routed', 'a routed network has no bridge')] };
+  }
   const bridgeName = bridgeNameOf(n);
   const bridge = links.get(bridgeName);
   const bridgeProblem = problems.get('network', n.name, 'BridgeReady');
@@ -67,9 +72,12 @@ export function attachmentFacts(a: Attachment, network: Network | undefined, lin
   const dev = links.get(ifName);
   const bridge = network ? links.get(bridgeNameOf(network)) : undefined;
   const problem = problems.get('attachment', a.name, 'Configured');
+  const routed = network !== undefined && isRouted(network);
   let configured: ComputedCondition;
   if (problem) configured = cond('Configured', false, problem.reason, problem.message);
   else if (!dev) configured = cond('Configured', false, 'DeviceMissing', `"${ifName}" does not exist`);
+  else if (routed && !dev.up) configured = cond('Configured', false, 'DeviceDown', `"${ifName}" is down`);
+  else if (routed) configured = cond('Configured', true, 'Configured', `"${ifName}" is the workload's routed link`);
   else if (!bridge || dev.masterIndex !== bridge.index) configured = cond('Configured', false, 'NotEnslaved', `"${ifName}" is not a port of the network's bridge`);
   else if (!dev.up) configured = cond('Configured', false, 'DeviceDown', `"${ifName}" is down`);
   else configured = cond('Configured', true, 'Configured', `"${ifName}" is a port of "${bridge.name}"`);

@@ -21,6 +21,7 @@ import {
 import type { Attachment, DesiredState, Network } from '../api/gen/hostnet/v1/resources.js';
 import { canonicalCidr, parseCidr, parseIp } from '../../dataplane/ip.js';
 import { networkMtu } from '../desired/mtu.js';
+import { isRouted, routedGatewayOf } from '../desired/routed.js';
 import { subnetsOf } from '../desired/subnets.js';
 import {
   bridgeNameOf, deriveBridgeMac, HOSTNET_ADDR_PROTO, ifNameOf, macOf, networkGroup, ownerAlias, parseOwnerAlias,
@@ -112,8 +113,12 @@ export function planReconcile(desired: DesiredState, observed: ObservedState, op
   /** Steps in workload namespaces, after everything in this one. */
   const peers: PlanAction[] = [];
   const problems: PlanProblem[] = [];
-  /** Bridges that exist (index) or will be created in this plan (null). */
-  const bridges = new Map<string, { name: string; index: number | null }>();
+  /** Bridges that exist (index) or will be created in this plan (null); a routed network's has no name. */
+  const bridges = new Map<string, { name: string | null; index: number | null }>();
+  /** The devices of routed networks' attachments: their addresses are planned with them. */
+  const routedDevices = new Set<string>();
+  /** Steps after every device exists (a routed device's address). */
+  const deferred: PlanAction[] = [];
 
   /**
    * How a desired owned device stands: 'create' (absent, or an owned device in the way that
@@ -174,10 +179,15 @@ export function planReconcile(desired: DesiredState, observed: ObservedState, op
   const teardown = planDeletions([...deletions], observed.links, bulkDeleteMin);
   // Peers come up after every pair exists: interleaving each peer-up with the creations makes
   // the kernel's carrier work contend with them (measured: 2x slower for 1000 pairs).
-  return { actions: [...teardown, ...planAddressTeardown(), ...build, ...peers], problems };
+  return { actions: [...teardown, ...planAddressTeardown(), ...build, ...deferred, ...peers], problems };
 
   function planNetwork(n: Network): void {
     const resource: ResourceRef = { kind: 'network', name: n.name };
+    // A routed network has no bridge and no uplink: its attachments' devices are its links.
+    if (isRouted(n)) {
+      bridges.set(n.name, { name: null, index: null });
+      return;
+    }
     const bridgeName = bridgeNameOf(n);
     const mtu = networkMtu(n, observed);
     const group = networkGroup(n.name);
@@ -306,13 +316,35 @@ export function planReconcile(desired: DesiredState, observed: ObservedState, op
   }
 
   /**
+   * The gateway of a routed network as a /32 on one of its devices (hostnet's marker): the
+   * workload's default router there, and the DHCP server's address. Other addresses with the
+   * marker on that device go. Added after the device is made (the attachment's steps run in order).
+   */
+  function planRoutedAddress(n: Network, dev: string, resource: ResourceRef): void {
+    routedDevices.add(dev);
+    const gateway = parseIp(routedGatewayOf(n));
+    if (!gateway) return;
+    const want = `${gateway.text}/${gateway.family === 4 ? 32 : 128}`;
+    const link = byName.get(dev);
+    let present = false;
+    for (const a of link ? observed.addresses : []) {
+      if (a.index !== link!.index) continue;
+      if (canonicalCidr(a.cidr) === want) present = true;
+      else if (a.protocol === HOSTNET_ADDR_PROTO) build.push({ op: 'deleteAddress', spec: { dev, cidr: a.cidr }, resource, reason: 'added by hostnet, not the routed gateway' });
+    }
+    if (!present) {
+      deferred.push({ op: 'addAddress', spec: { dev, cidr: want, protocol: HOSTNET_ADDR_PROTO, ...(gateway.family === 6 ? { nodad: true } : {}) }, resource, reason: 'the routed gateway: missing' });
+    }
+  }
+
+  /**
    * Addresses with hostnet's marker on devices no desired network plans addresses for (e.g. the
    * imported bridge of a removed network): hostnet added them, nothing wants them. A device that
    * is a desired network's bridge is left to that network's planning (also while it cannot be
    * readied); one about to be deleted takes its addresses with it.
    */
   function planAddressTeardown(): PlanAction[] {
-    const bridgeNames = new Set(desired.networks.map((n) => bridgeNameOf(n)));
+    const bridgeNames = new Set([...desired.networks.map((n) => bridgeNameOf(n)), ...routedDevices]);
     const out: PlanAction[] = [];
     for (const a of observed.addresses) {
       if (a.protocol !== HOSTNET_ADDR_PROTO) continue;
@@ -337,10 +369,13 @@ export function planReconcile(desired: DesiredState, observed: ObservedState, op
     const group = networkGroup(network.name);
     const mac = macOf(a);
     const k = a.kind;
+    // A bridged network's port joins its bridge; a routed network's device stays on its own.
+    const master = bridge.name !== null ? { master: bridge.name } : {};
+    if (isRouted(network)) planRoutedAddress(network, name, resource);
     if (k.$case === 'tap') {
       const t = k.tap;
       const alias = ownerAlias('tap', a.name);
-      const want: Want = { name, mtu, mac: tapHostMac(mac), alias, group, up: true, master: bridge.name };
+      const want: Want = { name, mtu, mac: tapHostMac(mac), alias, group, up: true, ...master };
       // The dataplane's rule for "same TAP" (fixed flags and owners; vnet_hdr is set by whoever
       // opens it), so the planner and ensureTap never disagree.
       const tapSpec = { name, multiQueue: t.multiQueue, ...(t.owner !== undefined ? { owner: t.owner } : {}), ...(t.group !== undefined ? { groupOwner: t.group } : {}) };
@@ -358,7 +393,7 @@ export function planReconcile(desired: DesiredState, observed: ObservedState, op
     }
     const v = k.veth;
     const alias = ownerAlias('veth', a.name);
-    const want: Want = { name, mtu, alias, group, up: true, master: bridge.name };
+    const want: Want = { name, mtu, alias, group, up: true, ...master };
     // The peer is created down and brought up by a setPeerLink step at the end of the plan.
     const spec: VethSpec = { ...want, peer: { name: v.peerIfName, netns: v.peerNetns, mtu, mac } };
     const peerUp = (reason: string): void => {
@@ -445,9 +480,9 @@ export function describeAction(a: PlanAction): string {
     case 'ensureVxlan':
       return `ensure vxlan ${a.spec.name} (vni ${a.spec.vni}, master ${a.spec.master})${of}: ${a.reason}`;
     case 'ensureVeth':
-      return `ensure veth ${a.spec.name} (peer ${a.spec.peer.name} in ${a.spec.peer.netns}, master ${a.spec.master})${of}: ${a.reason}`;
+      return `ensure veth ${a.spec.name} (peer ${a.spec.peer.name} in ${a.spec.peer.netns}${a.spec.master ? `, master ${a.spec.master}` : ''})${of}: ${a.reason}`;
     case 'ensureTap':
-      return `ensure tap ${a.spec.name} (master ${a.spec.master})${of}: ${a.reason}`;
+      return `ensure tap ${a.spec.name}${a.spec.master ? ` (master ${a.spec.master})` : ''}${of}: ${a.reason}`;
     case 'setLink':
       return `set link ${a.attrs.name}${of}: ${a.reason}`;
     case 'setPeerLink':

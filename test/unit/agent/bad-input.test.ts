@@ -29,7 +29,7 @@ const CASES: [string, string, TextFormat, string][] = [
   ['MTU 1500.5', '{"networks": [{"name": "web", "mtu": 1500.5}]}', 'json', 'networks[0].mtu: expected an integer 0..4294967295, got 1500.5'],
   ['TAP owner -1', 'attachments: [{name: a, tap: {ifName: t, owner: -1}}]', 'yaml', 'attachments[0].tap.owner: expected an integer 0..4294967295, got -1'],
   ['networks not a list', 'networks: notalist', 'yaml', 'networks: expected a list of mappings (Network), got a string ("notalist")'],
-  ['a network as a bare name', 'networks: [web]', 'yaml', 'networks[0]: expected a mapping (fields name, bridgeName, mtu, uplink, importedBridge, ipFamily, cidr, gateway, gatewayOnBridge, dhcp, ipv6Mode, ipv6), got a string ("web")'],
+  ['a network as a bare name', 'networks: [web]', 'yaml', 'networks[0]: expected a mapping (fields name, bridgeName, mtu, uplink, importedBridge, ipFamily, cidr, gateway, gatewayOnBridge, dhcp, ipv6Mode, ipv6, mode, announce), got a string ("web")'],
   ['tap and veth', 'attachments: [{name: a, tap: {ifName: t}, veth: {ifName: v}}]', 'yaml', 'attachments[0]: tap and veth are mutually exclusive (give one of tap, veth)'],
   ['two uplinks', 'networks: [{name: w, uplink: {none: {}, vlan: {parent: eth1, id: 5}}}]', 'yaml', 'networks[0].uplink: none and vlan are mutually exclusive (give one of none, vlan, vxlan, untagged)'],
   ['a string field given a number', 'networks: [{name: 600}]', 'yaml', 'networks[0].name: expected a string, got 600 (quote it)'],

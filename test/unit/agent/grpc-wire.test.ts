@@ -51,7 +51,7 @@ describe('generated gRPC service', () => {
   it('unary Apply round-trips the desired state', async () => {
     const res = await new Promise<ApplyResponse>((resolve, reject) => client.apply({
       dryRun: true,
-      state: { generation: 7, networks: [{ name: 'web', cidr: '192.168.10.0/24', ipFamily: 4, gateway: '', gatewayOnBridge: false, importedBridge: false, ipv6Mode: 0 }], attachments: [], securityGroups: [], routers: [] },
+      state: { generation: 7, networks: [{ name: 'web', cidr: '192.168.10.0/24', ipFamily: 4, gateway: '', gatewayOnBridge: false, importedBridge: false, ipv6Mode: 0, mode: 0, announce: 0 }], attachments: [], securityGroups: [], routers: [] },
     }, (err, r) => (err ? reject(err) : resolve(r))));
     expect(res).toEqual({ generation: 7, plan: ['ensure bridge for web'] });
   });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseDesiredState } from '../../../agent/api/desired-state.js';
-import { DesiredState, type Attachment, type Network } from '../../../agent/api/gen/hostnet/v1/resources.js';
+import { DesiredState, NetworkMode, type Attachment, type Network } from '../../../agent/api/gen/hostnet/v1/resources.js';
 import {
   deriveAttachmentMac, deriveBridgeMac, HOSTNET_ADDR_PROTO, networkGroup, ownerAlias, tapHostMac, TEARDOWN_GROUP,
 } from '../../../agent/naming.js';
@@ -507,6 +507,23 @@ describe('planReconcile', () => {
       kernel.apply(plan.actions);
       expect(planReconcile(example(), kernel.observe()).actions).toEqual([]);
     });
+  });
+
+  it('a routed network has no bridge: its TAP stays on its own, with the gateway as a /32 after it exists; converged, nothing to do', () => {
+    const kernel = new FakeKernel(hostNics());
+    const s = DesiredState.fromPartial({
+      networks: [net({ name: 'pub', cidr: '10.95.0.0/24', mode: NetworkMode.ROUTED })],
+      attachments: [tap('r2', 'pub', 'tap-r2')],
+    });
+    const lines = planReconcile(s, kernel.observe()).actions.map(describeAction);
+    expect(lines).toEqual([
+      'ensure tap tap-r2 for attachment r2: missing',
+      'add address 10.95.0.1/32 on tap-r2 for attachment r2: the routed gateway: missing',
+    ]);
+    converge(kernel, s);
+    expect(kernel.get('hn-pub')).toBeUndefined();
+    expect(kernel.get('tap-r2')!.masterIndex).toBeNull();
+    expect(planReconcile(s, kernel.observe()).actions).toEqual([]);
   });
 
   it('a VXLAN whose local, remote, port or device changed is recreated; the same one is kept', () => {

@@ -110,6 +110,94 @@ export function ipFamilyToJSON(object: IpFamily): string {
   }
 }
 
+export enum NetworkMode {
+  NETWORK_MODE_UNSPECIFIED = 0,
+  BRIDGED = 1,
+  ROUTED = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function networkModeFromJSON(object: any): NetworkMode {
+  switch (object) {
+    case 0:
+    case "NETWORK_MODE_UNSPECIFIED":
+      return NetworkMode.NETWORK_MODE_UNSPECIFIED;
+    case 1:
+    case "BRIDGED":
+      return NetworkMode.BRIDGED;
+    case 2:
+    case "ROUTED":
+      return NetworkMode.ROUTED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return NetworkMode.UNRECOGNIZED;
+  }
+}
+
+export function networkModeToJSON(object: NetworkMode): string {
+  switch (object) {
+    case NetworkMode.NETWORK_MODE_UNSPECIFIED:
+      return "NETWORK_MODE_UNSPECIFIED";
+    case NetworkMode.BRIDGED:
+      return "BRIDGED";
+    case NetworkMode.ROUTED:
+      return "ROUTED";
+    case NetworkMode.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+export enum Announce {
+  /** ANNOUNCE_UNSPECIFIED - HOST_ROUTES. */
+  ANNOUNCE_UNSPECIFIED = 0,
+  /** HOST_ROUTES - One /32 per workload address, withdrawn when its attachment goes. */
+  HOST_ROUTES = 1,
+  /** AGGREGATE - The network's CIDR only (while it has workloads on this host). */
+  AGGREGATE = 2,
+  /** NO_ANNOUNCE - Nothing. */
+  NO_ANNOUNCE = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function announceFromJSON(object: any): Announce {
+  switch (object) {
+    case 0:
+    case "ANNOUNCE_UNSPECIFIED":
+      return Announce.ANNOUNCE_UNSPECIFIED;
+    case 1:
+    case "HOST_ROUTES":
+      return Announce.HOST_ROUTES;
+    case 2:
+    case "AGGREGATE":
+      return Announce.AGGREGATE;
+    case 3:
+    case "NO_ANNOUNCE":
+      return Announce.NO_ANNOUNCE;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return Announce.UNRECOGNIZED;
+  }
+}
+
+export function announceToJSON(object: Announce): string {
+  switch (object) {
+    case Announce.ANNOUNCE_UNSPECIFIED:
+      return "ANNOUNCE_UNSPECIFIED";
+    case Announce.HOST_ROUTES:
+      return "HOST_ROUTES";
+    case Announce.AGGREGATE:
+      return "AGGREGATE";
+    case Announce.NO_ANNOUNCE:
+      return "NO_ANNOUNCE";
+    case Announce.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export enum Ipv6Mode {
   IPV6_MODE_UNSPECIFIED = 0,
   /** SLAAC - Stateless address autoconfiguration from the advertised /64 prefix (RFC 4862). */
@@ -347,7 +435,18 @@ export interface Network {
    *   ipv6: { cidr: "fd00:10::/64", gateway: "fd00:10::1", gatewayOnBridge: true }
    * Workloads on the network get IPv6 from it too (router advertisements, SLAAC).
    */
-  ipv6?: Ipv6Subnet | undefined;
+  ipv6?:
+    | Ipv6Subnet
+    | undefined;
+  /**
+   * BRIDGED (default): one L2 segment on a bridge. ROUTED: no bridge and no layer 2 between
+   * workloads: each attachment's device is its own link, the host is every workload's gateway
+   * (the gateway address on each device, proxy ARP for the rest of the subnet) and routes one
+   * /32 to each workload address through its device; DHCP answers on each device.
+   */
+  mode: NetworkMode;
+  /** ROUTED networks with node.bgp: what BGP announces to the peers. */
+  announce: Announce;
 }
 
 /** The IPv6 half of a dual-stack network: the same fields as an IPv6 network's own. */
@@ -1423,6 +1522,8 @@ function createBaseNetwork(): Network {
     dhcp: undefined,
     ipv6Mode: 0,
     ipv6: undefined,
+    mode: 0,
+    announce: 0,
   };
 }
 
@@ -1463,6 +1564,12 @@ export const Network: MessageFns<Network> = {
     }
     if (message.ipv6 !== undefined) {
       Ipv6Subnet.encode(message.ipv6, writer.uint32(122).fork()).join();
+    }
+    if (message.mode !== 0) {
+      writer.uint32(128).int32(message.mode);
+    }
+    if (message.announce !== 0) {
+      writer.uint32(136).int32(message.announce);
     }
     return writer;
   },
@@ -1576,6 +1683,22 @@ export const Network: MessageFns<Network> = {
             message.ipv6 = Ipv6Subnet.decode(reader, reader.uint32());
             continue;
           }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.mode = reader.int32() as any;
+            continue;
+          }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.announce = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1622,6 +1745,8 @@ export const Network: MessageFns<Network> = {
         ? ipv6ModeFromJSON(object.ipv6_mode)
         : 0,
       ipv6: isSet(object.ipv6) ? Ipv6Subnet.fromJSON(object.ipv6) : undefined,
+      mode: isSet(object.mode) ? networkModeFromJSON(object.mode) : 0,
+      announce: isSet(object.announce) ? announceFromJSON(object.announce) : 0,
     };
   },
 
@@ -1663,6 +1788,12 @@ export const Network: MessageFns<Network> = {
     if (message.ipv6 !== undefined) {
       obj.ipv6 = Ipv6Subnet.toJSON(message.ipv6);
     }
+    if (message.mode !== 0) {
+      obj.mode = networkModeToJSON(message.mode);
+    }
+    if (message.announce !== 0) {
+      obj.announce = announceToJSON(message.announce);
+    }
     return obj;
   },
 
@@ -1687,6 +1818,8 @@ export const Network: MessageFns<Network> = {
     message.ipv6 = (object.ipv6 !== undefined && object.ipv6 !== null)
       ? Ipv6Subnet.fromPartial(object.ipv6)
       : undefined;
+    message.mode = object.mode ?? 0;
+    message.announce = object.announce ?? 0;
     return message;
   },
 };
