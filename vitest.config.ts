@@ -35,6 +35,16 @@ export default defineConfig({
         },
       },
       {
+        // The Debian package: built, installed with dpkg on this machine, removed and purged.
+        test: {
+          name: 'package',
+          include: ['test/package/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 60_000,
+          hookTimeout: 300_000,
+        },
+      },
+      {
         // Run inside the QEMU VM fixture by test/debian-kernel/run.sh (Debian's kernel).
         test: {
           name: 'debian-kernel',

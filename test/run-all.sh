@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test, as CI runs them (as root): build and typecheck, unit tests, integration tests in
-# network namespaces (both backends, DHCP), end-to-end tests of the agent, the VLAN suite
+# network namespaces (both backends, DHCP), end-to-end tests of the agent, the Debian package
+# (built, installed with dpkg, purged), the VLAN suite
 # (natively or in the VM fixture), port security on Debian's kernel (in the VM fixture), then a check that nothing was left behind. Ends with one line: "tests: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -23,6 +24,9 @@ npx vitest run --project integration --reporter=default --reporter=json "--outpu
 step "end-to-end tests (the real agent process, gRPC, hostnetctl, systemd unit)"
 npx vitest run --project e2e --reporter=default --reporter=json "--outputFile.json=$reports/e2e.json" || status=1
 
+step "the Debian package (npm run package, lintian, dpkg install, remove, purge)"
+npx vitest run --project package --reporter=default --reporter=json "--outputFile.json=$reports/package.json" || status=1
+
 step "VLAN tests (802.1Q)"
 bash test/vlan/run.sh "$reports" || status=1
 
@@ -32,6 +36,9 @@ bash test/debian-kernel/run.sh "$reports" || status=1
 step "leftovers"
 left=$(ip netns list | awk '{print $1}' | grep -E '^(hntest|hnbench|hndemo|netns)-' || true)  # netns-<uuid>: podman's pod namespaces
 if [[ -n $left ]]; then echo "namespaces left behind: $left"; status=1; else echo "no test namespaces left"; fi
+if [[ $(dpkg-query -W -f='${db:Status-Status}' hostnet 2>/dev/null) =~ ^(installed|config-files|unpacked|half-) ]]; then
+  echo "the hostnet package is left on this machine (the package test purges it)"; status=1
+fi
 if ip -o link show | grep -q 'alias hostnet'; then echo "the host namespace holds links with a hostnet alias"; status=1; fi
 # Traffic tools only tests start (a socat forked child outlives its namespace unless its group is stopped).
 stray=$(pgrep -a -x 'socat|iperf3' || true)
@@ -43,5 +50,5 @@ frr_dirs=$(ls -d /etc/frr/hntest-* /etc/frr/hnbench-* /var/run/frr/hntest-* /var
 if [[ -n $frr_dirs ]]; then echo "FRR instance directories left: $frr_dirs"; status=1; fi
 
 step "summary"
-node dist/test/summary.js "$reports/unit.json" "$reports/integration.json" "$reports/e2e.json" "$reports/vlan.json" "$reports/debian-kernel.json" || status=1
+node dist/test/summary.js "$reports/unit.json" "$reports/integration.json" "$reports/e2e.json" "$reports/package.json" "$reports/vlan.json" "$reports/debian-kernel.json" || status=1
 exit $status

@@ -31,6 +31,9 @@ project_pkgs+=(ndisc6 kea-dhcp6-server)
 # frr, frr-pythontools: BGP EVPN (the agent runs zebra and bgpd per node and reloads their
 # configuration with frr-reload.py); the multi-host lab runs one FRR per host namespace.
 project_pkgs+=(frr frr-pythontools)
+# dpkg-dev (dpkg-shlibdeps), lintian: npm run package builds the Debian package and its test
+# (test/package) checks it with lintian before installing it.
+project_pkgs+=(dpkg-dev lintian)
 vm_host_pkgs=(qemu-system-x86 kmod) # QEMU for the guest; kmod's modinfo resolves module deps
 
 vm_host=0 node=1
