@@ -40,6 +40,7 @@ import { DesiredStateStore } from './desired/store.js';
 import { startAgentMetrics } from './metrics/agent-metrics.js';
 import { Reconciler } from './reconcile/reconciler.js';
 import { sdNotify, startWatchdog } from './sd-notify.js';
+import { statusLine } from './status-line.js';
 import { WakeUp } from './wake-up.js';
 import { NodeAgent } from './server/node-agent.js';
 import { SERVICE_NAME, startAgentServer } from './server/server.js';
@@ -172,7 +173,16 @@ async function run(config: AgentConfig): Promise<void> {
   log.info({ actions: first.plan.actions.length, problems: first.problems.length, durationMs: Math.round(first.durationMs) }, 'converged after start');
   server.health.setStatus('', 'SERVING');
   server.health.setStatus(SERVICE_NAME, 'SERVING');
+  // STATUS= (systemctl status): the first pass's outcome with READY=1, then each pass that changes it.
+  let status = statusLine(first, effective.current());
   sdNotify('READY=1');
+  sdNotify(`STATUS=${status}`);
+  reconciler.onPass((pass) => {
+    const next = statusLine(pass, effective.current());
+    if (next === status) return;
+    status = next;
+    try { sdNotify(`STATUS=${status}`); } catch (err) { log.warn({ err }, 'status notify failed'); }
+  });
   const stopWatchdog = startWatchdog(process.env, (err) => log.error({ err }, 'watchdog notify failed'));
 
   let stopping = false;
