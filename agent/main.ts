@@ -21,6 +21,8 @@ import { setSysctl } from '../dataplane/sysctl.js';
 import { UplinkGuardParticipant } from './uplink-guard/participant.js';
 import { KernelLinksParticipant } from './kernel/participant.js';
 import { RoutersParticipant } from './routers/participant.js';
+import { RoutedParticipant } from './routed/participant.js';
+import { isRouted } from './desired/routed.js';
 import { ForwardingRecord, sysctlBatch } from './routers/forwarding.js';
 import { FloodListParticipant } from './vxlan/flood-participant.js';
 import { BgpParticipant } from './frr/participant.js';
@@ -70,8 +72,10 @@ async function run(config: AgentConfig): Promise<void> {
     netns: config.netns, stateDir: config.stateDir, neighbours: neighbourWriter(dp), log: log.child({ component: 'dhcp' }),
     assignments: (desired) => ipam.assignmentsFor(desired),
     // A protected workload's new lease is allowed by the firewall before the ACK goes out.
+    // A lease on a routed network needs its host route at once.
     onLeaseCommitted: async (network, lease) => {
       if (firewall.concerns(network, lease.mac)) await reconciler.requestResync('dhcp lease');
+      else if (effective.current().networks.some((n) => n.name === network && isRouted(n))) await reconciler.requestResync('dhcp lease on a routed network');
     },
   });
   const dhcp6 = new Dhcp6Host({
@@ -116,6 +120,23 @@ async function run(config: AgentConfig): Promise<void> {
   // Routers between networks: per-device forwarding (what it turned on recorded in the state
   // directory) and the nft table inet hostnet-routers (isolation between the rest, NAT).
   const routers = new RoutersParticipant({ nft: nftRunner(config.netns, process.env['HOSTNET_NFT'] ?? 'nft'), sysctl: sysctlBatch(config.netns), record: new ForwardingRecord(path.join(config.stateDir, 'routers-forwarding.json')) });
+  // Routed networks: a host route per workload address through its device, forwarding and
+  // proxy ARP on the devices; a route deleted by hand asks for a pass.
+  const routed = new RoutedParticipant({
+    dp, sysctl: sysctlBatch(config.netns),
+    addresses: (desired) => {
+      const assigned = ipam.assignmentsFor(desired);
+      const book = dhcp.addressBook(desired);
+      return {
+        assigned: (a) => assigned.addressesOf(a.name),
+        leased: (network, mac) => book.addressesOf(network, mac),
+        nextExpiry: () => book.nextExpiry(),
+      };
+    },
+    onDrift: (why) => void reconciler.requestResync(why),
+    wakeAt: (at) => leaseExpiry.at(at),
+    warn: (msg, fields) => log.warn(fields, msg),
+  });
   // VXLAN flood lists (uplink remotes): one all-zeros FDB entry per remote on the device the
   // links participant made; an entry changed by hand asks for a pass.
   const flood = new FloodListParticipant({ dp, onDrift: (why) => void reconciler.requestResync(why), warn: (msg, fields) => log.warn(fields, msg) });
@@ -145,7 +166,7 @@ async function run(config: AgentConfig): Promise<void> {
     advertiser.start();
     return advertiser;
   });
-  const participants: Participant[] = [ipam, firewall, uplinkGuard, ra, kernel, routers, flood, bgp, workload, new DhcpParticipant(dhcp), new DhcpParticipant(dhcp6, servesDhcp6, 'dhcp6')];
+  const participants: Participant[] = [ipam, firewall, uplinkGuard, ra, kernel, routed, routers, flood, bgp, workload, new DhcpParticipant(dhcp), new DhcpParticipant(dhcp6, servesDhcp6, 'dhcp6')];
   const reconciler = new Reconciler(dp, {
     participants,
     desired: () => effective.current(),

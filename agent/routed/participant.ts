@@ -1,0 +1,304 @@
+// The routed participant (after the links participant, which makes the devices and puts the
+// gateway on them): for every routed network, one host route per workload address through its
+// attachment's device (hostnet's protocol number), and forwarding, proxy_arp and proxy_delay 0
+// on each device (plan.ts says why). It removes only routes with hostnet's protocol that no
+// attachment wants, so an agent restart adopts what is there and removes nothing.
+//
+// The reconciler's kernel model holds links and addresses only, so route changes would not wake
+// a pass: this participant watches route (and link) events itself and keeps a record of
+// hostnet's host routes, updated by its own changes and the kernel's events, and asks for a pass
+// (onDrift) when a route it wants was deleted or one it does not want appeared. A device that
+// goes down or away takes its IPv4 routes with it without any route event: a link event for a
+// routed device makes the record unknown (read again). Refresh passes and lost events read again.
+import type { Dataplane, DataplaneWatch, Link, Route } from '../../dataplane/types.js';
+import type { DesiredState } from '../api/gen/hostnet/v1/resources.js';
+import { condition } from '../conditions/condition.js';
+import { isRouted } from '../desired/routed.js';
+import type {
+  ApplyOutcome, Participant, ParticipantPlan, PassContext, PlannedStep, Problem, ResourceReport,
+} from '../reconcile/participant.js';
+import type { SysctlBatch } from '../routers/forwarding.js';
+import { routedHostRoutes, type HostRoute, type WorkloadAddresses } from './host-routes.js';
+import {
+  HOSTNET_ROUTE_PROTO, isHostnetHostRoute, planHostRoutes, routedDevices, routedSysctls, type HostRoutesPlan,
+} from './plan.js';
+
+export type RoutedStep = PlannedStep & (
+  | { readonly op: 'addHostRoute'; readonly route: HostRoute }
+  | { readonly op: 'deleteHostRoute'; readonly route: Route }
+  | { readonly op: 'setRoutedSysctls'; readonly dev: string; readonly index: number; readonly values: Array<[string, string]> });
+
+export interface RoutedOptions {
+  dp: Pick<Dataplane, 'listRoutes' | 'addRoute' | 'deleteRoute' | 'watch'>;
+  sysctl: SysctlBatch;
+  /** The workloads' addresses (assigned by hostnet, leased by DHCP); nextExpiry: the first lease to expire. */
+  addresses: (desired: DesiredState) => WorkloadAddresses & { nextExpiry?(): number | undefined };
+  /** A host route changed under us, or events were lost: a pass should look. */
+  onDrift: (why: string) => void;
+  /** Asks for a pass at this time (a lease expires: its route goes). */
+  wakeAt?: (at: number) => void;
+  warn?: (msg: string, fields: Record<string, unknown>) => void;
+}
+
+const CONDITION = 'Routed';
+
+interface PassPlan {
+  routes: HostRoutesPlan;
+  hostRoutes: HostRoute[];
+}
+
+export class RoutedParticipant implements Participant<RoutedStep> {
+  readonly name = 'routed';
+  /** hostnet's host routes in the kernel by destination; null: unknown, read before planning. */
+  private known: Map<string, Route> | null = null;
+  /** What the last applied plan wanted (destination -> device) and the devices it routes through. */
+  private wanted = new Map<string, string>();
+  private wantedDevices = new Set<string>();
+  private lastRoutes: HostRoute[] = [];
+  /** Devices whose switches were found (or set) right, by name -> ifindex then. */
+  private tuned = new Map<string, number>();
+  private readonly planned = new WeakMap<PassContext, PassPlan>();
+  private watch: DataplaneWatch | null = null;
+  private watchWarned = false;
+  private closed = false;
+  private applying = false;
+
+  constructor(private readonly o: RoutedOptions) {}
+
+  async plan(ctx: PassContext): Promise<ParticipantPlan<RoutedStep>> {
+    const steps: RoutedStep[] = [];
+    const problems: Problem[] = [];
+    const devices = routedDevices(ctx.desired);
+    const addresses = this.o.addresses(ctx.desired);
+    const hostRoutes = routedHostRoutes(ctx.desired, addresses);
+    const expiry = addresses.nextExpiry?.();
+    if (expiry !== undefined && devices.length > 0) this.o.wakeAt?.(expiry);
+    if (devices.length > 0) await this.startWatch();
+    // Without a watch nothing keeps the record true: read on every pass then, but with no
+    // routed network only on refresh passes (and once after start: what a removed network left).
+    if (ctx.refresh || (!this.watch && devices.length > 0)) this.known = null;
+    if (this.known === null) {
+      try {
+        this.known = new Map((await this.o.dp.listRoutes()).filter(isHostnetHostRoute).map((r) => [r.destination, r]));
+      } catch (err) {
+        for (const d of devices) problems.push(this.problem(d.attachment, 'RoutesUnreadable', `cannot list routes: ${errText(err)}`));
+        this.planned.set(ctx, { routes: { add: [], remove: [], blocked: [], wanted: new Map() }, hostRoutes });
+        return { steps, problems };
+      }
+    }
+    const routes = planHostRoutes(hostRoutes, ctx.observed.links, [...this.known.values()], !ctx.holdTeardown);
+    this.planned.set(ctx, { routes, hostRoutes });
+    for (const b of routes.blocked) problems.push(this.problem(b.route.attachment, b.reason, b.message));
+    // Switches first: a route is useful once the device forwards and answers ARP for it.
+    steps.push(...await this.planSysctls(ctx, devices.map((d) => d.dev), problems, devices));
+    for (const r of routes.add) {
+      const now = this.known.get(`${r.ip}/32`);
+      steps.push({
+        op: 'addHostRoute', route: r, resource: { kind: 'attachment', name: r.attachment },
+        description: `add host route ${r.ip}/32 dev ${r.dev} proto ${HOSTNET_ROUTE_PROTO} for attachment ${r.attachment}: ${now ? `through ${now.dev ?? '?'} now` : 'missing'}`,
+      });
+    }
+    for (const r of routes.remove) {
+      steps.push({ op: 'deleteHostRoute', route: r, description: `delete host route ${r.destination} dev ${r.dev ?? '?'}: no attachment has that address` });
+    }
+    return { steps, problems };
+  }
+
+  private async planSysctls(ctx: PassContext, devs: string[], problems: Problem[], devices: ReturnType<typeof routedDevices>): Promise<RoutedStep[]> {
+    const links = new Map<string, Link>(ctx.observed.links.map((l) => [l.name, l]));
+    for (const dev of [...this.tuned.keys()]) if (!devs.includes(dev)) this.tuned.delete(dev);
+    // Only devices that exist, and only once per ifindex (a recreated device starts with defaults).
+    const look = devs.filter((dev) => {
+      const link = links.get(dev);
+      return link && (ctx.refresh || this.tuned.get(dev) !== link.index);
+    });
+    if (look.length === 0) return [];
+    const keys = look.flatMap((dev) => routedSysctls(dev).map(([k]) => k));
+    let values: Map<string, string | null>;
+    try {
+      values = await this.o.sysctl.read(keys);
+    } catch (err) {
+      for (const d of devices) if (look.includes(d.dev)) problems.push(this.problem(d.attachment, 'SysctlFailed', `cannot read the switches of ${d.dev}: ${errText(err)}`));
+      return [];
+    }
+    const steps: RoutedStep[] = [];
+    for (const dev of look) {
+      const index = links.get(dev)!.index;
+      const off = routedSysctls(dev).filter(([k, v]) => values.get(k) !== v);
+      if (off.length === 0) {
+        this.tuned.set(dev, index);
+        continue;
+      }
+      const d = devices.find((x) => x.dev === dev)!;
+      steps.push({
+        op: 'setRoutedSysctls', dev, index, values: off, resource: { kind: 'attachment', name: d.attachment },
+        description: `set ${off.map(([k, v]) => `${k.split('/').filter((_, i) => i !== 3).slice(2).join('.')}=${v}`).join(', ')} on ${dev} for attachment ${d.attachment}`,
+      });
+    }
+    return steps;
+  }
+
+  async apply(plan: ParticipantPlan<RoutedStep>, ctx: PassContext): Promise<ApplyOutcome> {
+    const mine = this.planned.get(ctx);
+    if (mine) {
+      this.wanted = mine.routes.wanted;
+      this.wantedDevices = new Set(mine.routes.wanted.values());
+      this.lastRoutes = mine.hostRoutes;
+    }
+    // Routes and switches are not links or addresses: the reconciler's model has nothing to catch up.
+    const outcome: ApplyOutcome = { applied: 0, failures: [], kernelChanged: false };
+    this.applying = true;
+    try {
+      for (const step of plan.steps) {
+        try {
+          await this.applyStep(step);
+          outcome.applied++;
+        } catch (err) {
+          const error = errText(err);
+          // Read again next time: the kernel may differ from the record.
+          if (step.op !== 'setRoutedSysctls') this.known = null;
+          const problem = step.resource
+            ? this.problem(step.resource.name, step.op === 'setRoutedSysctls' ? 'SysctlFailed' : 'RouteFailed', error)
+            : null;
+          outcome.failures.push({ step, problem, error });
+        }
+      }
+    } finally {
+      this.applying = false;
+    }
+    const drift = this.drift();
+    if (drift && outcome.failures.length === 0) this.o.onDrift(`${drift} during a pass`);
+    return outcome;
+  }
+
+  private async applyStep(step: RoutedStep): Promise<void> {
+    switch (step.op) {
+      case 'addHostRoute': {
+        const r = step.route;
+        const dest = `${r.ip}/32`;
+        await this.o.dp.addRoute({ destination: dest, dev: r.dev, protocol: HOSTNET_ROUTE_PROTO });
+        this.known?.set(dest, { family: 4, destination: dest, via: null, dev: r.dev, protocol: HOSTNET_ROUTE_PROTO, table: 254, metric: 0, scope: 253, type: 1 });
+        return;
+      }
+      case 'deleteHostRoute': {
+        const r = step.route;
+        await this.o.dp.deleteRoute({ destination: r.destination, ...(r.dev ? { dev: r.dev } : {}), protocol: HOSTNET_ROUTE_PROTO });
+        this.known?.delete(r.destination);
+        return;
+      }
+      case 'setRoutedSysctls':
+        await this.o.sysctl.write(step.values);
+        this.tuned.set(step.dev, step.index);
+    }
+  }
+
+  /** What differs between the record and what the last pass wanted, in words; null when nothing. */
+  private drift(): string | null {
+    if (!this.known) return null;
+    for (const [dest, dev] of this.wanted) {
+      const r = this.known.get(dest);
+      if (!r) return `host route ${dest} deleted`;
+      if (r.dev !== null && r.dev !== dev) return `host route ${dest} moved to ${r.dev}`;
+    }
+    for (const dest of this.known.keys()) {
+      if (!this.wanted.has(dest) && !this.lastRoutes.some((r) => `${r.ip}/32` === dest)) return `host route ${dest} appeared`;
+    }
+    return null;
+  }
+
+  /**
+   * Routed per attachment of a routed network: True with its routes ("10.95.0.11/32 via
+   * hv-r1"), or False with the reason met in this pass, or when no route could be confirmed.
+   */
+  report(ctx: PassContext, problems: readonly Problem[]): ResourceReport[] {
+    const networks = new Map(ctx.desired.networks.filter(isRouted).map((n) => [n.name, n]));
+    const mine = this.planned.get(ctx);
+    const routes = mine?.hostRoutes ?? this.lastRoutes;
+    return routedDevices(ctx.desired).map((d): ResourceReport => {
+      const resource = { kind: 'attachment' as const, name: d.attachment };
+      const own = problems.filter((p) => p.resource.kind === 'attachment' && p.resource.name === d.attachment && p.condition === CONDITION);
+      if (own.length > 0) return { resource, conditions: [condition(CONDITION, false, own[0]!.reason, own.map((p) => p.message).join('; '))] };
+      const mineRoutes = routes.filter((r) => r.attachment === d.attachment);
+      if (mineRoutes.length === 0) {
+        // A guest that takes its address by DHCP has none until its first lease: nothing is wrong yet.
+        const dhcp = networks.get(d.network)?.dhcp?.enabled === true;
+        return {
+          resource,
+          conditions: [dhcp
+            ? condition(CONDITION, true, 'AwaitingLease', `no address yet: its host route comes with its DHCP lease (${d.dev})`)
+            : condition(CONDITION, false, 'NoAddress', `no address assigned or leased: nothing to route to ${d.dev}`)],
+        };
+      }
+      const missing = mineRoutes.filter((r) => this.known?.get(`${r.ip}/32`)?.dev !== r.dev);
+      if (missing.length > 0) {
+        return { resource, conditions: [condition(CONDITION, false, 'RouteMissing', `no host route yet for ${missing.map((r) => `${r.ip}/32 via ${r.dev}`).join(', ')}`)] };
+      }
+      return { resource, conditions: [condition(CONDITION, true, 'Routed', mineRoutes.map((r) => `${r.ip}/32 via ${r.dev}`).join(', '))] };
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.watch?.close();
+    this.watch = null;
+  }
+
+  private problem(attachment: string, reason: string, message: string): Problem {
+    return { resource: { kind: 'attachment', name: attachment }, condition: CONDITION, reason, message };
+  }
+
+  private async startWatch(): Promise<void> {
+    if (this.watch || this.closed) return;
+    try {
+      // Links too: the netlink watch names a route's device only while it follows link events,
+      // and a device going down or away drops its routes silently.
+      this.watch = await this.o.dp.watch({
+        onEvent: (e) => {
+          if (e.kind === 'route') this.onRoute(e.action, e.route);
+          else if (e.kind === 'link') this.onLink(e.action, e.link);
+        },
+        onResync: (reason) => {
+          this.known = null;
+          this.o.onDrift(`route events lost (${reason})`);
+        },
+      }, ['link', 'route']);
+      // Whatever happened before the watch started is unknown: read once now.
+      this.known = null;
+      if (this.closed) {
+        this.watch.close();
+        this.watch = null;
+      }
+    } catch (err) {
+      // Not fatal: every pass then reads the routes (a hand-deleted route waits for the next pass).
+      if (!this.watchWarned) this.o.warn?.('cannot watch route events: routes are read on every pass', { err: errText(err) });
+      this.watchWarned = true;
+    }
+  }
+
+  private onRoute(action: 'new' | 'del', r: Route): void {
+    if (this.closed || !this.known || !isHostnetHostRoute(r)) return;
+    if (action === 'new') this.known.set(r.destination, r);
+    else {
+      const had = this.known.get(r.destination);
+      if (had && (r.dev === null || had.dev === null || had.dev === r.dev)) this.known.delete(r.destination);
+    }
+    if (this.applying) return;
+    const drift = this.drift();
+    if (drift) this.o.onDrift(drift);
+  }
+
+  private onLink(action: 'new' | 'del', link: Link): void {
+    if (this.closed || !this.known) return;
+    if (!this.wantedDevices.has(link.name) && ![...this.known.values()].some((r) => r.dev === link.name)) return;
+    if (action === 'new' && link.up) return;
+    // Its IPv4 routes went with it, and no route event says so.
+    this.known = null;
+    if (action === 'del') this.tuned.delete(link.name);
+    // Even during a pass (it may have planned already): the request waits for it.
+    this.o.onDrift(`routed device ${link.name} ${action === 'del' ? 'deleted' : 'down'}`);
+  }
+}
+
+function errText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
