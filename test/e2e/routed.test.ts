@@ -1,0 +1,243 @@
+// Routed networks (issue 13), with the real hostnet-agent in a namespace that plays the host: the
+// issue's YAML shape (mode ROUTED, 10.95.0.0/24, DHCP on) with two veth workloads holding static
+// addresses and a TAP attachment. Witnesses: ping between the workload namespaces and to the
+// gateway; an ARP request from one workload for the other's address (scapy, as arping would)
+// answered with the host device's MAC while a sniffer in the other workload sees no ARP of the
+// first; `ip -j -N route` in the agent's namespace (the /32s with protocol 104); the devices'
+// sysctls; GetStatus's Routed; a route deleted by hand coming back; restarts (SIGTERM, kill -9)
+// that keep ifindexes and routes while a ping loop runs; an attachment removed with its route.
+// Once per dataplane backend (netlink, iproute2): their route operations and route watches differ.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import YAML from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { NodeAgentClient } from '../../agent/api/gen/hostnet/v1/agent.js';
+import { ConditionStatus } from '../../agent/api/gen/hostnet/v1/status.js';
+import { agentClient, buildDist, hostnetctl, rpc, startAgent, type AgentProcess } from '../lib/agent-process.js';
+import { eventually } from '../lib/agent-state.js';
+import { createTestNetns, destroyAllTestNetns, destroyTestNetns } from '../lib/netns.js';
+
+/** The host and the two pods of the backend under test (made in its beforeAll). */
+const ns: string[] = [];
+let backend: 'netlink' | 'iproute2' = 'netlink';
+// Whatever a failing run left.
+afterAll(destroyAllTestNetns);
+const host = (): string => ns[0]!;
+const podA = (): string => ns[1]!;
+const podB = (): string => ns[2]!;
+const PY = '/usr/bin/python3';
+const IP = { a: '10.95.0.11', b: '10.95.0.12', tap: '10.95.0.13', gw: '10.95.0.1' };
+
+// The issue's network without its dhcp section: DHCP on routed networks is refused by validation
+// until its per-device servers exist; the TAP gets a static address instead of its lease.
+const PUB = { name: 'pub', mode: 'ROUTED', ipFamily: 'IPV4', cidr: '10.95.0.0/24' };
+const att = {
+  a: () => ({ name: 'r1', network: 'pub', veth: { ifName: 'hv-r1', peerNetns: `/var/run/netns/${podA()}`, peerIfName: 'eth0' }, ip: { static: IP.a } }),
+  b: () => ({ name: 'r3', network: 'pub', veth: { ifName: 'hv-r3', peerNetns: `/var/run/netns/${podB()}`, peerIfName: 'eth0' }, ip: { static: IP.b } }),
+  tap: () => ({ name: 'r2', network: 'pub', tap: { ifName: 'tap-r2' }, mac: '52:54:00:95:00:02', ip: { static: IP.tap } }),
+};
+
+let dir: string;
+let socket: string;
+let stateDir: string;
+let agent: AgentProcess | null = null;
+let client: NodeAgentClient | null = null;
+let generation = 0;
+const loops: ResultPromise[] = [];
+
+async function apply(attachments: unknown[]): Promise<void> {
+  const file = path.join(dir, `state-${++generation}.yaml`);
+  await writeFile(file, YAML.stringify({ generation, networks: [PUB], attachments }));
+  const r = await hostnetctl(socket, ['apply', '-f', file]);
+  expect(r.exitCode, `${r.stderr}\n${r.stdout}`).toBe(0);
+}
+async function boot(): Promise<void> {
+  agent = await startAgent({ netns: host(), socket, stateDir, extraArgs: ['--dataplane', backend] });
+  client?.close();
+  client = agentClient(socket);
+}
+const inNs = (netns: string, cmd: string, args: string[]) => execa('ip', ['netns', 'exec', netns, cmd, ...args], { reject: false });
+async function pings(from: string, ip: string): Promise<boolean> {
+  return (await inNs(from, 'ping', ['-c', '1', '-W', '1', ip])).exitCode === 0;
+}
+interface JRoute { dst: string; dev: string; protocol: string | number; scope?: string | number }
+/** hostnet's host routes in the agent's namespace, "dst dev", sorted. */
+async function hostRoutes(): Promise<string[]> {
+  const r = await execa('ip', ['-n', host(), '-j', '-N', 'route', 'show', 'proto', '104']);
+  return (JSON.parse(r.stdout || '[]') as JRoute[]).map((x) => `${x.dst} ${x.dev}`).sort();
+}
+async function ifindex(netns: string, dev: string): Promise<number> {
+  return (JSON.parse((await execa('ip', ['-n', netns, '-j', 'link', 'show', dev])).stdout) as Array<{ ifindex: number }>)[0]!.ifindex;
+}
+async function mac(netns: string, dev: string): Promise<string> {
+  return (JSON.parse((await execa('ip', ['-n', netns, '-j', 'link', 'show', dev])).stdout) as Array<{ address: string }>)[0]!.address;
+}
+async function sysctl(key: string): Promise<string> {
+  return (await inNs(host(), 'sysctl', ['-n', key])).stdout.trim();
+}
+async function routedCondition(name: string) {
+  const s = await rpc(client!, client!.getStatus, {});
+  return s.attachments.find((a) => a.name === name)?.conditions.find((c) => c.type === 'Routed');
+}
+
+/** A ping loop from pod A to pod B, 10 a second; resolves with (sent, received) once stopped. */
+function pingLoop(): { stop(): Promise<{ sent: number; received: number }> } {
+  const p = execa('ip', ['netns', 'exec', podA(), 'ping', '-i', '0.1', '-W', '1', IP.b], { reject: false });
+  loops.push(p);
+  return {
+    async stop() {
+      p.kill('SIGINT');
+      const r = await p;
+      const m = /(\d+) packets transmitted, (\d+) received/.exec(r.stdout);
+      return { sent: Number(m?.[1] ?? 0), received: Number(m?.[2] ?? 0) };
+    },
+  };
+}
+
+// Sniffs ARP on eth0 for `secs` seconds, printing one JSON line per packet (as tcpdump would show them).
+const SNIFF = `
+import json, sys
+from scapy.all import sniff, ARP
+for p in sniff(iface='eth0', filter='arp', timeout=float(sys.argv[1])):
+    a = p[ARP]
+    print(json.dumps({'op': int(a.op), 'hwsrc': a.hwsrc, 'psrc': a.psrc, 'pdst': a.pdst}))
+`;
+// One broadcast ARP request on eth0 for argv[1] (arping -I eth0): prints the answers' hwsrc.
+const ARPING = `
+import sys
+from scapy.all import srp, Ether, ARP, get_if_hwaddr, conf
+conf.verb = 0
+me = get_if_hwaddr('eth0')
+ans, _ = srp(Ether(dst='ff:ff:ff:ff:ff:ff', src=me) / ARP(op=1, hwsrc=me, psrc=sys.argv[2], pdst=sys.argv[1]), iface='eth0', timeout=2, multi=True)
+for _, r in ans:
+    print(r[ARP].hwsrc)
+`;
+
+for (const which of ['netlink', 'iproute2'] as const) describe(`routed networks with the real agent (${which} backend)`, () => {
+  beforeAll(async () => {
+    backend = which;
+    await buildDist();
+    ns.length = 0;
+    for (let i = 0; i < 3; i++) ns.push(await createTestNetns('rtd'));
+    dir = await mkdtemp(path.join(tmpdir(), 'hostnet-rtd-'));
+    socket = path.join(dir, 'run', 'agent.sock');
+    stateDir = path.join(dir, 'state');
+    generation = 0;
+    await boot();
+  });
+
+  afterAll(async () => {
+    for (const l of loops.splice(0)) l.kill('SIGKILL');
+    client?.close();
+    client = null;
+    if (agent) await agent.stop().catch(() => undefined);
+    agent = null;
+    await Promise.all(ns.map(destroyTestNetns));
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('two veth workloads reach each other and the gateway only through the host; the TAP has its device', async () => {
+    await apply([att.a(), att.tap(), att.b()]);
+    for (const [p, ip] of [[podA(), IP.a], [podB(), IP.b]] as const) {
+      await eventually(`${ip}/24 and the default route via the gateway in ${p}`, async () =>
+        (await execa('ip', ['-n', p, 'addr', 'show', 'eth0'])).stdout.includes(`${ip}/24`)
+        && (await execa('ip', ['-n', p, 'route', 'show', 'default'])).stdout.includes(`via ${IP.gw}`));
+    }
+    await eventually('host routes with protocol 104', async () => {
+      const r = await hostRoutes();
+      return r.includes(`${IP.a} hv-r1`) && r.includes(`${IP.b} hv-r3`) ? r : undefined;
+    });
+    const json = JSON.parse((await execa('ip', ['-n', host(), '-j', '-N', 'route', 'show', `${IP.a}/32`])).stdout) as JRoute[];
+    // -N prints numbers, as strings: protocol 104, scope link (253).
+    expect(json).toEqual([expect.objectContaining({ dst: IP.a, dev: 'hv-r1', protocol: '104', scope: '253' })]);
+
+    for (const dev of ['hv-r1', 'hv-r3', 'tap-r2']) {
+      expect(await sysctl(`net.ipv4.conf.${dev}.forwarding`), dev).toBe('1');
+      expect(await sysctl(`net.ipv4.conf.${dev}.proxy_arp`), dev).toBe('1');
+      expect(await sysctl(`net.ipv4.neigh.${dev}.proxy_delay`), dev).toBe('0');
+    }
+    // Per device only: the host-wide switch stays off.
+    expect(await sysctl('net.ipv4.ip_forward')).toBe('0');
+
+    await eventually('A pings B', () => pings(podA(), IP.b));
+    expect(await pings(podB(), IP.a)).toBe(true);
+    expect(await pings(podA(), IP.gw)).toBe(true);
+    expect(await pings(podB(), IP.gw)).toBe(true);
+
+    // The TAP: its device, no bridge, the gateway as a /32.
+    const tapAddrs = (await execa('ip', ['-n', host(), '-o', 'addr', 'show', 'dev', 'tap-r2'])).stdout;
+    expect(tapAddrs).toContain(`${IP.gw}/32`);
+    expect((await execa('ip', ['-n', host(), '-j', 'link', 'show', 'type', 'bridge'])).stdout).toBe('[ ]'.replace(' ', ''));
+
+    const r1 = await eventually('Routed True for r1', async () => {
+      const c = await routedCondition('r1');
+      return c?.status === ConditionStatus.CONDITION_STATUS_TRUE ? c : undefined;
+    });
+    expect(r1.message).toBe(`${IP.a}/32 via hv-r1`);
+    // A TAP without a guest (no carrier) still gets its route.
+    expect(await hostRoutes()).toEqual([`${IP.a} hv-r1`, `${IP.b} hv-r3`, `${IP.tap} tap-r2`]);
+    expect(await routedCondition('r2')).toMatchObject({ status: ConditionStatus.CONDITION_STATUS_TRUE, message: `${IP.tap}/32 via tap-r2` });
+  });
+
+  it('ARP from one workload for the other is answered by the host device, never crosses to the other workload', async () => {
+    const hostMac = await mac(host(), 'hv-r1');
+    const bMac = await mac(podB(), 'eth0');
+    const aMac = await mac(podA(), 'eth0');
+    // Nobody knows anybody: B and the host must ask again, so the sniffer has something to see.
+    await execa('ip', ['-n', podA(), 'neigh', 'flush', 'dev', 'eth0']);
+    await execa('ip', ['-n', podB(), 'neigh', 'flush', 'dev', 'eth0']);
+    await execa('ip', ['-n', host(), 'neigh', 'flush', 'dev', 'hv-r3']);
+    const sniffer = execa('ip', ['netns', 'exec', podB(), PY, '-c', SNIFF, '4'], { reject: false });
+    loops.push(sniffer);
+    await new Promise((r) => setTimeout(r, 1500)); // scapy's start-up
+    const answers = (await inNs(podA(), PY, ['-c', ARPING, IP.b, IP.a])).stdout.split('\n').filter(Boolean);
+    expect(answers).toEqual([hostMac]);
+    expect(answers).not.toContain(bMac);
+    // The kernel's own resolution too.
+    expect(await pings(podA(), IP.b)).toBe(true);
+    const neigh = (await execa('ip', ['-n', podA(), 'neigh', 'show', IP.b, 'dev', 'eth0'])).stdout;
+    expect(neigh).toContain(`lladdr ${hostMac}`);
+    // B sees ARP only from the host's device (its questions, and its proxy answers for A's
+    // address when B asks), never a frame of A.
+    const seen = (await sniffer).stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { hwsrc: string; psrc: string });
+    const hostSideOfB = await mac(host(), 'hv-r3');
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.filter((p) => p.hwsrc === aMac)).toEqual([]);
+    expect(seen.filter((p) => p.hwsrc !== hostSideOfB && p.hwsrc !== bMac)).toEqual([]);
+  });
+
+  it('a host route deleted by hand comes back at once', async () => {
+    await execa('ip', ['-n', host(), 'route', 'del', `${IP.a}/32`, 'dev', 'hv-r1']);
+    await eventually('the route back', async () => (await hostRoutes()).includes(`${IP.a} hv-r1`), 3000);
+    expect(await pings(podB(), IP.a)).toBe(true);
+  });
+
+  for (const how of ['SIGTERM', 'kill -9'] as const) {
+    it(`an agent restart (${how}) removes no route and keeps the devices`, async () => {
+      const routesBefore = await hostRoutes();
+      const indexes = [await ifindex(host(), 'hv-r1'), await ifindex(host(), 'hv-r3'), await ifindex(host(), 'tap-r2')];
+      const loop = pingLoop();
+      await new Promise((r) => setTimeout(r, 500));
+      if (how === 'SIGTERM') expect(await agent!.stop()).toBe(0);
+      else await agent!.kill9();
+      expect(await hostRoutes()).toEqual(routesBefore);
+      await boot();
+      await new Promise((r) => setTimeout(r, 500));
+      const { sent, received } = await loop.stop();
+      expect(sent).toBeGreaterThan(5);
+      expect(sent - received, `${received}/${sent}`).toBeLessThanOrEqual(1);
+      expect(await hostRoutes()).toEqual(routesBefore);
+      expect([await ifindex(host(), 'hv-r1'), await ifindex(host(), 'hv-r3'), await ifindex(host(), 'tap-r2')]).toEqual(indexes);
+      expect(agent!.logs()).not.toMatch(/delete host route/);
+    });
+  }
+
+  it('removing an attachment removes its route', async () => {
+    await apply([att.a(), att.tap()]);
+    await eventually('route of r3 gone', async () => !(await hostRoutes()).some((r) => r.startsWith(`${IP.b} `)));
+    expect(await hostRoutes()).toEqual([`${IP.a} hv-r1`, `${IP.tap} tap-r2`]);
+    expect(await pings(podA(), IP.gw)).toBe(true);
+  });
+});
