@@ -208,10 +208,15 @@ for (const which of ['netlink', 'iproute2'] as const) describe(`routed networks 
     expect(seen.filter((p) => p.hwsrc !== hostSideOfB && p.hwsrc !== bMac)).toEqual([]);
   });
 
-  it('a host route deleted by hand comes back at once', async () => {
+  it('a host route deleted by hand comes back at once, also after its device went down', async () => {
     await execa('ip', ['-n', host(), 'route', 'del', `${IP.a}/32`, 'dev', 'hv-r1']);
     await eventually('the route back', async () => (await hostRoutes()).includes(`${IP.a} hv-r1`), 3000);
     expect(await pings(podB(), IP.a)).toBe(true);
+    // A device taken down loses its routes without a route event: up again (the links
+    // participant), the route follows.
+    await execa('ip', ['-n', host(), 'link', 'set', 'hv-r1', 'down']);
+    await eventually('hv-r1 up with its route again', async () => (await hostRoutes()).includes(`${IP.a} hv-r1`), 3000);
+    await eventually('B pings A again', () => pings(podB(), IP.a));
   });
 
   for (const how of ['SIGTERM', 'kill -9'] as const) {
