@@ -55,6 +55,8 @@ export class RoutedParticipant implements Participant<RoutedStep> {
   private wanted = new Map<string, string>();
   private wantedDevices = new Set<string>();
   private lastRoutes: HostRoute[] = [];
+  /** Whether the last applied pass could remove routes (not while teardown is held). */
+  private teardown = true;
   /** Devices whose switches were found (or set) right, by name -> ifindex then. */
   private tuned = new Map<string, number>();
   private readonly planned = new WeakMap<PassContext, PassPlan>();
@@ -145,6 +147,7 @@ export class RoutedParticipant implements Participant<RoutedStep> {
       this.wantedDevices = new Set(mine.routes.wanted.values());
       this.lastRoutes = mine.hostRoutes;
     }
+    this.teardown = !ctx.holdTeardown;
     // Routes and switches are not links or addresses: the reconciler's model has nothing to catch up.
     const outcome: ApplyOutcome = { applied: 0, failures: [], kernelChanged: false };
     this.applying = true;
@@ -200,6 +203,8 @@ export class RoutedParticipant implements Participant<RoutedStep> {
       if (!r) return `host route ${dest} deleted`;
       if (r.dev !== null && r.dev !== dev) return `host route ${dest} moved to ${r.dev}`;
     }
+    // A route no attachment wants is drift only when a pass would remove it (else: a pass loop).
+    if (!this.teardown) return null;
     for (const dest of this.known.keys()) {
       if (!this.wanted.has(dest) && !this.lastRoutes.some((r) => `${r.ip}/32` === dest)) return `host route ${dest} appeared`;
     }

@@ -172,3 +172,17 @@ describe('RoutedParticipant', () => {
     expect(f.drifts).toEqual([]);
   });
 });
+
+describe('RoutedParticipant while teardown is held', () => {
+  it('keeps a route no attachment wants and does not ask for passes about it', async () => {
+    const f = fakes({});
+    f.kernel.set('10.95.0.77/32', route('10.95.0.77', 'hv-r1'));
+    const held: PassContext = { ...ctx([link('hv-r1'), link('tap-r2')]), holdTeardown: true };
+    const r = await pass(f.p, held);
+    expect(r.plan.steps.filter((s) => s.op === 'deleteHostRoute')).toEqual([]);
+    expect(f.kernel.has('10.95.0.77/32')).toBe(true);
+    expect(f.drifts).toEqual([]);
+    const after = await pass(f.p, ctx([link('hv-r1'), link('tap-r2')]));
+    expect(after.plan.steps.filter((s) => s.op === 'deleteHostRoute').map((s) => s.description)).toEqual(['delete host route 10.95.0.77/32 dev hv-r1: no attachment has that address']);
+  });
+});
