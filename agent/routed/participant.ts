@@ -26,7 +26,7 @@ import {
 export type RoutedStep = PlannedStep & (
   | { readonly op: 'addHostRoute'; readonly route: HostRoute }
   | { readonly op: 'deleteHostRoute'; readonly route: Route }
-  | { readonly op: 'setRoutedSysctls'; readonly dev: string; readonly index: number; readonly values: Array<[string, string]> });
+  | { readonly op: 'setRoutedSysctls'; readonly devices: ReadonlyArray<{ dev: string; index: number; attachment: string }>; readonly values: Array<[string, string]> });
 
 export interface RoutedOptions {
   dp: Pick<Dataplane, 'listRoutes' | 'addRoute' | 'deleteRoute' | 'watch'>;
@@ -123,7 +123,10 @@ export class RoutedParticipant implements Participant<RoutedStep> {
       for (const d of devices) if (look.includes(d.dev)) problems.push(this.problem(d.attachment, 'SysctlFailed', `cannot read the switches of ${d.dev}: ${errText(err)}`));
       return [];
     }
-    const steps: RoutedStep[] = [];
+    // One write for every device (one process, not one per device: 1000 TAPs at once).
+    const changed: Array<{ dev: string; index: number; attachment: string }> = [];
+    const writes: Array<[string, string]> = [];
+    const words: string[] = [];
     for (const dev of look) {
       const index = links.get(dev)!.index;
       const off = routedSysctls(dev).filter(([k, v]) => values.get(k) !== v);
@@ -131,13 +134,16 @@ export class RoutedParticipant implements Participant<RoutedStep> {
         this.tuned.set(dev, index);
         continue;
       }
-      const d = devices.find((x) => x.dev === dev)!;
-      steps.push({
-        op: 'setRoutedSysctls', dev, index, values: off, resource: { kind: 'attachment', name: d.attachment },
-        description: `set ${off.map(([k, v]) => `${k.split('/').filter((_, i) => i !== 3).slice(2).join('.')}=${v}`).join(', ')} on ${dev} for attachment ${d.attachment}`,
-      });
+      changed.push({ dev, index, attachment: devices.find((x) => x.dev === dev)!.attachment });
+      writes.push(...off);
+      words.push(`${off.map(([k, v]) => `${k.split('/').filter((_, i) => i !== 3).slice(2).join('.')}=${v}`).join(', ')} on ${dev}`);
     }
-    return steps;
+    if (changed.length === 0) return [];
+    return [{
+      op: 'setRoutedSysctls', devices: changed, values: writes,
+      ...(changed.length === 1 ? { resource: { kind: 'attachment' as const, name: changed[0]!.attachment } } : {}),
+      description: `set ${words.join('; ')}`,
+    }];
   }
 
   async apply(plan: ParticipantPlan<RoutedStep>, ctx: PassContext): Promise<ApplyOutcome> {
@@ -152,26 +158,37 @@ export class RoutedParticipant implements Participant<RoutedStep> {
     const outcome: ApplyOutcome = { applied: 0, failures: [], kernelChanged: false };
     this.applying = true;
     try {
-      for (const step of plan.steps) {
-        try {
-          await this.applyStep(step);
-          outcome.applied++;
-        } catch (err) {
-          const error = errText(err);
-          // Read again next time: the kernel may differ from the record.
-          if (step.op !== 'setRoutedSysctls') this.known = null;
-          const problem = step.resource
-            ? this.problem(step.resource.name, step.op === 'setRoutedSysctls' ? 'SysctlFailed' : 'RouteFailed', error)
-            : null;
-          outcome.failures.push({ step, problem, error });
-        }
-      }
+      // The switches first; then every route at once (the iproute2 backend makes them one
+      // `ip -batch`, netlink pipelines the requests).
+      const sysctlSteps = plan.steps.filter((st) => st.op === 'setRoutedSysctls');
+      for (const step of sysctlSteps) await this.run(step, outcome);
+      await Promise.all(plan.steps.filter((st) => st.op !== 'setRoutedSysctls').map((step) => this.run(step, outcome)));
     } finally {
       this.applying = false;
     }
     const drift = this.drift();
     if (drift && outcome.failures.length === 0) this.o.onDrift(`${drift} during a pass`);
     return outcome;
+  }
+
+  private async run(step: RoutedStep, outcome: ApplyOutcome): Promise<void> {
+    try {
+      await this.applyStep(step);
+      outcome.applied++;
+    } catch (err) {
+      const error = errText(err);
+      if (step.op === 'setRoutedSysctls') {
+        // Which key failed is in the message; every device of the batch is looked at again.
+        for (const d of step.devices) {
+          this.tuned.delete(d.dev);
+          outcome.failures.push({ step, error, problem: this.problem(d.attachment, 'SysctlFailed', `cannot set the switches of ${d.dev}: ${error}`) });
+        }
+        return;
+      }
+      // Read again next time: the kernel may differ from the record.
+      this.known = null;
+      outcome.failures.push({ step, error, problem: step.resource ? this.problem(step.resource.name, 'RouteFailed', error) : null });
+    }
   }
 
   private async applyStep(step: RoutedStep): Promise<void> {
@@ -191,7 +208,7 @@ export class RoutedParticipant implements Participant<RoutedStep> {
       }
       case 'setRoutedSysctls':
         await this.o.sysctl.write(step.values);
-        this.tuned.set(step.dev, step.index);
+        for (const d of step.devices) this.tuned.set(d.dev, d.index);
     }
   }
 

@@ -24,6 +24,7 @@ const ns: string[] = [];
 let backend: 'netlink' | 'iproute2' = 'netlink';
 // Whatever a failing run left.
 afterAll(destroyAllTestNetns);
+beforeAll(buildDist);
 const host = (): string => ns[0]!;
 const podA = (): string => ns[1]!;
 const podB = (): string => ns[2]!;
@@ -118,7 +119,6 @@ for _, r in ans:
 for (const which of ['netlink', 'iproute2'] as const) describe(`routed networks with the real agent (${which} backend)`, () => {
   beforeAll(async () => {
     backend = which;
-    await buildDist();
     ns.length = 0;
     for (let i = 0; i < 3; i++) ns.push(await createTestNetns('rtd'));
     dir = await mkdtemp(path.join(tmpdir(), 'hostnet-rtd-'));

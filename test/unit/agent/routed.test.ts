@@ -119,10 +119,12 @@ describe('RoutedParticipant', () => {
     expect([...f.kernel.keys()].sort()).toEqual(['10.95.0.11/32', '10.95.0.20/32']);
     expect(f.kernel.get('10.95.0.11/32')!.protocol).toBe(104);
     // Only what was off: hv-r1's proxy_arp was on already.
-    expect(f.writes).toEqual([
-      [['net/ipv4/conf/hv-r1/forwarding', '1'], ['net/ipv4/neigh/hv-r1/proxy_delay', '0']],
-      [['net/ipv4/conf/tap-r2/forwarding', '1'], ['net/ipv4/conf/tap-r2/proxy_arp', '1'], ['net/ipv4/neigh/tap-r2/proxy_delay', '0']],
-    ]);
+    // One write for both devices.
+    expect(f.writes).toEqual([[
+      ['net/ipv4/conf/hv-r1/forwarding', '1'], ['net/ipv4/neigh/hv-r1/proxy_delay', '0'],
+      ['net/ipv4/conf/tap-r2/forwarding', '1'], ['net/ipv4/conf/tap-r2/proxy_arp', '1'], ['net/ipv4/neigh/tap-r2/proxy_delay', '0'],
+    ]]);
+    expect(first.plan.steps[0]!.description).toBe('set conf.forwarding=1, neigh.proxy_delay=0 on hv-r1; conf.forwarding=1, conf.proxy_arp=1, neigh.proxy_delay=0 on tap-r2');
     const r1 = first.report.find((r) => r.resource.name === 'r1')!.conditions[0]!;
     expect(r1).toMatchObject({ type: 'Routed', status: ConditionStatus.CONDITION_STATUS_TRUE, message: '10.95.0.11/32 via hv-r1' });
 
@@ -184,5 +186,39 @@ describe('RoutedParticipant while teardown is held', () => {
     expect(f.drifts).toEqual([]);
     const after = await pass(f.p, ctx([link('hv-r1'), link('tap-r2')]));
     expect(after.plan.steps.filter((s) => s.op === 'deleteHostRoute').map((s) => s.description)).toEqual(['delete host route 10.95.0.77/32 dev hv-r1: no attachment has that address']);
+  });
+});
+
+describe('RoutedParticipant failures', () => {
+  it('a failed switch write or route is Routed False for its attachments, and tried again', async () => {
+    let failSysctl = true;
+    let failRoute = true;
+    const added: string[] = [];
+    const p = new RoutedParticipant({
+      dp: {
+        listRoutes: async () => added.map((d) => route(d.replace('/32', ''), d === '10.95.0.11/32' ? 'hv-r1' : 'tap-r2')),
+        addRoute: async (s) => { if (failRoute && s.dev === 'tap-r2') throw new Error('replace route 10.95.0.20/32: ENETDOWN'); added.push(s.destination); },
+        deleteRoute: async () => {},
+        watch: async () => ({ close() {}, pause() {}, resume() {}, flush: async () => true }),
+      },
+      sysctl: {
+        read: async (keys) => new Map(keys.map((k) => [k, '0'])),
+        write: async () => { if (failSysctl) throw new Error('set sysctl net/ipv4/conf/hv-r1/proxy_arp: EIO'); },
+      },
+      addresses: () => ADDRS,
+      onDrift: () => {},
+    });
+    const links = [link('hv-r1'), link('tap-r2')];
+    const r = await pass(p, ctx(links));
+    const by = (name: string) => r.report.find((x) => x.resource.name === name)!.conditions[0]!;
+    expect(by('r1')).toMatchObject({ status: ConditionStatus.CONDITION_STATUS_FALSE, reason: 'SysctlFailed' });
+    expect(by('r2').status).toBe(ConditionStatus.CONDITION_STATUS_FALSE);
+    expect(added).toEqual(['10.95.0.11/32']);
+    failSysctl = false;
+    failRoute = false;
+    const again = await pass(p, ctx(links));
+    // The failed route made the record unknown: read again, only the missing one is added.
+    expect(again.plan.steps.map((s) => s.op)).toEqual(['setRoutedSysctls', 'addHostRoute']);
+    expect(again.report.every((x) => x.conditions[0]!.status === ConditionStatus.CONDITION_STATUS_TRUE)).toBe(true);
   });
 });
