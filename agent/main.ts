@@ -147,6 +147,12 @@ async function run(config: AgentConfig): Promise<void> {
     // A session, a VNI or a daemon changed: the report would say something new.
     onStateChange: (why) => void reconciler.requestResync(why),
     warn: (msg, fields) => log.warn(fields, msg),
+    // Routed networks' host routes are announced: the same addresses the routed participant routes.
+    addresses: (desired) => {
+      const assigned = ipam.assignmentsFor(desired);
+      const book = dhcp.addressBook(desired);
+      return { assigned: (a) => assigned.addressesOf(a.name), leased: (network, mac) => book.addressesOf(network, mac) };
+    },
   });
   const openDataplane = (netns: string | null): Promise<Dataplane> =>
     config.dataplane === 'iproute2' ? openIproute2Dataplane(netns) : openNetlinkDataplane(netns);

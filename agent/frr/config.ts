@@ -7,7 +7,10 @@
 // (eBGP or iBGP by the number) and description, and one block per address family: today L2VPN
 // EVPN with every peer activated and `advertise-all-vni` (zebra hands every VNI of a VXLAN
 // device in a bridge to bgpd: local MACs go out as type-2 routes, the VTEP as a type-3 route).
-import type { Bgp, DesiredState } from '../api/gen/hostnet/v1/resources.js';
+// Routed networks (issue 13) add IPv4 unicast: see routedFamily() and routedPolicy().
+import { Announce, type Bgp, type DesiredState } from '../api/gen/hostnet/v1/resources.js';
+import { isRouted } from '../desired/routed.js';
+import type { HostRoute } from '../routed/host-routes.js';
 
 export interface FrrConfigInput {
   /** Shown in FRR's prompt and logs. */
@@ -16,6 +19,8 @@ export interface FrrConfigInput {
   bgp: Bgp | null;
   /** The desired state the address families read (issue 13: routed networks' prefixes). */
   desired?: DesiredState;
+  /** The routed networks' host routes (agent/routed/host-routes.ts routedHostRoutes of `desired`). */
+  hostRoutes?: readonly HostRoute[];
 }
 
 /** One `address-family` block of `router bgp`, with the peers activated in it. */
@@ -31,14 +36,95 @@ function evpnFamily(): AddressFamily {
   return { name: 'l2vpn evpn', lines: ['advertise-all-vni'] };
 }
 
+/** Names of the policy objects routedPolicy() writes (hostnet's own, never an operator's). */
+export const ROUTED_PREFIX_LIST = 'hostnet-routed';
+export const LOCAL_AS_PATH = 'hostnet-local';
+export const ROUTED_OUT_MAP = 'hostnet-routed-out';
+export const ROUTED_IN_MAP = 'hostnet-routed-in';
+
+/** The announcing routed networks by name with their CIDR and mode; NO_ANNOUNCE ones are left out. */
+function announcing(input: FrrConfigInput): Map<string, { cidr: string; aggregate: boolean }> {
+  const out = new Map<string, { cidr: string; aggregate: boolean }>();
+  for (const n of input.desired?.networks ?? []) {
+    if (!isRouted(n) || n.announce === Announce.NO_ANNOUNCE || !n.cidr) continue;
+    out.set(n.name, { cidr: n.cidr, aggregate: n.announce === Announce.AGGREGATE });
+  }
+  return out;
+}
+
 /**
- * The address families of `router bgp`, in order. Extension point for issue 13: routed
- * networks announce their prefixes by adding an "ipv4 unicast" / "ipv6 unicast" family here
- * (e.g. `network 10.1.0.0/24` lines from input.desired's routed networks); every peer is
- * activated in every family listed.
+ * IPv4 unicast for routed networks: one `network A.B.C.D/32` per host route (a workload
+ * address on this host), and for an AGGREGATE network also `aggregate-address CIDR
+ * summary-only`, which announces the CIDR instead of its /32s while at least one of them is in
+ * BGP (the network has a workload here) and withdraws it with the last.
+ *
+ * Why `network` statements and not `redistribute kernel`: bgp network import-check (FRR's
+ * default since 7.4, on in the datacenter profile; hostnet does not turn it off) announces a
+ * `network` only while zebra's RIB holds that very prefix, here the kernel route `<ip>/32 dev
+ * <device> proto 104` the routed participant programs (zebra reads foreign-protocol kernel
+ * routes as K routes). So a /32 is announced exactly while hostnet wants it AND the kernel can
+ * deliver it, and withdrawn as soon as either goes: the route's deletion (attachment removed,
+ * device gone) reaches bgpd through zebra in milliseconds, before any frr-reload runs.
+ * `redistribute kernel` with a prefix-list of the CIDRs would announce any kernel route in
+ * them (an operator's, another tool's: FRR cannot match a kernel protocol number) and keep
+ * announcing while desired state says the address is gone, as long as a route is left. An
+ * agent restart changes neither the text (same addresses, same config: frr-reload sends
+ * nothing) nor the kernel routes (the routed participant adopts them): nothing is withdrawn.
  */
-export function addressFamiliesOf(_input: FrrConfigInput): AddressFamily[] {
-  return [evpnFamily()];
+function routedFamily(input: FrrConfigInput, peers: readonly string[]): AddressFamily | null {
+  const nets = announcing(input);
+  const lines: string[] = [];
+  const hosts = new Set<string>();
+  for (const r of input.hostRoutes ?? []) if (nets.has(r.network)) hosts.add(`${r.ip}/32`);
+  for (const prefix of [...hosts].sort(byPrefix)) lines.push(`network ${prefix}`);
+  const aggregates = new Set([...nets.values()].filter((n) => n.aggregate).map((n) => n.cidr));
+  for (const cidr of [...aggregates].sort(byPrefix)) lines.push(`aggregate-address ${cidr} summary-only`);
+  // eBGP needs a policy both ways (bgp ebgp-requires-policy, FRR's default): in, whatever the
+  // fabric sends (other hosts' routes, a default); out, only what this host originates.
+  for (const p of peers) lines.push(`neighbor ${p} route-map ${ROUTED_IN_MAP} in`, `neighbor ${p} route-map ${ROUTED_OUT_MAP} out`);
+  return { name: 'ipv4 unicast', lines };
+}
+
+/**
+ * The policy routedFamily's peers use, before `router bgp`: out, only prefixes inside an
+ * announcing routed network AND originated here (empty AS path), so the host is never transit
+ * between its peers (a route learned from one fabric router is not sent to another); in, all.
+ * Written as FRR shows them (seq numbers, `exit`), so frr-reload finds nothing to change on an
+ * unchanged config.
+ */
+function routedPolicy(input: FrrConfigInput): string[] {
+  const cidrs = [...new Set([...announcing(input).values()].map((n) => n.cidr))].sort(byPrefix);
+  const out: string[] = [];
+  if (cidrs.length === 0) out.push(`ip prefix-list ${ROUTED_PREFIX_LIST} seq 5 deny any`);
+  cidrs.forEach((c, i) => out.push(`ip prefix-list ${ROUTED_PREFIX_LIST} seq ${5 * (i + 1)} permit ${c} le 32`));
+  out.push('!', `bgp as-path access-list ${LOCAL_AS_PATH} seq 5 permit ^$`, '!');
+  out.push(`route-map ${ROUTED_OUT_MAP} permit 10`, ` match ip address prefix-list ${ROUTED_PREFIX_LIST}`, ` match as-path ${LOCAL_AS_PATH}`, 'exit', '!');
+  out.push(`route-map ${ROUTED_IN_MAP} permit 10`, 'exit', '!');
+  return out;
+}
+
+/** Whether the config has an IPv4 unicast family: a routed network exists (announcing or not: its peers' routes are wanted too). */
+const hasRouted = (input: FrrConfigInput): boolean => (input.desired?.networks ?? []).some(isRouted);
+
+/** Numeric order of IPv4 prefixes (stable text: the same state renders the same file). */
+function byPrefix(a: string, b: string): number {
+  const key = (p: string): number[] => p.replace('/', '.').split('.').map(Number);
+  const x = key(a);
+  const y = key(b);
+  for (let i = 0; i < Math.max(x.length, y.length); i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) - (y[i] ?? 0);
+  return 0;
+}
+
+/**
+ * The address families of `router bgp`, in order; every peer is activated in every family
+ * listed. L2VPN EVPN always; IPv4 unicast when a routed network exists (issue 13).
+ */
+export function addressFamiliesOf(input: FrrConfigInput): AddressFamily[] {
+  const out = [evpnFamily()];
+  const peers = (input.bgp?.peers ?? []).map((p) => p.address);
+  const routed = hasRouted(input) ? routedFamily(input, peers) : null;
+  if (routed) out.push(routed);
+  return out;
 }
 
 /** The first line of every file hostnet writes: who owns it. */
@@ -49,6 +135,7 @@ export function renderFrrConfig(input: FrrConfigInput): string {
   const out: string[] = [FRR_CONFIG_HEADER, 'frr defaults datacenter', `hostname ${hostnameOf(input.hostname)}`, '!'];
   const bgp = input.bgp;
   if (bgp) {
+    if (hasRouted(input)) out.push(...routedPolicy(input));
     out.push(`router bgp ${bgp.asn}`, ` bgp router-id ${bgp.routerId}`, ' no bgp default ipv4-unicast');
     for (const p of bgp.peers) {
       out.push(` neighbor ${p.address} remote-as ${p.asn}`);

@@ -12,6 +12,9 @@
 // Reports: node condition BgpReady with node.bgpPeers; per network with `vxlan.evpn`,
 // EvpnReady (zebra knows the VNI) with remoteVteps. FRR's state is polled every few seconds
 // while BGP is configured; a pass is asked for only when what the report says would change.
+// Routed networks (issue 13): their workloads' host routes (options.addresses, the same source
+// the routed participant programs the kernel from) become `network` statements of an IPv4
+// unicast family (config.ts says why): every pass renders them, and a changed text is reloaded.
 import os from 'node:os';
 import type { DesiredState, Network } from '../api/gen/hostnet/v1/resources.js';
 import type { BgpPeerStatus } from '../api/gen/hostnet/v1/status.js';
@@ -24,6 +27,7 @@ import { findDaemons, startDaemon, stopDaemon, type DaemonSet, type RunningDaemo
 import { describeInstance, FRR_DAEMONS, type FrrDaemon, type FrrInstance } from './instance.js';
 import { readFrrConfig, reloadFrr, writeFrrConfig } from './reload.js';
 import { readFrrState, type FrrState } from './state.js';
+import { routedHostRoutes, type WorkloadAddresses } from '../routed/host-routes.js';
 
 export interface BgpParticipantOptions {
   instance: FrrInstance;
@@ -36,6 +40,8 @@ export interface BgpParticipantOptions {
   /** How often FRR's state is read while BGP is configured (default 3 s). */
   pollIntervalMs?: number;
   warn?: (msg: string, fields: Record<string, unknown>) => void;
+  /** Routed networks' workload addresses (assigned and leased); without it no host route is announced. */
+  addresses?: (desired: DesiredState) => WorkloadAddresses;
 }
 
 export interface BgpStep extends PlannedStep {
@@ -86,7 +92,8 @@ export class BgpParticipant implements Participant<BgpStep> {
     const where = describeInstance(this.instance);
     const daemons = await findDaemons(this.instance);
     if (bgp) {
-      const config = renderFrrConfig({ hostname: this.hostname, bgp, desired: ctx.desired });
+      const hostRoutes = this.options.addresses ? routedHostRoutes(ctx.desired, this.options.addresses(ctx.desired)) : [];
+      const config = renderFrrConfig({ hostname: this.hostname, bgp, desired: ctx.desired, hostRoutes });
       let started = false;
       if (this.options.supervise) {
         const stop = (d: RunningDaemon, why: string): void => {
