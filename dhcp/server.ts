@@ -2,6 +2,10 @@
 // (codec, handler, lease store) and the order that makes leases durable: receive -> decode ->
 // handle -> commit (await durability) -> send. Nothing here is global: two instances on two
 // bridges share nothing but the process.
+// A network without a bridge (a routed network: each workload on a device of its own) is served
+// through one socket per device (addDevice/removeDevice), all sharing the one handler and lease
+// store, so an address is never handed out twice across the network's devices; a reply leaves
+// through the device its request came in on.
 import type dgram from 'node:dgram';
 import { DhcpHandler, type Counters as HandlerCounters, type HandlerResult } from './handler.js';
 import { LeaseStore } from './lease-store.js';
@@ -21,7 +25,10 @@ export interface DhcpLog {
 export interface DhcpServerOptions {
   /** Named netns or path holding `device`; null: the process's own. */
   netns: string | null;
-  /** The network's bridge. */
+  /**
+   * The network's bridge, served from start(); "" for none: a network without a bridge gets
+   * its devices with addDevice() once started.
+   */
   device: string;
   config: NetworkDhcpConfig;
   /** Lease file (the store's journal). */
@@ -68,6 +75,13 @@ const MAX_DECODE_REASONS = 64;
 
 const silent: DhcpLog = { debug() {}, info() {}, warn() {}, error() {} };
 
+/** One served device: its bound socket and the sender that answers through it. */
+interface Port {
+  device: string;
+  socket: dgram.Socket;
+  sender: DhcpSender;
+}
+
 export class DhcpServer {
   private readonly c: ServerCounters = {
     received: 0, decodeErrors: 0, ignored: 0, overloadDrops: 0, handlerErrors: 0, commitErrors: 0,
@@ -82,8 +96,10 @@ export class DhcpServer {
   private handler: DhcpHandler | null = null;
   /** The handler's counts when it was closed: a stopped instance still reports what it did. */
   private finalHandlerCounters: HandlerCounters | null = null;
-  private socket: dgram.Socket | null = null;
-  private sender: DhcpSender | null = null;
+  /** The devices served, by name. */
+  private readonly ports = new Map<string, Port>();
+  /** Devices whose socket is being opened (concurrent addDevice calls share one). */
+  private readonly opening = new Map<string, Promise<void>>();
   private inFlight = 0;
   private stopping = false;
   private idle: (() => void) | null = null;
@@ -101,13 +117,19 @@ export class DhcpServer {
     return this.config.network;
   }
 
+  /** Started and not stopped: the lease store is open (a bridgeless network may serve no device yet). */
   get running(): boolean {
-    return this.socket !== null;
+    return this.handler !== null;
   }
 
-  /** Opens the lease store, then the socket; concurrent calls share one start. */
+  /** The devices served now. */
+  get devices(): string[] {
+    return [...this.ports.keys()];
+  }
+
+  /** Opens the lease store, then the socket of `device` if any; concurrent calls share one start. */
   start(): Promise<void> {
-    if (this.socket) return Promise.resolve();
+    if (this.handler) return Promise.resolve();
     this.starting ??= this.open().finally(() => (this.starting = null));
     return this.starting;
   }
@@ -118,17 +140,7 @@ export class DhcpServer {
     try {
       this.handler = new DhcpHandler(this.config, store, now ? { now } : {});
       this.store = store;
-      const socket = await openDhcpSocket({
-        netns: this.options.netns,
-        device: this.options.device,
-        port: 67,
-        recvBufferBytes: this.options.recvBufferBytes ?? 4 * 1024 * 1024,
-      });
-      this.sender = new DhcpSender(socket, this.options.device, this.options.neighbours ?? null, now ?? Date.now, (op, err) =>
-        this.logLimited('warn', op, { op, err: String(err) }, 'DHCP send problem'));
-      socket.on('message', (buf) => this.onMessage(buf));
-      socket.on('error', (err) => this.logLimited('error', 'socket', { err: String(err) }, 'DHCP socket error'));
-      this.socket = socket;
+      if (this.options.device) this.ports.set(this.options.device, await this.openPort(this.options.device));
     } catch (err) {
       this.handler = null;
       this.store = null;
@@ -136,6 +148,67 @@ export class DhcpServer {
       throw err;
     }
     this.log.info({ network: this.network, netns: this.options.netns, device: this.options.device, leases: store.all().length }, 'DHCP server started');
+  }
+
+  private async openPort(device: string): Promise<Port> {
+    const socket = await openDhcpSocket({
+      netns: this.options.netns,
+      device,
+      port: 67,
+      recvBufferBytes: this.options.recvBufferBytes ?? 4 * 1024 * 1024,
+    });
+    const sender = new DhcpSender(socket, device, this.options.neighbours ?? null, this.options.now ?? Date.now, (op, err) =>
+      this.logLimited('warn', op, { op, device, err: String(err) }, 'DHCP send problem'));
+    const port: Port = { device, socket, sender };
+    socket.on('message', (buf) => this.onMessage(buf, port));
+    socket.on('error', (err) => this.logLimited('error', 'socket', { device, err: String(err) }, 'DHCP socket error'));
+    return port;
+  }
+
+  /**
+   * Serves one more device (a bridgeless network's workload device) with the same leases;
+   * throws (naming the device) when its socket cannot be opened. Started servers only.
+   */
+  async addDevice(device: string): Promise<void> {
+    if (this.ports.has(device)) return;
+    const pending = this.opening.get(device);
+    if (pending) return pending;
+    if (!this.handler || this.stopping) throw new Error(`DHCP server of network ${this.network}: add device ${device}: the server is not running`);
+    const p = this.openPort(device).then(async (port) => {
+      if (!this.handler || this.stopping) {
+        // Stopped while the socket was being opened: it must not outlive the server.
+        await new Promise<void>((resolve) => port.socket.close(() => resolve()));
+        return;
+      }
+      this.ports.set(device, port);
+      this.log.info({ network: this.network, device }, 'DHCP server serves a device');
+    }).finally(() => this.opening.delete(device));
+    this.opening.set(device, p);
+    return p;
+  }
+
+  /** Stops serving one device (it went away); the leases stay. Replies in flight through it are counted as send errors. */
+  async removeDevice(device: string): Promise<void> {
+    const port = this.ports.get(device);
+    if (!port) return;
+    this.ports.delete(device);
+    this.retire(port);
+    await new Promise<void>((resolve) => port.socket.close(() => resolve()));
+    this.log.info({ network: this.network, device }, 'DHCP server no longer serves a device');
+  }
+
+  /** Keeps a closing port's send figures in the instance's counters. */
+  private retire(port: Port): void {
+    const s = port.sender.counters;
+    this.c.sent += s.sent;
+    this.c.sendErrors += s.sendErrors;
+    this.c.neighbourFallbacks += s.neighbourFallbacks;
+    this.c.relayDrops += s.relayDrops;
+    // The sender's own counters must not be added again by the counters getter.
+    port.sender.counters.sent = 0;
+    port.sender.counters.sendErrors = 0;
+    port.sender.counters.neighbourFallbacks = 0;
+    port.sender.counters.relayDrops = 0;
   }
 
   /** New pools, options, reservations...: the lease store and socket stay as they are. */
@@ -148,25 +221,22 @@ export class DhcpServer {
   /** Stops receiving, lets replies in flight finish (their leases are committed), closes the store. */
   async stop(): Promise<void> {
     if (this.starting) await this.starting.catch(() => {});
-    const socket = this.socket;
-    if (!socket || this.stopping) return;
+    if (!this.handler || this.stopping) return;
     // Stop taking requests, let the ones in flight commit and send, then close.
     this.stopping = true;
     if (this.inFlight > 0) await new Promise<void>((resolve) => (this.idle = resolve));
-    this.socket = null;
-    await new Promise<void>((resolve) => socket.close(() => resolve()));
+    await Promise.all([...this.opening.values()].map((p) => p.catch(() => {})));
+    const ports = [...this.ports.values()];
+    this.ports.clear();
+    // The senders go with the sockets; their figures stay in the instance's counters.
+    for (const port of ports) this.retire(port);
+    await Promise.all(ports.map((port) => new Promise<void>((resolve) => port.socket.close(() => resolve()))));
     this.stopping = false;
     await this.store?.close();
     const final = this.counters;
-    // The sender goes with the socket; its figures stay in the instance's counters.
-    this.c.sent = final.sent;
-    this.c.sendErrors = final.sendErrors;
-    this.c.neighbourFallbacks = final.neighbourFallbacks;
-    this.c.relayDrops = final.relayDrops;
     this.finalHandlerCounters = final.handler;
     this.store = null;
     this.handler = null;
-    this.sender = null;
     this.log.info({ network: this.network, counters: final }, 'DHCP server stopped');
   }
 
@@ -175,13 +245,19 @@ export class DhcpServer {
   }
 
   get counters(): ServerCounters & { decodeReasons: Record<string, number>; handler: HandlerCounters | null } {
-    const s = this.sender?.counters;
+    const s = { sent: 0, sendErrors: 0, neighbourFallbacks: 0, relayDrops: 0 };
+    for (const { sender } of this.ports.values()) {
+      s.sent += sender.counters.sent;
+      s.sendErrors += sender.counters.sendErrors;
+      s.neighbourFallbacks += sender.counters.neighbourFallbacks;
+      s.relayDrops += sender.counters.relayDrops;
+    }
     return {
       ...this.c,
-      sent: this.c.sent + (s?.sent ?? 0),
-      sendErrors: this.c.sendErrors + (s?.sendErrors ?? 0),
-      neighbourFallbacks: this.c.neighbourFallbacks + (s?.neighbourFallbacks ?? 0),
-      relayDrops: this.c.relayDrops + (s?.relayDrops ?? 0),
+      sent: this.c.sent + s.sent,
+      sendErrors: this.c.sendErrors + s.sendErrors,
+      neighbourFallbacks: this.c.neighbourFallbacks + s.neighbourFallbacks,
+      relayDrops: this.c.relayDrops + s.relayDrops,
       decodeReasons: Object.fromEntries(this.decodeReasons),
       handler: this.handler ? copyCounters(this.handler.counters) : this.finalHandlerCounters && copyCounters(this.finalHandlerCounters),
     };
@@ -193,7 +269,7 @@ export class DhcpServer {
   }
 
   /** Synchronous up to the commit: a bad packet costs one decode attempt and nothing else. */
-  private onMessage(buf: Buffer): void {
+  private onMessage(buf: Buffer, port: Port): void {
     this.c.received++;
     const handler = this.handler;
     if (!handler || this.stopping) return;
@@ -227,7 +303,7 @@ export class DhcpServer {
       return;
     }
     this.inFlight++;
-    void this.complete(req, result).finally(() => {
+    void this.complete(req, result, port).finally(() => {
       this.inFlight--;
       if (this.inFlight === 0 && this.idle) {
         const idle = this.idle;
@@ -249,7 +325,7 @@ export class DhcpServer {
     this.log[level]({ network: this.network, ...obj, ...(w?.suppressed ? { suppressed: w.suppressed } : {}) }, msg);
   }
 
-  private async complete(req: DhcpMessage, result: HandlerResult): Promise<void> {
+  private async complete(req: DhcpMessage, result: HandlerResult, port: Port): Promise<void> {
     const store = this.store;
     if (result.commit && store) {
       try {
@@ -278,7 +354,8 @@ export class DhcpServer {
     }
     this.c.replies++;
     const dest = result.destination;
-    await this.sender?.send(buf, dest, dest.kind === 'unicast' && dest.ip === req.ciaddr);
+    // Through the device the request came in on (a reply on a removed device fails to send and is counted).
+    await port.sender.send(buf, dest, dest.kind === 'unicast' && dest.ip === req.ciaddr);
   }
 }
 
