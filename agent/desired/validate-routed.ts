@@ -3,7 +3,7 @@
 // with port security would otherwise pass traffic unfiltered).
 // Like validate-node.ts, violations go out through `add` (no import of validate.ts).
 import { Announce, IpFamily, type DesiredState } from '../api/gen/hostnet/v1/resources.js';
-import { isRouted } from './routed.js';
+import { isRouted, routedGatewayOf } from './routed.js';
 
 export type AddViolation = (path: string, rule: string, message: string) => void;
 
@@ -20,6 +20,11 @@ export function validateRouted(state: DesiredState, add: AddViolation): void {
     if (k && k !== 'none') add(`${p}.uplink`, 'routed-no-uplink', 'a routed network has no bridge, so no uplink: the host routes its workloads');
     if (n.importedBridge || n.bridgeName) add(`${p}.bridgeName`, 'routed-no-bridge', 'a routed network has no bridge');
     if (n.gatewayOnBridge) add(`${p}.gatewayOnBridge`, 'routed-no-bridge', 'a routed network has no bridge: its gateway is on every attachment\'s device');
+    // The DHCP server answers on every device from the gateway, the one address the host has there.
+    const gw = routedGatewayOf(n);
+    if (n.dhcp?.serverAddress && n.dhcp.serverAddress !== gw) {
+      add(`${p}.dhcp.serverAddress`, 'routed-dhcp-server-is-gateway', `a routed network's DHCP server answers from its gateway ${gw || '(none)'} on every device: leave serverAddress empty or set it to the gateway`);
+    }
     if (n.ipFamily === IpFamily.IPV6 || n.cidr.includes(':') || n.ipv6) {
       add(n.ipv6 ? `${p}.ipv6` : `${p}.ipFamily`, 'routed-ipv4-only', 'routed networks are IPv4 only for now (proxy NDP and DHCPv6 per device are not built yet)');
     }

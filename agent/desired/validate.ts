@@ -7,6 +7,7 @@ import { netnsPath } from '../../dataplane/netns-path.js';
 import { checkIfName, checkMac, checkMtu, checkVlanId, checkVni } from '../../dataplane/validate.js';
 import { validateNode } from './validate-node.js';
 import { validateRouted } from './validate-routed.js';
+import { isRouted, routedGatewayOf } from './routed.js';
 import { validateRouters } from './validate-routers.js';
 import { validateSecurity } from './validate-security.js';
 import { IpFamily, Ipv6Mode, type Attachment, type DesiredState, type Network } from '../api/gen/hostnet/v1/resources.js';
@@ -353,7 +354,8 @@ function validateNetwork(c: Collector, n: Network, p: string, claimName: ClaimNa
   if (n.gatewayOnBridge && !n.gateway) c.add(`${p}.gatewayOnBridge`, 'gateway-on-bridge-needs-gateway', 'gatewayOnBridge needs a gateway');
 
   const dhcp = n.dhcp;
-  if (dhcp && cidr) validateDhcp(c, n, `${p}.dhcp`, cidr, gw);
+  // A routed network's gateway (default: the CIDR's first host) is its DHCP server's address on every device.
+  if (dhcp && cidr) validateDhcp(c, n, `${p}.dhcp`, cidr, isRouted(n) ? parseIp(routedGatewayOf(n)) : gw);
   validateIpv6Mode(c, n, p, cidr, family);
   if (n.ipv6) validateIpv6Subnet(c, n, `${p}.ipv6`, family);
   return { cidr, family };
@@ -414,7 +416,7 @@ function parseIpText(cidr: Cidr): string {
 function validateDhcp(c: Collector, n: Network, p: string, cidr: Cidr, gw: Ip | null): void {
   const d = n.dhcp!;
   // DHCPv6 answers from the bridge's link-local address; DHCPv4 needs one of the network's.
-  if (d.enabled && cidr.family === 4 && !d.serverAddress && !(n.gatewayOnBridge && n.gateway)) {
+  if (d.enabled && cidr.family === 4 && !d.serverAddress && !(n.gatewayOnBridge && n.gateway) && !isRouted(n)) {
     c.add(`${p}.serverAddress`, 'dhcp-server-address', 'DHCP needs an address on the bridge: set serverAddress, or a gateway with gatewayOnBridge');
   }
   if (d.serverAddress) checkAddressIn(c, d.serverAddress, `${p}.serverAddress`, 'DHCP server address', cidr);

@@ -3,9 +3,13 @@
 // (static or auto, as agent/ipam assigned them) has its first IPv4 address reserved for its
 // MAC, so a guest's own DHCP client gets exactly that address; its further addresses are
 // never handed out to anyone.
+// A routed network (agent/desired/routed.ts) has no bridge: its server answers on every
+// attachment's device from the gateway the links planner puts there as a /32, so the gateway is
+// both the server identifier and the router the clients are told.
 import type { NetworkDhcpConfig } from '../../dhcp/types.js';
 import { parseCidr } from '../../dataplane/ip.js';
 import { IpFamily, type Network, type NodeSettings } from '../api/gen/hostnet/v1/resources.js';
+import { isRouted, routedGatewayOf } from '../desired/routed.js';
 import { subnetOf } from '../desired/subnets.js';
 import type { AddressAssignments } from '../ipam/assignments.js';
 import { poolSliceOf, servedPools } from '../ipam/pools.js';
@@ -16,6 +20,19 @@ export const DEFAULT_LEASE_SECONDS = 3600;
 /** True when the agent serves DHCP on this network (IPv4 only). */
 export function servesDhcp(n: Network): boolean {
   return !!n.dhcp?.enabled && n.ipFamily !== IpFamily.IPV6 && !n.cidr.includes(':');
+}
+
+/**
+ * The server's own address: a routed network's gateway (on each of its devices), else
+ * dhcp.serverAddress or the gateway on the bridge (naming.ts serverAddressOf).
+ */
+export function dhcpServerAddressOf(n: Network): string {
+  return isRouted(n) ? routedGatewayOf(n) : serverAddressOf(n);
+}
+
+/** The router told to clients (option 3): a routed network's gateway, else the network's gateway if any. */
+function dhcpGatewayOf(n: Network): string {
+  return isRouted(n) ? routedGatewayOf(n) : n.gateway;
 }
 
 /** What the server configuration needs beyond the network itself. */
@@ -51,11 +68,12 @@ export function dhcpConfigOf(n: Network, { assignments, node, mtu }: DhcpConfigC
     }
     for (const x of rest) excluded.push(x.ip);
   }
+  const gateway = dhcpGatewayOf(n);
   return {
     network: n.name,
     cidr: n.cidr,
-    serverAddress: serverAddressOf(n),
-    ...(n.gateway ? { gateway: n.gateway } : {}),
+    serverAddress: dhcpServerAddressOf(n),
+    ...(gateway ? { gateway } : {}),
     ...(pools.length > 0 || slice ? { pools } : {}),
     ...(d.dnsServers.length > 0 ? { dnsServers: [...d.dnsServers] } : {}),
     ...(d.domainName ? { domainName: d.domainName } : {}),

@@ -8,6 +8,12 @@
 // removed when the network leaves the desired state while we served it (a later network of
 // the same name starts clean). Only networks this process saw serving DHCP have their file
 // removed, so an agent that could not read its state does not lose anyone's leases.
+// Routed networks (no bridge; agent/desired/routed.ts) are served like nfdhcpd serves its TAPs:
+// one server per network, with one socket per attachment device that carries the gateway /32
+// (the links planner puts it there), all sharing the network's one lease store, so addresses
+// never collide between devices. The server starts without devices (its leases stay known to
+// the address book and ipam while no workload runs), gains a device when it appears with its
+// address and loses it when it goes; DhcpServing says on how many devices it serves.
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Dataplane, ObservedState } from '../../dataplane/types.js';
@@ -16,8 +22,9 @@ import { DhcpServer, type DhcpLog } from '../../dhcp/server.js';
 import type { Lease, NeighbourWriter, NetworkDhcpConfig } from '../../dhcp/types.js';
 import type { DesiredState, Network } from '../api/gen/hostnet/v1/resources.js';
 import { F, T, type ComputedCondition } from '../conditions/condition.js';
-import { bridgeNameOf, serverAddressOf } from '../naming.js';
-import { dhcpConfigOf, servesDhcp, type DhcpConfigContext } from './config.js';
+import { bridgeNameOf, ifNameOf } from '../naming.js';
+import { dhcpConfigOf, dhcpServerAddressOf, servesDhcp, type DhcpConfigContext } from './config.js';
+import { isRouted } from '../desired/routed.js';
 import { networkMtu } from '../desired/mtu.js';
 import { assignAddresses, type AddressAssignments, type HeldLease } from '../ipam/assignments.js';
 import { DhcpStatsBook, type DhcpNetworkStats } from './stats.js';
@@ -54,8 +61,10 @@ export interface DhcpAddressBook {
 
 interface Instance {
   server: DhcpServer;
-  device: string;
-  ifindex: number;
+  /** Devices served, with the ifindex each socket was bound on: a bridged network's one bridge, a routed network's attachment devices. */
+  devices: Map<string, number>;
+  /** Started for a routed network (its sockets follow the devices). */
+  routed: boolean;
   configKey: string;
   /** Requests found the pools full, and no OFFER went out since. */
   exhausted: boolean;
@@ -63,7 +72,7 @@ interface Instance {
 
 /** A change sync() would make to one network's server. */
 export interface DhcpChange {
-  op: 'startDhcp' | 'restartDhcp' | 'reconfigureDhcp' | 'stopDhcp';
+  op: 'startDhcp' | 'restartDhcp' | 'reconfigureDhcp' | 'stopDhcp' | 'serveDhcpDevice' | 'unserveDhcpDevice';
   network: string;
   description: string;
 }
@@ -101,78 +110,13 @@ export class DhcpHost {
       if (!servesDhcp(n)) continue;
       wanted.add(n.name);
       this.seen.add(n.name);
-      const device = bridgeNameOf(n);
-      const bridge = observed.links.find((l) => l.name === device);
-      const server = serverAddressOf(n);
-      const hasAddress = observed.addresses.some((a) => bridge !== undefined && a.index === bridge.index && a.family === 4 && a.cidr.split('/')[0] === server);
-      let inst = this.instances.get(n.name);
-      if (!bridge || !hasAddress) {
-        // Without its address the server would hand out an identifier nobody can reach.
-        if (inst) await this.stopInstance(n.name, inst);
-        this.serving.set(n.name, {
-          ok: false, reason: 'NoServerAddress',
-          message: bridge ? `bridge "${device}" does not carry the server address ${server}` : `bridge "${device}" does not exist`,
-        });
-        continue;
-      }
-      if (inst && (inst.device !== device || inst.ifindex !== bridge.index)) {
-        // The bridge was renamed or recreated: the bound socket is stale. The leases are in the file.
+      const inst = this.instances.get(n.name);
+      if (inst && inst.routed !== isRouted(n)) {
+        // The network changed its mode: a bridge's socket has no place on a routed network, and back.
         await this.stopInstance(n.name, inst);
-        inst = undefined;
       }
-      let config: NetworkDhcpConfig | null;
-      try {
-        config = dhcpConfigOf(n, this.contextOf(desired, observed, n));
-      } catch (err) {
-        this.serving.set(n.name, { ok: false, reason: 'InvalidConfig', message: errText(err) });
-        continue;
-      }
-      if (!config) continue;
-      if (!inst) {
-        const listener = this.options.onLeaseCommitted;
-        const srv = new DhcpServer({
-          netns: this.options.netns, device, config, leaseFile: this.leaseFile(n.name),
-          ...(listener ? { onCommitted: (lease: Lease) => withTimeout(listener(n.name, lease), LEASE_LISTENER_TIMEOUT_MS) } : {}),
-          neighbours: this.options.neighbours ?? null, ...(this.options.log ? { log: this.options.log } : {}),
-        });
-        try {
-          await mkdir(path.dirname(this.leaseFile(n.name)), { recursive: true, mode: 0o750 });
-          await srv.start();
-        } catch (err) {
-          await srv.stop().catch(() => undefined);
-          this.serving.set(n.name, { ok: false, reason: 'SocketError', message: errText(err) });
-          this.options.log?.warn({ network: n.name, err: errText(err) }, 'DHCP server did not start');
-          continue;
-        }
-        inst = { server: srv, device, ifindex: bridge.index, configKey: JSON.stringify(config), exhausted: false };
-        this.preloaded.delete(n.name);
-        this.instances.set(n.name, inst);
-      }
-      const key = JSON.stringify(config);
-      if (key !== inst.configKey) {
-        try {
-          inst.server.reconfigure(config);
-          inst.configKey = key;
-        } catch (err) {
-          // The old configuration keeps serving; say why the new one is not.
-          this.serving.set(n.name, { ok: false, reason: 'InvalidConfig', message: errText(err) });
-          continue;
-        }
-      }
-      // Exhausted while the latest of the two was a request refused for lack of an address
-      // rather than an OFFER (an address was free again), and the pools still have no free
-      // address (a lease released or expired since frees one without any OFFER): decided by
-      // their order and the pools now, not by what one pass happened to see.
-      const exhausted = exhaustedOf(inst.server);
-      const latest = inst.server.counters.handler?.latest;
-      const pool = inst.server.poolUsage();
-      const full = !pool || pool.used >= pool.size;
-      inst.exhausted = !!latest && latest.poolExhausted > latest.offer && full;
-      if (inst.exhausted) {
-        this.serving.set(n.name, { ok: false, reason: 'PoolExhausted', message: `no free address in the pools (${exhausted} requests refused so far)` });
-        continue;
-      }
-      this.serving.set(n.name, { ok: true, message: `serving on "${device}" as ${config.serverAddress}` });
+      if (isRouted(n)) await this.syncRouted(n, desired, observed);
+      else await this.syncBridged(n, desired, observed);
     }
     for (const [name, inst] of [...this.instances]) {
       if (!wanted.has(name)) await this.stopInstance(name, inst);
@@ -188,6 +132,141 @@ export class DhcpHost {
     this.statsBook.see(this.currentServers());
   }
 
+  /** A bridged network: one socket on its bridge, started once the bridge carries the server address. */
+  private async syncBridged(n: Network, desired: DesiredState, observed: ObservedState): Promise<void> {
+    const device = bridgeNameOf(n);
+    const bridge = observed.links.find((l) => l.name === device);
+    const server = dhcpServerAddressOf(n);
+    const hasAddress = observed.addresses.some((a) => bridge !== undefined && a.index === bridge.index && a.family === 4 && a.cidr.split('/')[0] === server);
+    let inst = this.instances.get(n.name);
+    if (!bridge || !hasAddress) {
+      // Without its address the server would hand out an identifier nobody can reach.
+      if (inst) await this.stopInstance(n.name, inst);
+      this.serving.set(n.name, {
+        ok: false, reason: 'NoServerAddress',
+        message: bridge ? `bridge "${device}" does not carry the server address ${server}` : `bridge "${device}" does not exist`,
+      });
+      return;
+    }
+    if (inst && (inst.devices.size !== 1 || inst.devices.get(device) !== bridge.index)) {
+      // The bridge was renamed or recreated: the bound socket is stale. The leases are in the file.
+      await this.stopInstance(n.name, inst);
+      inst = undefined;
+    }
+    const config = this.configOf(n, desired, observed);
+    if (!config) return;
+    inst ??= (await this.startInstance(n, config, device, bridge.index)) ?? undefined;
+    if (!inst || !this.reconfigure(n, inst, config) || this.isExhausted(n, inst)) return;
+    this.serving.set(n.name, { ok: true, message: `serving on "${device}" as ${config.serverAddress}` });
+  }
+
+  /**
+   * A routed network: one server with a socket per attachment device that carries the gateway.
+   * The server runs while the network serves DHCP, devices or not (its leases stay known).
+   */
+  private async syncRouted(n: Network, desired: DesiredState, observed: ObservedState): Promise<void> {
+    const config = this.configOf(n, desired, observed);
+    if (!config) return;
+    const inst = this.instances.get(n.name) ?? await this.startInstance(n, config, '', 0);
+    if (!inst) return;
+    const { ready, lacking } = routedDevices(n, desired, observed, config.serverAddress);
+    for (const [dev, index] of [...inst.devices]) {
+      if (ready.get(dev) === index) continue;
+      // Gone, lost its address, or recreated (the socket is bound to the old ifindex).
+      inst.devices.delete(dev);
+      await inst.server.removeDevice(dev).catch((err: unknown) =>
+        this.options.log?.warn({ network: n.name, device: dev, err: errText(err) }, 'DHCP socket of a device did not close cleanly'));
+    }
+    const failed: string[] = [];
+    for (const [dev, index] of ready) {
+      if (inst.devices.has(dev)) continue;
+      try {
+        await inst.server.addDevice(dev);
+        inst.devices.set(dev, index);
+      } catch (err) {
+        failed.push(`${dev}: ${errText(err)}`);
+        this.options.log?.warn({ network: n.name, device: dev, err: errText(err) }, 'DHCP server could not serve a device');
+      }
+    }
+    if (!this.reconfigure(n, inst, config) || this.isExhausted(n, inst)) return;
+    const served = [...inst.devices.keys()].sort();
+    const serving = `serving on ${served.length} device${served.length === 1 ? '' : 's'}${served.length > 0 ? ` (${served.join(', ')})` : ''} as ${config.serverAddress}`;
+    if (failed.length > 0) {
+      this.serving.set(n.name, { ok: false, reason: 'SocketError', message: `${serving}; not on ${failed.join('; ')}` });
+    } else if (lacking.length > 0) {
+      this.serving.set(n.name, { ok: false, reason: 'NoServerAddress', message: `${serving}; ${lacking.map((d) => `"${d}"`).join(', ')} without the gateway ${config.serverAddress}/32` });
+    } else {
+      this.serving.set(n.name, { ok: true, message: serving });
+    }
+  }
+
+  /** The network's server configuration; null (with DhcpServing saying why when it is invalid) when there is none. */
+  private configOf(n: Network, desired: DesiredState, observed: ObservedState): NetworkDhcpConfig | null {
+    try {
+      return dhcpConfigOf(n, this.contextOf(desired, observed, n));
+    } catch (err) {
+      this.serving.set(n.name, { ok: false, reason: 'InvalidConfig', message: errText(err) });
+      return null;
+    }
+  }
+
+  /** Starts a network's server (on `device`, or none yet: ""); null with SocketError when it cannot. */
+  private async startInstance(n: Network, config: NetworkDhcpConfig, device: string, ifindex: number): Promise<Instance | null> {
+    const listener = this.options.onLeaseCommitted;
+    const srv = new DhcpServer({
+      netns: this.options.netns, device, config, leaseFile: this.leaseFile(n.name),
+      ...(listener ? { onCommitted: (lease: Lease) => withTimeout(listener(n.name, lease), LEASE_LISTENER_TIMEOUT_MS) } : {}),
+      neighbours: this.options.neighbours ?? null, ...(this.options.log ? { log: this.options.log } : {}),
+    });
+    try {
+      await mkdir(path.dirname(this.leaseFile(n.name)), { recursive: true, mode: 0o750 });
+      await srv.start();
+    } catch (err) {
+      await srv.stop().catch(() => undefined);
+      this.serving.set(n.name, { ok: false, reason: 'SocketError', message: errText(err) });
+      this.options.log?.warn({ network: n.name, err: errText(err) }, 'DHCP server did not start');
+      return null;
+    }
+    const inst: Instance = {
+      server: srv, devices: new Map(device ? [[device, ifindex]] : []), routed: isRouted(n), configKey: JSON.stringify(config), exhausted: false,
+    };
+    this.preloaded.delete(n.name);
+    this.instances.set(n.name, inst);
+    return inst;
+  }
+
+  /** Applies a changed configuration; false (DhcpServing says why, the old one keeps serving) when it cannot. */
+  private reconfigure(n: Network, inst: Instance, config: NetworkDhcpConfig): boolean {
+    const key = JSON.stringify(config);
+    if (key === inst.configKey) return true;
+    try {
+      inst.server.reconfigure(config);
+      inst.configKey = key;
+      return true;
+    } catch (err) {
+      this.serving.set(n.name, { ok: false, reason: 'InvalidConfig', message: errText(err) });
+      return false;
+    }
+  }
+
+  /**
+   * Exhausted while the latest of the two was a request refused for lack of an address rather
+   * than an OFFER (an address was free again), and the pools still have no free address (a
+   * lease released or expired since frees one without any OFFER): decided by their order and
+   * the pools now, not by what one pass happened to see. True (DhcpServing says so) when exhausted.
+   */
+  private isExhausted(n: Network, inst: Instance): boolean {
+    const exhausted = exhaustedOf(inst.server);
+    const latest = inst.server.counters.handler?.latest;
+    const pool = inst.server.poolUsage();
+    const full = !pool || pool.used >= pool.size;
+    inst.exhausted = !!latest && latest.poolExhausted > latest.offer && full;
+    if (inst.exhausted) {
+      this.serving.set(n.name, { ok: false, reason: 'PoolExhausted', message: `no free address in the pools (${exhausted} requests refused so far)` });
+    }
+    return inst.exhausted;
+  }
+
   /**
    * What sync() would change now, one line each: the plan's (and the dry run's) view of the
    * servers. Mirrors sync()'s decisions without touching a socket or a file.
@@ -200,14 +279,22 @@ export class DhcpHost {
     for (const n of desired.networks) {
       if (!servesDhcp(n)) continue;
       wanted.add(n.name);
+      const server = dhcpServerAddressOf(n);
+      const inst = this.instances.get(n.name);
+      if (isRouted(n)) {
+        out.push(...this.pendingRouted(n, desired, observed, inst, server));
+        continue;
+      }
       const device = bridgeNameOf(n);
       const bridge = links.get(device);
-      const server = serverAddressOf(n);
-      const inst = this.instances.get(n.name);
       // Without an instance, the start is planned even while the bridge or its address is
       // still to come: the kernel participant runs first in the same pass and puts them there.
       if (!inst) {
         out.push({ op: 'startDhcp', network: n.name, description: `start DHCP server of network ${n.name} on "${device}" as ${server}` });
+        continue;
+      }
+      if (inst.routed) {
+        out.push({ op: 'restartDhcp', network: n.name, description: `restart DHCP server of network ${n.name}: the network is no longer routed` });
         continue;
       }
       const ready = !!bridge && observed.addresses.some((a) => a.index === bridge.index && a.family === 4 && a.cidr.split('/')[0] === server);
@@ -215,23 +302,48 @@ export class DhcpHost {
         out.push({ op: 'stopDhcp', network: n.name, description: `stop DHCP server of network ${n.name}: "${device}" lacks the server address ${server}` });
         continue;
       }
-      if (inst.device !== device || inst.ifindex !== bridge.index) {
+      if (inst.devices.size !== 1 || inst.devices.get(device) !== bridge.index) {
         out.push({ op: 'restartDhcp', network: n.name, description: `restart DHCP server of network ${n.name}: bridge "${device}" was recreated` });
         continue;
       }
-      let key: string | null = null;
-      try {
-        const config = dhcpConfigOf(n, this.contextOf(desired, observed, n));
-        key = config ? JSON.stringify(config) : null;
-      } catch {
-        key = null; // reported as InvalidConfig by sync()
-      }
-      if (key !== null && key !== inst.configKey) out.push({ op: 'reconfigureDhcp', network: n.name, description: `reconfigure DHCP server of network ${n.name} (leases kept)` });
+      const change = this.pendingReconfigure(n, desired, observed, inst);
+      if (change) out.push(change);
     }
     for (const name of this.instances.keys()) {
       if (!wanted.has(name)) out.push({ op: 'stopDhcp', network: name, description: `stop DHCP server of network ${name}: DHCP no longer desired` });
     }
     return out;
+  }
+
+  /** A routed network's pending changes: its start, and the devices it gains and loses. */
+  private pendingRouted(n: Network, desired: DesiredState, observed: ObservedState, inst: Instance | undefined, server: string): DhcpChange[] {
+    if (!inst) {
+      // The devices and their gateway come from the kernel participant earlier in the same pass.
+      return [{ op: 'startDhcp', network: n.name, description: `start DHCP server of routed network ${n.name} on its attachments' devices as ${server}` }];
+    }
+    if (!inst.routed) return [{ op: 'restartDhcp', network: n.name, description: `restart DHCP server of network ${n.name}: the network is now routed` }];
+    const out: DhcpChange[] = [];
+    const { ready } = routedDevices(n, desired, observed, server);
+    for (const [dev, index] of inst.devices) {
+      if (ready.get(dev) !== index) out.push({ op: 'unserveDhcpDevice', network: n.name, description: `stop serving DHCP of network ${n.name} on "${dev}": gone, recreated or without the gateway ${server}` });
+    }
+    for (const dev of ready.keys()) {
+      if (!inst.devices.has(dev)) out.push({ op: 'serveDhcpDevice', network: n.name, description: `serve DHCP of network ${n.name} on "${dev}" as ${server}` });
+    }
+    const change = this.pendingReconfigure(n, desired, observed, inst);
+    if (change) out.push(change);
+    return out;
+  }
+
+  private pendingReconfigure(n: Network, desired: DesiredState, observed: ObservedState, inst: Instance): DhcpChange | null {
+    let key: string | null = null;
+    try {
+      const config = dhcpConfigOf(n, this.contextOf(desired, observed, n));
+      key = config ? JSON.stringify(config) : null;
+    } catch {
+      key = null; // reported as InvalidConfig by sync()
+    }
+    return key !== null && key !== inst.configKey ? { op: 'reconfigureDhcp', network: n.name, description: `reconfigure DHCP server of network ${n.name} (leases kept)` } : null;
   }
 
   /** The network's DhcpServing condition, or null when it does not serve DHCP. */
@@ -286,7 +398,7 @@ export class DhcpHost {
       for (const r of config?.reservations ?? []) add(r.mac, r.ip);
       byNetwork.set(n.name, byMac);
     }
-    const servers = new Map(desired.networks.filter(servesDhcp).map((n) => [n.name, serverAddressOf(n)]));
+    const servers = new Map(desired.networks.filter(servesDhcp).map((n) => [n.name, dhcpServerAddressOf(n)]));
     return {
       addressesOf: (network, mac) => byNetwork.get(network)?.get(mac.toLowerCase()) ?? [],
       serverAddress: (network) => servers.get(network),
@@ -349,6 +461,27 @@ export class DhcpHost {
   private currentServers(): Map<string, DhcpServer> {
     return new Map([...this.instances].map(([name, inst]) => [name, inst.server]));
   }
+}
+
+/**
+ * A routed network's attachment devices as the kernel has them: `ready` (name -> ifindex) carry
+ * the gateway (the server address) and are served; `lacking` exist without it. A device that
+ * does not exist (yet) is neither: the links participant reports it.
+ */
+function routedDevices(n: Network, desired: DesiredState, observed: ObservedState, server: string): { ready: Map<string, number>; lacking: string[] } {
+  const ready = new Map<string, number>();
+  const lacking: string[] = [];
+  for (const a of desired.attachments) {
+    if (a.network !== n.name) continue;
+    const dev = ifNameOf(a);
+    if (!dev || ready.has(dev)) continue;
+    const link = observed.links.find((l) => l.name === dev);
+    if (!link) continue;
+    const hasAddress = observed.addresses.some((x) => x.index === link.index && x.family === 4 && x.cidr.split('/')[0] === server);
+    if (hasAddress) ready.set(dev, link.index);
+    else lacking.push(dev);
+  }
+  return { ready, lacking };
 }
 
 async function withTimeout(p: Promise<void>, ms: number): Promise<void> {
