@@ -22,6 +22,7 @@ import { UplinkGuardParticipant } from './uplink-guard/participant.js';
 import { KernelLinksParticipant } from './kernel/participant.js';
 import { RoutersParticipant } from './routers/participant.js';
 import { RoutedParticipant } from './routed/participant.js';
+import { routedSysctlBatch } from './routed/sysctls.js';
 import { isRouted } from './desired/routed.js';
 import { ForwardingRecord, sysctlBatch } from './routers/forwarding.js';
 import { FloodListParticipant } from './vxlan/flood-participant.js';
@@ -123,7 +124,7 @@ async function run(config: AgentConfig): Promise<void> {
   // Routed networks: a host route per workload address through its device, forwarding and
   // proxy ARP on the devices; a route deleted by hand asks for a pass.
   const routed = new RoutedParticipant({
-    dp, sysctl: sysctlBatch(config.netns),
+    dp, sysctl: routedSysctlBatch(config.netns),
     addresses: (desired) => {
       const assigned = ipam.assignmentsFor(desired);
       const book = dhcp.addressBook(desired);
