@@ -16,7 +16,7 @@ import { makePki, runCtl, writeCtlScripts, type CtlResult, type LabPki } from '.
 import { defaultWorkloadIp, labNetwork, labNode, workloadAttachment, type LabNetworkSpec } from './networks.js';
 import { pingFrom, type MatrixCell, type PingOptions, type PingResult } from './ping.js';
 import { agentArgs, hostAddress, hostFiles, hostName, topology, workloadNs, type LabTopology } from './topology.js';
-import { addNamespace, buildUnderlay, deleteNamespace, labNamespaces, setUnderlayMtu } from './underlay.js';
+import { addNamespace, addUnderlayPeer, buildUnderlay, deleteNamespace, labNamespaces, setUnderlayMtu } from './underlay.js';
 
 export interface LabOptions {
   /** Start of every namespace and FRR pathspace name: hndemo-lab- (npm run lab), hntest-…, hnbench-…. */
@@ -31,6 +31,8 @@ export interface LabOptions {
   agentArgs?: string[];
   /** Progress lines. */
   log?: (line: string) => void;
+  /** node.bgp of each host (the API's JSON mapping), instead of the EVPN iBGP mesh: e.g. eBGP to a fabric router (addUnderlayPeer). */
+  bgp?: (host: number) => Record<string, unknown>;
 }
 
 export interface LabWorkload {
@@ -130,10 +132,11 @@ export class Lab {
   /** The desired state this lab pushes to `host` (the API's JSON mapping). */
   desiredState(host: number): Record<string, unknown> {
     this.checkHost(host);
-    const evpn = this.networks.some((n) => n.mode === 'evpn');
+    const evpn = this.networks.some((n) => n.mode === 'evpn' && !n.routed);
+    const node = labNode(host, this.hosts, evpn && !this.opts.bgp);
     return {
       generation: this.generation.get(host) ?? 0,
-      node: labNode(host, this.hosts, evpn),
+      node: this.opts.bgp ? { ...node, bgp: this.opts.bgp(host) } : node,
       networks: this.networks.map((n) => labNetwork(n, host, this.hosts)),
       attachments: this.workloadList.filter((w) => w.host === host).map((w) => workloadAttachment(w)),
     };
@@ -212,7 +215,7 @@ export class Lab {
     const all = Array.from({ length: this.hosts }, (_, k) => k + 1);
     await Promise.all(all.map((h) => this.apply(h, opts)));
     // `apply --wait` waits for networks and attachments; EVPN also needs the BGP sessions up.
-    if ((opts.wait ?? true) && this.networks.some((n) => n.mode === 'evpn')) {
+    if ((opts.wait ?? true) && this.networks.some((n) => n.mode === 'evpn' && !n.routed)) {
       await Promise.all(all.map((h) => this.waitBgpReady(h, (opts.timeoutSeconds ?? 60) * 1000)));
     }
   }
@@ -230,6 +233,17 @@ export class Lab {
       if (Date.now() > deadline) throw new Error(`lab: ${hostName(host)}: BGP not ready after ${timeoutMs} ms (${last})`);
       await new Promise((r) => setTimeout(r, 300));
     }
+  }
+
+  /**
+   * A namespace <prefix><name> wired to the underlay bridge with eth0 at `address`/24 (a router
+   * of the fabric, a client): deleted with the lab. Returns the namespace's name.
+   */
+  async addUnderlayPeer(name: string, address: string): Promise<string> {
+    if (!NAME.test(name)) throw new Error(`lab: underlay peer "${name}": want lowercase letters, digits and "-", at most 20`);
+    const ns = `${this.topology.prefix}${name}`;
+    await addUnderlayPeer(this.topology, ns, `p-${name}`.slice(0, 15), address);
+    return ns;
   }
 
   /** hostnetctl ARGS against `host` over mTLS from the ctl namespace; throws on a non-zero exit. */

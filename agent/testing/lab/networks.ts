@@ -32,6 +32,12 @@ export interface LabNetworkSpec {
   gateway?: string;
   /** The embedded DHCP server with these pools (each host serves its node.poolSlice of them); needs `gateway`. */
   dhcp?: { pools: Array<{ start: string; end: string }>; leaseSeconds?: number };
+  /**
+   * A routed network (issue 13) instead of a VXLAN one: the same CIDR on every host, no uplink
+   * (mode and vni are ignored), each workload's /32 routed by its host and announced over BGP
+   * as `announce` says (default HOST_ROUTES) to the peers of LabOptions.bgp.
+   */
+  routed?: { announce?: 'HOST_ROUTES' | 'AGGREGATE' | 'NO_ANNOUNCE' };
 }
 
 /** The AS of the lab's iBGP mesh. */
@@ -51,6 +57,12 @@ export function vxlanUplink(spec: LabNetworkSpec, host: number, hosts: number): 
 }
 
 export function labNetwork(spec: LabNetworkSpec, host: number, hosts: number): Record<string, unknown> {
+  if (spec.routed) {
+    return {
+      name: spec.name, ipFamily: 'IPV4', cidr: spec.cidr, mode: 'ROUTED', announce: spec.routed.announce ?? 'HOST_ROUTES',
+      ...(spec.gateway ? { gateway: spec.gateway } : {}),
+    };
+  }
   return {
     name: spec.name, ipFamily: 'IPV4', cidr: spec.cidr, uplink: { vxlan: vxlanUplink(spec, host, hosts) },
     ...(spec.gateway ? { gateway: spec.gateway, gatewayOnBridge: true } : {}),

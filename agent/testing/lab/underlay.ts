@@ -36,6 +36,12 @@ async function wire(t: LabTopology, ns: string, port: string, addr: string): Pro
   await ip(['-n', ns, 'link', 'set', UNDERLAY_DEV, 'up'], `${UNDERLAY_DEV} up in ${ns}`);
 }
 
+/** Another namespace on the underlay (e.g. a fabric router): its eth0 at `addr`, bridge port `port`. */
+export async function addUnderlayPeer(t: LabTopology, ns: string, port: string, addr: string): Promise<void> {
+  await addNamespace(ns);
+  await wire(t, ns, port, addr);
+}
+
 /**
  * The underlay: a bridge (multicast snooping off, so a multicast VXLAN group floods to every
  * port without IGMP queriers) with the ctl namespace and every host on it.
