@@ -55,6 +55,8 @@ export class RoutedParticipant implements Participant<RoutedStep> {
   private wanted = new Map<string, string>();
   private wantedDevices = new Set<string>();
   private lastRoutes: HostRoute[] = [];
+  /** Destinations some attachment has (wanted or blocked): never drift when present. */
+  private owned = new Set<string>();
   /** Whether the last applied pass could remove routes (not while teardown is held). */
   private teardown = true;
   /** Devices whose switches were found (or set) right, by name -> ifindex then. */
@@ -108,7 +110,9 @@ export class RoutedParticipant implements Participant<RoutedStep> {
 
   private async planSysctls(ctx: PassContext, devs: string[], problems: Problem[], devices: ReturnType<typeof routedDevices>): Promise<RoutedStep[]> {
     const links = new Map<string, Link>(ctx.observed.links.map((l) => [l.name, l]));
-    for (const dev of [...this.tuned.keys()]) if (!devs.includes(dev)) this.tuned.delete(dev);
+    const wantedDevs = new Set(devs);
+    const attachmentOf = new Map(devices.map((d) => [d.dev, d.attachment]));
+    for (const dev of [...this.tuned.keys()]) if (!wantedDevs.has(dev)) this.tuned.delete(dev);
     // Only devices that exist, and only once per ifindex (a recreated device starts with defaults).
     const look = devs.filter((dev) => {
       const link = links.get(dev);
@@ -120,7 +124,8 @@ export class RoutedParticipant implements Participant<RoutedStep> {
     try {
       values = await this.o.sysctl.read(keys);
     } catch (err) {
-      for (const d of devices) if (look.includes(d.dev)) problems.push(this.problem(d.attachment, 'SysctlFailed', `cannot read the switches of ${d.dev}: ${errText(err)}`));
+      const looked = new Set(look);
+      for (const d of devices) if (looked.has(d.dev)) problems.push(this.problem(d.attachment, 'SysctlFailed', `cannot read the switches of ${d.dev}: ${errText(err)}`));
       return [];
     }
     // One write for every device (one process, not one per device: 1000 TAPs at once).
@@ -134,7 +139,7 @@ export class RoutedParticipant implements Participant<RoutedStep> {
         this.tuned.set(dev, index);
         continue;
       }
-      changed.push({ dev, index, attachment: devices.find((x) => x.dev === dev)!.attachment });
+      changed.push({ dev, index, attachment: attachmentOf.get(dev)! });
       writes.push(...off);
       words.push(`${off.map(([k, v]) => `${k.split('/').filter((_, i) => i !== 3).slice(2).join('.')}=${v}`).join(', ')} on ${dev}`);
     }
@@ -152,6 +157,7 @@ export class RoutedParticipant implements Participant<RoutedStep> {
       this.wanted = mine.routes.wanted;
       this.wantedDevices = new Set(mine.routes.wanted.values());
       this.lastRoutes = mine.hostRoutes;
+      this.owned = new Set(mine.hostRoutes.map((r) => `${r.ip}/32`));
     }
     this.teardown = !ctx.holdTeardown;
     // Routes and switches are not links or addresses: the reconciler's model has nothing to catch up.
@@ -223,7 +229,7 @@ export class RoutedParticipant implements Participant<RoutedStep> {
     // A route no attachment wants is drift only when a pass would remove it (else: a pass loop).
     if (!this.teardown) return null;
     for (const dest of this.known.keys()) {
-      if (!this.wanted.has(dest) && !this.lastRoutes.some((r) => `${r.ip}/32` === dest)) return `host route ${dest} appeared`;
+      if (!this.owned.has(dest)) return `host route ${dest} appeared`;
     }
     return null;
   }
@@ -235,12 +241,13 @@ export class RoutedParticipant implements Participant<RoutedStep> {
   report(ctx: PassContext, problems: readonly Problem[]): ResourceReport[] {
     const networks = new Map(ctx.desired.networks.filter(isRouted).map((n) => [n.name, n]));
     const mine = this.planned.get(ctx);
-    const routes = mine?.hostRoutes ?? this.lastRoutes;
+    const byAttachment = new Map<string, HostRoute[]>();
+    for (const r of mine?.hostRoutes ?? this.lastRoutes) byAttachment.set(r.attachment, [...byAttachment.get(r.attachment) ?? [], r]);
     return routedDevices(ctx.desired).map((d): ResourceReport => {
       const resource = { kind: 'attachment' as const, name: d.attachment };
       const own = problems.filter((p) => p.resource.kind === 'attachment' && p.resource.name === d.attachment && p.condition === CONDITION);
       if (own.length > 0) return { resource, conditions: [condition(CONDITION, false, own[0]!.reason, own.map((p) => p.message).join('; '))] };
-      const mineRoutes = routes.filter((r) => r.attachment === d.attachment);
+      const mineRoutes = byAttachment.get(d.attachment) ?? [];
       if (mineRoutes.length === 0) {
         // A guest that takes its address by DHCP has none until its first lease: nothing is wrong yet.
         const dhcp = networks.get(d.network)?.dhcp?.enabled === true;
