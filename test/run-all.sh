@@ -2,7 +2,8 @@
 # Every test, as CI runs them (as root): build and typecheck, unit tests, integration tests in
 # network namespaces (both backends, DHCP), end-to-end tests of the agent, the Debian package
 # (built, installed with dpkg, purged), the VLAN suite
-# (natively or in the VM fixture), port security on Debian's kernel (in the VM fixture), then a check that nothing was left behind. Ends with one line: "tests: N passed, N failed".
+# (natively or in the VM fixture), port security on Debian's kernel (in the VM fixture), the
+# agent under real systemd (the package in the VM fixture booted with systemd), then a check that nothing was left behind. Ends with one line: "tests: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -33,6 +34,9 @@ bash test/vlan/run.sh "$reports" || status=1
 step "port security on Debian's kernel (always in the VM fixture)"
 bash test/debian-kernel/run.sh "$reports" || status=1
 
+step "hostnet-agent under real systemd (the package in the VM fixture, systemd as PID 1)"
+bash test/systemd/run.sh "$reports" || status=1
+
 step "leftovers"
 left=$(ip netns list | awk '{print $1}' | grep -E '^(hntest|hnbench|hndemo|netns)-' || true)  # netns-<uuid>: podman's pod namespaces
 if [[ -n $left ]]; then echo "namespaces left behind: $left"; status=1; else echo "no test namespaces left"; fi
@@ -50,5 +54,5 @@ frr_dirs=$(ls -d /etc/frr/hntest-* /etc/frr/hnbench-* /var/run/frr/hntest-* /var
 if [[ -n $frr_dirs ]]; then echo "FRR instance directories left: $frr_dirs"; status=1; fi
 
 step "summary"
-node dist/test/summary.js "$reports/unit.json" "$reports/integration.json" "$reports/e2e.json" "$reports/package.json" "$reports/vlan.json" "$reports/debian-kernel.json" || status=1
+node dist/test/summary.js "$reports/unit.json" "$reports/integration.json" "$reports/e2e.json" "$reports/package.json" "$reports/vlan.json" "$reports/debian-kernel.json" "$reports/systemd.json" || status=1
 exit $status
