@@ -56,7 +56,11 @@ function announcing(input: FrrConfigInput): Map<string, { cidr: string; aggregat
  * IPv4 unicast for routed networks: one `network A.B.C.D/32` per host route (a workload
  * address on this host), and for an AGGREGATE network also `aggregate-address CIDR
  * summary-only`, which announces the CIDR instead of its /32s while at least one of them is in
- * BGP (the network has a workload here) and withdraws it with the last.
+ * BGP (the network has a workload here) and withdraws it with the last. bgpd also puts a
+ * discard (blackhole, proto bgp) route for the CIDR into the kernel meanwhile: an address of it
+ * with no workload is dropped here rather than sent back to the fabric. So AGGREGATE suits a
+ * CIDR that lives on this host alone; one spread over hosts wants HOST_ROUTES (each host's
+ * own aggregate would win over the others').
  *
  * Why `network` statements and not `redistribute kernel`: bgp network import-check (FRR's
  * default since 7.4, on in the datacenter profile; hostnet does not turn it off) announces a

@@ -9,7 +9,8 @@
 // Witnesses: the fabric's `show ip route json` and kernel routes (proto bgp), the hosts' kernel
 // routes (proto bgp via the fabric), ping between workloads; the time from the Apply that
 // removes a workload until the fabric and the other host lose its route and ping fails
-// (printed); an agent restart (SIGTERM and kill -9) during which the fabric's route never goes.
+// (printed); an agent restart (SIGTERM and kill -9) during which the fabric's route never goes;
+// an AGGREGATE network announced as its CIDR while it has a workload, a NO_ANNOUNCE one not at all.
 //
 // Not hostnet's (yet), set by hand here: IPv4 forwarding on each host's underlay device (eth0):
 // the kernel checks forwarding on the device a packet comes IN by, and the routed participant
@@ -199,5 +200,28 @@ describe('routed networks announced to a fabric router over BGP', () => {
     // And it stays unreachable.
     expect((await ping('b', a.ip)).exitCode).not.toBe(0);
     expect(Object.keys(await fabricRib()).filter((p) => p.startsWith('10.95.'))).toEqual([`${L().workload('b').ip}/32`]);
+  }, 120_000);
+
+  it('AGGREGATE: the fabric sees the CIDR (no /32) while h1 has a workload on it; NO_ANNOUNCE: nothing', async () => {
+    await L().addNetwork({ name: 'agg', mode: 'flood', vni: 0, cidr: '10.96.0.0/24', routed: { announce: 'AGGREGATE' } });
+    await L().addNetwork({ name: 'quiet', mode: 'flood', vni: 0, cidr: '10.97.0.0/24', routed: { announce: 'NO_ANNOUNCE' } });
+    const c = await L().addWorkload(1, 'c', 'agg');
+    const q = await L().addWorkload(1, 'q', 'quiet');
+    await eventually('the fabric learns 10.96.0.0/24 from h1', async () => selectedBgp(await fabricRib(), '10.96.0.0/24'), 20_000);
+    const rib = await fabricRib();
+    expect(rib['10.96.0.0/24']?.find((r) => r.selected)?.nexthops?.[0]?.ip).toBe(hostAddress(1));
+    expect(Object.keys(rib).filter((p) => p.startsWith('10.96.') || p.startsWith('10.97.'))).toEqual(['10.96.0.0/24']);
+    // h2 routes the whole CIDR to the fabric; h1 holds FRR's discard route for its own
+    // aggregate (an unused address of it is dropped, not sent back to the fabric), under its /32s.
+    expect(await kernelRoutes(L().hostNs(2), '10.96.0.0/24')).toEqual([expect.objectContaining({ gateway: FABRIC_IP, protocol: 'bgp' })]);
+    expect(await kernelRoutes(L().hostNs(1), '10.96.0.0/24')).toEqual([expect.objectContaining({ type: 'blackhole', protocol: 'bgp' })]);
+    expect((await ping('c', '10.96.0.1')).exitCode).toBe(0);
+    log(`aggregate 10.96.0.0/24 announced for ${c.ip}; NO_ANNOUNCE ${q.ip} not announced`);
+    const t0 = Date.now();
+    await L().removeWorkload('c', { keepNamespace: true });
+    await eventually('the aggregate is withdrawn with the network\'s last workload', async () => !selectedBgp(await fabricRib(), '10.96.0.0/24'), 10_000);
+    log(`aggregate withdrawn ${Date.now() - t0} ms after the Apply removing its last workload started`);
+    expect(await kernelRoutes(L().hostNs(2), '10.96.0.0/24')).toEqual([]);
+    expect(await kernelRoutes(L().hostNs(1), '10.96.0.0/24')).toEqual([]);
   }, 120_000);
 });
