@@ -17,14 +17,13 @@ import { FirewallParticipant } from './firewall/participant.js';
 import { enableBridgeNetfilter } from '../dataplane/bridge-netfilter.js';
 import { nftRunner } from '../dataplane/nftables/run.js';
 import { conntrackTool } from '../dataplane/conntrack.js';
-import { setSysctl } from '../dataplane/sysctl.js';
+import { setSysctl, sysctlBatch } from '../dataplane/sysctl.js';
 import { UplinkGuardParticipant } from './uplink-guard/participant.js';
 import { KernelLinksParticipant } from './kernel/participant.js';
 import { RoutersParticipant } from './routers/participant.js';
 import { RoutedParticipant } from './routed/participant.js';
-import { routedSysctlBatch } from './routed/sysctls.js';
 import { isRouted } from './desired/routed.js';
-import { ForwardingRecord, sysctlBatch } from './routers/forwarding.js';
+import { ForwardingRecord } from './routers/forwarding.js';
 import { FloodListParticipant } from './vxlan/flood-participant.js';
 import { BgpParticipant } from './frr/participant.js';
 import { frrInstance } from './frr/instance.js';
@@ -124,7 +123,7 @@ async function run(config: AgentConfig): Promise<void> {
   // Routed networks: a host route per workload address through its device, forwarding and
   // proxy ARP on the devices; a route deleted by hand asks for a pass.
   const routed = new RoutedParticipant({
-    dp, sysctl: routedSysctlBatch(config.netns),
+    dp, sysctl: sysctlBatch(config.netns),
     addresses: (desired) => {
       const assigned = ipam.assignmentsFor(desired);
       const book = dhcp.addressBook(desired);

@@ -17,7 +17,7 @@ import { isRouted } from '../desired/routed.js';
 import type {
   ApplyOutcome, Participant, ParticipantPlan, PassContext, PlannedStep, Problem, ResourceReport,
 } from '../reconcile/participant.js';
-import type { SysctlBatch } from '../routers/forwarding.js';
+import type { SysctlBatch } from '../../dataplane/sysctl.js';
 import { routedHostRoutes, type HostRoute, type WorkloadAddresses } from './host-routes.js';
 import {
   HOSTNET_ROUTE_PROTO, isHostnetHostRoute, planHostRoutes, routedDevices, routedSysctls, type HostRoutesPlan,

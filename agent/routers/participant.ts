@@ -10,7 +10,8 @@
 import type { NftRunner } from '../../dataplane/nftables/run.js';
 import { condition } from '../conditions/condition.js';
 import type { ApplyOutcome, Participant, ParticipantPlan, PassContext, PlannedStep, ResourceReport } from '../reconcile/participant.js';
-import type { ForwardingRecord, SysctlBatch } from './forwarding.js';
+import type { SysctlBatch } from '../../dataplane/sysctl.js';
+import type { ForwardingRecord } from './forwarding.js';
 import { routersModel, routersOf, type RoutersModel } from './model.js';
 import { ROUTERS_TABLE, routerCommands } from './ruleset.js';
 import type { NftCommand } from '../../dataplane/nftables/json.js';

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { DataplaneEvent, Link, Route, RouteSpec, WatchHandlers } from '../../../dataplane/types.js';
 import { parseDesiredState } from '../../../agent/api/desired-state.js';
 import type { PassContext } from '../../../agent/reconcile/participant.js';
-import type { SysctlBatch } from '../../../agent/routers/forwarding.js';
+import type { SysctlBatch } from '../../../dataplane/sysctl.js';
 import { routedHostRoutes } from '../../../agent/routed/host-routes.js';
 import { HOSTNET_ROUTE_PROTO, planHostRoutes } from '../../../agent/routed/plan.js';
 import { RoutedParticipant } from '../../../agent/routed/participant.js';
