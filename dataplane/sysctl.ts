@@ -1,6 +1,6 @@
-// Writing one sysctl inside a network namespace (per-namespace keys such as a device's
-// net.ipv4.conf.<dev>.*): sysctl(8) run in the namespace, the key in its slash form so a
-// device name with dots stays one path component.
+// Sysctls inside a network namespace (per-namespace keys such as a device's
+// net.ipv4.conf.<dev>.*), the key in its slash form so a device name with dots stays one path
+// component: one key with sysctl(8), or many at once (sysctlBatch) with one process each way.
 import { execa } from 'execa';
 import { DataplaneError } from './errors.js';
 import { commandIn } from './netns-path.js';
