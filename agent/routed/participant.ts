@@ -312,8 +312,21 @@ export class RoutedParticipant implements Participant<RoutedStep> {
       if (had && (r.dev === null || had.dev === null || had.dev === r.dev)) this.known.delete(r.destination);
     }
     if (this.applying) return;
-    const drift = this.drift();
+    // Only this destination can have changed: a full drift() per event is quadratic when
+    // 1000 routes come back as 1000 events after a pass.
+    const drift = this.driftAt(r.destination);
     if (drift) this.o.onDrift(drift);
+  }
+
+  /** drift() for one destination (what one route event can change); null when none. */
+  private driftAt(dest: string): string | null {
+    const r = this.known?.get(dest);
+    const dev = this.wanted.get(dest);
+    if (dev !== undefined) {
+      if (!r) return `host route ${dest} deleted`;
+      return r.dev !== null && r.dev !== dev ? `host route ${dest} moved to ${r.dev}` : null;
+    }
+    return r && this.teardown && !this.owned.has(dest) ? `host route ${dest} appeared` : null;
   }
 
   private onLink(action: 'new' | 'del', link: Link): void {
