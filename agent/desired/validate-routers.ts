@@ -1,13 +1,15 @@
-// Checks of the routers section: each router a unique name, networks that exist, each with the
-// gateway on its bridge (that address is the router's on the network: routing between networks
-// goes through it), no network listed twice, and an external interface that is the host's own
-// (a valid name, none of the devices hostnet makes) with a NAT setting that fits.
+// Checks of the routers section: each router a unique name, networks that exist, each bridged
+// one with the gateway on its bridge (that address is the router's on the network: routing
+// between networks goes through it; a routed network's gateway is on each of its devices), no
+// network listed twice, and an external interface that is the host's own (a valid name, none of
+// the devices hostnet makes) with a NAT setting that fits.
 // Like validate-node.ts, violations go out through `add` (no import of validate.ts).
 import { DataplaneError } from '../../dataplane/errors.js';
 import { parseIp } from '../../dataplane/ip.js';
 import { checkIfName } from '../../dataplane/validate.js';
 import { NatMode, type DesiredState, type RouterExternal } from '../api/gen/hostnet/v1/resources.js';
 import { bridgeNameOf, ifNameOf, RESOURCE_NAME_PATTERN, uplinkDeviceOf } from '../naming.js';
+import { isRouted } from './routed.js';
 import { subnetsOf } from './subnets.js';
 
 export type AddViolation = (path: string, rule: string, message: string) => void;
@@ -40,6 +42,9 @@ export function validateRouters(state: DesiredState, add: AddViolation): void {
         add(np, 'reference-resolves', `network "${name}" is not defined in this state`);
         return;
       }
+      // A routed network always has one: its gateway, held on each of its devices (routed.ts),
+      // is the router's address there.
+      if (isRouted(n)) return;
       // The gateway on the bridge is the router's address on the network (and the workloads'
       // default route): without it there is nothing on the host to route through.
       const withoutGateway = subnetsOf(n).filter((s) => !s.gateway || !s.gatewayOnBridge);

@@ -1,9 +1,12 @@
-// Routers between this host's networks (see ruleset.ts and model.ts). While any router exists:
+// Routers between this host's networks, and the isolation of the networks no router connects
+// (see ruleset.ts and model.ts). While a router exists or a network is routed, the table inet
+// hostnet-routers fences the networks; while any router exists:
 // IPv4 forwarding on per device, only on the bridges of connected networks and on the external
 // interfaces (IPv6 too on bridges of networks with an IPv6 subnet); never the host-wide
-// ip_forward, which would route between every interface of the host. The nft table
-// inet hostnet-routers is written in one transaction when what it should hold changes, read back
-// on refresh passes and rewritten when it was changed by hand, and removed with the last router.
+// ip_forward, which would route between every interface of the host (a routed network's
+// devices forward already: the routed participant owns their switches). The table is written
+// in one transaction when what it should hold changes, read back on refresh passes and
+// rewritten when it was changed by hand, and removed with the last router and routed network.
 // Forwarding switches hostnet turned on are recorded in the state directory (forwarding.ts) and
 // turned back off when no router needs them; those it found on stay on. Runs after the kernel's
 // links: the bridges exist when their switches are set.
@@ -67,8 +70,8 @@ export class RoutersParticipant implements Participant<RouterStep> {
       }
       if (this.applied !== signature) {
         steps.push(wantTable
-          ? { op: 'writeRouterTable', commands, signature, description: `write nft table inet ${ROUTERS_TABLE} for routers ${model.routers.map((r) => r.name).join(', ')}${this.applied === UNKNOWN ? ' (not known to match)' : ''}` }
-          : { op: 'removeRouterTable', commands, signature, description: `remove nft table inet ${ROUTERS_TABLE}: no router connects networks` });
+          ? { op: 'writeRouterTable', commands, signature, description: `write nft table inet ${ROUTERS_TABLE} (${tableWords(model)})${this.applied === UNKNOWN ? ' (not known to match)' : ''}` }
+          : { op: 'removeRouterTable', commands, signature, description: `remove nft table inet ${ROUTERS_TABLE}: no router connects networks and no network is routed` });
       }
     }
     steps.push(...await this.planForwarding(ctx, model));
@@ -171,7 +174,9 @@ export class RoutersParticipant implements Participant<RouterStep> {
     for (const n of ctx.desired.networks) {
       const routers = routersOf(model, n.name);
       if (routers.length === 0) continue;
-      const bridge = routers[0]!.networks.find((x) => x.name === n.name)!.bridge;
+      const zone = routers[0]!.networks.find((x) => x.name === n.name)!;
+      // A routed network has no bridge: its devices come and go with its attachments.
+      const bridge = zone.routed ? null : zone.bridge;
       const missingExt = routers.flatMap((r) => (r.external && !links.has(r.external.device) ? [`${r.external.device} (router ${r.name})`] : []));
       const words = routers.map((r) => {
         const others = r.networks.filter((x) => x.name !== n.name).map((x) => x.name);
@@ -181,7 +186,7 @@ export class RoutersParticipant implements Participant<RouterStep> {
       const v6NoForce = [...this.missingKeys].some((k) => k === `net/ipv6/conf/${bridge}/force_forwarding`);
       const c = this.nftError !== null ? condition('Routed', false, 'RulesFailed', `the router rules are not in place: ${this.nftError}`)
         : this.sysctlError !== null ? condition('Routed', false, 'ForwardingFailed', `forwarding could not be turned on: ${this.sysctlError}`)
-          : !links.has(bridge) ? condition('Routed', false, 'BridgeMissing', `bridge ${bridge} does not exist yet`)
+          : bridge !== null && !links.has(bridge) ? condition('Routed', false, 'BridgeMissing', `bridge ${bridge} does not exist yet`)
             : missingExt.length > 0 ? condition('Routed', false, 'ExternalInterfaceMissing', `external interface ${missingExt.join(', ')} does not exist; ${words}`)
               : condition('Routed', true, 'Connected', `${words}${v6NoForce ? ' (IPv6 is not forwarded: this kernel has no force_forwarding and hostnet leaves conf/all/forwarding alone)' : ''}`);
       out.push({ resource: { kind: 'network', name: n.name }, conditions: [c] });
@@ -197,6 +202,12 @@ export class RoutersParticipant implements Participant<RouterStep> {
 function inOrder(steps: readonly RouterStep[]): RouterStep[] {
   const order = ['forwardingOff', 'writeRouterTable', 'removeRouterTable', 'forwardingOn'];
   return [...steps].sort((a, b) => order.indexOf(a.op) - order.indexOf(b.op));
+}
+
+function tableWords(model: RoutersModel): string {
+  const routers = model.routers.filter((r) => r.networks.length > 0).map((r) => r.name);
+  const routed = model.zones.filter((z) => z.routed).map((z) => z.name);
+  return [routers.length ? `routers ${routers.join(', ')}` : '', routed.length ? `routed networks ${routed.join(', ')}` : ''].filter(Boolean).join('; ');
 }
 
 function natWords(r: { external: { nat: { mode: string; address?: string } } | null }): string {

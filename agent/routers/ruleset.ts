@@ -1,60 +1,97 @@
-// The nftables table of the routers (inet family, one transaction replaces it whole):
-//   forward: traffic between the bridges of one router, and from a router's bridges out its
-//     external interface (and, NAT aside, replies back), is accepted; any other forwarded
-//     traffic between a hostnet bridge and another hostnet bridge or an external interface is
-//     dropped. So two networks no router connects stay apart at layer 3 even when forwarding is
-//     on for other reasons (the host's ip_forward, another router's external interface).
-//     Bridged traffic within one network is let through too: with bridge netfilter on (the
-//     firewall turns it on) it passes this hook with the bridge as both iif and oif.
+// The nftables table of the routers and of the isolation between hostnet networks (inet family,
+// one transaction replaces it whole):
+//   forward: a packet entering by a hostnet network's device (a bridge, or a routed network's
+//     TAP / veth host end) jumps, through the map `zones`, to its network's chain, which accepts
+//     it out the devices the network may reach and drops it (counter `isolated`) out any other
+//     hostnet device or router external interface. A network reaches its own devices (bridged
+//     traffic passes this hook too when bridge netfilter is on), every routed network if it is
+//     routed itself (they are routed to each other by design, security groups being the
+//     control), and the networks and external interfaces of the routers that connect it. A packet
+//     entering by an external interface jumps to that interface's chain: it reaches the networks
+//     of its NO_NAT routers, only replies (`ct state established,related`) to those behind NAT,
+//     and no other network. So networks no router connects stay apart at layer 3 even when
+//     forwarding is on for other reasons (a routed network's own devices forward, the host's
+//     ip_forward, another router's external interface).
 //   postrouting (NAT): sources in a router's IPv4 networks leaving through its external
 //     interface are masqueraded or rewritten to the SNAT address.
-// Traffic that touches no hostnet bridge is not this table's business: the chain's policy is accept.
+// Traffic that enters by no hostnet device or external interface (e.g. from the BGP fabric to a
+// routed workload) is not this table's business: the chain's policy is accept.
 import {
-  accept, concat, counterRef, ct, drop, match, meta, named, payload, setOf, type NftCommand, type NftExpr,
+  accept, counterRef, ct, drop, jump, match, meta, named, payload, setOf, vmap, type NftCommand, type NftExpr,
 } from '../../dataplane/nftables/json.js';
-import type { RoutersModel } from './model.js';
+import type { NetworkZone, RoutersModel } from './model.js';
 
 export const ROUTERS_TABLE = 'hostnet-routers';
 const family = 'inet' as const;
 /** Dropped forwarded packets between networks no router connects: a test's and an operator's witness. */
 export const ISOLATED_COUNTER = 'isolated';
+export const ZONES_MAP = 'zones';
+/** Every hostnet network device and router external interface: what the drop rules fence. */
+export const GUARDED_SET = 'guarded';
+/** Every hostnet network device. */
+export const MEMBERS_SET = 'members';
 
-const SETS = { bridges: 'bridges', guarded: 'guarded', allowed: 'allowed', replies: 'replies' } as const;
-
-interface Sets {
-  bridges: string[];
-  /** Bridges and external interfaces: what the drop rules fence. */
-  guarded: string[];
-  /** iif . oif pairs forwarded in any state. */
-  allowed: Array<[string, string]>;
-  /** iif . oif pairs forwarded for established and related connections only (in through a NAT). */
-  replies: Array<[string, string]>;
+/** One chain per group of devices entering the same way: a network's, or an external interface's. */
+export interface Zone {
+  /** Chain name: `from_net_<networks>` or `from_ext_<device>` ('_' is in no network name: no clash). */
+  chain: string;
+  /** The devices that jump to it. */
+  devices: string[];
+  /** Out-devices accepted in any state. */
+  reach: string[];
+  /** Out-devices accepted for established and related connections only (in through a NAT). */
+  replies: string[];
 }
 
-function setsOf(model: RoutersModel): Sets {
-  const allowed = new Map<string, [string, string]>();
-  const replies = new Map<string, [string, string]>();
-  const pair = (m: Map<string, [string, string]>, a: string, b: string): void => void m.set(`${a}\0${b}`, [a, b]);
-  for (const b of model.bridges) pair(allowed, b, b);
-  const externals = new Set<string>();
-  for (const r of model.routers) {
-    for (const x of r.networks) for (const y of r.networks) pair(allowed, x.bridge, y.bridge);
-    if (!r.external || r.networks.length === 0) continue;
-    const ext = r.external.device;
-    externals.add(ext);
-    for (const x of r.networks) {
-      pair(allowed, x.bridge, ext);
-      // Without NAT the outside routes the networks' addresses back: it may open connections too.
-      pair(r.external.nat.mode === 'none' ? allowed : replies, ext, x.bridge);
+export interface Isolation {
+  zones: Zone[];
+  members: string[];
+  guarded: string[];
+}
+
+const sorted = (s: Iterable<string>): string[] => [...new Set(s)].sort();
+
+/** Whether hostnet must fence its networks at all: while a router connects one, or a network is routed. */
+export function wantsTable(model: RoutersModel): boolean {
+  return model.routers.some((r) => r.networks.length > 0) || model.zones.some((z) => z.routed);
+}
+
+export function isolationOf(model: RoutersModel): Isolation {
+  const routedDevices = model.zones.filter((z) => z.routed).flatMap((z) => z.devices);
+  const routers = model.routers.filter((r) => r.networks.length > 0);
+  const reachOf = (z: NetworkZone): string[] => {
+    const out = [...z.devices, ...(z.routed ? routedDevices : [])];
+    for (const r of routers) {
+      if (!r.networks.some((n) => n.name === z.name)) continue;
+      for (const n of r.networks) out.push(...n.devices);
+      if (r.external) out.push(r.external.device);
     }
-  }
-  const byKey = (m: Map<string, [string, string]>): Array<[string, string]> => [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
-  return {
-    bridges: model.bridges,
-    guarded: [...new Set([...model.bridges, ...externals])].sort(),
-    allowed: byKey(allowed),
-    replies: byKey(replies).filter(([a, b]) => !allowed.has(`${a}\0${b}`)),
+    return out;
   };
+  // A device shared by networks (one bridge for several) enters with the reach of all of them.
+  const netsOfDevice = new Map<string, NetworkZone[]>();
+  for (const z of model.zones) for (const d of z.devices) netsOfDevice.set(d, [...(netsOfDevice.get(d) ?? []), z]);
+  const groups = new Map<string, Zone>();
+  for (const [dev, zs] of netsOfDevice) {
+    const chain = `from_net_${sorted(zs.map((z) => z.name)).join('+')}`;
+    const g = groups.get(chain) ?? { chain, devices: [], reach: sorted(zs.flatMap(reachOf)), replies: [] };
+    g.devices.push(dev);
+    groups.set(chain, g);
+  }
+  const externals = new Map<string, Zone>();
+  for (const r of routers) {
+    if (!r.external) continue;
+    const dev = r.external.device;
+    const x = externals.get(dev) ?? { chain: `from_ext_${dev}`, devices: [dev], reach: [], replies: [] };
+    // Without NAT the outside routes the networks' addresses back: it may open connections too.
+    for (const n of r.networks) (r.external.nat.mode === 'none' ? x.reach : x.replies).push(...n.devices);
+    externals.set(dev, x);
+  }
+  const zones = [...groups.values(), ...[...externals.values()].map((x) => ({ ...x, reach: sorted(x.reach), replies: sorted(x.replies.filter((d) => !x.reach.includes(d))) }))]
+    .map((z) => ({ ...z, devices: sorted(z.devices) }))
+    .sort((a, b) => (a.chain < b.chain ? -1 : a.chain > b.chain ? 1 : 0));
+  const members = sorted(netsOfDevice.keys());
+  return { zones, members, guarded: sorted([...members, ...externals.keys()]) };
 }
 
 /** The NAT rules: one per router with an external interface, NAT and IPv4 networks. */
@@ -76,42 +113,45 @@ function natRules(model: RoutersModel): NftExpr[][] {
 }
 
 /**
- * The whole table for these routers, as one transaction that replaces it (`add`, `delete`, then
- * anew: a packet sees the old table or the new one), or that removes it when there are none.
+ * The whole table for this model, as one transaction that replaces it (`add`, `delete`, then
+ * anew: a packet sees the old table or the new one), or that removes it when nothing needs it.
  */
 export function routerCommands(model: RoutersModel | null): NftCommand[] {
   const table = { family, name: ROUTERS_TABLE };
   const out: NftCommand[] = [{ add: { table } }, { delete: { table } }];
-  if (!model || model.routers.every((r) => r.networks.length === 0)) return out;
+  if (!model || !wantsTable(model)) return out;
   const ref = { family, table: ROUTERS_TABLE };
-  const s = setsOf(model);
+  const iso = isolationOf(model);
   out.push({ add: { table } });
   out.push({ add: { counter: { ...ref, name: ISOLATED_COUNTER } } });
-  const one = (name: string, elem: NftExpr[]): void => {
+  const set = (name: string, elem: string[]): void => {
     out.push({ add: { set: { ...ref, name, type: 'ifname' } } });
     if (elem.length) out.push({ add: { element: { ...ref, name, elem } } });
   };
-  const pairs = (name: string, elem: Array<[string, string]>): void => {
-    out.push({ add: { set: { ...ref, name, type: ['ifname', 'ifname'] } } });
-    if (elem.length) out.push({ add: { element: { ...ref, name, elem: elem.map(([a, b]) => concat(a, b)) } } });
-  };
-  one(SETS.bridges, s.bridges);
-  one(SETS.guarded, s.guarded);
-  pairs(SETS.allowed, s.allowed);
-  pairs(SETS.replies, s.replies);
-
-  const ifPair = match(concat(meta('iifname'), meta('oifname')), named(SETS.allowed));
-  const replyPair = match(concat(meta('iifname'), meta('oifname')), named(SETS.replies));
-  const counted = [counterRef(ISOLATED_COUNTER), drop];
+  set(MEMBERS_SET, iso.members);
+  set(GUARDED_SET, iso.guarded);
+  for (const z of iso.zones) {
+    out.push({ add: { chain: { ...ref, name: z.chain } } });
+    const rules: NftExpr[][] = [];
+    if (z.reach.length) {
+      set(`to_${z.chain.slice('from_'.length)}`, z.reach);
+      rules.push([match(meta('oifname'), named(`to_${z.chain.slice('from_'.length)}`)), accept]);
+    }
+    if (z.replies.length) {
+      set(`replies_${z.chain.slice('from_'.length)}`, z.replies);
+      rules.push([match(ct('state'), ['established', 'related'], 'in'), match(meta('oifname'), named(`replies_${z.chain.slice('from_'.length)}`)), accept]);
+    }
+    // From a network: no other hostnet device, no external interface; from outside: no network.
+    const fenced = z.chain.startsWith('from_net_') ? GUARDED_SET : MEMBERS_SET;
+    rules.push([match(meta('oifname'), named(fenced)), counterRef(ISOLATED_COUNTER), drop]);
+    for (const expr of rules) out.push({ add: { rule: { ...ref, chain: z.chain, expr } } });
+  }
+  out.push({ add: { map: { ...ref, name: ZONES_MAP, type: 'ifname', map: 'verdict' } } });
+  const entries = iso.zones.flatMap((z) => z.devices.map((d) => [d, jump(z.chain)] as NftExpr));
+  if (entries.length) out.push({ add: { element: { ...ref, name: ZONES_MAP, elem: entries } } });
   // Before the firewall's forward chains (priority 0): what is dropped here is not seen there.
   out.push({ add: { chain: { ...ref, name: 'forward', type: 'filter', hook: 'forward', prio: -10, policy: 'accept' } } });
-  const forward: NftExpr[][] = [
-    [ifPair, accept],
-    [match(ct('state'), ['established', 'related'], 'in'), replyPair, accept],
-    [match(meta('iifname'), named(SETS.bridges)), match(meta('oifname'), named(SETS.guarded)), ...counted],
-    [match(meta('iifname'), named(SETS.guarded)), match(meta('oifname'), named(SETS.bridges)), ...counted],
-  ];
-  for (const expr of forward) out.push({ add: { rule: { ...ref, chain: 'forward', expr } } });
+  out.push({ add: { rule: { ...ref, chain: 'forward', expr: [vmap(meta('iifname'), ZONES_MAP)] } } });
   out.push({ add: { chain: { ...ref, name: 'postrouting', type: 'nat', hook: 'postrouting', prio: 100, policy: 'accept' } } });
   for (const expr of natRules(model)) out.push({ add: { rule: { ...ref, chain: 'postrouting', expr } } });
   return out;

@@ -17,7 +17,7 @@ import type { SysctlBatch } from '../../../dataplane/sysctl.js';
 import { ForwardingRecord } from '../../../agent/routers/forwarding.js';
 import { routersModel } from '../../../agent/routers/model.js';
 import { RoutersParticipant } from '../../../agent/routers/participant.js';
-import { routerCommands } from '../../../agent/routers/ruleset.js';
+import { isolationOf, routerCommands } from '../../../agent/routers/ruleset.js';
 import { ipUsageOf } from '../../../agent/server/ip-usage.js';
 import { IpHolderKind } from '../../../agent/api/gen/hostnet/v1/status.js';
 
@@ -75,23 +75,69 @@ describe('routers model and ruleset', () => {
       'hn-db': ['net/ipv4/conf/hn-db/forwarding', 'net/ipv6/conf/hn-db/forwarding', 'net/ipv6/conf/hn-db/force_forwarding'],
       uplink0: ['net/ipv4/conf/uplink0/forwarding'],
     });
-    expect(m.bridges).toEqual(['hn-db', 'hn-lone', 'hn-web']);
+    expect(m.zones.map((z) => z.devices)).toEqual([['hn-web'], ['hn-db'], ['hn-lone']]);
   });
 
-  it('sets: pairs of one router, out and replies through NAT; NO_NAT lets the outside in; SNAT rule; no routers, no table', () => {
+  it('zones: a router joins its networks and its way out, replies back through NAT; NO_NAT lets the outside in; SNAT rule; no routers, no table', () => {
+    const zone = (iso: ReturnType<typeof isolationOf>, chain: string) => iso.zones.find((z) => z.chain === chain);
+    const iso = isolationOf(routersModel(R1));
+    expect(iso.members).toEqual(['hn-db', 'hn-lone', 'hn-web']);
+    expect(iso.guarded).toEqual(['hn-db', 'hn-lone', 'hn-web', 'uplink0']);
+    expect(zone(iso, 'from_net_web')).toEqual({ chain: 'from_net_web', devices: ['hn-web'], reach: ['hn-db', 'hn-web', 'uplink0'], replies: [] });
+    expect(zone(iso, 'from_net_lone')).toEqual({ chain: 'from_net_lone', devices: ['hn-lone'], reach: ['hn-lone'], replies: [] });
+    expect(zone(iso, 'from_ext_uplink0')).toEqual({ chain: 'from_ext_uplink0', devices: ['uplink0'], reach: [], replies: ['hn-db', 'hn-web'] });
     const text = JSON.stringify(routerCommands(routersModel(R1)));
-    expect(text).toContain('{"concat":["hn-web","hn-db"]}');
-    expect(text).toContain('{"concat":["hn-web","uplink0"]}');
-    expect(text).not.toContain('{"concat":["hn-web","hn-lone"]}');
+    expect(text).toContain('["hn-lone",{"jump":{"target":"from_net_lone"}}]');
     expect(text).toContain('{"masquerade":null}');
-    const replies = routerCommands(routersModel(R1)).find((c) => 'add' in c && 'element' in c.add && c.add.element.name === 'replies');
-    expect(JSON.stringify(replies)).toContain('{"concat":["uplink0","hn-web"]}');
-    const noNat = routerCommands(routersModel(withRouter('{ name: r1, networks: [web], external: { interface: uplink0, nat: NO_NAT } }')));
-    expect(noNat.some((c) => 'add' in c && 'element' in c.add && c.add.element.name === 'replies')).toBe(false);
-    expect(JSON.stringify(noNat)).not.toContain('masquerade');
+    const noNat = isolationOf(routersModel(withRouter('{ name: r1, networks: [web], external: { interface: uplink0, nat: NO_NAT } }')));
+    expect(zone(noNat, 'from_ext_uplink0')).toMatchObject({ reach: ['hn-web'], replies: [] });
+    expect(JSON.stringify(routerCommands(routersModel(withRouter('{ name: r1, networks: [web], external: { interface: uplink0, nat: NO_NAT } }'))))).not.toContain('masquerade');
     const snat = JSON.stringify(routerCommands(routersModel(withRouter('{ name: r1, networks: [web], external: { interface: uplink0, nat: SNAT, snatAddress: 198.51.100.7 } }'))));
     expect(snat).toContain('{"snat":{"family":"ip","addr":"198.51.100.7"}}');
     expect(routerCommands(routersModel(NONE))).toHaveLength(2);
+  });
+
+  it('routed networks: fenced from bridged ones without a router, routed to each other, joined to a bridged one and NATed by a router', () => {
+    const state = (routers: string): DesiredState => parseDesiredState(`${NETS}
+  - { name: rt, mode: ROUTED, ipFamily: IPV4, cidr: 10.96.4.0/24 }
+  - { name: rt2, mode: ROUTED, ipFamily: IPV4, cidr: 10.96.5.0/24 }
+attachments:
+  - { name: a1, network: rt, tap: { ifName: tap-a1 } }
+  - { name: a2, network: rt, tap: { ifName: tap-a2 } }
+  - { name: b1, network: rt2, tap: { ifName: tap-b1 } }
+  - { name: w1, network: web, tap: { ifName: tap-w1 } }
+${routers}`);
+    const alone = isolationOf(routersModel(state('')));
+    // The table exists without any router: the routed devices forward on their own.
+    expect(routerCommands(routersModel(state(''))).length).toBeGreaterThan(2);
+    expect(alone.members).toEqual(['hn-db', 'hn-lone', 'hn-web', 'tap-a1', 'tap-a2', 'tap-b1']);
+    const rt = alone.zones.find((z) => z.chain === 'from_net_rt')!;
+    expect(rt).toEqual({ chain: 'from_net_rt', devices: ['tap-a1', 'tap-a2'], reach: ['tap-a1', 'tap-a2', 'tap-b1'], replies: [] });
+    expect(alone.zones.find((z) => z.chain === 'from_net_web')!.reach).toEqual(['hn-web']);
+
+    const m = routersModel(state('routers:\n  - { name: r1, networks: [rt, web], external: { interface: uplink0 } }\n'));
+    // The routed devices' switches belong to the routed participant: only the bridge and the way out here.
+    expect([...m.forwarding.keys()].sort()).toEqual(['hn-web', 'uplink0']);
+    const joined = isolationOf(m);
+    expect(joined.zones.find((z) => z.chain === 'from_net_rt')!.reach).toEqual(['hn-web', 'tap-a1', 'tap-a2', 'tap-b1', 'uplink0']);
+    expect(joined.zones.find((z) => z.chain === 'from_net_rt2')!.reach).toEqual(['tap-a1', 'tap-a2', 'tap-b1']);
+    expect(joined.zones.find((z) => z.chain === 'from_net_web')!.reach).toEqual(['hn-web', 'tap-a1', 'tap-a2', 'uplink0']);
+    expect(joined.zones.find((z) => z.chain === 'from_ext_uplink0')!.replies).toEqual(['hn-web', 'tap-a1', 'tap-a2']);
+    expect(JSON.stringify(routerCommands(m))).toContain('{"prefix":{"addr":"10.96.4.0","len":24}}');
+  });
+
+  it('one bridge shared by two networks enters with the reach of both', () => {
+    const m = routersModel(parseDesiredState(`
+networks:
+  - { name: x, ipFamily: IPV4, cidr: 10.96.6.0/24, gateway: 10.96.6.1, gatewayOnBridge: true, bridgeName: hn-shared }
+  - { name: y, ipFamily: IPV4, cidr: 10.96.7.0/24, gateway: 10.96.7.1, gatewayOnBridge: true, bridgeName: hn-shared }
+  - { name: z, ipFamily: IPV4, cidr: 10.96.8.0/24, gateway: 10.96.8.1, gatewayOnBridge: true }
+routers:
+  - { name: r1, networks: [x, z] }
+`));
+    const iso = isolationOf(m);
+    expect(iso.zones.map((z) => z.chain)).toEqual(['from_net_x+y', 'from_net_z']);
+    expect(iso.zones[0]!.reach).toEqual(['hn-shared', 'hn-z']);
   });
 });
 

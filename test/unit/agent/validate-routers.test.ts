@@ -56,6 +56,14 @@ describe('routers validation', () => {
     expect(v6[0]!.message).toContain('ipv6.gateway');
   });
 
+  it('a routed network joins a router: its gateway, on each of its devices, is the router\'s there', () => {
+    const s = variant((x) => {
+      x.networks.push(...parseDesiredState('networks:\n  - { name: rt, mode: ROUTED, ipFamily: IPV4, cidr: 10.96.9.0/24 }\n').networks);
+      x.routers[0]!.networks.push('rt');
+    });
+    expect(found(s)).toEqual([]);
+  });
+
   it('external interface: a valid name, never a device hostnet makes', () => {
     expect(found(variant((s) => { s.routers[0]!.external!.interface = ''; }))).toEqual(['routers[0].external.interface ifname-valid']);
     expect(found(variant((s) => { s.routers[0]!.external!.interface = 'a-name-that-is-too-long'; }))).toEqual(['routers[0].external.interface ifname-valid']);
