@@ -2,7 +2,8 @@
 // have, and what is not built for it yet (refused rather than silently ignored: a routed port
 // with port security would otherwise pass traffic unfiltered).
 // Like validate-node.ts, violations go out through `add` (no import of validate.ts).
-import { Announce, IpFamily, type DesiredState } from '../api/gen/hostnet/v1/resources.js';
+import { parseCidr } from '../../dataplane/ip.js';
+import { Announce, IpFamily, Ipv6Mode, type DesiredState, type Network } from '../api/gen/hostnet/v1/resources.js';
 import { isRouted, routedGatewayOf } from './routed.js';
 
 export type AddViolation = (path: string, rule: string, message: string) => void;
@@ -25,9 +26,7 @@ export function validateRouted(state: DesiredState, add: AddViolation): void {
     if (n.dhcp?.serverAddress && n.dhcp.serverAddress !== gw) {
       add(`${p}.dhcp.serverAddress`, 'routed-dhcp-server-is-gateway', `a routed network's DHCP server answers from its gateway ${gw || '(none)'} on every device: leave serverAddress empty or set it to the gateway`);
     }
-    if (n.ipFamily === IpFamily.IPV6 || n.cidr.includes(':') || n.ipv6) {
-      add(n.ipv6 ? `${p}.ipv6` : `${p}.ipFamily`, 'routed-ipv4-only', 'routed networks are IPv4 only for now (proxy NDP and DHCPv6 per device are not built yet)');
-    }
+    validateRoutedIpv6(n, p, add);
   });
   state.attachments.forEach((a, i) => {
     if (!routed.has(a.network)) return;
@@ -36,4 +35,31 @@ export function validateRouted(state: DesiredState, add: AddViolation): void {
         `network "${a.network}" is routed: port security on routed ports is not built yet, and hostnet refuses to leave a port it should filter unfiltered`);
     }
   });
+}
+
+/**
+ * IPv6 on a routed network (agent/routed/ipv6.ts): built for the `ipv6` block of an IPv4
+ * routed network, addresses static, auto or SLAAC; the router is each device's link-local
+ * address. Refused, rather than half-done: an IPv6-only routed network, a gateway or bridge in
+ * the block, DHCPv6 (one server per device is not built), SLAAC on a prefix other than /64.
+ */
+function validateRoutedIpv6(n: Network, p: string, add: AddViolation): void {
+  if (n.ipFamily === IpFamily.IPV6 || n.cidr.includes(':')) {
+    add(`${p}.ipFamily`, 'routed-ipv6-dual-stack-only',
+      'an IPv6-only routed network is not built yet: make the routed network IPv4 and put its IPv6 subnet in its ipv6 block (dual-stack)');
+    return;
+  }
+  const v6 = n.ipv6;
+  if (!v6) return;
+  if (v6.gatewayOnBridge) add(`${p}.ipv6.gatewayOnBridge`, 'routed-no-bridge', 'a routed network has no bridge: its IPv6 router is each attachment\'s device (its link-local address)');
+  if (v6.gateway) add(`${p}.ipv6.gateway`, 'routed-ipv6-router-link-local', 'a routed network\'s IPv6 router is each attachment\'s device, by its link-local address: leave ipv6.gateway empty');
+  if (v6.ipv6Mode === Ipv6Mode.DHCPV6_STATEFUL || v6.ipv6Mode === Ipv6Mode.DHCPV6_STATELESS || v6.dhcp?.enabled) {
+    add(`${p}.ipv6.ipv6Mode`, 'routed-ipv6-no-dhcp6',
+      'DHCPv6 on routed networks (one server per device) is not built yet: use SLAAC (the default) or static/auto addresses');
+  }
+  const slaac = v6.ipv6Mode === Ipv6Mode.IPV6_MODE_UNSPECIFIED || v6.ipv6Mode === Ipv6Mode.SLAAC;
+  const cidr = parseCidr(v6.cidr);
+  if (slaac && cidr && cidr.family === 6 && cidr.prefix !== 64) {
+    add(`${p}.ipv6.cidr`, 'routed-ipv6-slaac-64', `SLAAC needs a /64 and the agent advertises ${v6.cidr} on every routed device: use a /64`);
+  }
 }

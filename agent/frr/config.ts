@@ -7,10 +7,12 @@
 // (eBGP or iBGP by the number) and description, and one block per address family: today L2VPN
 // EVPN with every peer activated and `advertise-all-vni` (zebra hands every VNI of a VXLAN
 // device in a bridge to bgpd: local MACs go out as type-2 routes, the VTEP as a type-3 route).
-// Routed networks (issue 13) add IPv4 unicast: see routedFamily() and routedPolicy().
+// Routed networks (issue 13) add IPv4 unicast, and IPv6 unicast when one has an IPv6 subnet:
+// see routedFamily(), routedFamily6() and routedPolicy().
 import { Announce, type Bgp, type DesiredState } from '../api/gen/hostnet/v1/resources.js';
 import { isRouted } from '../desired/routed.js';
-import type { HostRoute } from '../routed/host-routes.js';
+import { hostRouteDestination, type HostRoute } from '../routed/host-routes.js';
+import { routedIpv6SubnetOf } from '../routed/ipv6.js';
 
 export interface FrrConfigInput {
   /** Shown in FRR's prompt and logs. */
@@ -41,6 +43,9 @@ export const ROUTED_PREFIX_LIST = 'hostnet-routed';
 export const LOCAL_AS_PATH = 'hostnet-local';
 export const ROUTED_OUT_MAP = 'hostnet-routed-out';
 export const ROUTED_IN_MAP = 'hostnet-routed-in';
+/** IPv6's own (a route-map matching an `ip` prefix-list never matches an IPv6 route). */
+export const ROUTED_PREFIX_LIST6 = 'hostnet-routed6';
+export const ROUTED_OUT_MAP6 = 'hostnet-routed6-out';
 
 /** The announcing routed networks by name with their CIDR and mode; NO_ANNOUNCE ones are left out. */
 function announcing(input: FrrConfigInput): Map<string, { cidr: string; aggregate: boolean }> {
@@ -79,7 +84,7 @@ function routedFamily(input: FrrConfigInput, peers: readonly string[]): AddressF
   const nets = announcing(input);
   const lines: string[] = [];
   const hosts = new Set<string>();
-  for (const r of input.hostRoutes ?? []) if (nets.has(r.network)) hosts.add(`${r.ip}/32`);
+  for (const r of input.hostRoutes ?? []) if (nets.has(r.network) && r.family === 4) hosts.add(hostRouteDestination(r));
   for (const prefix of [...hosts].sort(byPrefix)) lines.push(`network ${prefix}`);
   const aggregates = new Set([...nets.values()].filter((n) => n.aggregate).map((n) => n.cidr));
   for (const cidr of [...aggregates].sort(byPrefix)) lines.push(`aggregate-address ${cidr} summary-only`);
@@ -87,6 +92,37 @@ function routedFamily(input: FrrConfigInput, peers: readonly string[]): AddressF
   // fabric sends (other hosts' routes, a default); out, only what this host originates.
   for (const p of peers) lines.push(`neighbor ${p} route-map ${ROUTED_IN_MAP} in`, `neighbor ${p} route-map ${ROUTED_OUT_MAP} out`);
   return { name: 'ipv4 unicast', lines };
+}
+
+/** The announcing routed networks' IPv6 subnets (their `ipv6` blocks) by network, with the mode. */
+function announcing6(input: FrrConfigInput): Map<string, { cidr: string; aggregate: boolean }> {
+  const out = new Map<string, { cidr: string; aggregate: boolean }>();
+  for (const n of input.desired?.networks ?? []) {
+    const s = routedIpv6SubnetOf(n);
+    if (!s || n.announce === Announce.NO_ANNOUNCE) continue;
+    out.set(n.name, { cidr: s.cidr, aggregate: n.announce === Announce.AGGREGATE });
+  }
+  return out;
+}
+
+/**
+ * IPv6 unicast for routed networks with an IPv6 subnet: routedFamily's semantics for the /128
+ * host routes (`network X/128` under import-check, `aggregate-address` of the IPv6 CIDR for
+ * AGGREGATE, nothing for NO_ANNOUNCE), with IPv6's own out policy. The peers are the same
+ * sessions (multiprotocol BGP over IPv4): a peer that should forward to these /128s needs a
+ * usable IPv6 next hop, which FRR takes from the session's interface (a global IPv6 address there,
+ * or link-local with extended next hop): the fabric's side, as forwarding on the uplink is.
+ */
+function routedFamily6(input: FrrConfigInput, peers: readonly string[]): AddressFamily {
+  const nets = announcing6(input);
+  const lines: string[] = [];
+  const hosts = new Set<string>();
+  for (const r of input.hostRoutes ?? []) if (nets.has(r.network) && r.family === 6) hosts.add(hostRouteDestination(r));
+  for (const prefix of [...hosts].sort()) lines.push(`network ${prefix}`);
+  const aggregates = new Set([...nets.values()].filter((n) => n.aggregate).map((n) => n.cidr));
+  for (const cidr of [...aggregates].sort()) lines.push(`aggregate-address ${cidr} summary-only`);
+  for (const p of peers) lines.push(`neighbor ${p} route-map ${ROUTED_IN_MAP} in`, `neighbor ${p} route-map ${ROUTED_OUT_MAP6} out`);
+  return { name: 'ipv6 unicast', lines };
 }
 
 /**
@@ -104,11 +140,21 @@ function routedPolicy(input: FrrConfigInput): string[] {
   out.push('!', `bgp as-path access-list ${LOCAL_AS_PATH} seq 5 permit ^$`, '!');
   out.push(`route-map ${ROUTED_OUT_MAP} permit 10`, ` match ip address prefix-list ${ROUTED_PREFIX_LIST}`, ` match as-path ${LOCAL_AS_PATH}`, 'exit', '!');
   out.push(`route-map ${ROUTED_IN_MAP} permit 10`, 'exit', '!');
+  if (hasRouted6(input)) {
+    // The same for IPv6 (routedFamily6): only announcing networks' IPv6 prefixes, originated here.
+    const cidrs6 = [...new Set([...announcing6(input).values()].map((n) => n.cidr))].sort();
+    if (cidrs6.length === 0) out.push(`ipv6 prefix-list ${ROUTED_PREFIX_LIST6} seq 5 deny any`);
+    cidrs6.forEach((c, i) => out.push(`ipv6 prefix-list ${ROUTED_PREFIX_LIST6} seq ${5 * (i + 1)} permit ${c} le 128`));
+    out.push('!', `route-map ${ROUTED_OUT_MAP6} permit 10`, ` match ipv6 address prefix-list ${ROUTED_PREFIX_LIST6}`, ` match as-path ${LOCAL_AS_PATH}`, 'exit', '!');
+  }
   return out;
 }
 
 /** Whether the config has an IPv4 unicast family: a routed network exists (announcing or not: its peers' routes are wanted too). */
 const hasRouted = (input: FrrConfigInput): boolean => (input.desired?.networks ?? []).some(isRouted);
+
+/** Whether the config has an IPv6 unicast family: a routed network with an IPv6 subnet exists. */
+const hasRouted6 = (input: FrrConfigInput): boolean => (input.desired?.networks ?? []).some((n) => routedIpv6SubnetOf(n) !== undefined);
 
 /** Numeric order of IPv4 prefixes (stable text: the same state renders the same file). */
 function byPrefix(a: string, b: string): number {
@@ -121,13 +167,15 @@ function byPrefix(a: string, b: string): number {
 
 /**
  * The address families of `router bgp`, in order; every peer is activated in every family
- * listed. L2VPN EVPN always; IPv4 unicast when a routed network exists (issue 13).
+ * listed. L2VPN EVPN always; IPv4 unicast when a routed network exists (issue 13), IPv6
+ * unicast when one has an IPv6 subnet.
  */
 export function addressFamiliesOf(input: FrrConfigInput): AddressFamily[] {
   const out = [evpnFamily()];
   const peers = (input.bgp?.peers ?? []).map((p) => p.address);
   const routed = hasRouted(input) ? routedFamily(input, peers) : null;
   if (routed) out.push(routed);
+  if (hasRouted6(input)) out.push(routedFamily6(input, peers));
   return out;
 }
 

@@ -5,10 +5,12 @@
 // links: a network that goes (or stops advertising) gets its final advertisement, router
 // lifetime 0, before its bridge is deleted, so workloads drop the default route at once.
 // close() (an agent stopping or restarting) never sends one: workloads keep their routes.
+// A routed network with an IPv6 subnet has no bridge: one advertiser per attachment's device
+// instead (config.ts advertisementTargets), keyed "<network>/<device>", reported per network.
 import type { Link, ObservedState } from '../../dataplane/types.js';
-import { condition, type ComputedCondition } from '../conditions/condition.js';
+import { condition, T, type ComputedCondition } from '../conditions/condition.js';
 import type { ApplyOutcome, Participant, ParticipantPlan, PassContext, PlannedStep, ResourceReport } from '../reconcile/participant.js';
-import { advertisementOf, type AdvertisementConfig } from './config.js';
+import { advertisementTargets, type AdvertisementConfig, type AdvertisementTarget } from './config.js';
 import type { AdvertiserState } from '../../dhcp/ra/advertiser.js';
 
 /** A running advertiser, as the participant drives it (dhcp/ra's RouterAdvertiser). */
@@ -30,6 +32,7 @@ interface Running {
 
 export interface RaStep extends PlannedStep {
   readonly op: 'startRa' | 'reconfigureRa' | 'restartRa' | 'stopRa';
+  /** The advertiser's key: the network, or "<network>/<device>" on a routed network. */
   readonly network: string;
   readonly config: AdvertisementConfig | null;
   readonly ifindex: number;
@@ -52,30 +55,31 @@ export class RouterAdvertisementParticipant implements Participant<RaStep> {
     const steps: RaStep[] = [];
     const links = new Map(ctx.observed.links.map((l) => [l.name, l]));
     const wanted = new Set<string>();
-    for (const n of ctx.desired.networks) {
-      const config = advertisementOf(n, ctx.observed);
-      if (!config) continue;
-      wanted.add(n.name);
+    for (const t of advertisementTargets(ctx.desired, ctx.observed)) {
+      const { key: name, config } = t;
+      wanted.add(name);
       const bridge = links.get(config.device);
-      const run = this.running.get(n.name);
-      const resource = { kind: 'network' as const, name: n.name };
+      const run = this.running.get(name);
+      const resource = { kind: 'network' as const, name: t.network };
       if (!bridge) {
         // Its socket was bound to a device that is gone: stale.
-        if (run) steps.push({ op: 'stopRa', resource, network: n.name, config: null, ifindex: 0, final: false, description: `stop router advertisements of network ${n.name}: "${config.device}" is gone` });
+        if (run) steps.push({ op: 'stopRa', resource, network: name, config: null, ifindex: 0, final: false, description: `stop router advertisements of network ${t.network}: "${config.device}" is gone` });
         continue;
       }
       const key = JSON.stringify(config);
       const step = (op: RaStep['op'], why: string): void => {
-        steps.push({ op, resource, network: n.name, config, ifindex: bridge.index, final: false, description: `${why} router advertisements of network ${n.name} on "${config.device}" (${config.prefix})` });
+        steps.push({ op, resource, network: name, config, ifindex: bridge.index, final: false, description: `${why} router advertisements of network ${t.network} on "${config.device}" (${config.prefix}${config.onLink === false ? ', not on-link' : ''})` });
       };
       if (!run) step('startRa', 'start');
-      else if (run.ifindex !== bridge.index) step('restartRa', 'restart (bridge recreated)');
+      else if (run.ifindex !== bridge.index) step('restartRa', `restart (${t.attachment ? 'device' : 'bridge'} recreated)`);
       else if (run.key !== key) step('reconfigureRa', 'reconfigure');
     }
     if (!ctx.holdTeardown) {
       for (const name of this.running.keys()) {
         if (wanted.has(name)) continue;
-        steps.push({ op: 'stopRa', resource: { kind: 'network', name }, network: name, config: null, ifindex: 0, final: true, description: `stop router advertisements of network ${name} (router lifetime 0: workloads drop the default route)` });
+        const net = name.split('/')[0]!;
+        const on = name.includes('/') ? ` on "${name.slice(net.length + 1)}"` : '';
+        steps.push({ op: 'stopRa', resource: { kind: 'network', name: net }, network: name, config: null, ifindex: 0, final: true, description: `stop router advertisements of network ${net}${on} (router lifetime 0: workloads drop the default route)` });
       }
     }
     return { steps, problems: [] };
@@ -117,12 +121,31 @@ export class RouterAdvertisementParticipant implements Participant<RaStep> {
   report(ctx: PassContext): ResourceReport[] {
     const out: ResourceReport[] = [];
     const links = new Map(ctx.observed.links.map((l) => [l.name, l]));
-    for (const n of ctx.desired.networks) {
-      const config = advertisementOf(n, ctx.observed);
-      if (!config) continue;
-      out.push({ resource: { kind: 'network', name: n.name }, conditions: [this.conditionOf(n.name, config, links.get(config.device), ctx.observed)] });
+    const byNetwork = new Map<string, AdvertisementTarget[]>();
+    for (const t of advertisementTargets(ctx.desired, ctx.observed)) byNetwork.set(t.network, [...byNetwork.get(t.network) ?? [], t]);
+    for (const [network, targets] of byNetwork) {
+      const first = targets[0]!;
+      const c = first.attachment === undefined
+        ? this.conditionOf(first.key, first.config, links.get(first.config.device), ctx.observed)
+        : this.routedCondition(targets, links, ctx.observed);
+      out.push({ resource: { kind: 'network', name: network }, conditions: [c] });
     }
     return out;
+  }
+
+  /** A routed network: advertising on every device that can be heard, or the first device's fault. */
+  private routedCondition(targets: AdvertisementTarget[], links: Map<string, Link>, observed: ObservedState): ComputedCondition {
+    let advertising = 0;
+    let silent = 0;
+    for (const t of targets) {
+      const c = this.conditionOf(t.key, t.config, links.get(t.config.device), observed);
+      if (c.status !== T) return condition(CONDITION, false, c.reason, `device "${t.config.device}" (attachment ${t.attachment}): ${c.message}`);
+      if (c.reason === 'Advertising') advertising++;
+      else silent++;
+    }
+    const c = targets[0]!.config;
+    const how = c.managed ? 'addresses by DHCPv6' : c.autonomous ? 'SLAAC' : 'static addresses';
+    return condition(CONDITION, true, 'Advertising', `${c.prefix} not on-link (${how}) on ${advertising} routed device(s), each its own router${silent ? `; ${silent} without carrier yet` : ''}`);
   }
 
   private conditionOf(network: string, config: AdvertisementConfig, bridge: Link | undefined, observed: ObservedState): ComputedCondition {
@@ -142,8 +165,9 @@ export class RouterAdvertisementParticipant implements Participant<RaStep> {
   /** While waiting for the bridge's link-local address: a fault only when someone could listen. */
   private waiting(config: AdvertisementConfig, bridge: Link | undefined, observed: ObservedState): ComputedCondition {
     // The kernel gives a bridge its link-local address once a port has carrier: until then no
-    // workload is there to hear an advertisement, which is no fault.
-    const ports = !!bridge && observed.links.some((l) => l.masterIndex === bridge.index && l.lowerUp);
+    // workload is there to hear an advertisement, which is no fault. A routed device (not a
+    // bridge) is heard once it has carrier itself.
+    const ports = !!bridge && (config.onLink === false ? bridge.lowerUp : observed.links.some((l) => l.masterIndex === bridge.index && l.lowerUp));
     if (!ports) return condition(CONDITION, true, 'NoListeners', `no port of "${config.device}" has carrier yet: advertising starts with the first workload`);
     return condition(CONDITION, false, 'NoLinkLocal', `"${config.device}" has no usable IPv6 link-local address yet (duplicate address detection?)`);
   }

@@ -1,7 +1,8 @@
 // The routed participant (after the links participant, which makes the devices and puts the
 // gateway on them): for every routed network, one host route per workload address through its
-// attachment's device (hostnet's protocol number), and forwarding, proxy_arp and proxy_delay 0
-// on each device (plan.ts says why). It removes only routes with hostnet's protocol that no
+// attachment's device (hostnet's protocol number: /32s, and /128s on a network with IPv6), and
+// forwarding, proxy_arp and proxy_delay 0 (IPv6: forwarding, force_forwarding, accept_ra 0) on
+// each device (plan.ts says why). It removes only routes with hostnet's protocol that no
 // attachment wants, so an agent restart adopts what is there and removes nothing.
 //
 // The reconciler's kernel model holds links and addresses only, so route changes would not wake
@@ -18,9 +19,9 @@ import type {
   ApplyOutcome, Participant, ParticipantPlan, PassContext, PlannedStep, Problem, ResourceReport,
 } from '../reconcile/participant.js';
 import type { SysctlBatch } from '../../dataplane/sysctl.js';
-import { routedHostRoutes, type HostRoute, type WorkloadAddresses } from './host-routes.js';
+import { hostRouteDestination, routedHostRoutes, type HostRoute, type WorkloadAddresses } from './host-routes.js';
 import {
-  HOSTNET_ROUTE_PROTO, isHostnetHostRoute, planHostRoutes, routedDevices, routedSysctls, type HostRoutesPlan,
+  forceForwardingKey, HOSTNET_ROUTE_PROTO, isHostnetHostRoute, planHostRoutes, routedDevices, routedSysctls, type HostRoutesPlan,
 } from './plan.js';
 
 export type RoutedStep = PlannedStep & (
@@ -61,6 +62,8 @@ export class RoutedParticipant implements Participant<RoutedStep> {
   private teardown = true;
   /** Devices whose switches were found (or set) right, by name -> ifindex then. */
   private tuned = new Map<string, number>();
+  /** IPv6 devices whose kernel has no force_forwarding (before Linux 6.17): IPv6 not forwarded. */
+  private noForceForwarding = new Set<string>();
   private readonly planned = new WeakMap<PassContext, PassPlan>();
   private watch: DataplaneWatch | null = null;
   private watchWarned = false;
@@ -94,12 +97,12 @@ export class RoutedParticipant implements Participant<RoutedStep> {
     this.planned.set(ctx, { routes, hostRoutes });
     for (const b of routes.blocked) problems.push(this.problem(b.route.attachment, b.reason, b.message));
     // Switches first: a route is useful once the device forwards and answers ARP for it.
-    steps.push(...await this.planSysctls(ctx, devices.map((d) => d.dev), problems, devices));
+    steps.push(...await this.planSysctls(ctx, problems, devices));
     for (const r of routes.add) {
-      const now = this.known.get(`${r.ip}/32`);
+      const now = this.known.get(hostRouteDestination(r));
       steps.push({
         op: 'addHostRoute', route: r, resource: { kind: 'attachment', name: r.attachment },
-        description: `add host route ${r.ip}/32 dev ${r.dev} proto ${HOSTNET_ROUTE_PROTO} for attachment ${r.attachment}: ${now ? `through ${now.dev ?? '?'} now` : 'missing'}`,
+        description: `add host route ${hostRouteDestination(r)} dev ${r.dev} proto ${HOSTNET_ROUTE_PROTO} for attachment ${r.attachment}: ${now ? `through ${now.dev ?? '?'} now` : 'missing'}`,
       });
     }
     for (const r of routes.remove) {
@@ -108,18 +111,22 @@ export class RoutedParticipant implements Participant<RoutedStep> {
     return { steps, problems };
   }
 
-  private async planSysctls(ctx: PassContext, devs: string[], problems: Problem[], devices: ReturnType<typeof routedDevices>): Promise<RoutedStep[]> {
+  private async planSysctls(ctx: PassContext, problems: Problem[], devices: ReturnType<typeof routedDevices>): Promise<RoutedStep[]> {
     const links = new Map<string, Link>(ctx.observed.links.map((l) => [l.name, l]));
+    const devs = devices.map((d) => d.dev);
     const wantedDevs = new Set(devs);
     const attachmentOf = new Map(devices.map((d) => [d.dev, d.attachment]));
+    const ipv6 = new Set(devices.filter((d) => d.ipv6).map((d) => d.dev));
+    const sysctlsOf = (dev: string): Array<[string, string]> => routedSysctls(dev, ipv6.has(dev));
     for (const dev of [...this.tuned.keys()]) if (!wantedDevs.has(dev)) this.tuned.delete(dev);
+    for (const dev of [...this.noForceForwarding]) if (!ipv6.has(dev)) this.noForceForwarding.delete(dev);
     // Only devices that exist, and only once per ifindex (a recreated device starts with defaults).
     const look = devs.filter((dev) => {
       const link = links.get(dev);
       return link && (ctx.refresh || this.tuned.get(dev) !== link.index);
     });
     if (look.length === 0) return [];
-    const keys = look.flatMap((dev) => routedSysctls(dev).map(([k]) => k));
+    const keys = look.flatMap((dev) => sysctlsOf(dev).map(([k]) => k));
     let values: Map<string, string | null>;
     try {
       values = await this.o.sysctl.read(keys);
@@ -134,7 +141,11 @@ export class RoutedParticipant implements Participant<RoutedStep> {
     const words: string[] = [];
     for (const dev of look) {
       const index = links.get(dev)!.index;
-      const off = routedSysctls(dev).filter(([k, v]) => values.get(k) !== v);
+      // A kernel before 6.17 has no force_forwarding: nothing to write (report() says so).
+      const noForce = values.get(forceForwardingKey(dev)) === null && ipv6.has(dev);
+      if (noForce) this.noForceForwarding.add(dev);
+      else this.noForceForwarding.delete(dev);
+      const off = sysctlsOf(dev).filter(([k, v]) => values.get(k) !== v && !(noForce && k === forceForwardingKey(dev)));
       if (off.length === 0) {
         this.tuned.set(dev, index);
         continue;
@@ -157,7 +168,7 @@ export class RoutedParticipant implements Participant<RoutedStep> {
       this.wanted = mine.routes.wanted;
       this.wantedDevices = new Set(mine.routes.wanted.values());
       this.lastRoutes = mine.hostRoutes;
-      this.owned = new Set(mine.hostRoutes.map((r) => `${r.ip}/32`));
+      this.owned = new Set(mine.hostRoutes.map(hostRouteDestination));
     }
     this.teardown = !ctx.holdTeardown;
     // Routes and switches are not links or addresses: the reconciler's model has nothing to catch up.
@@ -201,9 +212,10 @@ export class RoutedParticipant implements Participant<RoutedStep> {
     switch (step.op) {
       case 'addHostRoute': {
         const r = step.route;
-        const dest = `${r.ip}/32`;
+        const dest = hostRouteDestination(r);
         await this.o.dp.addRoute({ destination: dest, dev: r.dev, protocol: HOSTNET_ROUTE_PROTO });
-        this.known?.set(dest, { family: 4, destination: dest, via: null, dev: r.dev, protocol: HOSTNET_ROUTE_PROTO, table: 254, metric: 0, scope: 253, type: 1 });
+        // The kernel's IPv6 routes carry metric 1024 and universe scope; only destination and device are compared.
+        this.known?.set(dest, { family: r.family, destination: dest, via: null, dev: r.dev, protocol: HOSTNET_ROUTE_PROTO, table: 254, metric: r.family === 4 ? 0 : 1024, scope: r.family === 4 ? 253 : 0, type: 1 });
         return;
       }
       case 'deleteHostRoute': {
@@ -236,7 +248,7 @@ export class RoutedParticipant implements Participant<RoutedStep> {
 
   /**
    * Routed per attachment of a routed network: True with its routes ("10.95.0.11/32 via
-   * hv-r1"), or False with the reason met in this pass, or when no route could be confirmed.
+   * hv-r1", with a note when this kernel cannot forward IPv6 per device), or False with the reason met in this pass, or when no route could be confirmed.
    */
   report(ctx: PassContext, problems: readonly Problem[]): ResourceReport[] {
     const networks = new Map(ctx.desired.networks.filter(isRouted).map((n) => [n.name, n]));
@@ -258,11 +270,13 @@ export class RoutedParticipant implements Participant<RoutedStep> {
             : condition(CONDITION, false, 'NoAddress', `no address assigned or leased: nothing to route to ${d.dev}`)],
         };
       }
-      const missing = mineRoutes.filter((r) => this.known?.get(`${r.ip}/32`)?.dev !== r.dev);
+      const missing = mineRoutes.filter((r) => this.known?.get(hostRouteDestination(r))?.dev !== r.dev);
       if (missing.length > 0) {
-        return { resource, conditions: [condition(CONDITION, false, 'RouteMissing', `no host route yet for ${missing.map((r) => `${r.ip}/32 via ${r.dev}`).join(', ')}`)] };
+        return { resource, conditions: [condition(CONDITION, false, 'RouteMissing', `no host route yet for ${missing.map((r) => `${hostRouteDestination(r)} via ${r.dev}`).join(', ')}`)] };
       }
-      return { resource, conditions: [condition(CONDITION, true, 'Routed', mineRoutes.map((r) => `${r.ip}/32 via ${r.dev}`).join(', '))] };
+      const note = this.noForceForwarding.has(d.dev)
+        ? ` (IPv6 is not forwarded from ${d.dev}: this kernel has no force_forwarding (Linux 6.17+) and hostnet leaves conf/all/forwarding alone)` : '';
+      return { resource, conditions: [condition(CONDITION, true, 'Routed', mineRoutes.map((r) => `${hostRouteDestination(r)} via ${r.dev}`).join(', ') + note)] };
     });
   }
 

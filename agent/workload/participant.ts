@@ -15,7 +15,9 @@ import { netnsState } from '../kernel/netns-state.js';
 import { networkMtu } from '../desired/mtu.js';
 import { subnetsOf } from '../desired/subnets.js';
 import type { ApplyOutcome, Participant, ParticipantPlan, PassContext, PlannedStep, Problem, ResourceReport } from '../reconcile/participant.js';
-import { describePeerChange, peerWanted, planPeer, type PeerChange, type PeerWanted } from './peer-plan.js';
+import { describePeerChange, peerPrefixLength, peerWanted, planPeer, type PeerChange, type PeerWanted } from './peer-plan.js';
+import { isRouted } from '../desired/routed.js';
+import type { Address } from '../../dataplane/types.js';
 
 export interface WorkloadOptions {
   assignments: (desired: DesiredState) => AddressAssignments;
@@ -62,8 +64,10 @@ export class WorkloadAddressesParticipant implements Participant<WorkloadStep> {
     for (const a of ctx.desired.attachments) {
       if (a.kind?.$case !== 'veth' || !a.kind.veth.peerNetns || ctx.held.has(`attachment/${a.name}`)) continue;
       const addressing = assignments.of(a.name);
-      const wanted = peerWanted(addressing, networks.get(a.network));
+      const network = networks.get(a.network);
       const host = links.get(a.kind.veth.ifName);
+      const router6 = network && isRouted(network) && host ? linkLocalOf(host.index, ctx.observed.addresses) : null;
+      const wanted = peerWanted(addressing, network, router6);
       const ns = netnsState(netnsPath(a.kind.veth.peerNetns));
       // Nothing wanted and nothing recorded: no reason to look inside (a workload that
       // configures itself, or one hostnet never configured).
@@ -187,7 +191,7 @@ export class WorkloadAddressesParticipant implements Participant<WorkloadStep> {
       const veth = a.kind?.$case === 'veth' ? a.kind.veth : null;
       const conditions: ComputedCondition[] = [];
       const addresses = (addressing?.addresses ?? []).map((x) => ({
-        ip: x.ip, prefixLength: x.prefixLength, network: x.network,
+        ip: x.ip, prefixLength: peerPrefixLength(n, x.family, x.prefixLength), network: x.network,
         source: x.source === 'static' ? AddressSource.ADDRESS_SOURCE_STATIC : AddressSource.ADDRESS_SOURCE_AUTO,
         assigned: !!rec?.assigned.has(`${x.ip}/${x.prefixLength}`),
       }));
@@ -231,6 +235,15 @@ async function apply(dp: Dataplane, c: PeerChange): Promise<void> {
     case 'addRoute': return dp.addRoute(c.spec);
     case 'deleteRoute': return dp.deleteRoute(c.spec);
   }
+}
+
+/** IFA_F_TENTATIVE and IFA_F_DADFAILED: not usable as a source (or a router) yet. */
+const UNUSABLE = 0x40 | 0x08;
+
+/** A device's usable IPv6 link-local address (the kernel's, made when it came up with carrier), if any. */
+function linkLocalOf(index: number, addresses: readonly Address[]): string | null {
+  const a = addresses.find((x) => x.index === index && x.family === 6 && x.cidr.toLowerCase().startsWith('fe80:') && (x.flags & UNUSABLE) === 0);
+  return a ? a.cidr.split('/')[0]! : null;
 }
 
 function errText(err: unknown): string {

@@ -9,6 +9,8 @@ import type { Network } from '../api/gen/hostnet/v1/resources.js';
 import type { AttachmentAddressing } from '../ipam/assignments.js';
 import { HOSTNET_ADDR_PROTO } from '../naming.js';
 import { subnetOf } from '../desired/subnets.js';
+import { isRouted } from '../desired/routed.js';
+import { ROUTED_IPV6_PREFIX_LENGTH } from '../routed/ipv6.js';
 
 export interface PeerRoute {
   /** "default" or a CIDR. */
@@ -31,16 +33,35 @@ export type PeerChange =
 
 const MAIN_TABLE = 254;
 
-/** The peer's wanted state; nothing at all when the addresses are not to be assigned. */
-export function peerWanted(addressing: AttachmentAddressing | undefined, network: Network | undefined): PeerWanted {
+/**
+ * The prefix length a workload holds an address with: its subnet's, but an IPv6 address on a
+ * routed network is a /128 (agent/routed/ipv6.ts: no on-link prefix, so the workload never
+ * solicits a neighbour's address; everything goes to the router).
+ */
+export function peerPrefixLength(network: Network | undefined, family: 4 | 6, prefixLength: number): number {
+  return family === 6 && network && isRouted(network) ? ROUTED_IPV6_PREFIX_LENGTH : prefixLength;
+}
+
+/**
+ * The peer's wanted state; nothing at all when the addresses are not to be assigned.
+ * `hostLinkLocal`: the link-local address of the attachment's host device, the IPv6 router of
+ * a routed network (null while the device has none yet: the default route waits for it).
+ */
+export function peerWanted(addressing: AttachmentAddressing | undefined, network: Network | undefined, hostLinkLocal: string | null = null): PeerWanted {
   if (!addressing?.assign || addressing.addresses.length === 0 || !network) return { addresses: [], routes: [] };
-  const addresses = addressing.addresses.map((a) => `${a.ip}/${a.prefixLength}`);
+  const addresses = addressing.addresses.map((a) => `${a.ip}/${peerPrefixLength(network, a.family, a.prefixLength)}`);
   const own = new Set(addressing.addresses.map((a) => a.ip));
   const routes: PeerRoute[] = [];
   // Per family the workload has an address of: that subnet's gateway and static routes.
   for (const family of new Set(addressing.addresses.map((a) => a.family))) {
     const subnet = subnetOf(network, family);
     if (!subnet) continue;
+    if (family === 6 && isRouted(network)) {
+      // The router is the host device's link-local address (as the RA it sends says). The
+      // subnet's static routes are left to the RA's route information: their next hops are not on-link here.
+      if (hostLinkLocal) routes.push({ destination: 'default', via: hostLinkLocal, family });
+      continue;
+    }
     const gateway = parseIp(subnet.gateway);
     // A workload that is its network's gateway needs no default route through itself.
     if (gateway && gateway.family === family && !own.has(gateway.text)) routes.push({ destination: 'default', via: gateway.text, family });

@@ -17,7 +17,7 @@ const bgp = {
 const net = (name: string, cidr: string, announce: Announce, mode = NetworkMode.ROUTED): Network =>
   ({ name, cidr, mode, announce } as unknown as Network);
 const desired = (...networks: Network[]): DesiredState => ({ networks, attachments: [] } as unknown as DesiredState);
-const route = (network: string, ip: string): HostRoute => ({ network, attachment: `a-${ip}`, dev: `hv-${ip}`, ip });
+const route = (network: string, ip: string): HostRoute => ({ network, attachment: `a-${ip}`, dev: `hv-${ip}`, ip, family: ip.includes(':') ? 6 : 4 });
 
 /** The lines of one address-family block, indentation removed. */
 function family(text: string, name: string): string[] | null {

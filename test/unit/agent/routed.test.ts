@@ -58,7 +58,7 @@ describe('planHostRoutes', () => {
     const p = planHostRoutes(routes, [link('tap-r2', false)], [], true);
     expect(p.add).toEqual([]);
     expect(p.blocked.map((b) => `${b.route.attachment} ${b.reason}`)).toEqual(['r1 DeviceMissing', 'r2 DeviceDown']);
-    const dup = planHostRoutes([...routes, { network: 'pub', attachment: 'r3', dev: 'hv-r3', ip: '10.95.0.11' }], links, [], true);
+    const dup = planHostRoutes([...routes, { network: 'pub', attachment: 'r3', dev: 'hv-r3', ip: '10.95.0.11', family: 4 }], links, [], true);
     expect(dup.blocked.map((b) => `${b.route.attachment} ${b.reason}`)).toEqual(['r3 AddressConflict']);
     // The conflicting route's destination is still owned: never removed as unwanted.
     expect(planHostRoutes([...routes], links, [route('10.95.0.11', 'hv-r1')], true).remove).toEqual([]);

@@ -1,0 +1,280 @@
+// IPv6 on a routed network (issue 13), with the real hostnet-agent in a namespace that plays the
+// host: a dual-stack routed network (10.95.0.0/24 with ipv6 fd00:95::/64, SLAAC), two veth
+// workloads with static IPv6 addresses the agent puts in their namespaces, and one that takes
+// no address from hostnet and forms its own by SLAAC from the agent's router advertisements.
+// Witnesses, all outside the agent: `ip -j -6 route` in the host namespace (the /128s with
+// protocol 104), the devices' sysctls, the workloads' own addresses and routes, rdisc6 (the
+// prefix not on-link, the router the device's link-local address), ping -6 between workloads,
+// a scapy sniffer in workload B that sees no neighbour solicitation from A (A never resolves B:
+// everything goes to the router, layer 2 stays per device), a /128 deleted by hand coming back,
+// and agent restarts (SIGTERM, kill -9) that keep every route. Once per dataplane backend.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import YAML from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { NodeAgentClient } from '../../agent/api/gen/hostnet/v1/agent.js';
+import { ConditionStatus } from '../../agent/api/gen/hostnet/v1/status.js';
+import { agentClient, buildDist, hostnetctl, rpc, startAgent, type AgentProcess } from '../lib/agent-process.js';
+import { eventually } from '../lib/agent-state.js';
+import { createTestNetns, destroyAllTestNetns, destroyTestNetns } from '../lib/netns.js';
+
+const ns: string[] = [];
+let backend: 'netlink' | 'iproute2' = 'netlink';
+afterAll(destroyAllTestNetns);
+beforeAll(buildDist);
+const host = (): string => ns[0]!;
+const podA = (): string => ns[1]!;
+const podB = (): string => ns[2]!;
+const podS = (): string => ns[3]!;
+const PY = '/usr/bin/python3';
+const IP = { a: 'fd00:95::11', b: 'fd00:95::12', a4: '10.95.0.11', b4: '10.95.0.12' };
+const SLAAC_MAC = '52:54:00:95:00:05';
+/** The EUI-64 address SLAAC forms in fd00:95::/64 from SLAAC_MAC. */
+const IP_S = 'fd00:95::5054:ff:fe95:5';
+
+const PUB = { name: 'pub', mode: 'ROUTED', ipFamily: 'IPV4', cidr: '10.95.0.0/24', ipv6: { cidr: 'fd00:95::/64' } };
+const att = {
+  a: () => ({ name: 'r1', network: 'pub', veth: { ifName: 'hv6-r1', peerNetns: `/var/run/netns/${podA()}`, peerIfName: 'eth0' },
+    ip: { static: IP.a4, addresses: [{ static: IP.a }] } }),
+  b: () => ({ name: 'r3', network: 'pub', veth: { ifName: 'hv6-r3', peerNetns: `/var/run/netns/${podB()}`, peerIfName: 'eth0' },
+    ip: { static: IP.b4, addresses: [{ static: IP.b }] } }),
+  // No address from hostnet at all: the workload forms its own by SLAAC.
+  s: () => ({ name: 'r5', network: 'pub', mac: SLAAC_MAC, veth: { ifName: 'hv6-r5', peerNetns: `/var/run/netns/${podS()}`, peerIfName: 'eth0' } }),
+};
+
+/** The SLAAC addresses pods A and B would form (from their MACs, in the first test). */
+const slaacOf: { a?: string; b?: string } = {};
+function expectedRoutes(withS: boolean): string[] {
+  return [`${IP.a} hv6-r1`, `${slaacOf.a} hv6-r1`, `${IP.b} hv6-r3`, `${slaacOf.b} hv6-r3`, ...(withS ? [`${IP_S} hv6-r5`] : [])].sort();
+}
+
+let dir: string;
+let socket: string;
+let stateDir: string;
+let agent: AgentProcess | null = null;
+let client: NodeAgentClient | null = null;
+let generation = 0;
+const loops: ResultPromise[] = [];
+
+async function apply(attachments: unknown[]): Promise<void> {
+  const file = path.join(dir, `state-${++generation}.yaml`);
+  await writeFile(file, YAML.stringify({ generation, networks: [PUB], attachments }));
+  const r = await hostnetctl(socket, ['apply', '-f', file]);
+  expect(r.exitCode, `${r.stderr}\n${r.stdout}`).toBe(0);
+}
+async function boot(): Promise<void> {
+  agent = await startAgent({ netns: host(), socket, stateDir, extraArgs: ['--dataplane', backend] });
+  client?.close();
+  client = agentClient(socket);
+}
+const inNs = (netns: string, cmd: string, args: string[]) => execa('ip', ['netns', 'exec', netns, cmd, ...args], { reject: false });
+const ping6 = async (from: string, ip: string): Promise<boolean> => (await inNs(from, 'ping', ['-6', '-c', '1', '-W', '1', ip])).exitCode === 0;
+interface JRoute { dst: string; dev: string; protocol: string | number; gateway?: string }
+interface JAddr { local: string; prefixlen: number; scope: string; family: string; tentative?: boolean }
+/** hostnet's IPv6 host routes in the agent's namespace, "dst dev", sorted. */
+async function hostRoutes6(): Promise<string[]> {
+  const r = await execa('ip', ['-n', host(), '-j', '-N', '-6', 'route', 'show', 'proto', '104']);
+  return (JSON.parse(r.stdout || '[]') as JRoute[]).map((x) => `${x.dst} ${x.dev}`).sort();
+}
+async function addrs(netns: string, dev: string): Promise<JAddr[]> {
+  const j = JSON.parse((await execa('ip', ['-n', netns, '-j', 'addr', 'show', 'dev', dev])).stdout || '[]') as { addr_info: JAddr[] }[];
+  return j.flatMap((l) => l.addr_info);
+}
+async function linkLocal(netns: string, dev: string): Promise<string | undefined> {
+  return (await addrs(netns, dev)).find((a) => a.local.startsWith('fe80:') && !a.tentative)?.local;
+}
+async function mac(netns: string, dev: string): Promise<string> {
+  return (JSON.parse((await execa('ip', ['-n', netns, '-j', 'link', 'show', dev])).stdout) as Array<{ address: string }>)[0]!.address;
+}
+async function sysctl(netns: string, key: string): Promise<string> {
+  return (await inNs(netns, 'sysctl', ['-n', key])).stdout.trim();
+}
+async function condition(kind: 'attachments' | 'networks', name: string, type: string) {
+  const s = await rpc(client!, client!.getStatus, {});
+  return s[kind].find((a) => a.name === name)?.conditions.find((c) => c.type === type);
+}
+/** A workload: RAs accepted (SLAAC) or not (hostnet configures it), no DAD (the test need not wait for it). */
+async function pod(acceptRa: boolean): Promise<string> {
+  const p = await createTestNetns('hnC6');
+  const ra = acceptRa ? '1' : '0';
+  await execa('ip', ['netns', 'exec', p, 'sysctl', '-qw', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0',
+    `net.ipv6.conf.all.accept_ra=${ra}`, `net.ipv6.conf.default.accept_ra=${ra}`, `net.ipv6.conf.default.autoconf=${ra}`]);
+  return p;
+}
+
+/** RFC 4291 appendix A, written out here (not the agent's code): the EUI-64 SLAAC address in fd00:95::/64. */
+function eui64(mac: string): string {
+  const b = mac.split(':').map((x) => parseInt(x, 16));
+  const hex = (hi: number, lo: number): string => ((hi << 8) | lo).toString(16);
+  return `fd00:95::${hex(b[0]! ^ 2, b[1]!)}:${hex(b[2]!, 0xff)}:${hex(0xfe, b[3]!)}:${hex(b[4]!, b[5]!)}`;
+}
+
+/** A ping -6 loop from A to B, 10 a second; resolves with (sent, received) once stopped. */
+function pingLoop(): { stop(): Promise<{ sent: number; received: number }> } {
+  const p = execa('ip', ['netns', 'exec', podA(), 'ping', '-6', '-i', '0.1', '-W', '1', IP.b], { reject: false });
+  loops.push(p);
+  return {
+    async stop() {
+      p.kill('SIGINT');
+      const r = await p;
+      const m = /(\d+) packets transmitted, (\d+) received/.exec(r.stdout);
+      return { sent: Number(m?.[1] ?? 0), received: Number(m?.[2] ?? 0) };
+    },
+  };
+}
+
+// Sniffs neighbour solicitations on eth0 for argv[1] seconds: one JSON line each (source MAC, target).
+const SNIFF_NS = `
+import json, sys
+from scapy.all import sniff, Ether
+from scapy.layers.inet6 import ICMPv6ND_NS
+for p in sniff(iface='eth0', filter='icmp6 and ip6[40] == 135', timeout=float(sys.argv[1])):
+    print(json.dumps({'src': p[Ether].src, 'tgt': p[ICMPv6ND_NS].tgt}))
+`;
+
+for (const which of ['netlink', 'iproute2'] as const) describe(`IPv6 on a routed network with the real agent (${which} backend)`, () => {
+  beforeAll(async () => {
+    backend = which;
+    ns.length = 0;
+    ns.push(await createTestNetns('hnC6'));
+    ns.push(await pod(false), await pod(false), await pod(true));
+    dir = await mkdtemp(path.join(tmpdir(), 'hostnet-rt6-'));
+    socket = path.join(dir, 'run', 'agent.sock');
+    stateDir = path.join(dir, 'state');
+    generation = 0;
+    await boot();
+  });
+
+  afterAll(async () => {
+    for (const l of loops.splice(0)) l.kill('SIGKILL');
+    client?.close();
+    client = null;
+    if (agent) await agent.stop().catch(() => undefined);
+    agent = null;
+    await Promise.all(ns.map(destroyTestNetns));
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('routes a /128 to each workload address, static and SLAAC; the workloads reach each other through the host', async () => {
+    await apply([att.a(), att.b(), att.s()]);
+    // Static: the address alone (/128, no on-link prefix), the default route via the host device's link-local address.
+    for (const [p, ip, dev] of [[podA(), IP.a, 'hv6-r1'], [podB(), IP.b, 'hv6-r3']] as const) {
+      const router = await eventually(`the link-local address of ${dev}`, () => linkLocal(host(), dev), 15_000);
+      await eventually(`${ip}/128 and the default route via ${router} in ${p}`, async () => {
+        const a = (await addrs(p, 'eth0')).find((x) => x.local === ip);
+        const d = JSON.parse((await execa('ip', ['-n', p, '-j', '-6', 'route', 'show', 'default'])).stdout || '[]') as JRoute[];
+        return a?.prefixlen === 128 && d.some((r) => r.gateway === router && r.dev === 'eth0');
+      }, 15_000);
+      // No on-link route for the prefix: every neighbour is behind the router.
+      expect((await execa('ip', ['-n', p, '-6', 'route', 'show', 'fd00:95::/64'])).stdout.trim()).toBe('');
+    }
+    // SLAAC in pod S, from the agent's RA on hv6-r5 (A flag), with the prefix not on-link.
+    await eventually(`${IP_S} formed by SLAAC in pod S`, async () => (await addrs(podS(), 'eth0')).some((a) => a.local === IP_S), 20_000);
+    const rdisc = (await inNs(podS(), 'rdisc6', ['-1', '-w', '3000', 'eth0'])).stdout;
+    expect(rdisc).toMatch(/On-link\s*:\s*No/);
+    expect(rdisc).toMatch(/Autonomous address conf\.\s*:\s*Yes/);
+    expect(rdisc).toMatch(/Pref\. time|Prefix\s*:\s*fd00:95::\/64/);
+    expect(rdisc).toContain(`from ${await linkLocal(host(), 'hv6-r5')}`);
+
+    // The network advertises SLAAC, so the host also routes the address each workload would
+    // form from its MAC (A and B ignore RAs here, hostnet configures them; the route is there
+    // for a workload that takes the RA, as S does).
+    slaacOf.a = eui64(await mac(podA(), 'eth0'));
+    slaacOf.b = eui64(await mac(podB(), 'eth0'));
+    expect(eui64(SLAAC_MAC)).toBe(IP_S);
+    await eventually('host routes /128 with protocol 104', async () => {
+      const r = await hostRoutes6();
+      return r.includes(`${IP.a} hv6-r1`) && r.includes(`${IP.b} hv6-r3`) && r.includes(`${IP_S} hv6-r5`) ? r : undefined;
+    }, 15_000);
+    expect(await hostRoutes6()).toEqual(expectedRoutes(true));
+    const json = JSON.parse((await execa('ip', ['-n', host(), '-j', '-N', '-6', 'route', 'show', `${IP.a}/128`])).stdout) as JRoute[];
+    expect(json).toEqual([expect.objectContaining({ dst: IP.a, dev: 'hv6-r1', protocol: '104' })]);
+    // IPv4 is routed as before on the same devices.
+    expect((await execa('ip', ['-n', host(), '-4', 'route', 'show', 'proto', '104'])).stdout).toContain(`${IP.a4} dev hv6-r1`);
+
+    for (const dev of ['hv6-r1', 'hv6-r3', 'hv6-r5']) {
+      expect(await sysctl(host(), `net.ipv6.conf.${dev}.forwarding`), dev).toBe('1');
+      expect(await sysctl(host(), `net.ipv6.conf.${dev}.force_forwarding`), dev).toBe('1');
+      expect(await sysctl(host(), `net.ipv6.conf.${dev}.accept_ra`), dev).toBe('0');
+    }
+    // Per device only: the host-wide switch stays off.
+    expect(await sysctl(host(), 'net.ipv6.conf.all.forwarding')).toBe('0');
+
+    await eventually('A pings B over IPv6', () => ping6(podA(), IP.b), 15_000);
+    expect(await ping6(podB(), IP.a)).toBe(true);
+    expect(await ping6(podA(), IP_S)).toBe(true);
+    expect(await ping6(podS(), IP.b)).toBe(true);
+    expect((await inNs(podA(), 'ping', ['-c', '1', '-W', '1', IP.b4])).exitCode).toBe(0);
+
+    const routed = await eventually('Routed True for r1 with both families', async () => {
+      const c = await condition('attachments', 'r1', 'Routed');
+      return c?.status === ConditionStatus.CONDITION_STATUS_TRUE && c.message.includes('/128') ? c : undefined;
+    });
+    expect(routed.message).toBe(`${IP.a4}/32 via hv6-r1, ${IP.a}/128 via hv6-r1, ${slaacOf.a}/128 via hv6-r1`);
+    const ra = await eventually('RouterAdvertising True for pub', async () => {
+      const c = await condition('networks', 'pub', 'RouterAdvertising');
+      return c?.status === ConditionStatus.CONDITION_STATUS_TRUE && c.message.includes('on 3 routed') ? c : undefined;
+    });
+    expect(ra.message).toContain('not on-link');
+  });
+
+  it('A never solicits B: B sees neighbour solicitations only from its host device', async () => {
+    const aMac = await mac(podA(), 'eth0');
+    const bMac = await mac(podB(), 'eth0');
+    const hostSideOfB = await mac(host(), 'hv6-r3');
+    // Nobody knows anybody: the host must ask for B again, so the sniffer has something to see.
+    for (const [p, dev] of [[podA(), 'eth0'], [podB(), 'eth0'], [host(), 'hv6-r3'], [host(), 'hv6-r1']] as const) {
+      await execa('ip', ['-n', p, '-6', 'neigh', 'flush', 'dev', dev]);
+    }
+    const sniffer = execa('ip', ['netns', 'exec', podB(), PY, '-c', SNIFF_NS, '5'], { reject: false });
+    loops.push(sniffer);
+    await new Promise((r) => setTimeout(r, 2000)); // scapy's start-up
+    expect(await ping6(podA(), IP.b)).toBe(true);
+    const seen = (await sniffer).stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { src: string; tgt: string });
+    // The host resolved B (its NS came from hv6-r3) and nothing from A reached B's link.
+    expect(seen.filter((p) => p.src === hostSideOfB && p.tgt === IP.b).length).toBeGreaterThan(0);
+    expect(seen.filter((p) => p.src === aMac)).toEqual([]);
+    expect(seen.filter((p) => p.src !== hostSideOfB && p.src !== bMac)).toEqual([]);
+    // A's neighbour table holds the router, never B's address.
+    const neigh = (await execa('ip', ['-n', podA(), '-6', 'neigh', 'show', 'dev', 'eth0'])).stdout;
+    expect(neigh).not.toContain(IP.b);
+  });
+
+  it('a /128 deleted by hand comes back at once', async () => {
+    await execa('ip', ['-n', host(), '-6', 'route', 'del', `${IP.a}/128`, 'dev', 'hv6-r1']);
+    await eventually('the /128 back', async () => (await hostRoutes6()).includes(`${IP.a} hv6-r1`), 5000);
+    await eventually('B pings A again', () => ping6(podB(), IP.a));
+  });
+
+  for (const how of ['SIGTERM', 'kill -9'] as const) {
+    it(`an agent restart (${how}) removes no /128 and the workloads keep their routes`, async () => {
+      const before = await hostRoutes6();
+      const defaultA = (await execa('ip', ['-n', podA(), '-6', 'route', 'show', 'default'])).stdout;
+      const loop = pingLoop();
+      await new Promise((r) => setTimeout(r, 500));
+      if (how === 'SIGTERM') expect(await agent!.stop()).toBe(0);
+      else await agent!.kill9();
+      expect(await hostRoutes6()).toEqual(before);
+      await boot();
+      await new Promise((r) => setTimeout(r, 500));
+      const { sent, received } = await loop.stop();
+      expect(sent).toBeGreaterThan(5);
+      expect(sent - received, `${received}/${sent}`).toBeLessThanOrEqual(1);
+      expect(await hostRoutes6()).toEqual(before);
+      expect((await execa('ip', ['-n', podA(), '-6', 'route', 'show', 'default'])).stdout).toBe(defaultA);
+      expect(agent!.logs()).not.toMatch(/delete host route/);
+      // The SLAAC workload keeps its address and its RA default route (no final advertisement).
+      expect((await addrs(podS(), 'eth0')).some((a) => a.local === IP_S)).toBe(true);
+      expect((await execa('ip', ['-n', podS(), '-6', 'route', 'show', 'default'])).stdout).toContain('via fe80:');
+    });
+  }
+
+  it('removing an attachment removes its /128', async () => {
+    await apply([att.a(), att.b()]);
+    await eventually('the /128 of r5 gone', async () => !(await hostRoutes6()).some((r) => r.startsWith(`${IP_S} `)));
+    expect(await hostRoutes6()).toEqual(expectedRoutes(false));
+    expect(await ping6(podA(), IP.b)).toBe(true);
+  });
+});

@@ -1,0 +1,170 @@
+// IPv6 on routed networks (issue 13, agent/routed/ipv6.ts), pure parts: the /128 host routes
+// (static, auto, and the SLAAC address formed from the MAC when the prefix is advertised with the
+// A flag), their planning next to the /32s, the devices' IPv6 switches, the router
+// advertisements per routed device (prefix not on-link), the workload's /128 and default route
+// via the host device's link-local address, validation, and FRR's ipv6 unicast family.
+import { describe, expect, it } from 'vitest';
+import { parseDesiredState } from '../../../agent/api/desired-state.js';
+import type { DesiredState } from '../../../agent/api/gen/hostnet/v1/resources.js';
+import { validateDesiredState } from '../../../agent/desired/validate.js';
+import { renderFrrConfig } from '../../../agent/frr/config.js';
+import { advertisementTargets } from '../../../agent/ra/config.js';
+import { hostRouteDestination, routedHostRoutes } from '../../../agent/routed/host-routes.js';
+import { HOSTNET_ROUTE_PROTO, isHostnetHostRoute, planHostRoutes, routedDevices, routedSysctls } from '../../../agent/routed/plan.js';
+import { peerWanted } from '../../../agent/workload/peer-plan.js';
+import type { AttachmentAddressing } from '../../../agent/ipam/assignments.js';
+import type { Link, Route } from '../../../dataplane/types.js';
+
+const yaml = (ipv6: string, extra = ''): string => `
+networks:
+  - name: pub
+    mode: ROUTED
+    ipFamily: IPV4
+    cidr: 10.95.0.0/24
+    ipv6: ${ipv6}
+${extra}
+attachments:
+  - { name: r1, network: pub, mac: "52:54:00:95:00:01", veth: { ifName: hv-r1, peerNetns: /var/run/netns/r1, peerIfName: eth0 }, ip: { static: 10.95.0.11, addresses: [{ static: "fd00:95::11" }] } }
+  - { name: r2, network: pub, tap: { ifName: tap-r2 }, mac: "52:54:00:95:00:02", mtu: 9000 }
+`;
+const SLAAC = parseDesiredState(yaml('{ cidr: "fd00:95::/64" }'));
+const ADDRS = {
+  assigned: (a: { name: string }) => (a.name === 'r1' ? ['10.95.0.11', 'fd00:95::11'] : []),
+  leased: (_n: string, mac: string) => (mac === '52:54:00:95:00:02' ? ['10.95.0.20'] : []),
+};
+const link = (name: string, index: number): Link => ({
+  index, name, kind: 'veth', mtu: 1500, mac: null, alias: null, group: 0, up: true, lowerUp: true, operState: 'UP', masterIndex: null, linkIndex: null,
+});
+const route6 = (dst: string, dev: string, protocol = HOSTNET_ROUTE_PROTO): Route =>
+  ({ family: 6, destination: dst, via: null, dev, protocol, table: 254, metric: 1024, scope: 0, type: 1 });
+
+function violations(state: DesiredState): string[] {
+  return validateDesiredState(state).map((v) => `${v.path} ${v.rule}`);
+}
+
+describe('routed host routes with IPv6', () => {
+  it('a /128 per IPv6 address: static, and the EUI-64 address SLAAC forms from each MAC', () => {
+    const routes = routedHostRoutes(SLAAC, ADDRS);
+    expect(routes.map((r) => `${hostRouteDestination(r)} ${r.dev}`)).toEqual([
+      '10.95.0.11/32 hv-r1', 'fd00:95::11/128 hv-r1', 'fd00:95::5054:ff:fe95:1/128 hv-r1',
+      '10.95.0.20/32 tap-r2', 'fd00:95::5054:ff:fe95:2/128 tap-r2',
+    ]);
+  });
+
+  it('no SLAAC address without an IPv6 subnet', () => {
+    const v4 = parseDesiredState(yaml('null').replace('    ipv6: null\n', ''));
+    expect(routedHostRoutes(v4, ADDRS).map((r) => r.ip)).toEqual(['10.95.0.11', 'fd00:95::11', '10.95.0.20']);
+  });
+
+  it('plans /128s like /32s: only protocol 104, only what nobody wants is removed', () => {
+    const routes = routedHostRoutes(SLAAC, ADDRS);
+    const present = [route6('fd00:95::11/128', 'hv-r1'), route6('fd00:95::99/128', 'hv-r9'), route6('fd00:95::98/128', 'hv-r9', 4)];
+    const mine = present.filter(isHostnetHostRoute);
+    expect(mine.map((r) => r.destination)).toEqual(['fd00:95::11/128', 'fd00:95::99/128']);
+    // Not a host route: a /64, or one with a gateway.
+    expect(isHostnetHostRoute(route6('fd00:95::/64', 'hv-r1'))).toBe(false);
+    expect(isHostnetHostRoute({ ...route6('fd00:95::1/128', 'hv-r1'), via: 'fe80::1' })).toBe(false);
+    const p = planHostRoutes(routes, [link('hv-r1', 10), link('tap-r2', 11)], mine, true);
+    expect(p.add.map(hostRouteDestination)).toEqual(['10.95.0.11/32', 'fd00:95::5054:ff:fe95:1/128', '10.95.0.20/32', 'fd00:95::5054:ff:fe95:2/128']);
+    expect(p.remove.map((r) => r.destination)).toEqual(['fd00:95::99/128']);
+  });
+
+  it('a device of a network with IPv6 gets forwarding, force_forwarding and accept_ra 0', () => {
+    expect(routedDevices(SLAAC).map((d) => `${d.dev} ${d.ipv6}`)).toEqual(['hv-r1 true', 'tap-r2 true']);
+    expect(routedSysctls('hv-r1', true).slice(3)).toEqual([
+      ['net/ipv6/conf/hv-r1/forwarding', '1'], ['net/ipv6/conf/hv-r1/force_forwarding', '1'], ['net/ipv6/conf/hv-r1/accept_ra', '0'],
+    ]);
+    expect(routedSysctls('hv-r1')).toHaveLength(3);
+  });
+});
+
+describe('router advertisements on routed devices', () => {
+  it('one advertiser per device, the prefix not on-link, SLAAC by default, the attachment MTU', () => {
+    const t = advertisementTargets(SLAAC, { links: [], addresses: [] });
+    expect(t.map((x) => `${x.key} ${x.config.device} ${x.attachment}`)).toEqual(['pub/hv-r1 hv-r1 r1', 'pub/tap-r2 tap-r2 r2']);
+    expect(t[0]!.config).toMatchObject({ prefix: 'fd00:95::/64', onLink: false, autonomous: true, managed: false, other: false, routerLifetimeSec: 1800, mtu: 1500 });
+    expect(t[1]!.config.mtu).toBe(9000);
+  });
+
+  it('none on a routed network without IPv6', () => {
+    const v4 = parseDesiredState(yaml('null').replace('    ipv6: null\n', ''));
+    expect(advertisementTargets(v4, { links: [], addresses: [] })).toEqual([]);
+  });
+});
+
+describe('a routed workload\'s IPv6 address', () => {
+  const addressing: AttachmentAddressing = {
+    attachment: 'r1', network: 'pub', mac: '52:54:00:95:00:01', missing: 0, assign: true,
+    addresses: [
+      { ip: '10.95.0.11', family: 4, prefixLength: 24, network: 'pub', source: 'static' },
+      { ip: 'fd00:95::11', family: 6, prefixLength: 64, network: 'pub', source: 'static' },
+    ],
+  };
+  const net = SLAAC.networks[0]!;
+  it('is a /128 with the default route via the host device\'s link-local address', () => {
+    expect(peerWanted(addressing, net, 'fe80::1234')).toEqual({
+      addresses: ['10.95.0.11/24', 'fd00:95::11/128'],
+      routes: [{ destination: 'default', via: '10.95.0.1', family: 4 }, { destination: 'default', via: 'fe80::1234', family: 6 }],
+    });
+  });
+  it('waits for the link-local address for its default route', () => {
+    expect(peerWanted(addressing, net, null).routes).toEqual([{ destination: 'default', via: '10.95.0.1', family: 4 }]);
+  });
+});
+
+describe('validation of IPv6 on routed networks', () => {
+  it('accepts a dual-stack routed network with SLAAC or static addresses', () => {
+    expect(violations(SLAAC)).toEqual([]);
+  });
+  it('refuses what is not built, each with its rule', () => {
+    expect(violations(parseDesiredState(yaml('{ cidr: "fd00:95::/64", gateway: "fd00:95::1", gatewayOnBridge: true }'))))
+      .toEqual(expect.arrayContaining(['networks[0].ipv6.gatewayOnBridge routed-no-bridge', 'networks[0].ipv6.gateway routed-ipv6-router-link-local']));
+    expect(violations(parseDesiredState(yaml('{ cidr: "fd00:95::/64", ipv6Mode: DHCPV6_STATEFUL, dhcp: { enabled: true, pools: [{ start: "fd00:95::100", end: "fd00:95::1ff" }] } }'))))
+      .toContain('networks[0].ipv6.ipv6Mode routed-ipv6-no-dhcp6');
+    expect(violations(parseDesiredState(yaml('{ cidr: "fd00:95::/80" }')))).toContain('networks[0].ipv6.cidr routed-ipv6-slaac-64');
+    const v6only = parseDesiredState(`
+networks:
+  - { name: six, mode: ROUTED, ipFamily: IPV6, cidr: "fd00:96::/64" }
+`);
+    expect(violations(v6only)).toContain('networks[0].ipFamily routed-ipv6-dual-stack-only');
+  });
+});
+
+describe('FRR: ipv6 unicast for routed networks with IPv6', () => {
+  const bgp = { asn: 65001, routerId: '10.77.0.1', peers: [{ address: '10.77.0.100', asn: 65000, description: '' }] };
+  function family(text: string, name: string): string[] | null {
+    const lines = text.split('\n');
+    const start = lines.indexOf(` address-family ${name}`);
+    if (start < 0) return null;
+    return lines.slice(start + 1, lines.indexOf(' exit-address-family', start)).map((l) => l.trim());
+  }
+  it('the /128s in ipv6 unicast, the /32s in ipv4 unicast, each with its own out policy', () => {
+    const text = renderFrrConfig({ hostname: 'a', bgp, desired: SLAAC, hostRoutes: routedHostRoutes(SLAAC, ADDRS) });
+    expect(family(text, 'ipv4 unicast')).toEqual([
+      'neighbor 10.77.0.100 activate', 'network 10.95.0.11/32', 'network 10.95.0.20/32',
+      'neighbor 10.77.0.100 route-map hostnet-routed-in in', 'neighbor 10.77.0.100 route-map hostnet-routed-out out',
+    ]);
+    expect(family(text, 'ipv6 unicast')).toEqual([
+      'neighbor 10.77.0.100 activate', 'network fd00:95::11/128', 'network fd00:95::5054:ff:fe95:1/128', 'network fd00:95::5054:ff:fe95:2/128',
+      'neighbor 10.77.0.100 route-map hostnet-routed-in in', 'neighbor 10.77.0.100 route-map hostnet-routed6-out out',
+    ]);
+    const head = text.slice(0, text.indexOf('router bgp'));
+    expect(head).toContain('ipv6 prefix-list hostnet-routed6 seq 5 permit fd00:95::/64 le 128\n');
+    expect(head).toContain('route-map hostnet-routed6-out permit 10\n match ipv6 address prefix-list hostnet-routed6\n match as-path hostnet-local\nexit\n');
+  });
+  it('AGGREGATE aggregates the IPv6 CIDR too; NO_ANNOUNCE announces no /128 and permits no IPv6 prefix', () => {
+    const agg = parseDesiredState(yaml('{ cidr: "fd00:95::/64" }', '    announce: AGGREGATE'));
+    expect(family(renderFrrConfig({ hostname: 'a', bgp, desired: agg, hostRoutes: routedHostRoutes(agg, ADDRS) }), 'ipv6 unicast'))
+      .toContain('aggregate-address fd00:95::/64 summary-only');
+    const none = parseDesiredState(yaml('{ cidr: "fd00:95::/64" }', '    announce: NO_ANNOUNCE'));
+    const text = renderFrrConfig({ hostname: 'a', bgp, desired: none, hostRoutes: routedHostRoutes(none, ADDRS) });
+    expect(family(text, 'ipv6 unicast')!.filter((l) => l.startsWith('network'))).toEqual([]);
+    expect(text).toContain('ipv6 prefix-list hostnet-routed6 seq 5 deny any\n');
+  });
+  it('no ipv6 unicast family without a routed IPv6 subnet', () => {
+    const v4 = parseDesiredState(yaml('null').replace('    ipv6: null\n', ''));
+    const text = renderFrrConfig({ hostname: 'a', bgp, desired: v4, hostRoutes: routedHostRoutes(v4, ADDRS) });
+    expect(family(text, 'ipv6 unicast')).toBeNull();
+    expect(text).not.toContain('ipv6 prefix-list');
+  });
+});
