@@ -19,34 +19,56 @@ const UNSPECIFIED_SOURCE_ICMPV6 = ['nd-neighbor-solicit', 'mld-listener-report',
 const spoofDrop: NftExpr[] = [{ counter: { map: { key: meta('iifname'), data: named('spoof-counters') } } }, drop];
 
 /**
- * Anti-spoofing, one chain for every protected port: what a port may use is in sets keyed
- * by its device name, so a lease or an address pair changes set elements, not rules.
+ * Where anti-spoofing runs:
+ *  - 'bridge': frames from bridged ports, in the bridge family's prerouting (every ethertype);
+ *  - 'routed-ip': IPv4/IPv6 from routed ports (no bridge: their packets enter the host's IP
+ *    stack directly), in the inet family's prerouting, where `ether saddr` and `ether type`
+ *    can still be read for Ethernet devices (TAP, veth);
+ *  - 'routed-arp': ARP from routed ports, in the arp family's input (ARP on a routed device
+ *    ends at the host: proxy ARP answers it; it is never forwarded).
+ * Frames of other ethertypes and VLAN-tagged frames from a routed port reach no netfilter hook
+ * and need no rule: a routed device has no VLAN subdevice and no bridge, so the kernel drops a
+ * tagged frame (PACKET_OTHERHOST) and has no handler for other ethertypes; they are not
+ * counted (a netdev ingress chain per device could count them, but a device comes and goes
+ * while such a chain needs it to exist).
  */
-export function antiSpoofChain(): ChainModel {
+export type SpoofLayer = 'bridge' | 'routed-ip' | 'routed-arp';
+
+/**
+ * Anti-spoofing, one chain for every protected port of a layer: what a port may use is in
+ * sets keyed by its device name (in the layer's table), so a lease or an address pair changes
+ * set elements, not rules. The rules are the same for every layer but for those a layer never
+ * sees: one home for each check.
+ */
+export function antiSpoofChain(layer: SpoofLayer = 'bridge'): ChainModel {
   // `ether type`, not `meta protocol`: a VLAN tag the device moved into the packet's metadata
   // leaves `meta protocol` showing the inner protocol, while `ether type` still says 8021q.
   const isArp = match(payload('ether', 'type'), 'arp');
   const own = (field: NftExpr, set: string): NftExpr => match(concat(meta('iifname'), field), named(set), '!=');
-  return {
-    rules: [
-      [setMark({ map: { key: meta('iifname'), data: named('src-marks') } })],
-      [own(payload('ether', 'saddr'), 'port-macs'), ...spoofDrop],
-      // VLAN-tagged frames and other ethertypes would bypass every check below.
-      [match(payload('ether', 'type'), setOf(['ip', 'ip6', 'arp']), '!='), ...spoofDrop],
-      [isArp, own(payload('arp', 'saddr ether'), 'port-macs'), ...spoofDrop],
-      [isArp, match(payload('arp', 'saddr ip'), '0.0.0.0'), ret], // address probe (RFC 5227)
-      [isArp, own(payload('arp', 'saddr ip'), 'port-v4'), ...spoofDrop],
-      [match(payload('udp', 'sport'), setOf([67, 547])), ...spoofDrop],
-      [match(payload('icmpv6', 'type'), setOf(['nd-router-advert', 'nd-redirect'])), ...spoofDrop],
-      [match(payload('ip', 'saddr'), '0.0.0.0'), match(payload('udp', 'sport'), 68), match(payload('udp', 'dport'), 67), ret],
-      [match(payload('ether', 'type'), 'ip'), own(payload('ip', 'saddr'), 'port-v4'), ...spoofDrop],
-      [match(payload('ip6', 'saddr'), '::'), match(payload('icmpv6', 'type'), setOf(UNSPECIFIED_SOURCE_ICMPV6)), ret],
-      [match(payload('ether', 'type'), 'ip6'), own(payload('ip6', 'saddr'), 'port-v6'), ...spoofDrop],
-      // A neighbour advertisement may only announce the port's own addresses. nft 1.0.6 has
-      // no ND target field and cannot declare a raw-payload set in JSON: a chain per port.
-      [match(payload('icmpv6', 'type'), 'nd-neighbor-advert'), vmap(meta('iifname'), 'nd-check')],
-    ],
-  };
+  // The port's id in the mark tells the inet policy chains which port a packet came from.
+  const mark: NftExpr[][] = [[setMark({ map: { key: meta('iifname'), data: named('src-marks') } })]];
+  const mac: NftExpr[][] = [[own(payload('ether', 'saddr'), 'port-macs'), ...spoofDrop]];
+  // VLAN-tagged frames and other ethertypes would bypass every check below.
+  const ethertype: NftExpr[][] = [[match(payload('ether', 'type'), setOf(['ip', 'ip6', 'arp']), '!='), ...spoofDrop]];
+  const arp: NftExpr[][] = [
+    [isArp, own(payload('arp', 'saddr ether'), 'port-macs'), ...spoofDrop],
+    [isArp, match(payload('arp', 'saddr ip'), '0.0.0.0'), ret], // address probe (RFC 5227)
+    [isArp, own(payload('arp', 'saddr ip'), 'port-v4'), ...spoofDrop],
+  ];
+  const ip: NftExpr[][] = [
+    [match(payload('udp', 'sport'), setOf([67, 547])), ...spoofDrop],
+    [match(payload('icmpv6', 'type'), setOf(['nd-router-advert', 'nd-redirect'])), ...spoofDrop],
+    [match(payload('ip', 'saddr'), '0.0.0.0'), match(payload('udp', 'sport'), 68), match(payload('udp', 'dport'), 67), ret],
+    [match(payload('ether', 'type'), 'ip'), own(payload('ip', 'saddr'), 'port-v4'), ...spoofDrop],
+    [match(payload('ip6', 'saddr'), '::'), match(payload('icmpv6', 'type'), setOf(UNSPECIFIED_SOURCE_ICMPV6)), ret],
+    [match(payload('ether', 'type'), 'ip6'), own(payload('ip6', 'saddr'), 'port-v6'), ...spoofDrop],
+    // A neighbour advertisement may only announce the port's own addresses. nft 1.0.6 has
+    // no ND target field and cannot declare a raw-payload set in JSON: a chain per port.
+    [match(payload('icmpv6', 'type'), 'nd-neighbor-advert'), vmap(meta('iifname'), 'nd-check')],
+  ];
+  if (layer === 'routed-ip') return { rules: [...mark, ...mac, ...ip] };
+  if (layer === 'routed-arp') return { rules: [...mac, ...arp] };
+  return { rules: [...mark, ...mac, ...ethertype, ...arp, ...ip] };
 }
 
 /** `left != {allowed}` then count and drop; with nothing allowed, every such packet drops. */

@@ -9,14 +9,14 @@ export interface CounterValue {
 }
 
 /**
- * Every named counter of both our tables, by name (the names do not overlap between them):
+ * Every named counter of our tables, by name (the names do not overlap between them, names.ts):
  * one listing of all counters, nft's cost being mostly per process, not per table.
  */
 export async function readCounterSeeds(nft: NftRunner): Promise<Map<string, CounterValue>> {
   const out = new Map<string, CounterValue>();
   for (const item of (await nft.list(['counters'])) ?? []) {
     const c = item['counter'] as { name?: string; table?: string; family?: string; packets?: number; bytes?: number } | undefined;
-    if (c?.name === undefined || c.table !== TABLE || (c.family !== 'bridge' && c.family !== 'inet')) continue;
+    if (c?.name === undefined || c.table !== TABLE || (c.family !== 'bridge' && c.family !== 'inet' && c.family !== 'arp')) continue;
     out.set(c.name, { packets: c.packets ?? 0, bytes: c.bytes ?? 0 });
   }
   return out;
@@ -30,7 +30,8 @@ export interface PortDrops {
 
 export function portDrops(counters: ReadonlyMap<string, CounterValue>, attachment: string): PortDrops {
   return {
-    spoof: counters.get(names.spoof(attachment))?.packets ?? 0,
+    // A routed port's ARP drops are counted in the arp table, its other drops in the inet table.
+    spoof: (counters.get(names.spoof(attachment))?.packets ?? 0) + (counters.get(names.arpSpoof(attachment))?.packets ?? 0),
     ingress: counters.get(names.policyIn(attachment))?.packets ?? 0,
     egress: counters.get(names.policyOut(attachment))?.packets ?? 0,
   };

@@ -9,6 +9,12 @@ export const names = {
   groupsIn: (key: string) => `groups-${key}-in`,
   groupsOut: (key: string) => `groups-${key}-out`,
   spoof: (a: string) => `spoof-${a}`,
+  /**
+   * A routed port's ARP drops: counters live in one table, and ARP is checked in the arp
+   * family's table. "arp-" starts no other counter name, so counter names stay unique across
+   * the tables (the seeds of a reload are keyed by name).
+   */
+  arpSpoof: (a: string) => `arp-spoof-${a}`,
   policyIn: (a: string) => `policy-in-${a}`,
   policyOut: (a: string) => `policy-out-${a}`,
   groupIn: (g: string) => `sg-${g}-in`,

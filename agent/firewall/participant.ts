@@ -1,5 +1,5 @@
-// Port security as a reconcile participant: the nftables tables "hostnet" (bridge and inet)
-// follow the protected ports and the security groups, one transaction per pass.
+// Port security as a reconcile participant: the nftables tables "hostnet" (bridge, inet and
+// arp: ruleset.ts) follow the protected ports and the security groups, one transaction per pass.
 //
 // It runs FIRST in a pass: rules match devices by name, so a new protected port is filtered
 // before the kernel participant creates it and puts it on the bridge, and there is never a
@@ -26,7 +26,7 @@ import { portDrops, readCounterSeeds, type CounterValue, type PortDrops } from '
 import { PortIds } from './port-ids.js';
 import type { DhcpAddressBook } from '../dhcp/host.js';
 import { isProtected, protectedPorts, type AssignedAddresses } from './ports.js';
-import { RulesetBuilder, TABLE, type PortWithId, type Ruleset } from './ruleset.js';
+import { RulesetBuilder, TABLE, type PortWithId, type Ruleset, type TableName } from './ruleset.js';
 import { bridgeZones } from './zones.js';
 import { fullCommands, removeCommands, updateCommands } from './transaction.js';
 
@@ -61,6 +61,9 @@ export interface FirewallOptions {
   /** Asks for a pass at this time (ms since the epoch): a lease allowed as a source expires. */
   wakeAt?: (at: number) => void;
 }
+
+/** Our tables, in transaction order. */
+const TABLES: readonly TableName[] = ['bridge', 'inet', 'arp'];
 
 /** The last outcome for the ports of a transaction. */
 type Outcome = { ok: true } | { ok: false; reason: string; message: string };
@@ -132,7 +135,7 @@ export class FirewallParticipant implements Participant<FirewallStep> {
     if (mode === 'update' && fingerprint === this.appliedFingerprint) return { steps: [], problems: [] };
     const ruleset = this.builder.build(ports, ctx.desired.securityGroups, keys, zones);
     const prev = this.applied ?? null;
-    const commands = mode === 'update' && prev ? [...updateCommands(prev.bridge, ruleset.bridge), ...updateCommands(prev.inet, ruleset.inet)] : [];
+    const commands = mode === 'update' && prev ? TABLES.flatMap((t) => updateCommands(prev[t], ruleset[t])) : [];
     if (mode === 'update' && commands.length === 0) return { steps: [], problems: [] };
     const description = mode === 'update'
       ? `update port security ruleset: ${commands.length} nft command(s)`
@@ -164,7 +167,8 @@ export class FirewallParticipant implements Participant<FirewallStep> {
     if (!step) return { applied: 0, failures: [], kernelChanged: false };
     try {
       // Checked on full loads (first pass, refresh) and after a failure, not on every change.
-      if (step.mode !== 'update' || !this.bridgeNetfilter?.ok) await this.ensureBridgeNetfilter(step.ports.length > 0);
+      // Routed ports need no br_netfilter: their packets are in the inet hooks anyway.
+      if (step.mode !== 'update' || !this.bridgeNetfilter?.ok) await this.ensureBridgeNetfilter(step.ports.some((p) => !p.routed));
       // Counters to carry over exist only where tables may exist (not after we removed them).
       const commands = step.mode === 'update' ? step.commands : await this.fullTransaction(step.ruleset, this.applied !== null);
       const t0 = performance.now();
@@ -215,9 +219,9 @@ export class FirewallParticipant implements Participant<FirewallStep> {
   }
 
   private async fullTransaction(ruleset: Ruleset | null, carryCounters: boolean): Promise<NftCommand[]> {
-    if (ruleset === null) return [...removeCommands('bridge'), ...removeCommands('inet')];
+    if (ruleset === null) return TABLES.flatMap((t) => removeCommands(t));
     const seeds = carryCounters ? await readCounterSeeds(this.nft) : new Map<string, CounterValue>();
-    return [...fullCommands(ruleset.bridge, seeds), ...fullCommands(ruleset.inet, seeds)];
+    return TABLES.flatMap((t) => fullCommands(ruleset[t], seeds));
   }
 
   /** Drop counters of each protected port, read from the kernel now. */
@@ -228,7 +232,10 @@ export class FirewallParticipant implements Participant<FirewallStep> {
   }
 
   private async ensureBridgeNetfilter(needed: boolean): Promise<void> {
-    if (!needed) return;
+    if (!needed) {
+      this.bridgeNetfilter = null;
+      return;
+    }
     try {
       await this.options.enableBridgeNetfilter();
       this.bridgeNetfilter = { ok: true };
@@ -247,7 +254,7 @@ export class FirewallParticipant implements Participant<FirewallStep> {
       const p = applied.get(a.name);
       const groups = a.portSecurity?.securityGroups ?? [];
       let c;
-      if (this.bridgeNetfilter && !this.bridgeNetfilter.ok) c = condition('SecurityApplied', false, this.bridgeNetfilter.reason, this.bridgeNetfilter.message);
+      if (this.bridgeNetfilter && !this.bridgeNetfilter.ok && !p?.routed) c = condition('SecurityApplied', false, this.bridgeNetfilter.reason, this.bridgeNetfilter.message);
       else if (!this.outcome.ok) c = condition('SecurityApplied', false, this.outcome.reason, this.outcome.message);
       else if (!p) c = condition('SecurityApplied', false, 'NotApplied', 'the port security rules are not loaded yet');
       else c = condition('SecurityApplied', true, 'Applied', `${groups.length} security group(s), ${p.v4.length + p.v6.length} allowed source address(es)`);

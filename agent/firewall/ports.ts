@@ -8,13 +8,19 @@ import { bridgeNameOf, ifNameOf, macOf } from '../naming.js';
 import { ipFromValue, parseCidr, parseIp } from '../../dataplane/ip.js';
 import { subnetOf, type Subnet } from '../desired/subnets.js';
 import { Ipv6Mode } from '../api/gen/hostnet/v1/resources.js';
+import { isRouted } from '../desired/routed.js';
 
 export interface ProtectedPort {
   attachment: string;
-  /** The host-side device on the bridge (the TAP or the host end of the veth). */
+  /** The host-side device: on the bridge, or on its own for a routed network (the TAP or the host end of the veth). */
   ifName: string;
   network: string;
-  /** The network's bridge: routed or local traffic to the workload leaves through it. */
+  /**
+   * A routed network's port (mode ROUTED): no bridge, its device is a layer-3 interface of
+   * the host, so its checks run in the inet and arp families rather than the bridge family.
+   */
+  routed: boolean;
+  /** The network's bridge: routed or local traffic to the workload leaves through it; "" on a routed network. */
   bridge: string;
   /** Source MACs it may use, its own first. */
   macs: string[];
@@ -91,8 +97,9 @@ export function protectedPorts(desired: DesiredState, dhcp: Pick<DhcpAddressBook
       const m = pair.mac.toLowerCase();
       if (m && !macs.includes(m)) macs.push(m);
     }
+    const routed = n !== undefined && isRouted(n);
     out.push({
-      attachment: a.name, ifName: ifNameOf(a), network: a.network, bridge: n ? bridgeNameOf(n) : '',
+      attachment: a.name, ifName: ifNameOf(a), network: a.network, routed, bridge: n && !routed ? bridgeNameOf(n) : '',
       macs, v4: [...addrs.v4].sort(), v6: [...addrs.v6].sort(),
       groups: [...new Set(a.portSecurity?.securityGroups ?? [])],
       dhcpServer: dhcp.serverAddress(a.network) ?? null,
@@ -105,5 +112,6 @@ export function protectedPorts(desired: DesiredState, dhcp: Pick<DhcpAddressBook
 function slaacSubnet(n: Network): Subnet | undefined {
   const s = subnetOf(n, 6);
   const autonomous = s && (s.ipv6Mode === Ipv6Mode.IPV6_MODE_UNSPECIFIED || s.ipv6Mode === Ipv6Mode.SLAAC || s.ipv6Mode === Ipv6Mode.DHCPV6_STATELESS);
-  return autonomous && s.gatewayOnBridge ? s : undefined;
+  // The agent advertises it on the bridge (gatewayOnBridge) or, routed, on every device.
+  return autonomous && (s.gatewayOnBridge || isRouted(n)) ? s : undefined;
 }

@@ -1,10 +1,17 @@
 // The nftables ruleset of port security, built from the protected ports and the security
-// groups. Two tables named "hostnet", nobody else's touched:
-//  - bridge: one shared anti-spoofing chain for frames from protected ports (source MAC,
-//    source addresses, ARP, ND targets, DHCP server and RA messages) over sets keyed by
+// groups. Three tables named "hostnet", nobody else's touched:
+//  - bridge: one shared anti-spoofing chain for frames from protected bridged ports (source
+//    MAC, source addresses, ARP, ND targets, DHCP server and RA messages) over sets keyed by
 //    device, and the port-id marks (marks.ts) that tell the inet chains which port is which;
 //  - inet: stateful policy (conntrack) on the packets br_netfilter hands up from the bridges,
-//    and on routed or host-sent traffic to workloads (found by their addresses).
+//    and on routed or host-sent traffic to workloads (found by their addresses); and the
+//    same anti-spoofing chain (its IP part) for protected ports of routed networks, whose
+//    devices are in no bridge: their packets enter the host's IP stack directly, so the
+//    inet prerouting hook checks them (by input device) and marks them like the bridge does;
+//  - arp: the ARP part of that chain for routed ports (ARP on a routed device ends at the
+//    host, proxy ARP answering it, so the arp family's input hook sees all of it).
+// Routed ports are found by device name in every hook (iifname from them, oifname to them),
+// never by a per-device base chain: a device comes and goes, a set element does not care.
 // A security group is one chain per direction (a matching rule accepts); ports with the same
 // list of groups share a chain that jumps to those groups; the base chains find a port's
 // list through verdict maps and count what nothing accepted in the port's own counter
@@ -39,7 +46,10 @@ function verdictMap(type: string | string[]): SetModel {
 export interface Ruleset {
   bridge: TableModel;
   inet: TableModel;
+  arp: TableModel;
 }
+
+export type TableName = keyof Ruleset;
 
 function addressSet(type: string | string[]): SetModel {
   return { spec: { type, flags: ['interval'] }, elements: new Map() };
@@ -47,30 +57,45 @@ function addressSet(type: string | string[]): SetModel {
 
 /** What one port adds to the tables; the same port (same facts, same id) adds the same objects. */
 interface PortPieces {
-  chains: Array<['bridge' | 'inet', string, ChainModel]>;
-  counters: Array<['bridge' | 'inet', string]>;
-  elements: Array<{ table: 'bridge' | 'inet'; set: string; key: string; expr: NftExpr; owner?: string }>;
+  chains: Array<[TableName, string, ChainModel]>;
+  counters: Array<[TableName, string]>;
+  elements: Array<{ table: TableName; set: string; key: string; expr: NftExpr; owner?: string }>;
 }
 
 function portPieces(p: PortWithId): PortPieces {
   const a = p.attachment;
   const elements: PortPieces['elements'] = [];
-  const add = (table: 'bridge' | 'inet', set: string, exprs: NftExpr[], owner?: string): void => {
+  const add = (table: TableName, set: string, exprs: NftExpr[], owner?: string): void => {
     for (const expr of exprs) elements.push({ table, set, key: JSON.stringify(expr), expr, ...(owner !== undefined ? { owner } : {}) });
   };
-  add('bridge', 'protected', [p.ifName]);
-  add('bridge', 'src-marks', [[p.ifName, p.id]]);
-  add('bridge', 'spoof-counters', [[p.ifName, names.spoof(a)]]);
-  add('bridge', 'port-macs', p.macs.map((m) => concat(p.ifName, m)));
-  add('bridge', 'port-v4', addressElements(4, p.v4).map((e) => concat(p.ifName, e)));
-  add('bridge', 'port-v6', addressElements(6, p.v6).map((e) => concat(p.ifName, e)));
-  add('bridge', 'nd-check', [[p.ifName, jump(names.nd(a))]]);
-  add('bridge', 'to-port', [[p.ifName, jump(names.to(a))]]);
+  // Anti-spoofing: a bridged port's in the bridge table; a routed port's IP checks in the inet
+  // table and its ARP checks in the arp table (the same sets by the same names in each).
+  const ip: TableName = p.routed ? 'inet' : 'bridge';
+  add(ip, p.routed ? 'routed-ports' : 'protected', [p.ifName]);
+  add(ip, 'src-marks', [[p.ifName, p.id]]);
+  add(ip, 'spoof-counters', [[p.ifName, names.spoof(a)]]);
+  add(ip, 'port-macs', p.macs.map((m) => concat(p.ifName, m)));
+  add(ip, 'port-v4', addressElements(4, p.v4).map((e) => concat(p.ifName, e)));
+  add(ip, 'port-v6', addressElements(6, p.v6).map((e) => concat(p.ifName, e)));
+  add(ip, 'nd-check', [[p.ifName, jump(names.nd(a))]]);
+  if (p.routed) {
+    add('arp', 'protected', [p.ifName]);
+    add('arp', 'spoof-counters', [[p.ifName, names.arpSpoof(a)]]);
+    add('arp', 'port-macs', p.macs.map((m) => concat(p.ifName, m)));
+    add('arp', 'port-v4', addressElements(4, p.v4).map((e) => concat(p.ifName, e)));
+  } else add('bridge', 'to-port', [[p.ifName, jump(names.to(a))]]);
   const key = groupListKey(p.groups);
+  // From the port: by the id its anti-spoofing chain put in the mark, bridged or routed.
   add('inet', 'egress-by-src', [[p.id, jump(names.groupsOut(key))]]);
   add('inet', 'egress-counters', [[p.id, names.policyOut(a)]]);
-  add('inet', 'ingress-by-dst', [[p.id << DST_SHIFT, jump(names.groupsIn(key))]]);
-  add('inet', 'ingress-counters', [[p.id << DST_SHIFT, names.policyIn(a)]]);
+  if (p.routed) {
+    // To a routed port: whatever leaves through its device is for it (no bridge marks it).
+    add('inet', 'ingress-by-dev', [[p.ifName, jump(names.groupsIn(key))]]);
+    add('inet', 'ingress-dev-counters', [[p.ifName, names.policyIn(a)]]);
+  } else {
+    add('inet', 'ingress-by-dst', [[p.id << DST_SHIFT, jump(names.groupsIn(key))]]);
+    add('inet', 'ingress-counters', [[p.id << DST_SHIFT, names.policyIn(a)]]);
+  }
   if (p.bridge) {
     add('inet', 'bridges', [p.bridge]);
     if (!p.dhcpServer) add('inet', 'external-dhcp', [p.bridge]);
@@ -87,12 +112,12 @@ function portPieces(p: PortWithId): PortPieces {
   }
   return {
     chains: [
-      ['bridge', names.nd(a), { rules: [dropUnless(raw('th', 64, 128), raw128Elements(p.v6), names.spoof(a))] }],
-      ['bridge', names.to(a), { rules: [[orMark(p.id << DST_SHIFT)]] }],
+      [ip, names.nd(a), { rules: [dropUnless(raw('th', 64, 128), raw128Elements(p.v6), names.spoof(a))] }],
+      ...(p.routed ? [] : [['bridge', names.to(a), { rules: [[orMark(p.id << DST_SHIFT)]] }] as [TableName, string, ChainModel]]),
       ['inet', names.groupsIn(key), groupListChain(p.groups, true)],
       ['inet', names.groupsOut(key), groupListChain(p.groups, false)],
     ],
-    counters: [['bridge', names.spoof(a)], ['inet', names.policyIn(a)], ['inet', names.policyOut(a)]],
+    counters: [[ip, names.spoof(a)], ...(p.routed ? [['arp', names.arpSpoof(a)] as [TableName, string]] : []), ['inet', names.policyIn(a)], ['inet', names.policyOut(a)]],
     elements,
   };
 }
@@ -145,7 +170,9 @@ function withGroups(base: Ruleset, ports: readonly PortWithId[], groups: readonl
   const setZone = (dir: 'iifname' | 'oifname') => zoned.map(([bridge, z]) => [match(meta(dir), bridge), { mangle: { key: ct('zone'), value: z } }]);
   inet.chains.set('prerouting', {
     base: { type: 'filter', hook: 'prerouting', prio: -300, policy: 'accept' },
-    rules: [...setZone('iifname'), [match(meta('iifname'), named('bridges')), orMark(SEEN)]],
+    rules: [...setZone('iifname'), [match(meta('iifname'), named('bridges')), orMark(SEEN)],
+      // Before conntrack: a forged packet from a routed port creates no entry.
+      [match(meta('iifname'), named('routed-ports')), jump('anti-spoof')]],
   });
   inet.chains.set('zone-out', { base: { type: 'filter', hook: 'output', prio: -300, policy: 'accept' }, rules: setZone('oifname') });
   const members = new Map<string, { v4: Set<string>; v6: Set<string> }>(groups.map((g) => [g.name, { v4: new Set(), v6: new Set() }]));
@@ -168,29 +195,28 @@ function withGroups(base: Ruleset, ports: readonly PortWithId[], groups: readonl
     inet.chains.set(names.groupIn(g.name), { rules: rules(Direction.INGRESS) });
     inet.chains.set(names.groupOut(g.name), { rules: rules(Direction.EGRESS) });
   }
-  return { bridge: base.bridge, inet };
+  return { bridge: base.bridge, inet, arp: base.arp };
 }
 
 /** Everything but the groups' chains and sets: base chains, anti-spoofing, each port's own. */
 function portTables(ports: readonly PortWithId[], cache?: PiecesCache): Ruleset {
   const bridge = emptyTable('bridge', TABLE);
   const inet = emptyTable('inet', TABLE);
+  const arp = emptyTable('arp', TABLE);
 
   // bridge: frames from a protected port go through anti-spoofing (which also marks them
   // with the port's id); frames to one get its id in the destination field.
-  const protectedSet: SetModel = { spec: { type: 'ifname' }, elements: new Map() };
-  const srcMarks: SetModel = { spec: { type: 'ifname', map: 'mark' }, elements: new Map() };
-  const spoofCounters: SetModel = { spec: { type: 'ifname', map: 'counter' }, elements: new Map() };
-  const macs: SetModel = { spec: { type: ['ifname', 'ether_addr'] }, elements: new Map() };
-  const v4 = addressSet(['ifname', 'ipv4_addr']);
-  const v6 = addressSet(['ifname', 'ipv6_addr']);
-  const ndCheck = verdictMap('ifname');
-  const toPort = verdictMap('ifname');
-  for (const [name, set] of [['protected', protectedSet], ['src-marks', srcMarks], ['spoof-counters', spoofCounters], ['port-macs', macs],
-    ['port-v4', v4], ['port-v6', v6], ['nd-check', ndCheck], ['to-port', toPort]] as const) bridge.sets.set(name, set);
+  spoofSets(bridge, 'protected', true);
+  bridge.sets.set('to-port', verdictMap('ifname'));
   bridge.counters.add(names.noBridgeNetfilter);
   bridge.chains.set('prerouting', { base: { type: 'filter', hook: 'prerouting', prio: -200, policy: 'accept' }, rules: [[match(meta('iifname'), named('protected')), jump('anti-spoof')]] });
-  bridge.chains.set('anti-spoof', antiSpoofChain());
+  bridge.chains.set('anti-spoof', antiSpoofChain('bridge'));
+  // Routed ports: IP checked in inet prerouting (the rule in withGroups), ARP in arp input.
+  spoofSets(inet, 'routed-ports', true);
+  inet.chains.set('anti-spoof', antiSpoofChain('routed-ip'));
+  spoofSets(arp, 'protected', false);
+  arp.chains.set('input', { base: { type: 'filter', hook: 'input', prio: 0, policy: 'accept' }, rules: [[match(meta('iifname'), named('protected')), jump('anti-spoof')]] });
+  arp.chains.set('anti-spoof', antiSpoofChain('routed-arp'));
   bridge.chains.set('forward', {
     base: { type: 'filter', hook: 'forward', prio: -200, policy: 'accept' },
     rules: [
@@ -217,11 +243,16 @@ function portTables(ports: readonly PortWithId[], cache?: PiecesCache): Ruleset 
   const fromWorkload = [...alwaysAllowed('from'), [match(src, 0), accept], ...portPolicy(src, 'egress-by-src', 'egress-counters')];
   inet.chains.set('egress', { base: { type: 'filter', hook: 'forward', prio: 0, policy: 'accept' }, rules: fromWorkload });
   inet.chains.set('input', { base: { type: 'filter', hook: 'input', prio: 0, policy: 'accept' }, rules: fromWorkload });
+  inet.sets.set('ingress-by-dev', verdictMap('ifname'));
+  inet.sets.set('ingress-dev-counters', counterMap('ifname'));
+  const toRouted = [match(meta('oifname'), named('routed-ports')), goto('to-routed')];
   inet.chains.set('ingress', {
     base: { type: 'filter', hook: 'forward', prio: 1, policy: 'accept' },
-    rules: [...alwaysAllowed('to'), [match(dst, 0), goto('to-address')], ...portPolicy(dst, 'ingress-by-dst', 'ingress-counters')],
+    rules: [...alwaysAllowed('to'), toRouted, [match(dst, 0), goto('to-address')], ...portPolicy(dst, 'ingress-by-dst', 'ingress-counters')],
   });
-  inet.chains.set('output', { base: { type: 'filter', hook: 'output', prio: 0, policy: 'accept' }, rules: [...alwaysAllowed('to-from-host'), [goto('to-address')]] });
+  inet.chains.set('output', { base: { type: 'filter', hook: 'output', prio: 0, policy: 'accept' }, rules: [...alwaysAllowed('to-from-host'), toRouted, [goto('to-address')]] });
+  // Routed or host-sent traffic to a routed port: the port is the one whose device it leaves by.
+  inet.chains.set('to-routed', { rules: portPolicy(meta('oifname'), 'ingress-by-dev', 'ingress-dev-counters') });
   // Routed or host-sent traffic to a workload: the port is the one holding the address.
   inet.chains.set('to-address', {
     rules: (['v4', 'v6'] as const).map((f) => [match(concat(meta('oifname'), payload(f === 'v4' ? 'ip' : 'ip6', 'daddr')), named(`ingress-${f}-known`)), jump(`to-address-${f}`)]),
@@ -231,7 +262,7 @@ function portTables(ports: readonly PortWithId[], cache?: PiecesCache): Ruleset 
   }
 
   const addressOwners = new Map<string, string>();
-  const tables = { bridge, inet };
+  const tables = { bridge, inet, arp };
   ports.forEach((p, i) => {
     const pieces = cache?.get(i) ?? portPieces(p);
     cache?.set(i, pieces);
@@ -247,5 +278,21 @@ function portTables(ports: readonly PortWithId[], cache?: PiecesCache): Ruleset 
       tables[e.table].sets.get(e.set)!.elements.set(e.key, e.expr);
     }
   });
-  return { bridge, inet };
+  return { bridge, inet, arp };
+}
+
+/**
+ * The sets the anti-spoofing chain reads, in `t`: the devices it checks (`devices`), their
+ * spoof counters, MACs and IPv4 sources; and with `ip`, what only IP checks read (the marks,
+ * IPv6 sources, the ND target chains).
+ */
+function spoofSets(t: TableModel, devices: string, ip: boolean): void {
+  t.sets.set(devices, { spec: { type: 'ifname' }, elements: new Map() });
+  t.sets.set('spoof-counters', counterMap('ifname'));
+  t.sets.set('port-macs', { spec: { type: ['ifname', 'ether_addr'] }, elements: new Map() });
+  t.sets.set('port-v4', addressSet(['ifname', 'ipv4_addr']));
+  if (!ip) return;
+  t.sets.set('src-marks', { spec: { type: 'ifname', map: 'mark' }, elements: new Map() });
+  t.sets.set('port-v6', addressSet(['ifname', 'ipv6_addr']));
+  t.sets.set('nd-check', verdictMap('ifname'));
 }

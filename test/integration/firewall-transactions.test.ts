@@ -22,17 +22,23 @@ function steps(): Array<{ what: string; ports: PortWithId[]; groups: SecurityGro
   const a = port('a', 1, { groups: ['web', 'ssh'], v6: ['2001:db8::a', 'fe80::1'] });
   const b = port('b', 2, { groups: ['web'] });
   const c = port('c', 3, { groups: ['ssh', 'db'], v4: ['10.70.0.30', '10.70.0.31'] });
+  // A port of a routed network: checked in the inet and arp tables by its device.
+  const r = port('r', 4, { routed: true, bridge: '', ifName: 'hv-r', groups: ['web'], v4: ['10.95.0.11'] });
   return [
     { what: 'two ports, two groups', ports: [a, b], groups: [web(80), ssh] },
     { what: 'a rule of web changes', ports: [a, b], groups: [web(8080), ssh] },
-    { what: 'a third port and a new group', ports: [a, b, c], groups: [web(8080), ssh, db] },
-    { what: 'b goes, a gets a lease and an address pair CIDR', ports: [{ ...a, v4: ['10.70.0.10', '10.70.0.100', '10.70.0.128/28'] }, c], groups: [web(8080), ssh, db] },
-    { what: 'ssh goes (and with it the ports\' jumps to it)', ports: [{ ...a, groups: ['web'], v4: ['10.70.0.10', '10.70.0.100', '10.70.0.128/28'] }, { ...c, groups: ['db'] }], groups: [web(8080), db] },
-    { what: 'b comes back with its old id, c loses its second address', ports: [{ ...a, groups: ['web'] }, b, { ...c, groups: ['db', 'web'], v4: ['10.70.0.30'] }], groups: [web(443), db] },
+    { what: 'a third port, a routed port and a new group', ports: [a, b, c, r], groups: [web(8080), ssh, db] },
+    { what: 'b goes, a gets a lease and an address pair CIDR, r a lease', ports: [{ ...a, v4: ['10.70.0.10', '10.70.0.100', '10.70.0.128/28'] }, c, { ...r, v4: ['10.95.0.11', '10.95.0.120'] }], groups: [web(8080), ssh, db] },
+    { what: 'ssh goes (and with it the ports\' jumps to it); r moves to db', ports: [{ ...a, groups: ['web'], v4: ['10.70.0.10', '10.70.0.100', '10.70.0.128/28'] }, { ...c, groups: ['db'] }, { ...r, groups: ['db'] }], groups: [web(8080), db] },
+    { what: 'b comes back with its old id, c loses its second address, r goes', ports: [{ ...a, groups: ['web'] }, b, { ...c, groups: ['db', 'web'], v4: ['10.70.0.30'] }], groups: [web(443), db] },
     // web goes while db's rule that used its set is rewritten in the same transaction.
     { what: 'only c is left, in no group; web goes and db stops referring to it', ports: [{ ...c, groups: [] }], groups: [db2] },
   ];
 }
+
+const TABLES = ['bridge', 'inet', 'arp'] as const;
+const load = (m: Ruleset) => TABLES.flatMap((t) => fullCommands(m[t], new Map()));
+const remove = () => TABLES.flatMap((t) => removeCommands(t));
 
 describe('firewall transactions in the kernel', () => {
   const ns = useNetns(2, 'all', 'psf');
@@ -44,17 +50,18 @@ describe('firewall transactions in the kernel', () => {
     let prev: Ruleset | null = null;
     for (const [i, s] of seq.entries()) {
       const next = buildRuleset(s.ports, s.groups);
-      if (prev === null) await incremental.apply([...fullCommands(next.bridge, new Map()), ...fullCommands(next.inet, new Map())], 'first load');
+      if (prev === null) await incremental.apply(load(next), 'first load');
       else {
-        const cmds = [...updateCommands(prev.bridge, next.bridge), ...updateCommands(prev.inet, next.inet)];
+        const cmds = TABLES.flatMap((t) => updateCommands(prev![t], next[t]));
         expect(cmds.length, `step ${i}: ${s.what} changes something`).toBeGreaterThan(0);
         await incremental.apply(cmds, `step ${i}: ${s.what}`);
       }
-      await full.apply([...removeCommands('bridge'), ...removeCommands('inet'), ...fullCommands(next.bridge, new Map()), ...fullCommands(next.inet, new Map())], `full load of step ${i}`);
+      await full.apply([...remove(), ...load(next)], `full load of step ${i}`);
       const [got, want] = [await canonicalRuleset(ns[0]!), await canonicalRuleset(ns[1]!)];
       expect(got, `step ${i}: ${s.what}`).toEqual(want);
       // And no change is no change.
-      expect([...updateCommands(next.bridge, buildRuleset(s.ports, s.groups).bridge), ...updateCommands(next.inet, buildRuleset(s.ports, s.groups).inet)]).toEqual([]);
+      const again = buildRuleset(s.ports, s.groups);
+      expect(TABLES.flatMap((t) => updateCommands(next[t], again[t]))).toEqual([]);
       prev = next;
     }
   });

@@ -4,7 +4,7 @@ import type { PortWithId } from '../../../agent/firewall/ruleset.js';
 
 export function port(attachment: string, id: number, extra: Partial<PortWithId> = {}): PortWithId {
   return {
-    attachment, id, ifName: `hv-${attachment}`, network: 'n', bridge: 'hn-n',
+    attachment, id, ifName: `hv-${attachment}`, network: 'n', routed: false, bridge: 'hn-n',
     macs: [`02:00:00:00:00:${id.toString(16).padStart(2, '0')}`],
     v4: [`10.70.0.${id * 10}`], v6: [`fe80::${id}`], groups: [], dhcpServer: '10.70.0.1', ...extra,
   };
