@@ -10,17 +10,22 @@ import type { BridgeSpec, Link, LinkAttrs, NetnsPeers, TapSpec, VethSpec, VlanSp
 import * as v from '../validate.js';
 import * as libc from './libc.js';
 import { decodeLinkMessage, ignoringCodes, orNullIfMissing, type LinkLookup } from './lookup.js';
-import { openNetnsFd } from './netns.js';
+import { NetnsEntry, openNetnsFd } from './netns.js';
 import { planLinkChange } from './plan.js';
 import { NetlinkSocket } from './socket.js';
 import { createPersistentTap } from './tap.js';
 import { TransientSocket, type PeerChannel } from './transient-socket.js';
 
 export class LinkOps {
+  /** The socket's namespace, entered to create TAPs (null: ours). */
+  private readonly entry: NetnsEntry | null;
+
   constructor(
     private readonly socket: NetlinkSocket,
     private readonly links: LinkLookup,
-  ) {}
+  ) {
+    this.entry = socket.netns === null ? null : new NetnsEntry(socket.netns);
+  }
 
   private get netns(): string | null {
     return this.socket.netns;
@@ -132,15 +137,33 @@ export class LinkOps {
     v.checkLinkAttrs(op, spec);
     if (spec.owner !== undefined) v.checkUint(op, spec.name, spec.owner, 'owner');
     if (spec.groupOwner !== undefined) v.checkUint(op, spec.name, spec.groupOwner, 'groupOwner');
-    const existing = await this.links.get(spec.name);
-    if (existing) {
-      const conflict = tapConflict(existing, spec);
-      if (conflict) throw new DataplaneError(op, spec.name, 'EEXIST', conflict);
-      return this.applyAttrs(op, existing, spec);
-    }
     const master = await this.resolveMaster(op, spec);
-    createPersistentTap(this.netns, spec);
-    return this.finishCreate(op, spec, master);
+    // Create first: 1000 new TAPs cost no lookup each; a taken name is looked up then.
+    if (createPersistentTap(this.entry, spec)) return this.finishTap(op, spec, master);
+    const existing = await this.links.get(spec.name);
+    if (!existing) throw new DataplaneError(op, spec.name, 'EEXIST', `"${spec.name}" exists but vanished while being checked`);
+    const conflict = tapConflict(existing, spec);
+    if (conflict) throw new DataplaneError(op, spec.name, 'EEXIST', conflict);
+    return this.applyAttrs(op, existing, spec, undefined, master);
+  }
+
+  /**
+   * A new TAP's attributes in one request by name (as `ip link set` does: nothing to compare
+   * with on a device just made), then the link as it is; deleted again if that fails.
+   */
+  private async finishTap(op: string, spec: TapSpec, masterIndex: number): Promise<Link> {
+    try {
+      const { mtu, mac, alias, group, up } = spec;
+      const fields: nl.LinkFields = {
+        ...(mtu !== undefined ? { mtu } : {}), ...(mac !== undefined ? { mac } : {}), ...(alias !== undefined ? { alias } : {}),
+        ...(group !== undefined ? { group } : {}), ...(masterIndex ? { masterIndex } : {}), ...(up !== undefined ? { up } : {}),
+      };
+      if (Object.keys(fields).length > 0) await this.socket.ack(nl.changeLinkRequest({ name: spec.name }, fields), { op, object: spec.name });
+      return await this.links.mustGet(op, spec.name);
+    } catch (err) {
+      await this.socket.ack(nl.deleteLinkRequest({ name: spec.name }), { op: 'clean up', object: spec.name }).catch(() => undefined);
+      throw err;
+    }
   }
 
   async setLink(attrs: LinkAttrs): Promise<void> {
@@ -265,17 +288,6 @@ export class LinkOps {
     return echoed ?? this.links.mustGet(op, spec.name);
   }
 
-  /** After a device exists: apply the remaining attributes, or delete it if that fails. */
-  private async finishCreate(op: string, spec: LinkAttrs, masterIndex: number): Promise<Link> {
-    try {
-      const link = await this.links.mustGet(op, spec.name);
-      return await this.applyAttrs(op, link, spec, undefined, masterIndex);
-    } catch (err) {
-      await this.socket.ack(nl.deleteLinkRequest({ name: spec.name }), { op: 'clean up', object: spec.name }).catch(() => undefined);
-      throw err;
-    }
-  }
-
   private async applyAttrs(op: string, link: Link, spec: LinkAttrs, info?: nl.LinkInfo, knownMaster?: number): Promise<Link> {
     const master = spec.master === undefined ? undefined : spec.master === null ? 0 : knownMaster || (await this.resolveMaster(op, spec));
     const change = planLinkChange(link, spec, master);
@@ -357,8 +369,10 @@ export class LinkOps {
     return new TransientSocket(netns);
   }
 
-  /** Nothing to release: no socket stays open in another namespace (see TransientSocket). */
-  close(): void {}
+  /** No socket stays open in another namespace (see TransientSocket); the TAPs' entry closes. */
+  close(): void {
+    this.entry?.close();
+  }
 }
 
 const kindModules: Record<string, string> = { vlan: '8021q', vxlan: 'vxlan', bridge: 'bridge', veth: 'veth' };

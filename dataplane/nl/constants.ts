@@ -201,6 +201,8 @@ export const IFF_TAP = 0x0002;
 export const IFF_MULTI_QUEUE = 0x0100;
 export const IFF_NO_PI = 0x1000;
 export const IFF_VNET_HDR = 0x4000;
+/** TUNSETIFF: fail with EBUSY if the name exists instead of attaching to it. */
+export const IFF_TUN_EXCL = 0x8000;
 
 // Operational states (IF_OPER_*), indexed by value.
 export const OPER_STATES = ['UNKNOWN', 'NOTPRESENT', 'DOWN', 'LOWERLAYERDOWN', 'TESTING', 'DORMANT', 'UP'] as const;

@@ -271,6 +271,12 @@ describe.each(backends)('$name backend', (backend) => {
       await refused(() => dp.ensureTap({ name: 'tap0', multiQueue: false }), 'tap0', tapFixed('multi_queue on'));
       await refused(() => dp.ensureTap({ name: 'tap0', owner: 0 }), 'tap0', tapFixed('owner 65534'));
       await refused(() => dp.ensureBridge({ name: 'tap0' }), 'tap0', '"tap0" exists as a tun, not a bridge');
+      // A name held by another kind: the TAP is not made (the netlink backend creates first and
+      // is told the name is taken), and the error says what holds it.
+      await dp.ensureBridge({ name: 'brt' });
+      await refused(() => dp.ensureTap({ name: 'brt' }), 'brt', '"brt" exists as a bridge, not a tap');
+      await ip(host(), 'tuntap', 'add', 'dev', 'tun0', 'mode', 'tun');
+      await refused(() => dp.ensureTap({ name: 'tun0' }), 'tun0', '"tun0" exists as a TUN (not TAP) device, not a tap');
     });
   });
 
@@ -295,6 +301,12 @@ describe.each(backends)('$name backend', (backend) => {
 
       const again = await dp.ensureTap({ name: 'tap0', owner: 65534, groupOwner: 65534, multiQueue: true, vnetHdr: true, mtu: 1400 });
       expect(again.index).toBe(link.index);
+      // A new TAP gets every attribute at once: MAC, MTU, alias, master, up; the answer is the link as made.
+      const t1 = await dp.ensureTap({ name: 'tap1', mac: '52:54:00:12:34:56', mtu: 1300, alias: 'hostnet:tap:t1', master: 'br0', up: true });
+      const w1 = await ipLink(host(), 'tap1');
+      expect(w1).toMatchObject({ address: '52:54:00:12:34:56', mtu: 1300, ifalias: 'hostnet:tap:t1', master: 'br0' });
+      expect(w1!.flags).toContain('UP');
+      expect(t1).toMatchObject({ index: w1!.ifindex, mac: '52:54:00:12:34:56', mtu: 1300, alias: 'hostnet:tap:t1', masterIndex: (await ipLink(host(), 'br0'))!.ifindex, up: true });
       await expectDataplaneError(dp.ensureTap({ name: 'tap0', multiQueue: false }), 'EEXIST', /multi_queue/);
       expect((await ipLink(host(), 'tap0'))!.data['multi_queue']).toBe(true);
     });
