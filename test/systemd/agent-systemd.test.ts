@@ -1,21 +1,44 @@
-// hostnet-agent under a real systemd (PID 1 of the VM fixture's guest: test/systemd/run.sh):
-// the Debian package's files and postinst installed, then systemctl start/status/restart/stop, the
-// watchdog, a DHCP lease through the unit's sandbox, and systemd-analyze security.
+// hostnet-agent under a real systemd (PID 1 of the VM fixture's guest: test/systemd/run.sh),
+// installed and run as the README's "Install on a node" says: `apt install ./hostnet_*.deb`,
+// `systemctl enable --now hostnet-agent`, `hostnetctl get networks` from PATH; then
+// systemctl status/restart/stop, the watchdog, a DHCP lease through the unit's sandbox, an
+// upgrade over the running agent (dpkg -i), systemd-analyze security, and `apt remove` (stops
+// the running agent, leaves the network) and `apt purge` (state and configuration gone).
+// The guest's dpkg database is this machine's, unpacked from run.sh's tar onto a tmpfs (dpkg
+// reads it much faster there than over 9p).
 // The test's drop-in shortens WatchdogSec (30 s -> 10 s) and TimeoutAbortSec (a SIGSTOPped
 // agent ignores the watchdog's SIGABRT until SIGKILL) so the hang test takes ~15 s, not ~50.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const UNIT = 'hostnet-agent.service';
 const POD = 'hntest-sd-pod'; // a workload namespace inside the guest
 const BRIDGE_NET = 'sdnet';
 const HOST_VETH = 'hv-sdpod';
+const WANTS = `/etc/systemd/system/multi-user.target.wants/${UNIT}`;
+// Only Debian's directories: the commands must be the packaged ones.
+const DEBIAN_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
 
 const run = (cmd: string, args: string[], timeout = 60_000): string =>
   execFileSync(cmd, args, { encoding: 'utf8', timeout, stdio: ['ignore', 'pipe', 'pipe'] });
 const sh = (script: string): string => run('sh', ['-c', script], 120_000);
 const systemctl = (...args: string[]): string => run('systemctl', args, 120_000);
+/** A command as an admin types it (Debian's PATH only), its time logged for the README. */
+function admin(script: string, timeout = 300_000): string {
+  const t0 = Date.now();
+  const out = execFileSync('sh', ['-c', script], {
+    encoding: 'utf8', timeout, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PATH: DEBIAN_PATH },
+  });
+  console.log(`TIMING ${script}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return out;
+}
+const packageStatus = (): string =>
+  execFileSync('dpkg-query', ['-W', '-f', '${db:Status-Status}', 'hostnet'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+const notInstalled = (): boolean => { try { return packageStatus() === 'not-installed'; } catch { return true; } };
+/** Whether PATH is there at all (existsSync follows a symlink: a dangling one would be "absent"). */
+const present = (p: string): boolean => { try { lstatSync(p); return true; } catch { return false; } };
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** `systemctl show -p` of the agent's unit as a record. */
@@ -74,18 +97,16 @@ describe.skipIf(process.env['HOSTNET_IN_VM'] !== '1' || !process.env['HOSTNET_DE
     // The guest boots with systemd as PID 1 (run.sh --systemd): wait for the boot to end.
     expect(run('cat', ['/proc/1/comm']).trim()).toBe('systemd');
     try { systemctl('is-system-running', '--wait'); } catch { /* "degraded" exits 1: fine here */ }
-    // The package's files and its postinst (the hostnet group, daemon-reload), not `dpkg -i`:
-    // dpkg reads its whole database (every installed package's file list) over 9p first,
-    // 1.5 to 5 min under TCG. dpkg -i itself is tested on the host (the package suite).
-    const t0 = Date.now(), deb = process.env['HOSTNET_DEB']!;
-    // --keep-directory-symlink: /lib is a symlink to usr/lib (merged /usr); keep it one.
-    sh(`dpkg-deb --fsys-tarfile '${deb}' | tar -x --keep-directory-symlink -C /`);
-    run('dpkg-deb', ['-e', deb, '/root/hostnet-control']);
-    run('/root/hostnet-control/postinst', ['configure']);
-    console.log(`package unpacked and configured: ${Math.round((Date.now() - t0) / 1000)} s`);
-    mkdirSync(`/etc/systemd/system/${UNIT}.d`, { recursive: true });
-    writeFileSync(`/etc/systemd/system/${UNIT}.d/test.conf`, '[Service]\nWatchdogSec=10s\nTimeoutAbortSec=2s\n');
-    systemctl('daemon-reload');
+    // dpkg's database (this machine's: the guest's root is the host's) on a tmpfs, from one tar.
+    const t0 = Date.now();
+    sh(`mount -t tmpfs -o mode=755 tmpfs /var/lib/dpkg && tar -xf '${process.env['HOSTNET_DPKG_TAR']}' -C /var/lib/dpkg`);
+    console.log(`TIMING dpkg database unpacked onto a tmpfs: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    if (!notInstalled()) throw new Error(`hostnet is ${packageStatus()} in this machine's dpkg database: the suite installs its own (purge it on the host first)`);
+    // Two things of the CI container that a node has not, removed in the guest's overlay only:
+    // Docker's policy-rc.d (exit 101: maintainer scripts may not start or stop services, so
+    // remove would not stop the agent) and man-db's auto-update flag (its trigger re-indexes
+    // every man page over 9p: ~2 min under TCG per install or remove).
+    sh('rm -f /usr/sbin/policy-rc.d /var/lib/man-db/auto-update');
     run('ip', ['netns', 'add', POD]);
   });
   afterAll(() => {
@@ -93,12 +114,28 @@ describe.skipIf(process.env['HOSTNET_IN_VM'] !== '1' || !process.env['HOSTNET_DE
     try { run('ip', ['netns', 'del', POD]); } catch { /* idem */ }
   });
 
-  it('systemctl start: the unit is activating until the agent sent READY=1 after its first pass', async () => {
+  it('apt install ./hostnet_*.deb installs the package; the agent is neither enabled nor started', () => {
+    const deb = process.env['HOSTNET_DEB']!;
+    admin(`cd '${path.dirname(deb)}' && apt install ./hostnet_*.deb`);
+    expect(packageStatus()).toBe('installed');
+    expect(run('dpkg', ['-S', '/usr/bin/hostnetctl'])).toMatch(/^hostnet: /);
+    expect(run('getent', ['group', 'hostnet'])).toMatch(/^hostnet:x:\d+:/);
+    expect(show('LoadState', 'ActiveState', 'UnitFileState')).toEqual({ LoadState: 'loaded', ActiveState: 'inactive', UnitFileState: 'disabled' });
+    // The test's drop-in (see the top), before the first start.
+    mkdirSync(`/etc/systemd/system/${UNIT}.d`, { recursive: true });
+    writeFileSync(`/etc/systemd/system/${UNIT}.d/test.conf`, '[Service]\nWatchdogSec=10s\nTimeoutAbortSec=2s\n');
+    systemctl('daemon-reload');
+  });
+
+  it('systemctl enable --now: enabled (the wants symlink), activating until the agent sent READY=1 after its first pass', async () => {
     // --no-block: watch the state while it starts (node and the first pass take seconds under TCG).
-    systemctl('start', '--no-block', UNIT);
+    admin('systemctl enable --now --no-block hostnet-agent');
     const seen = new Set<string>();
     await until('active', () => { const s = show('ActiveState').ActiveState!; seen.add(s); return s === 'active'; });
     expect(seen).toContain('activating');
+    expect(admin('systemctl is-enabled hostnet-agent').trim()).toBe('enabled');
+    expect(admin('systemctl is-active hostnet-agent').trim()).toBe('active');
+    expect(readlinkSync(WANTS)).toBe(`/lib/systemd/system/${UNIT}`);
     const { MainPID } = show('MainPID');
     const converged = agentLog(MainPID!).find((l) => l.msg === 'converged after start');
     expect(converged, 'the agent logged its first pass').toBeDefined();
@@ -106,6 +143,11 @@ describe.skipIf(process.env['HOSTNET_IN_VM'] !== '1' || !process.env['HOSTNET_DE
     expect(spawned).toBeLessThan(converged!.time);
     expect(converged!.time).toBeLessThanOrEqual(started); // active only after the first pass (READY=1)
     console.log(`start: spawned -> first pass ${Math.round(converged!.time - spawned)} ms, -> active ${Math.round(started - spawned)} ms`);
+  });
+
+  it('hostnetctl get networks from PATH: the header and no network yet', () => {
+    expect(admin('command -v hostnetctl').trim()).toBe('/usr/bin/hostnetctl');
+    expect(admin('hostnetctl get networks').split('\n').filter(Boolean)).toEqual([expect.stringMatching(/^NAME\s+BRIDGE\s+CIDR\s+UPLINK\s+READY\s+AGE$/)]);
   });
 
   it('systemctl status shows the STATUS= line; it follows an applied state', async () => {
@@ -148,6 +190,20 @@ describe.skipIf(process.env['HOSTNET_IN_VM'] !== '1' || !process.env['HOSTNET_DE
     expect(ifindexes()).toEqual(before);
   });
 
+  it('an upgrade (dpkg -i of the package over the running agent) restarts the agent, devices kept', async () => {
+    const before = ifindexes();
+    const { MainPID: pid } = show('MainPID');
+    admin(`dpkg -i '${process.env['HOSTNET_DEB']}'`);
+    // postinst's try-restart: a new main process, active again (READY=1) with the same devices.
+    await until('a new main process, active', () => {
+      const s = show('MainPID', 'ActiveState');
+      return s.MainPID !== pid && s.MainPID !== '0' && s.ActiveState === 'active';
+    });
+    expect(existsSync(`/proc/${pid}`)).toBe(false);
+    expect(ifindexes()).toEqual(before);
+    expect(admin('hostnetctl get networks')).toMatch(new RegExp(`^${BRIDGE_NET}\\s`, 'm'));
+  });
+
   it('systemctl stop leaves the network in place', () => {
     const before = ifindexes();
     systemctl('stop', UNIT);
@@ -163,5 +219,33 @@ describe.skipIf(process.env['HOSTNET_IN_VM'] !== '1' || !process.env['HOSTNET_DE
     expect(overall).not.toBeNull();
     console.log(out.split('\n').filter((l) => /^✗|Overall/.test(l.trim())).join('\n'));
     console.log(`SYSTEMD-ANALYZE-SECURITY: ${overall![1]} ${overall![2]}`);
+  });
+
+  it('apt remove stops the running agent, leaves the network, keeps state and configuration', () => {
+    systemctl('start', UNIT); // stopped by the test before
+    const { MainPID: pid } = show('MainPID');
+    expect(pid).not.toBe('0');
+    const before = ifindexes();
+    const clean = (): number => run('journalctl', ['-u', UNIT, '--no-pager', '-o', 'cat']).split('\n').filter((l) => /Deactivated successfully/.test(l)).length;
+    const cleanBefore = clean();
+    admin('apt remove -y hostnet'); // -y: the admin's "yes" to apt's question
+    expect(packageStatus()).toBe('config-files');
+    // prerm stopped it (a clean stop, not the agent dying under its deleted files).
+    expect(existsSync(`/proc/${pid}`)).toBe(false);
+    expect(clean()).toBe(cleanBefore + 1);
+    expect(show('ActiveState').ActiveState).toBe('inactive');
+    for (const gone of ['/usr/bin/hostnetctl', '/usr/bin/hostnet-agent', `/lib/systemd/system/${UNIT}`, '/usr/lib/hostnet']) expect(present(gone), gone).toBe(false);
+    expect(existsSync('/var/lib/hostnet/desired-state.json')).toBe(true);
+    expect(existsSync('/etc/hostnet/agent.yaml')).toBe(true);
+    expect(ifindexes()).toEqual(before);
+    expect(run('ip', ['netns', 'exec', POD, 'ip', '-br', 'link', 'show', 'net1'])).toMatch(/^net1@/);
+  });
+
+  it('apt purge removes /var/lib/hostnet, /etc/hostnet and the enable symlink; the network stays', () => {
+    const before = ifindexes();
+    admin('apt purge -y hostnet');
+    expect(notInstalled()).toBe(true);
+    for (const gone of ['/var/lib/hostnet', '/etc/hostnet', WANTS]) expect(present(gone), gone).toBe(false);
+    expect(ifindexes()).toEqual(before);
   });
 });
