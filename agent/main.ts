@@ -26,6 +26,7 @@ import { isRouted } from './desired/routed.js';
 import { ForwardingRecord } from './routers/forwarding.js';
 import { FloodListParticipant } from './vxlan/flood-participant.js';
 import { BgpParticipant } from './frr/participant.js';
+import { PeerForwardingParticipant, routeDeviceIn } from './frr/peer-forwarding.js';
 import { frrInstance } from './frr/instance.js';
 import { IpamParticipant } from './ipam/participant.js';
 import { AutoChoiceStore } from './ipam/store.js';
@@ -154,6 +155,8 @@ async function run(config: AgentConfig): Promise<void> {
       return { assigned: (a) => assigned.addressesOf(a.name), leased: (network, mac) => book.addressesOf(network, mac) };
     },
   });
+  // Forwarding on the devices towards the BGP peers while a network is routed (fabric -> workload).
+  const bgpForwarding = new PeerForwardingParticipant({ sysctl: sysctlBatch(config.netns), record: new ForwardingRecord(path.join(config.stateDir, 'bgp-forwarding.json')), deviceTo: routeDeviceIn(config.netns) });
   const openDataplane = (netns: string | null): Promise<Dataplane> =>
     config.dataplane === 'iproute2' ? openIproute2Dataplane(netns) : openNetlinkDataplane(netns);
   const workload = new WorkloadAddressesParticipant({
@@ -172,7 +175,7 @@ async function run(config: AgentConfig): Promise<void> {
     advertiser.start();
     return advertiser;
   });
-  const participants: Participant[] = [ipam, firewall, uplinkGuard, ra, kernel, routed, routers, flood, bgp, workload, new DhcpParticipant(dhcp), new DhcpParticipant(dhcp6, servesDhcp6, 'dhcp6')];
+  const participants: Participant[] = [ipam, firewall, uplinkGuard, ra, kernel, routed, routers, flood, bgp, bgpForwarding, workload, new DhcpParticipant(dhcp), new DhcpParticipant(dhcp6, servesDhcp6, 'dhcp6')];
   const reconciler = new Reconciler(dp, {
     participants,
     desired: () => effective.current(),

@@ -12,9 +12,10 @@
 // (printed); an agent restart (SIGTERM and kill -9) during which the fabric's route never goes;
 // an AGGREGATE network announced as its CIDR while it has a workload, a NO_ANNOUNCE one not at all.
 //
-// Not hostnet's (yet), set by hand here: IPv4 forwarding on each host's underlay device (eth0):
-// the kernel checks forwarding on the device a packet comes IN by, and the routed participant
-// turns it on only on routed devices, so a packet from the fabric to a workload needs it there.
+// IPv4 forwarding on each host's underlay device (eth0), where a packet from the fabric to a
+// workload comes IN (the kernel checks the in-device's switch), is the agent's: the
+// bgp-forwarding participant turns it on towards the BGP peers while a network is routed. Nothing
+// here sets it: the pings across prove it, and the sysctl is read back.
 import { execa } from 'execa';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -80,7 +81,6 @@ beforeAll(async () => {
   });
   fabricNs = await lab.addUnderlayPeer('fabric', FABRIC_IP);
   await execa('ip', ['netns', 'exec', fabricNs, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
-  for (const h of [1, 2]) await execa('ip', ['netns', 'exec', lab.hostNs(h), 'sysctl', '-qw', 'net.ipv4.conf.eth0.forwarding=1']);
   fabric = frrInstance(`${PREFIX}fabric`, fabricNs);
   await startDaemon(fabric, 'zebra');
   await startDaemon(fabric, 'bgpd');
@@ -129,6 +129,10 @@ describe('routed networks announced to a fabric router over BGP', () => {
     // No default route anywhere: only the BGP-learned /32s carry the traffic.
     for (const h of [1, 2]) expect(await kernelRoutes(L().hostNs(h), 'default')).toEqual([]);
     await eventually('a and b ping each other through the fabric', async () => (await ping('a', b.ip)).exitCode === 0 && (await ping('b', a.ip)).exitCode === 0, 20_000);
+    // The agent turned on the underlay device's forwarding (nothing else in this test does).
+    for (const h of [1, 2]) {
+      expect((await execa('ip', ['netns', 'exec', L().hostNs(h), 'sysctl', '-n', 'net.ipv4.conf.eth0.forwarding'])).stdout.trim(), `h${h} eth0 forwarding`).toBe('1');
+    }
     // The path: h1 -> fabric -> h2 (traceroute-free: the route h1 takes).
     const get = await execa('ip', ['-n', L().hostNs(1), 'route', 'get', b.ip]);
     expect(get.stdout).toContain(`via ${FABRIC_IP} dev eth0`);
