@@ -53,8 +53,6 @@ export class PeerForwardingParticipant implements Participant<Step> {
   /** Peer -> device, as last looked up, and for which peers. */
   private devices = new Map<string, string | null>();
   private lookedUpFor = '';
-  /** The keys last found on (nothing to do while the same ones are wanted). */
-  private settled = '';
   private error: string | null = null;
 
   constructor(private readonly o: PeerForwardingOptions) {}
@@ -67,16 +65,16 @@ export class PeerForwardingParticipant implements Participant<Step> {
         const found = await Promise.all(peers.map(async (p) => [p, await this.o.deviceTo(p)] as const));
         this.devices = new Map(found);
         this.lookedUpFor = peers.join(',');
-        this.settled = '';
       }
       const links = new Set(ctx.observed.links.map((l) => l.name));
       const wanted = [...new Set([...this.devices.values()].filter((d): d is string => d !== null && links.has(d)))].sort().map(keyOf);
       const record = await this.o.record.load();
-      if (wanted.length > 0 && (ctx.refresh || wanted.join(',') !== this.settled)) {
+      if (wanted.length > 0) {
+        // Read every pass (a few files, in this process): another owner of the same switch
+        // (a router's external interface, ip_forward toggled) may have turned it off.
         const values = await this.o.sysctl.read(wanted);
         const off = [...values].filter(([, v]) => v === '0').map(([k]) => k);
         if (off.length > 0) steps.push({ op: 'forwardingOn', keys: off, description: `turn on forwarding towards the BGP peers: ${off.join(', ')}` });
-        else this.settled = wanted.join(',');
       }
       if (!ctx.holdTeardown) {
         const stale = [...record].filter((k) => !wanted.includes(k));
@@ -102,14 +100,12 @@ export class PeerForwardingParticipant implements Participant<Step> {
           // Recorded before the write: a crash in between leaves a key to turn off that may be off.
           await this.o.record.save(new Set([...record, ...step.keys]));
           await this.o.sysctl.write(step.keys.map((k) => [k, '1'] as const));
-          this.settled = '';
         } else {
           await this.o.sysctl.write(step.keys.map((k) => [k, '0'] as const));
           await this.o.record.save(new Set([...record].filter((k) => !step.forget.includes(k))));
         }
         outcome.applied++;
       } catch (err) {
-        this.settled = '';
         outcome.failures.push({ step, problem: null, error: `${step.description}: ${err instanceof Error ? err.message : String(err)}` });
       }
     }

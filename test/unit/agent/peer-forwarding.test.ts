@@ -62,10 +62,14 @@ describe('bgp-forwarding participant', () => {
     expect(await pass(p, ctx(state(NODE + ROUTED)))).toEqual(['forwardingOn']);
     expect(sysctls.get('net/ipv4/conf/eth0/forwarding')).toBe('1');
     expect(sysctls.get('net/ipv4/conf/eth1/forwarding')).toBe('0');
-    // Settled: no lookup and no step while nothing changes.
+    // Settled: no lookup and no step while nothing changes...
     const lookups = route.lookups;
     expect(await pass(p, ctx(state(NODE + ROUTED)))).toEqual([]);
     expect(route.lookups).toBe(lookups);
+    // ... but a switch turned off by someone else comes back at the next pass.
+    sysctls.set('net/ipv4/conf/eth0/forwarding', '0');
+    expect(await pass(p, ctx(state(NODE + ROUTED)))).toEqual(['forwardingOn']);
+    expect(sysctls.get('net/ipv4/conf/eth0/forwarding')).toBe('1');
     // A restarted agent knows from its record that it turned eth0 on.
     p = make();
     expect(await pass(p, ctx(state(NODE + BRIDGED)))).toEqual(['forwardingOff']);
