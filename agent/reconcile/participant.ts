@@ -82,6 +82,12 @@ export interface ResourceReport {
 export interface Participant<S extends PlannedStep = PlannedStep> {
   /** Short, stable name for logs and metrics, e.g. "links", "dhcp". */
   readonly name: string;
+  /**
+   * False when apply() never changes links or addresses (e.g. only routes and sysctls): the
+   * reconciler's kernel model then keeps its events on during a large apply (there are none of
+   * ours to discard) and needs no re-read after it. Default true.
+   */
+  readonly changesLinks?: boolean;
   /** Pure with respect to the world: what apply() would do now. Dry runs stop here. */
   plan(ctx: PassContext): ParticipantPlan<S> | Promise<ParticipantPlan<S>>;
   apply(plan: ParticipantPlan<S>, ctx: PassContext): Promise<ApplyOutcome>;

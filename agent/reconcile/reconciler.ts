@@ -95,6 +95,8 @@ export class Reconciler {
   private model: ObservedModel | null = null;
   private started: Promise<void> | null = null;
   private debounce: NodeJS.Timeout | null = null;
+  /** The look after a pass that discarded kernel events (see pass()), waiting for its time. */
+  private followUp: NodeJS.Timeout | null = null;
   private interval: NodeJS.Timeout | null = null;
   /** A triggered pass waiting for its turn: further triggers join it. */
   private queued: { promise: Promise<PassResult>; refresh: boolean } | null = null;
@@ -236,6 +238,7 @@ export class Reconciler {
   async close(): Promise<void> {
     this.closed = true;
     if (this.debounce) clearTimeout(this.debounce);
+    if (this.followUp) clearTimeout(this.followUp);
     if (this.interval) clearInterval(this.interval);
     await this.started?.catch(() => undefined);
     this.model?.close();
@@ -287,6 +290,11 @@ export class Reconciler {
 
   private async pass(trigger: string, refresh: boolean): Promise<PassResult> {
     const started = performance.now();
+    // Any pass after one that discarded events is the look that one asked for.
+    if (this.followUp) {
+      clearTimeout(this.followUp);
+      this.followUp = null;
+    }
     const dumpsBefore = this.dumpCount;
     const desired = this.options.desired();
     // Events queued right now are part of what this pass sees (no dump: a flush of the watch).
@@ -301,10 +309,12 @@ export class Reconciler {
     for (const p of this.options.participants) {
       for (let attempt = 1; ; attempt++) {
         const ctx: PassContext = { desired, observed, holdTeardown: this.holdTeardown, refresh, held };
+        const t0 = performance.now();
         const plan = await p.plan(ctx);
+        const t1 = performance.now();
         // Our own changes come back as thousands of events: discard them unread and re-read
         // once after the apply (a dump of 1000 links costs less than decoding their events).
-        const quiet = plan.steps.length >= QUIET_FROM_STEPS && this.model !== null;
+        const quiet = plan.steps.length >= QUIET_FROM_STEPS && this.model !== null && p.changesLinks !== false;
         if (quiet) {
           this.model!.pause();
           paused = true;
@@ -318,7 +328,9 @@ export class Reconciler {
         // The next participant and the conditions need the kernel as it is now (new ifindexes,
         // addresses in place): catch up with it if this participant changed it.
         const changed = (outcome.kernelChanged ?? outcome.applied > 0) || (this.model?.isStale ?? false);
+        const t2 = performance.now();
         if (changed || outcome.replan) observed = await this.caughtUp();
+        this.log?.debug({ trigger, participant: p.name, steps: plan.steps.length, planMs: ms(t1 - t0), applyMs: ms(t2 - t1), catchUpMs: ms(performance.now() - t2) }, 'participant');
         // The kernel changed under the plan (someone was still at work, e.g. deleting a bridge
         // and its ports): plan again once from what it is now, instead of waiting for a pass.
         if (outcome.replan && attempt === 1) {
@@ -356,7 +368,14 @@ export class Reconciler {
     for (const l of this.passListeners) l(result);
     // Events of others were discarded with ours while we applied: one more look catches what
     // they changed meanwhile (a no-op pass when nothing did; never chained).
-    if (paused && trigger !== AFTER_OWN_CHANGES && !this.closed) void this.requestResync(AFTER_OWN_CHANGES);
+    // After the debounce, not at once: the caller's answer (Apply's reply, a status read) goes
+    // out first instead of waiting behind a pass that plans 1000 attachments to find nothing.
+    if (paused && trigger !== AFTER_OWN_CHANGES && !this.closed && !this.followUp) {
+      this.followUp = setTimeout(() => {
+        this.followUp = null;
+        if (!this.closed) void this.requestResync(AFTER_OWN_CHANGES);
+      }, this.options.debounceMs ?? 10);
+    }
     return result;
   }
 
@@ -400,6 +419,8 @@ export class Reconciler {
     return transitions;
   }
 }
+
+const ms = (t: number): number => Math.round(t * 10) / 10;
 
 function errText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
