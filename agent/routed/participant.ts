@@ -50,6 +50,8 @@ interface PassPlan {
 
 export class RoutedParticipant implements Participant<RoutedStep> {
   readonly name = 'routed';
+  /** Routes and sysctls only: the reconciler's link/address model has nothing of ours to discard or re-read. */
+  readonly changesLinks = false;
   /** hostnet's host routes in the kernel by destination; null: unknown, read before planning. */
   private known: Map<string, Route> | null = null;
   /** What the last applied plan wanted (destination -> device) and the devices it routes through. */
