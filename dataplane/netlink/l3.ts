@@ -69,18 +69,17 @@ export class L3Ops {
   async deleteNeighbour(spec: Omit<NeighbourSpec, 'mac'>): Promise<void> {
     const op = 'delete neighbour';
     v.checkIp(op, spec.ip, spec.ip, 'ip');
-    const link = await this.links.get(spec.dev);
-    if (!link) return;
-    await ignoringCodes(['ENOENT'], this.socket.ack(nl.deleteNeighbourRequest({ index: link.index, ip: spec.ip }), { op, object: `${spec.ip} on ${spec.dev}` }));
+    const index = this.links.index(op, spec.dev);
+    if (index === null) return;
+    await ignoringCodes(['ENOENT'], this.socket.ack(nl.deleteNeighbourRequest({ index, ip: spec.ip }), { op, object: `${spec.ip} on ${spec.dev}` }));
   }
 
   /** null when the device does not exist. */
   private async addrFields(op: string, spec: AddressSpec): Promise<nl.AddrFields | null> {
     const { ip, prefix, family } = v.checkCidr(op, spec.dev, spec.cidr);
     if (spec.nodad && family !== 6) throw invalid(op, spec.cidr, 'nodad applies to IPv6 addresses only');
-    v.checkIfName(op, spec.dev, 'dev');
-    const link = await this.links.get(spec.dev);
-    if (!link) return null;
-    return { index: link.index, ip, prefix, ...(spec.nodad ? { nodad: true } : {}) };
+    const index = this.links.index(op, spec.dev);
+    if (index === null) return null;
+    return { index, ip, prefix, ...(spec.nodad ? { nodad: true } : {}) };
   }
 }

@@ -61,10 +61,15 @@ export class LinkLookup {
     return link;
   }
 
-  async requireIndex(op: string, name: string, field = 'dev'): Promise<number> {
+  /** The device's index, null when there is none (no message: see NetlinkSocket.indexOf). */
+  index(op: string, name: string, field = 'dev'): number | null {
     v.checkIfName(op, name, field);
-    const link = await this.get(name);
-    if (!link) throw new DataplaneError(op, name, 'ENODEV', `device "${name}" does not exist`);
-    return link.index;
+    return this.socket.indexOf(name, { op, object: name });
+  }
+
+  async requireIndex(op: string, name: string, field = 'dev'): Promise<number> {
+    const index = this.index(op, name, field);
+    if (index === null) throw new DataplaneError(op, name, 'ENODEV', `device "${name}" does not exist`);
+    return index;
   }
 }

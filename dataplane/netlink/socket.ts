@@ -49,6 +49,12 @@ export type EventListener = (message: NlMessage) => void;
 /** Called when the kernel dropped events (ENOBUFS): the listener must re-read everything. */
 export type ResyncListener = () => void;
 
+// sockios.h / if.h: struct ifreq is the name (IFNAMSIZ) then a union holding ifr_ifindex.
+const SIOCGIFINDEX = 0x8933;
+const IFNAMSIZ = 16;
+const IFREQ_SIZE = 40;
+const ENODEV = 19;
+
 const RECV_BUFFER = 64 << 10;
 const SOCKET_BUFFER = 8 << 20;
 const DUMP_RETRIES = 20; // with the pauses: about 1.5 s of trying
@@ -151,6 +157,21 @@ export class NetlinkSocket {
         await new Promise((r) => setTimeout(r, Math.min(2 ** attempt, 100)));
       }
     }
+  }
+
+  /**
+   * The index of device `name` in this socket's namespace, null when there is none: one
+   * SIOCGIFINDEX on this socket (the kernel answers it for any socket, in the socket's
+   * namespace), no message to build or decode: what an address or a route needs of its device.
+   */
+  indexOf(name: string, ctx: RequestContext): number | null {
+    if (this.closed) throw new DataplaneError(ctx.op, ctx.object, 'EBADF', 'netlink socket closed');
+    const ifr = Buffer.alloc(IFREQ_SIZE);
+    ifr.write(name, 0, IFNAMSIZ - 1, 'utf8');
+    if (libc.ioctlPtr(this.fd, SIOCGIFINDEX, ifr) === 0) return ifr.readInt32LE(IFNAMSIZ);
+    const errno = libc.errno();
+    if (errno === ENODEV) return null;
+    throw DataplaneError.fromErrno(ctx.op, ctx.object, errno, `cannot look up the index of "${name}"`);
   }
 
   onEvent(listener: EventListener, resync: ResyncListener): void {

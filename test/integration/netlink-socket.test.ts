@@ -36,6 +36,26 @@ describe('netlink socket', () => {
     }
   });
 
+  it("looks up a device's index in its own namespace without a message (SIOCGIFINDEX), null when there is none", async () => {
+    await ip(ns[0]!, 'link', 'add', 'ix0', 'type', 'veth', 'peer', 'name', 'ix1');
+    const a = NetlinkSocket.open({ netns: ns[0]! });
+    const b = NetlinkSocket.open({ netns: ns[1]! });
+    try {
+      const ctx = { op: 'test', object: 'ix0' };
+      const requests = a.requestCount;
+      expect(a.indexOf('ix0', ctx)).toBe((await ipLink(ns[0]!, 'ix0'))!.ifindex);
+      expect(a.indexOf('ix1', ctx)).toBe((await ipLink(ns[0]!, 'ix1'))!.ifindex);
+      expect(a.requestCount).toBe(requests);
+      expect(a.indexOf('nope0', ctx)).toBeNull();
+      // The other namespace has no such device (its loopback is down but there).
+      expect(b.indexOf('ix0', ctx)).toBeNull();
+      expect(b.indexOf('lo', ctx)).toBe(1);
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
   it("surfaces the kernel's extended-ack message with the errno name", async () => {
     await ip(ns[0]!, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1');
     const sock = NetlinkSocket.open({ netns: ns[0]! });
