@@ -5,7 +5,8 @@
 //   x (group clients: egress TCP 8080, ICMP, UDP; ingress ICMP from anyone) sends forged frames;
 //   v (group web: ingress TCP 8080, ICMP and UDP from members of clients) is the victim;
 //   w (group out: egress anything, not in clients);
-//   d (group out, no address: DHCP).
+//   d (group out, no address: DHCP);
+//   t (group out, a TAP: the test plays its guest by opening the TAP, as a VMM would).
 // Witnesses, none of them the agent: real traffic (ping, TCP connects to python servers),
 // sniffers in v (AF_PACKET) and a raw UDP socket in the host namespace (what the host's IP
 // stack delivered), the host's neighbour table (what ARP it believed), the named counters in
@@ -37,6 +38,8 @@ const GW = '10.96.0.1';
 const X = '10.96.0.11';
 const V = '10.96.0.12';
 const W = '10.96.0.13';
+const T = '10.96.0.15';
+const T_MAC = '52:54:00:96:00:15';
 const OTHER_MAC = '02:de:ad:be:ef:01';
 
 const STATE = (): string => JSON.stringify({
@@ -62,12 +65,13 @@ const STATE = (): string => JSON.stringify({
     { name: 'out', rules: [{ direction: 'EGRESS', protocol: 'ANY' }] },
   ],
   attachments: [
-    ['x', X, 'clients', xNs()], ['v', V, 'web', vNs()], ['w', W, 'out', wNs()], ['d', '', 'out', dNs()],
-  ].map(([name, ip, group, netns]) => ({
-    name, network: 'rps', veth: { ifName: `hv-${name!}`, peerNetns: `${NETNS_RUN_DIR}/${netns!}`, peerIfName: 'eth0' },
-    ...(ip ? { ip: { static: ip } } : {}),
-    portSecurity: { enabled: true, securityGroups: [group] },
-  })),
+    ...[['x', X, 'clients', xNs()], ['v', V, 'web', vNs()], ['w', W, 'out', wNs()], ['d', '', 'out', dNs()]].map(([name, ip, group, netns]) => ({
+      name, network: 'rps', veth: { ifName: `hv-${name!}`, peerNetns: `${NETNS_RUN_DIR}/${netns!}`, peerIfName: 'eth0' },
+      ...(ip ? { ip: { static: ip } } : {}),
+      portSecurity: { enabled: true, securityGroups: [group] },
+    })),
+    { name: 't', network: 'rps', tap: { ifName: 'tap-t' }, mac: T_MAC, ip: { static: T }, portSecurity: { enabled: true, securityGroups: ['out'] } },
+  ],
 });
 
 let dir: string;
@@ -134,8 +138,9 @@ const toHost = (src: string, mac: string, payload: string): string =>
   `Ether(src=${py(mac)}, dst=${py(gwMacX)})/IP(src=${py(src)}, dst=${py(GW)})/UDP(sport=4000, dport=9)/Raw(${py(payload)})`;
 
 /** The host's neighbour entries on x's device: "ip lladdr". */
-async function hostNeighbours(): Promise<string[]> {
-  const r = await execa('ip', ['-n', host(), '-j', 'neigh', 'show', 'dev', 'hv-x']);
+const hostNeighbours = (): Promise<string[]> => hostNeighboursOf('hv-x');
+async function hostNeighboursOf(dev: string): Promise<string[]> {
+  const r = await execa('ip', ['-n', host(), '-j', 'neigh', 'show', 'dev', dev]);
   return (JSON.parse(r.stdout || '[]') as Array<{ dst: string; lladdr?: string }>).map((n) => `${n.dst} ${n.lladdr ?? ''}`);
 }
 
@@ -163,15 +168,16 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const c of dhcpClients) await c.stop().catch(() => undefined);
+  // The TAP's fd is the host shell's: closing the shell releases it.
   for (const s of [x, v, w, hostShell]) await s?.close().catch(() => undefined);
   if (agent) await agent.stop().catch(() => undefined);
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('port security on a routed network\'s ports, with the real agent', () => {
-  it('the ports are filtered in the inet and arp hooks by device, with no bridge and no br_netfilter', async () => {
+  it('the ports are filtered in the inet and arp hooks by device name; there is no bridge', async () => {
     const routed = JSON.parse((await execa('ip', ['netns', 'exec', host(), NFT, '-j', 'list', 'set', 'inet', 'hostnet', 'routed-ports'])).stdout) as { nftables: Array<{ set?: { elem?: string[] } }> };
-    expect(routed.nftables.find((i) => i.set)?.set?.elem?.sort()).toEqual(['hv-d', 'hv-v', 'hv-w', 'hv-x']);
+    expect(routed.nftables.find((i) => i.set)?.set?.elem?.sort()).toEqual(['hv-d', 'hv-v', 'hv-w', 'hv-x', 'tap-t']);
     expect((await execa('ip', ['netns', 'exec', host(), NFT, 'list', 'chain', 'arp', 'hostnet', 'input'])).stdout).toContain('iifname @protected jump anti-spoof');
     // No bridge anywhere: the devices are the host's own layer-3 interfaces.
     expect((await execa('ip', ['-n', host(), '-j', 'link', 'show', 'type', 'bridge'])).stdout.replace(/\s/g, '')).toMatch(/^(\[\])?$/);
@@ -285,6 +291,28 @@ describe('port security on a routed network\'s ports, with the real agent', () =
     // ingress allows ICMP from anyone.
     await eventually('d pings x from its leased address', () => ping(dNs(), X));
     expect(await spoofCount('d')).toBe(0);
+  });
+
+  it('a routed TAP: frames its guest writes with another MAC, source address or ARP sender are dropped and counted', async () => {
+    const tapMac = (JSON.parse((await execa('ip', ['-n', host(), '-j', 'link', 'show', 'tap-t'])).stdout) as Array<{ address: string }>)[0]!.address;
+    // The guest's end of the TAP: TUNSETIFF on the persistent device (IFF_TAP | IFF_NO_PI).
+    await hostShell.run('load_scapy()\nglobal tap_fd\nimport fcntl\ntap_fd = os.open("/dev/net/tun", os.O_RDWR)\n'
+      + 'fcntl.ioctl(tap_fd, 0x400454ca, struct.pack("16sH", b"tap-t", 0x0002 | 0x1000))');
+    const frame = (mac: string, src: string, dst: string, text: string): string =>
+      `Ether(src=${py(mac)}, dst=${py(tapMac)})/IP(src=${py(src)}, dst=${py(dst)})/UDP(sport=4000, dport=9)/Raw(${py(text)})`;
+    const forged = [
+      frame(OTHER_MAC, T, GW, 'HN-TAP-SPOOF-MAC'), frame(T_MAC, X, V, 'HN-TAP-SPOOF-IP'),
+      `Ether(src=${py(T_MAC)}, dst="ff:ff:ff:ff:ff:ff")/ARP(op=1, hwsrc=${py(T_MAC)}, psrc=${py(V)}, pdst=${py(GW)})`,
+    ];
+    const before = await spoofCount('t');
+    await eventually('the TAP has carrier', async () => !(await execa('ip', ['-n', host(), 'link', 'show', 'tap-t'])).stdout.includes('NO-CARRIER'));
+    // The forged frames, then a legitimate one as the sentinel.
+    await hostShell.run([...forged, frame(T_MAC, T, GW, 'HN-TAP-LEGIT')].map((f) => `os.write(tap_fd, bytes(${f}))`).join('\n'));
+    await eventually('the host to receive the TAP guest\'s legitimate datagram', () => hostGot('HN-TAP-LEGIT'));
+    await eventually('spoof-t and arp-spoof-t to count the forged frames', async () => (await spoofCount('t')) >= before + 3, 2000).catch(() => undefined);
+    expect({ counted: (await spoofCount('t')) - before, host: await hostGot('HN-TAP-SPOOF-MAC'), v: await vSaw(hex('HN-TAP-SPOOF-IP')) })
+      .toEqual({ counted: 3, host: false, v: false });
+    expect(await hostNeighboursOf('tap-t')).not.toContain(`${V} ${T_MAC}`);
   });
 
   it('hostnetctl describe attachment x shows the spoofed drops (IP and ARP)', async () => {
