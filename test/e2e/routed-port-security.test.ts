@@ -323,4 +323,15 @@ describe('port security on a routed network\'s ports, with the real agent', () =
     expect(spoofed).toBeGreaterThanOrEqual(13);
     expect(spoofed).toBeLessThanOrEqual(await spoofCount('x'));
   });
+
+  it('an agent restart replaces the tables whole: the counters (inet and arp) carry over and forged frames are still dropped', async () => {
+    const before = await counters();
+    await agent!.stop();
+    agent = await startAgent({ netns: host(), socket, stateDir: path.join(dir, 'state') });
+    const after = await counters();
+    for (const name of ['spoof-x', 'arp-spoof-x', 'policy-in-v', 'policy-out-x']) expect(after.get(name), name).toBeGreaterThanOrEqual(before.get(name)!);
+    expect(before.get('arp-spoof-x')).toBeGreaterThan(0);
+    await expectDropped([toV(W, xMac, 'HN-SPOOF-AFTER-RESTART'), `Ether(src=${py(xMac)}, dst="ff:ff:ff:ff:ff:ff")/ARP(op=1, hwsrc=${py(xMac)}, psrc=${py(V)}, pdst=${py(GW)})`],
+      ['HN-SPOOF-AFTER-RESTART']);
+  });
 });
