@@ -5,7 +5,7 @@
 // routed networks of a host reach each other through it by design (Calico's model).
 // Pure: the participant and the tests build from here.
 import type { DesiredState, Network } from '../api/gen/hostnet/v1/resources.js';
-import { NatMode } from '../api/gen/hostnet/v1/resources.js';
+import { Announce, NatMode } from '../api/gen/hostnet/v1/resources.js';
 import { isRouted } from '../desired/routed.js';
 import { subnetOf } from '../desired/subnets.js';
 import { bridgeNameOf, ifNameOf } from '../naming.js';
@@ -21,6 +21,11 @@ export interface NetworkZone {
   devices: string[];
   cidr4: string | null;
   ipv6: boolean;
+  /**
+   * A routed network announced over BGP (node.bgp, not NO_ANNOUNCE): the fabric routes its
+   * addresses, so its way to and from the host's other interfaces is its own, router or not.
+   */
+  announced: boolean;
 }
 
 export interface RouterModel {
@@ -59,7 +64,8 @@ function zoneOf(n: Network, desired: DesiredState): NetworkZone {
   const devices = routed
     ? [...new Set(desired.attachments.filter((a) => a.network === n.name).map(ifNameOf).filter((d) => d !== ''))].sort()
     : [bridge];
-  return { name: n.name, routed, bridge, devices, cidr4: subnetOf(n, 4)?.cidr ?? null, ipv6: subnetOf(n, 6) !== undefined };
+  const announced = routed && desired.node?.bgp !== undefined && n.announce !== Announce.NO_ANNOUNCE;
+  return { name: n.name, routed, bridge, devices, cidr4: subnetOf(n, 4)?.cidr ?? null, ipv6: subnetOf(n, 6) !== undefined, announced };
 }
 
 export function routersModel(desired: DesiredState): RoutersModel {

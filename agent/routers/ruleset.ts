@@ -9,7 +9,9 @@
 //     control), and the networks and external interfaces of the routers that connect it. A packet
 //     entering by an external interface jumps to that interface's chain: it reaches the networks
 //     of its NO_NAT routers, only replies (`ct state established,related`) to those behind NAT,
-//     and no other network. So networks no router connects stay apart at layer 3 even when
+//     and no other network. A routed network announced over BGP is the exception: the fabric
+//     routes its addresses, so it reaches every external interface and is reached from them,
+//     without NAT, as it would with no router at all. So networks no router connects stay apart at layer 3 even when
 //     forwarding is on for other reasons (a routed network's own devices forward, the host's
 //     ip_forward, another router's external interface).
 //   postrouting (NAT): sources in a router's IPv4 networks leaving through its external
@@ -59,8 +61,10 @@ export function wantsTable(model: RoutersModel): boolean {
 export function isolationOf(model: RoutersModel): Isolation {
   const routedDevices = model.zones.filter((z) => z.routed).flatMap((z) => z.devices);
   const routers = model.routers.filter((r) => r.networks.length > 0);
+  const externalDevices = sorted(routers.flatMap((r) => (r.external ? [r.external.device] : [])));
+  const announcedDevices = model.zones.filter((z) => z.announced).flatMap((z) => z.devices);
   const reachOf = (z: NetworkZone): string[] => {
-    const out = [...z.devices, ...(z.routed ? routedDevices : [])];
+    const out = [...z.devices, ...(z.routed ? routedDevices : []), ...(z.announced ? externalDevices : [])];
     for (const r of routers) {
       if (!r.networks.some((n) => n.name === z.name)) continue;
       for (const n of r.networks) out.push(...n.devices);
@@ -82,7 +86,7 @@ export function isolationOf(model: RoutersModel): Isolation {
   for (const r of routers) {
     if (!r.external) continue;
     const dev = r.external.device;
-    const x = externals.get(dev) ?? { chain: `from_ext_${dev}`, devices: [dev], reach: [], replies: [] };
+    const x = externals.get(dev) ?? { chain: `from_ext_${dev}`, devices: [dev], reach: [...announcedDevices], replies: [] };
     // Without NAT the outside routes the networks' addresses back: it may open connections too.
     for (const n of r.networks) (r.external.nat.mode === 'none' ? x.reach : x.replies).push(...n.devices);
     externals.set(dev, x);

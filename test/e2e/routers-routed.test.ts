@@ -39,10 +39,18 @@ let client: NodeAgentClient | null = null;
 let generation = 0;
 const servers: ResultPromise[] = [];
 
-async function apply(routers: unknown[]): Promise<void> {
+/**
+ * node.bgp for the last case: a peer in the internet namespace, FRR not run by the agent
+ * (--frr-supervise false, its own pathspace): only the announcement matters to the routers.
+ */
+const FRR_PATHSPACE = 'hnD-rr';
+const BGP = { bgp: { asn: 65001, routerId: '203.0.113.2', peers: [{ address: IP.internet, asn: 65000 }] } };
+
+async function apply(routers: unknown[], opts: { bgp?: boolean } = {}): Promise<void> {
   const s = {
     generation: ++generation,
-    networks: [routed('rt', 1), routed('rt2', 2), bridged('br', 3), bridged('lone', 4)],
+    ...(opts.bgp ? { node: BGP } : {}),
+    networks: [routed('rt', 1), { ...routed('rt2', 2), ...(opts.bgp ? { announce: 'NO_ANNOUNCE' } : {}) }, bridged('br', 3), bridged('lone', 4)],
     attachments: [
       veth('wrt', 'rt', 'hv-rt', pod.rt(), 'eth0', { ip: { static: IP.rt } }),
       veth('wrt2', 'rt2', 'hv-rt2', pod.rt2(), 'eth0', { ip: { static: IP.rt2 } }),
@@ -109,7 +117,7 @@ beforeAll(async () => {
   await execa('ip', ['-n', internet(), 'link', 'set', 'inet0', 'up']);
   servers.push(execa('ip', ['netns', 'exec', internet(), 'socat', 'TCP-LISTEN:9999,reuseaddr,fork', 'SYSTEM:echo $SOCAT_PEERADDR'], { reject: false }));
   for (const n of [internet(), pod.rt(), pod.rt2(), pod.br(), pod.lone()]) await listen(n);
-  agent = await startAgent({ netns: host(), socket, stateDir: path.join(dir, 'state') });
+  agent = await startAgent({ netns: host(), socket, stateDir: path.join(dir, 'state'), extraArgs: ['--frr-pathspace', FRR_PATHSPACE, '--frr-supervise', 'false'] });
   client = agentClient(socket);
   await apply([]);
   for (const [p, gw] of [[pod.rt(), '10.82.1.1'], [pod.rt2(), '10.82.2.1'], [pod.br(), '10.82.3.1'], [pod.lone(), '10.82.4.1']] as const) {
@@ -124,6 +132,8 @@ afterAll(async () => {
   for (const s of servers) if (s.pid) process.kill(s.pid, 'SIGTERM');
   await Promise.all(servers.map((s) => s.catch(() => undefined)));
   if (dir) await rm(dir, { recursive: true, force: true });
+  // The frr.conf the agent wrote for the last case (no daemon ran under that pathspace).
+  await rm(path.join('/etc/frr', FRR_PATHSPACE), { recursive: true, force: true });
 });
 
 describe('routed networks and routers with the real agent', () => {
@@ -189,5 +199,19 @@ describe('routed networks and routers with the real agent', () => {
     expect(await routerTable(), 'the isolation table stays while routed networks exist').not.toBeNull();
     expect(await sysctl('net.ipv4.conf.hn-br.forwarding')).toBe('0');
     expect(await pings(pod.rt(), IP.rt2)).toBe(true);
+  });
+
+  it('with node.bgp, an announced routed network keeps its own way out the router\'s external interface, unNATed; a NO_ANNOUNCE one has none', async () => {
+    // The fabric's side: it would learn rt's /32s over BGP; here a static route stands for that.
+    await execa('ip', ['-n', internet(), 'route', 'replace', '10.82.0.0/16', 'via', '203.0.113.2']);
+    await apply([{ name: 'r2', networks: ['br'], external: { interface: 'uplink0' } }], { bgp: true });
+    await eventually('the internet sees rt by its own address', async () => (await peerSeenFrom(pod.rt())) === IP.rt, 20_000);
+    expect(await pings(internet(), IP.rt), 'the fabric reaches the announced workload').toBe(true);
+    expect(await peerSeenFrom(pod.br())).toBe('203.0.113.2');
+    expect(await arrives(pod.rt2(), internet(), IP.internet), 'NO_ANNOUNCE rt2 -> internet').toBe(false);
+    expect(await arrives(internet(), pod.rt2(), IP.rt2), 'internet -> NO_ANNOUNCE rt2').toBe(false);
+    expect(await arrives(pod.rt(), pod.br(), IP.br), 'rt -> br, joined by no router').toBe(false);
+    // The agent turned on forwarding towards the BGP peer (uplink0, also the router's way out).
+    expect(await sysctl('net.ipv4.conf.uplink0.forwarding')).toBe('1');
   });
 });

@@ -126,6 +126,26 @@ ${routers}`);
     expect(JSON.stringify(routerCommands(m))).toContain('{"prefix":{"addr":"10.96.4.0","len":24}}');
   });
 
+  it('a routed network announced over BGP keeps its way to and from the external interfaces, without NAT; a NO_ANNOUNCE one does not', () => {
+    const m = routersModel(parseDesiredState(`
+node: { bgp: { asn: 65001, routerId: 10.77.0.1, peers: [{ address: 10.77.0.200, asn: 65000 }] } }
+${NETS.trim()}
+  - { name: pub, mode: ROUTED, ipFamily: IPV4, cidr: 10.96.4.0/24 }
+  - { name: quiet, mode: ROUTED, ipFamily: IPV4, cidr: 10.96.5.0/24, announce: NO_ANNOUNCE }
+attachments:
+  - { name: a1, network: pub, tap: { ifName: tap-a1 } }
+  - { name: b1, network: quiet, tap: { ifName: tap-b1 } }
+routers:
+  - { name: r1, networks: [web], external: { interface: eth0 } }
+`));
+    const iso = isolationOf(m);
+    expect(iso.zones.find((z) => z.chain === 'from_net_pub')!.reach).toEqual(['eth0', 'tap-a1', 'tap-b1']);
+    expect(iso.zones.find((z) => z.chain === 'from_net_quiet')!.reach).toEqual(['tap-a1', 'tap-b1']);
+    expect(iso.zones.find((z) => z.chain === 'from_ext_eth0')).toMatchObject({ reach: ['tap-a1'], replies: ['hn-web'] });
+    // Not the router's network: no NAT of its addresses.
+    expect(JSON.stringify(routerCommands(m))).not.toContain('10.96.4.0');
+  });
+
   it('one bridge shared by two networks enters with the reach of both', () => {
     const m = routersModel(parseDesiredState(`
 networks:
