@@ -39,9 +39,10 @@ export function validateRouted(state: DesiredState, add: AddViolation): void {
 
 /**
  * IPv6 on a routed network (agent/routed/ipv6.ts): built for the `ipv6` block of an IPv4
- * routed network, addresses static, auto or SLAAC; the router is each device's link-local
- * address. Refused, rather than half-done: an IPv6-only routed network, a gateway or bridge in
- * the block, DHCPv6 (one server per device is not built), SLAAC on a prefix other than /64.
+ * routed network, addresses static, auto, SLAAC or DHCPv6 (one server per device, handing out
+ * each attachment's own address: agent/dhcp/routed6.ts); the router is each device's
+ * link-local address. Refused, rather than half-done: an IPv6-only routed network, a gateway
+ * or bridge in the block, SLAAC on a prefix other than /64.
  */
 function validateRoutedIpv6(n: Network, p: string, add: AddViolation): void {
   if (n.ipFamily === IpFamily.IPV6 || n.cidr.includes(':')) {
@@ -53,10 +54,6 @@ function validateRoutedIpv6(n: Network, p: string, add: AddViolation): void {
   if (!v6) return;
   if (v6.gatewayOnBridge) add(`${p}.ipv6.gatewayOnBridge`, 'routed-no-bridge', 'a routed network has no bridge: its IPv6 router is each attachment\'s device (its link-local address)');
   if (v6.gateway) add(`${p}.ipv6.gateway`, 'routed-ipv6-router-link-local', 'a routed network\'s IPv6 router is each attachment\'s device, by its link-local address: leave ipv6.gateway empty');
-  if (v6.ipv6Mode === Ipv6Mode.DHCPV6_STATEFUL || v6.ipv6Mode === Ipv6Mode.DHCPV6_STATELESS || v6.dhcp?.enabled) {
-    add(`${p}.ipv6.ipv6Mode`, 'routed-ipv6-no-dhcp6',
-      'DHCPv6 on routed networks (one server per device) is not built yet: use SLAAC (the default) or static/auto addresses');
-  }
   const slaac = v6.ipv6Mode === Ipv6Mode.IPV6_MODE_UNSPECIFIED || v6.ipv6Mode === Ipv6Mode.SLAAC;
   const cidr = parseCidr(v6.cidr);
   if (slaac && cidr && cidr.family === 6 && cidr.prefix !== 64) {

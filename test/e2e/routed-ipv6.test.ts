@@ -8,6 +8,8 @@
 // a scapy sniffer in workload B that sees no neighbour solicitation from A (A never resolves B:
 // everything goes to the router, layer 2 stays per device), a /128 deleted by hand coming back,
 // and agent restarts (SIGTERM, kill -9) that keep every route. Once per dataplane backend.
+// Then DHCPV6_STATEFUL (one server per routed device): ISC dhclient -6 in a workload gets
+// exactly its attachment's address, which the host routes, and reaches a static workload.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -19,6 +21,8 @@ import { ConditionStatus } from '../../agent/api/gen/hostnet/v1/status.js';
 import { agentClient, buildDist, hostnetctl, rpc, startAgent, type AgentProcess } from '../lib/agent-process.js';
 import { eventually } from '../lib/agent-state.js';
 import { createTestNetns, destroyAllTestNetns, destroyTestNetns } from '../lib/netns.js';
+import { BOUND6, Dhclient6 } from '../lib/dhclient6.js';
+import { existsSync } from 'node:fs';
 
 const ns: string[] = [];
 let backend: 'netlink' | 'iproute2' = 'netlink';
@@ -276,5 +280,76 @@ for (const which of ['netlink', 'iproute2'] as const) describe(`IPv6 on a routed
     await eventually('the /128 of r5 gone', async () => !(await hostRoutes6()).some((r) => r.startsWith(`${IP_S} `)));
     expect(await hostRoutes6()).toEqual(expectedRoutes(false));
     expect(await ping6(podA(), IP.b)).toBe(true);
+  });
+});
+
+describe('DHCPv6 on a routed network with the real agent (one server per device)', () => {
+  const nsd: string[] = [];
+  let dagent: AgentProcess | null = null;
+  let dclient: NodeAgentClient | null = null;
+  let ddir = '';
+  const clients: Dhclient6[] = [];
+  const NET = {
+    name: 'pubd', mode: 'ROUTED', ipFamily: 'IPV4', cidr: '10.96.0.0/24',
+    ipv6: { cidr: 'fd00:96::/64', ipv6Mode: 'DHCPV6_STATEFUL', dhcp: { enabled: true, pools: [{ start: 'fd00:96::100', end: 'fd00:96::1ff' }], dnsServers: ['fd00:96::53'] } },
+  };
+  beforeAll(async () => {
+    nsd.push(await createTestNetns('hnC6d'), await pod(true), await pod(false));
+    ddir = await mkdtemp(path.join(tmpdir(), 'hostnet-rt6d-'));
+    dagent = await startAgent({ netns: nsd[0]!, socket: path.join(ddir, 'run', 'agent.sock'), stateDir: path.join(ddir, 'state') });
+    dclient = agentClient(path.join(ddir, 'run', 'agent.sock'));
+  });
+  afterAll(async () => {
+    for (const c of clients) await c.stop().catch(() => undefined);
+    dclient?.close();
+    if (dagent) await dagent.stop().catch(() => undefined);
+    await Promise.all(nsd.map(destroyTestNetns));
+    if (ddir) await rm(ddir, { recursive: true, force: true });
+  });
+
+  it('dhclient -6 gets its attachment\'s own address on its device, routed as a /128, and reaches another workload', async () => {
+    const [h, d, a] = nsd as [string, string, string];
+    const file = path.join(ddir, 'state.yaml');
+    await writeFile(file, YAML.stringify({
+      generation: 1, networks: [NET], attachments: [
+        // The workload runs its own DHCPv6 client: hostnet reserves its auto address and leaves the pod alone.
+        { name: 'd1', network: 'pubd', veth: { ifName: 'hv6-d1', peerNetns: `/var/run/netns/${d}`, peerIfName: 'eth0' },
+          ip: { auto: {}, addresses: [{ auto: {}, family: 'IPV6' }], skipAssignment: true } },
+        { name: 'a1', network: 'pubd', veth: { ifName: 'hv6-a1', peerNetns: `/var/run/netns/${a}`, peerIfName: 'eth0' },
+          ip: { static: '10.96.0.11', addresses: [{ static: 'fd00:96::11' }] } },
+      ],
+    }));
+    const r = await hostnetctl(path.join(ddir, 'run', 'agent.sock'), ['apply', '-f', file]);
+    expect(r.exitCode, `${r.stderr}\n${r.stdout}`).toBe(0);
+    const cond = async (type: string) => (await rpc(dclient!, dclient!.getStatus, {})).networks.find((n) => n.name === 'pubd')?.conditions.find((c) => c.type === type);
+    const serving = await eventually('Dhcpv6Serving True on both devices', async () => {
+      const c = await cond('Dhcpv6Serving');
+      return c?.status === ConditionStatus.CONDITION_STATUS_TRUE && c.message.includes('on 2 of 2') ? c : undefined;
+    }, 20_000);
+    expect(serving.reason).toBe('Serving');
+    await eventually('a link-local address on eth0 in d', () => linkLocal(d, 'eth0'), 15_000);
+
+    const c = await Dhclient6.create(d, 'eth0');
+    clients.push(c);
+    c.start();
+    const ev = await c.waitEvent(BOUND6).catch((err: Error) => { console.log(c.output.join('').slice(-3000)); throw err; });
+    const got = ev.env['new_ip6_address'] ?? '';
+    expect(got).toMatch(/^fd00:96::1[0-9a-f]{2}$/);
+    expect(ev.env['new_dhcp6_name_servers']).toBe('fd00:96::53');
+    // The server's own lease file for that device.
+    expect(existsSync(path.join(ddir, 'state', 'leases', 'pubd@hv6-d1.leases6'))).toBe(true);
+    // Exactly the address the host routes to d1's device (hostnet's reservation), in the kernel.
+    const routes = JSON.parse((await execa('ip', ['-n', h, '-j', '-N', '-6', 'route', 'show', 'proto', '104', 'dev', 'hv6-d1'])).stdout || '[]') as JRoute[];
+    expect(routes.map((x) => x.dst)).toEqual([got]);
+    // The RA made the device's link-local address the default router (M flag, not on-link).
+    const router = await linkLocal(h, 'hv6-d1');
+    await eventually('the default route via hv6-d1\'s link-local address in d', async () =>
+      (JSON.parse((await execa('ip', ['-n', d, '-j', '-6', 'route', 'show', 'default'])).stdout || '[]') as JRoute[]).some((x) => x.gateway === router), 20_000);
+    const rdisc = (await inNs(d, 'rdisc6', ['-1', '-w', '3000', 'eth0'])).stdout;
+    expect(rdisc).toMatch(/Stateful address conf\.\s*:\s*Yes/);
+    expect(rdisc).toMatch(/On-link\s*:\s*No/);
+    expect(rdisc).toMatch(/Autonomous address conf\.\s*:\s*No/);
+    // d reaches a (a static workload on another device) through the host, from its leased address.
+    await eventually(`d pings fd00:96::11 from ${got}`, async () => (await inNs(d, 'ping', ['-6', '-c', '1', '-W', '1', '-I', got, 'fd00:96::11'])).exitCode === 0, 15_000);
   });
 });

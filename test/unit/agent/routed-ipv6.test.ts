@@ -14,6 +14,7 @@ import { HOSTNET_ROUTE_PROTO, isHostnetHostRoute, planHostRoutes, routedDevices,
 import { peerWanted } from '../../../agent/workload/peer-plan.js';
 import type { AttachmentAddressing } from '../../../agent/ipam/assignments.js';
 import type { Link, Route } from '../../../dataplane/types.js';
+import { routedDhcp6Targets } from '../../../agent/dhcp/routed6.js';
 
 const yaml = (ipv6: string, extra = ''): string => `
 networks:
@@ -28,6 +29,7 @@ attachments:
   - { name: r2, network: pub, tap: { ifName: tap-r2 }, mac: "52:54:00:95:00:02", mtu: 9000 }
 `;
 const SLAAC = parseDesiredState(yaml('{ cidr: "fd00:95::/64" }'));
+const STATEFUL = parseDesiredState(yaml('{ cidr: "fd00:95::/64", ipv6Mode: DHCPV6_STATEFUL, dhcp: { enabled: true, pools: [{ start: "fd00:95::100", end: "fd00:95::1ff" }] } }'));
 const ADDRS = {
   assigned: (a: { name: string }) => (a.name === 'r1' ? ['10.95.0.11', 'fd00:95::11'] : []),
   leased: (_n: string, mac: string) => (mac === '52:54:00:95:00:02' ? ['10.95.0.20'] : []),
@@ -92,6 +94,27 @@ describe('router advertisements on routed devices', () => {
   });
 });
 
+describe('DHCPv6 on a routed network', () => {
+  const onNetwork = () => [
+    { attachment: 'r1', network: 'pub', mac: '52:54:00:95:00:01', missing: 0, assign: true, addresses: [{ ip: 'fd00:95::11', family: 6 as const, prefixLength: 64, network: 'pub', source: 'static' as const }] },
+    { attachment: 'r2', network: 'pub', mac: '52:54:00:95:00:02', missing: 0, assign: false, addresses: [{ ip: 'fd00:95::120', family: 6 as const, prefixLength: 64, network: 'pub', source: 'auto' as const }] },
+  ];
+  it('one server per device, each with its attachment\'s reservation and only that address', () => {
+    const t = routedDhcp6Targets(STATEFUL, { onNetwork });
+    expect(t.map((x) => `${x.key} ${x.device}`)).toEqual(['pub@hv-r1 hv-r1', 'pub@tap-r2 tap-r2']);
+    expect(t[0]!.config).toMatchObject({
+      network: 'pub', stateful: true, pools: [{ start: 'fd00:95::11', end: 'fd00:95::11' }], reservations: [{ mac: '52:54:00:95:00:01', ip: 'fd00:95::11' }],
+    });
+    expect(t[1]!.config.reservations).toEqual([{ mac: '52:54:00:95:00:02', ip: 'fd00:95::120' }]);
+    expect(routedDhcp6Targets(SLAAC, { onNetwork })).toEqual([]);
+  });
+  it('advertised managed, not autonomous: no SLAAC address is routed', () => {
+    const t = advertisementTargets(STATEFUL, { links: [], addresses: [] });
+    expect(t[0]!.config).toMatchObject({ onLink: false, autonomous: false, managed: true, other: true });
+    expect(routedHostRoutes(STATEFUL, ADDRS).filter((r) => r.family === 6).map((r) => r.ip)).toEqual(['fd00:95::11']);
+  });
+});
+
 describe('a routed workload\'s IPv6 address', () => {
   const addressing: AttachmentAddressing = {
     attachment: 'r1', network: 'pub', mac: '52:54:00:95:00:01', missing: 0, assign: true,
@@ -113,14 +136,13 @@ describe('a routed workload\'s IPv6 address', () => {
 });
 
 describe('validation of IPv6 on routed networks', () => {
-  it('accepts a dual-stack routed network with SLAAC or static addresses', () => {
+  it('accepts a dual-stack routed network with SLAAC, static addresses or DHCPv6', () => {
     expect(violations(SLAAC)).toEqual([]);
+    expect(violations(STATEFUL)).toEqual([]);
   });
   it('refuses what is not built, each with its rule', () => {
     expect(violations(parseDesiredState(yaml('{ cidr: "fd00:95::/64", gateway: "fd00:95::1", gatewayOnBridge: true }'))))
       .toEqual(expect.arrayContaining(['networks[0].ipv6.gatewayOnBridge routed-no-bridge', 'networks[0].ipv6.gateway routed-ipv6-router-link-local']));
-    expect(violations(parseDesiredState(yaml('{ cidr: "fd00:95::/64", ipv6Mode: DHCPV6_STATEFUL, dhcp: { enabled: true, pools: [{ start: "fd00:95::100", end: "fd00:95::1ff" }] } }'))))
-      .toContain('networks[0].ipv6.ipv6Mode routed-ipv6-no-dhcp6');
     expect(violations(parseDesiredState(yaml('{ cidr: "fd00:95::/80" }')))).toContain('networks[0].ipv6.cidr routed-ipv6-slaac-64');
     const v6only = parseDesiredState(`
 networks:
