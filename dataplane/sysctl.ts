@@ -73,8 +73,11 @@ export function sysctlBatch(netns: string | null): SysctlBatch {
 }
 
 /** A key is a path under /proc/sys: plain components only. */
+/** An empty, "." or ".." component (one test per key: 3000 keys per pass of 1000 devices). */
+const BAD_KEY = /(?:^|\/)\.{0,2}(?:\/|$)/;
+
 function checkKey(op: string, key: string, where: string): void {
-  if (key.split('/').some((c) => c === '' || c === '.' || c === '..')) {
+  if (BAD_KEY.test(key)) {
     throw new DataplaneError(op, `${key} in ${where}`, 'EINVAL', 'a sysctl key is a path under /proc/sys of plain components (e.g. net/ipv4/conf/eth0/forwarding)');
   }
 }
