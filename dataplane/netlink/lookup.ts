@@ -45,6 +45,11 @@ export class LinkLookup {
     return orNullIfMissing(this.socket.get(nl.getLinkRequest({ index }), { op: 'get link', object: `ifindex ${index}` }, decodeLinkMessage));
   }
 
+  /** The name of device `index`, null when there is none (no message: see NetlinkSocket.nameOf). */
+  nameOf(index: number): string | null {
+    return this.socket.nameOf(index, { op: 'get link', object: `ifindex ${index}` });
+  }
+
   /** Concurrent lookups of one name (e.g. the bridge of 1000 attachments) share one request. */
   getShared(name: string): Promise<Link | null> {
     let p = this.shared.get(name);

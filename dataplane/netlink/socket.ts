@@ -51,6 +51,7 @@ export type ResyncListener = () => void;
 
 // sockios.h / if.h: struct ifreq is the name (IFNAMSIZ) then a union holding ifr_ifindex.
 const SIOCGIFINDEX = 0x8933;
+const SIOCGIFNAME = 0x8910;
 const IFNAMSIZ = 16;
 const IFREQ_SIZE = 40;
 const ENODEV = 19;
@@ -172,6 +173,20 @@ export class NetlinkSocket {
     const errno = libc.errno();
     if (errno === ENODEV) return null;
     throw DataplaneError.fromErrno(ctx.op, ctx.object, errno, `cannot look up the index of "${name}"`);
+  }
+
+  /** The name of device `index` in this socket's namespace, null when there is none (SIOCGIFNAME: no message either). */
+  nameOf(index: number, ctx: RequestContext): string | null {
+    if (this.closed) throw new DataplaneError(ctx.op, ctx.object, 'EBADF', 'netlink socket closed');
+    const ifr = Buffer.alloc(IFREQ_SIZE);
+    ifr.writeInt32LE(index, IFNAMSIZ);
+    if (libc.ioctlPtr(this.fd, SIOCGIFNAME, ifr) === 0) {
+      const end = ifr.indexOf(0);
+      return ifr.toString('utf8', 0, end < 0 || end > IFNAMSIZ ? IFNAMSIZ : end);
+    }
+    const errno = libc.errno();
+    if (errno === ENODEV) return null;
+    throw DataplaneError.fromErrno(ctx.op, ctx.object, errno, `cannot look up the name of ifindex ${index}`);
   }
 
   onEvent(listener: EventListener, resync: ResyncListener): void {

@@ -65,6 +65,22 @@ describe.each(backends)('$name backend: watch', (backend) => {
     expect(resyncs).toEqual([]);
   });
 
+  it('names the device of a route through a device made before the watch started (no link event for it)', async () => {
+    await ip(ns[0]!, 'link', 'add', 'wr0', 'type', 'veth', 'peer', 'name', 'wr1');
+    await ip(ns[0]!, 'link', 'set', 'wr0', 'up');
+    const index = (await ipLink(ns[0]!, 'wr0'))!.ifindex;
+    watch = await dp.watch(handlers, ['link', 'route']);
+    await ip(ns[0]!, 'route', 'add', '10.78.0.9/32', 'dev', 'wr0', 'proto', '104');
+    await ip(ns[0]!, 'route', 'add', '10.78.0.10/32', 'dev', 'wr0', 'proto', '104');
+    const routes = await waitFor('both routes', () => {
+      const r = events.flatMap((e) => (e.kind === 'route' && e.action === 'new' && e.route.protocol === 104 ? [e.route] : []));
+      return r.length === 2 ? r : undefined;
+    });
+    // In the order the kernel made them, each with its device's name.
+    expect(routes.map((r) => [r.destination, r.dev])).toEqual([['10.78.0.9/32', 'wr0'], ['10.78.0.10/32', 'wr0']]);
+    expect(index).toBeGreaterThan(1);
+  });
+
   it('a port leaving its bridge is not reported as a deleted link', async () => {
     await ip(ns[0]!, 'link', 'add', 'wbr1', 'type', 'bridge');
     await ip(ns[0]!, 'link', 'add', 'wp0', 'type', 'veth', 'peer', 'name', 'wp1');

@@ -36,7 +36,7 @@ describe('netlink socket', () => {
     }
   });
 
-  it("looks up a device's index in its own namespace without a message (SIOCGIFINDEX), null when there is none", async () => {
+  it("looks up a device's index and name in its own namespace without a message (SIOCGIFINDEX/SIOCGIFNAME), null when there is none", async () => {
     await ip(ns[0]!, 'link', 'add', 'ix0', 'type', 'veth', 'peer', 'name', 'ix1');
     const a = NetlinkSocket.open({ netns: ns[0]! });
     const b = NetlinkSocket.open({ netns: ns[1]! });
@@ -47,6 +47,10 @@ describe('netlink socket', () => {
       expect(a.indexOf('ix1', ctx)).toBe((await ipLink(ns[0]!, 'ix1'))!.ifindex);
       expect(a.requestCount).toBe(requests);
       expect(a.indexOf('nope0', ctx)).toBeNull();
+      // And back: the name of an index (what the watch needs for a route through a new device).
+      expect(a.nameOf((await ipLink(ns[0]!, 'ix1'))!.ifindex, ctx)).toBe('ix1');
+      expect(a.nameOf(99999, ctx)).toBeNull();
+      expect(b.nameOf((await ipLink(ns[0]!, 'ix1'))!.ifindex, ctx)).toBeNull();
       // The other namespace has no such device (its loopback is down but there).
       expect(b.indexOf('ix0', ctx)).toBeNull();
       expect(b.indexOf('lo', ctx)).toBe(1);
