@@ -102,11 +102,13 @@ describe.skipIf(process.env['HOSTNET_IN_VM'] !== '1' || !process.env['HOSTNET_DE
     sh(`mount -t tmpfs -o mode=755 tmpfs /var/lib/dpkg && tar -xf '${process.env['HOSTNET_DPKG_TAR']}' -C /var/lib/dpkg`);
     console.log(`TIMING dpkg database unpacked onto a tmpfs: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     if (!notInstalled()) throw new Error(`hostnet is ${packageStatus()} in this machine's dpkg database: the suite installs its own (purge it on the host first)`);
-    // Two things of the CI container that a node has not, removed in the guest's overlay only:
+    // What the CI container has and a node has not, removed in the guest's overlay only:
     // Docker's policy-rc.d (exit 101: maintainer scripts may not start or stop services, so
-    // remove would not stop the agent) and man-db's auto-update flag (its trigger re-indexes
-    // every man page over 9p: ~2 min under TCG per install or remove).
-    sh('rm -f /usr/sbin/policy-rc.d /var/lib/man-db/auto-update');
+    // remove would not stop the agent); Docker's apt setting that disables apt's package
+    // cache (every apt command would parse the package lists again: ~13 s under TCG); and
+    // man-db's auto-update flag (its trigger re-indexes every man page over 9p: ~2 min under
+    // TCG per install or remove, only the whatis index is left stale).
+    sh('rm -f /usr/sbin/policy-rc.d /etc/apt/apt.conf.d/docker-clean /var/lib/man-db/auto-update');
     run('ip', ['netns', 'add', POD]);
   });
   afterAll(() => {
