@@ -10,10 +10,15 @@ export function isRouted(n: Network): boolean {
   return n.mode === NetworkMode.ROUTED;
 }
 
-/** A routed network's gateway: `gateway` when set, else the CIDR's first host address; "" when the CIDR is unusable. */
+/**
+ * A routed network's gateway: `gateway` when set, else the CIDR's first host address; "" when
+ * the CIDR is unusable, and for an IPv6-only network, whose router is each device's own
+ * link-local address (agent/routed/ipv6.ts; validation refuses a gateway there).
+ */
 export function routedGatewayOf(n: Network): string {
-  if (n.gateway) return n.gateway;
   const c = parseCidr(n.cidr);
+  if (c?.family === 6) return '';
+  if (n.gateway) return n.gateway;
   if (!c) return '';
   return ipFromValue(c.family, c.first + 1n);
 }

@@ -29,25 +29,23 @@ export function validateRouted(state: DesiredState, add: AddViolation): void {
 }
 
 /**
- * IPv6 on a routed network (agent/routed/ipv6.ts): built for the `ipv6` block of an IPv4
- * routed network, addresses static, auto, SLAAC or DHCPv6 (one server per device, handing out
- * each attachment's own address: agent/dhcp/routed6.ts); the router is each device's
- * link-local address. Refused, rather than half-done: an IPv6-only routed network, a gateway
- * or bridge in the block, SLAAC on a prefix other than /64.
+ * IPv6 on a routed network (agent/routed/ipv6.ts): an IPv6-only routed network or the `ipv6`
+ * block of an IPv4 one, addresses static, auto, SLAAC or DHCPv6 (one server per device,
+ * handing out each attachment's own address: agent/dhcp/routed6.ts); the router is each
+ * device's link-local address. Refused: a gateway (the router is the link-local address), a
+ * bridge, SLAAC on a prefix other than /64.
  */
 function validateRoutedIpv6(n: Network, p: string, add: AddViolation): void {
-  if (n.ipFamily === IpFamily.IPV6 || n.cidr.includes(':')) {
-    add(`${p}.ipFamily`, 'routed-ipv6-dual-stack-only',
-      'an IPv6-only routed network is not built yet: make the routed network IPv4 and put its IPv6 subnet in its ipv6 block (dual-stack)');
-    return;
-  }
-  const v6 = n.ipv6;
+  // An IPv6-only routed network is judged as its own IPv6 subnet (gatewayOnBridge is refused above).
+  const only6 = n.ipFamily === IpFamily.IPV6 || n.cidr.includes(':');
+  const v6 = only6 ? { cidr: n.cidr, gateway: n.gateway, gatewayOnBridge: false, ipv6Mode: n.ipv6Mode } : n.ipv6;
+  const at = only6 ? p : `${p}.ipv6`;
   if (!v6) return;
-  if (v6.gatewayOnBridge) add(`${p}.ipv6.gatewayOnBridge`, 'routed-no-bridge', 'a routed network has no bridge: its IPv6 router is each attachment\'s device (its link-local address)');
-  if (v6.gateway) add(`${p}.ipv6.gateway`, 'routed-ipv6-router-link-local', 'a routed network\'s IPv6 router is each attachment\'s device, by its link-local address: leave ipv6.gateway empty');
+  if (v6.gatewayOnBridge) add(`${at}.gatewayOnBridge`, 'routed-no-bridge', 'a routed network has no bridge: its IPv6 router is each attachment\'s device (its link-local address)');
+  if (v6.gateway) add(`${at}.gateway`, 'routed-ipv6-router-link-local', `a routed network's IPv6 router is each attachment's device, by its link-local address: leave ${only6 ? 'gateway' : 'ipv6.gateway'} empty`);
   const slaac = v6.ipv6Mode === Ipv6Mode.IPV6_MODE_UNSPECIFIED || v6.ipv6Mode === Ipv6Mode.SLAAC;
   const cidr = parseCidr(v6.cidr);
   if (slaac && cidr && cidr.family === 6 && cidr.prefix !== 64) {
-    add(`${p}.ipv6.cidr`, 'routed-ipv6-slaac-64', `SLAAC needs a /64 and the agent advertises ${v6.cidr} on every routed device: use a /64`);
+    add(`${at}.cidr`, 'routed-ipv6-slaac-64', `SLAAC needs a /64 and the agent advertises ${v6.cidr} on every routed device: use a /64`);
   }
 }

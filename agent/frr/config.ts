@@ -51,7 +51,8 @@ export const ROUTED_OUT_MAP6 = 'hostnet-routed6-out';
 function announcing(input: FrrConfigInput): Map<string, { cidr: string; aggregate: boolean }> {
   const out = new Map<string, { cidr: string; aggregate: boolean }>();
   for (const n of input.desired?.networks ?? []) {
-    if (!isRouted(n) || n.announce === Announce.NO_ANNOUNCE || !n.cidr) continue;
+    // IPv4 CIDRs only: an IPv6-only routed network's goes to announcing6().
+    if (!isRouted(n) || n.announce === Announce.NO_ANNOUNCE || !n.cidr || n.cidr.includes(':')) continue;
     out.set(n.name, { cidr: n.cidr, aggregate: n.announce === Announce.AGGREGATE });
   }
   return out;

@@ -1,6 +1,7 @@
 // IPv6 on a routed network (issue 13), the facts every part reads from here:
 //
-// - The network's IPv6 subnet is its `ipv6` block (dual-stack on an IPv4 routed network).
+// - The network's IPv6 subnet is its own (an IPv6-only routed network) or its `ipv6` block
+//   (dual-stack on an IPv4 routed network).
 // - The router is each device's own link-local address (Calico's model): the host carries no
 //   global IPv6 address on the devices. The agent advertises the prefix on every routed device
 //   with the L flag off (not on-link), so a workload sends everything, also to its neighbours
@@ -8,16 +9,18 @@
 //   device. No proxy NDP is needed and no workload ever solicits another's address: two
 //   workloads meet only at layer 3, through the host, as with IPv4's proxy ARP.
 // - The A flag follows ipv6Mode as on a bridge (SLAAC: on); the host routes the EUI-64 address
-//   a workload forms from its MAC (host-routes.ts). DHCPv6 per device is not built:
-//   validate-routed.ts refuses DHCPv6 modes on routed networks.
+//   a workload forms from its MAC (host-routes.ts).
 // - A veth workload that hostnet addresses gets each IPv6 address as a /128 and a default route
 //   via its host device's link-local address (agent/workload/peer-plan.ts).
+// - DHCPv6 (stateful or stateless) is served per device (agent/dhcp/routed6.ts).
+// - An IPv6-only routed network has no gateway address on its devices (desired/routed.ts
+//   routedGatewayOf is ""), the link-local address is all the host needs there.
 import { parseCidr } from '../../dataplane/ip.js';
 import { Ipv6Mode, type Network } from '../api/gen/hostnet/v1/resources.js';
 import { isRouted } from '../desired/routed.js';
 import { subnetOf, type Subnet } from '../desired/subnets.js';
 
-/** A routed network's IPv6 subnet (its dual-stack `ipv6` block), if it has one. */
+/** A routed network's IPv6 subnet (its own, or its dual-stack `ipv6` block), if it has one. */
 export function routedIpv6SubnetOf(n: Network): Subnet | undefined {
   if (!isRouted(n)) return undefined;
   const s = subnetOf(n, 6);

@@ -190,11 +190,15 @@ export class WorkloadAddressesParticipant implements Participant<WorkloadStep> {
       const rec = this.records.get(a.name);
       const veth = a.kind?.$case === 'veth' ? a.kind.veth : null;
       const conditions: ComputedCondition[] = [];
-      const addresses = (addressing?.addresses ?? []).map((x) => ({
-        ip: x.ip, prefixLength: peerPrefixLength(n, x.family, x.prefixLength), network: x.network,
-        source: x.source === 'static' ? AddressSource.ADDRESS_SOURCE_STATIC : AddressSource.ADDRESS_SOURCE_AUTO,
-        assigned: !!rec?.assigned.has(`${x.ip}/${x.prefixLength}`),
-      }));
+      const addresses = (addressing?.addresses ?? []).map((x) => {
+        // What the workload holds: a routed network's IPv6 address is a /128 (peer-plan.ts).
+        const prefixLength = peerPrefixLength(n, x.family, x.prefixLength);
+        return {
+          ip: x.ip, prefixLength, network: x.network,
+          source: x.source === 'static' ? AddressSource.ADDRESS_SOURCE_STATIC : AddressSource.ADDRESS_SOURCE_AUTO,
+          assigned: !!rec?.assigned.has(`${x.ip}/${prefixLength}`),
+        };
+      });
       if (addressing) conditions.push(addressesCondition(a, addressing.missing, addressing.assign, rec, addresses.map((x) => `${x.ip}/${x.prefixLength}`)));
       out.push({
         resource: { kind: 'attachment', name: a.name },

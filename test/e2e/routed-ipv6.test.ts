@@ -10,6 +10,7 @@
 // and agent restarts (SIGTERM, kill -9) that keep every route. Once per dataplane backend.
 // Then DHCPV6_STATEFUL (one server per routed device): ISC dhclient -6 in a workload gets
 // exactly its attachment's address, which the host routes, and reaches a static workload.
+// Last, an IPv6-only routed network: the same /128s and pings, and no gateway address on the devices.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -108,11 +109,11 @@ async function pod(acceptRa: boolean): Promise<string> {
   return p;
 }
 
-/** RFC 4291 appendix A, written out here (not the agent's code): the EUI-64 SLAAC address in fd00:95::/64. */
-function eui64(mac: string): string {
+/** RFC 4291 appendix A, written out here (not the agent's code): the EUI-64 SLAAC address in a /64 ("fd00:95::"). */
+function eui64(mac: string, prefix = 'fd00:95::'): string {
   const b = mac.split(':').map((x) => parseInt(x, 16));
   const hex = (hi: number, lo: number): string => ((hi << 8) | lo).toString(16);
-  return `fd00:95::${hex(b[0]! ^ 2, b[1]!)}:${hex(b[2]!, 0xff)}:${hex(0xfe, b[3]!)}:${hex(b[4]!, b[5]!)}`;
+  return `${prefix}${hex(b[0]! ^ 2, b[1]!)}:${hex(b[2]!, 0xff)}:${hex(0xfe, b[3]!)}:${hex(b[4]!, b[5]!)}`;
 }
 
 /** A ping -6 loop from A to B, 10 a second; resolves with (sent, received) once stopped. */
@@ -217,6 +218,9 @@ for (const which of ['netlink', 'iproute2'] as const) describe(`IPv6 on a routed
       return c?.status === ConditionStatus.CONDITION_STATUS_TRUE && c.message.includes('/128') ? c : undefined;
     });
     expect(routed.message).toBe(`${IP.a4}/32 via hv6-r1, ${IP.a}/128 via hv6-r1, ${slaacOf.a}/128 via hv6-r1`);
+    // The status says what the workload holds: the IPv6 address as its /128, on the interface.
+    const st = (await rpc(client!, client!.getStatus, {})).attachments.find((x) => x.name === 'r1');
+    expect(st?.addresses.map((x) => `${x.ip}/${x.prefixLength} ${x.assigned}`)).toEqual([`${IP.a4}/24 true`, `${IP.a}/128 true`]);
     const ra = await eventually('RouterAdvertising True for pub', async () => {
       const c = await condition('networks', 'pub', 'RouterAdvertising');
       return c?.status === ConditionStatus.CONDITION_STATUS_TRUE && c.message.includes('on 3 routed') ? c : undefined;
@@ -351,5 +355,56 @@ describe('DHCPv6 on a routed network with the real agent (one server per device)
     expect(rdisc).toMatch(/Autonomous address conf\.\s*:\s*No/);
     // d reaches a (a static workload on another device) through the host, from its leased address.
     await eventually(`d pings fd00:96::11 from ${got}`, async () => (await inNs(d, 'ping', ['-6', '-c', '1', '-W', '1', '-I', got, 'fd00:96::11'])).exitCode === 0, 15_000);
+  });
+});
+
+describe('an IPv6-only routed network with the real agent', () => {
+  const ns6: string[] = [];
+  let agent6: AgentProcess | null = null;
+  let dir6 = '';
+  beforeAll(async () => {
+    ns6.push(await createTestNetns('hnC6o'), await pod(false), await pod(false));
+    dir6 = await mkdtemp(path.join(tmpdir(), 'hostnet-rt6o-'));
+    agent6 = await startAgent({ netns: ns6[0]!, socket: path.join(dir6, 'run', 'agent.sock'), stateDir: path.join(dir6, 'state') });
+  });
+  afterAll(async () => {
+    if (agent6) await agent6.stop().catch(() => undefined);
+    await Promise.all(ns6.map(destroyTestNetns));
+    if (dir6) await rm(dir6, { recursive: true, force: true });
+  });
+
+  it('routes a /128 to each workload; they reach each other through the host; no gateway address on the devices', async () => {
+    const [h, a, b] = ns6 as [string, string, string];
+    const file = path.join(dir6, 'state.yaml');
+    await writeFile(file, YAML.stringify({
+      generation: 1,
+      networks: [{ name: 'six', mode: 'ROUTED', ipFamily: 'IPV6', cidr: 'fd00:97::/64' }],
+      attachments: [
+        { name: 'o1', network: 'six', veth: { ifName: 'hv6-o1', peerNetns: `/var/run/netns/${a}`, peerIfName: 'eth0' }, ip: { static: 'fd00:97::11' } },
+        { name: 'o2', network: 'six', veth: { ifName: 'hv6-o2', peerNetns: `/var/run/netns/${b}`, peerIfName: 'eth0' }, ip: { static: 'fd00:97::12' } },
+      ],
+    }));
+    const r = await hostnetctl(path.join(dir6, 'run', 'agent.sock'), ['apply', '-f', file]);
+    expect(r.exitCode, `${r.stderr}\n${r.stdout}`).toBe(0);
+    // The static addresses, and (SLAAC is the default mode) the ones each workload would form from its MAC.
+    const want = ['fd00:97::11 hv6-o1', 'fd00:97::12 hv6-o2', `${eui64(await mac(a, 'eth0'), 'fd00:97::')} hv6-o1`, `${eui64(await mac(b, 'eth0'), 'fd00:97::')} hv6-o2`].sort();
+    await eventually('the /128s with protocol 104', async () => {
+      const j = JSON.parse((await execa('ip', ['-n', h, '-j', '-N', '-6', 'route', 'show', 'proto', '104'])).stdout || '[]') as JRoute[];
+      const got = j.map((x) => `${x.dst} ${x.dev}`).sort();
+      return got.join(',') === want.join(',') ? got : undefined;
+    }, 20_000);
+    for (const [p, ip, dev] of [[a, 'fd00:97::11', 'hv6-o1'], [b, 'fd00:97::12', 'hv6-o2']] as const) {
+      const router = await eventually(`the link-local address of ${dev}`, () => linkLocal(h, dev), 15_000);
+      await eventually(`${ip}/128 and the default route via ${router} in ${p}`, async () => {
+        const x = (await addrs(p, 'eth0')).find((y) => y.local === ip);
+        const d = JSON.parse((await execa('ip', ['-n', p, '-j', '-6', 'route', 'show', 'default'])).stdout || '[]') as JRoute[];
+        return x?.prefixlen === 128 && d.some((y) => y.gateway === router);
+      }, 15_000);
+      // The device holds only its kernel link-local address: no gateway, nothing of hostnet's.
+      expect((await addrs(h, dev)).filter((y) => !y.local.startsWith('fe80:'))).toEqual([]);
+      expect(await sysctl(h, `net.ipv6.conf.${dev}.force_forwarding`)).toBe('1');
+    }
+    await eventually('o1 pings o2', () => ping6(a, 'fd00:97::12'), 15_000);
+    expect(await ping6(b, 'fd00:97::11')).toBe(true);
   });
 });

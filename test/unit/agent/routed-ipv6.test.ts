@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { parseDesiredState } from '../../../agent/api/desired-state.js';
 import type { DesiredState } from '../../../agent/api/gen/hostnet/v1/resources.js';
 import { validateDesiredState } from '../../../agent/desired/validate.js';
+import { routedGatewayOf } from '../../../agent/desired/routed.js';
 import { renderFrrConfig } from '../../../agent/frr/config.js';
 import { advertisementTargets } from '../../../agent/ra/config.js';
 import { hostRouteDestination, routedHostRoutes } from '../../../agent/routed/host-routes.js';
@@ -144,11 +145,26 @@ describe('validation of IPv6 on routed networks', () => {
     expect(violations(parseDesiredState(yaml('{ cidr: "fd00:95::/64", gateway: "fd00:95::1", gatewayOnBridge: true }'))))
       .toEqual(expect.arrayContaining(['networks[0].ipv6.gatewayOnBridge routed-no-bridge', 'networks[0].ipv6.gateway routed-ipv6-router-link-local']));
     expect(violations(parseDesiredState(yaml('{ cidr: "fd00:95::/80" }')))).toContain('networks[0].ipv6.cidr routed-ipv6-slaac-64');
-    const v6only = parseDesiredState(`
+    expect(violations(parseDesiredState(`
+networks:
+  - { name: six, mode: ROUTED, ipFamily: IPV6, cidr: "fd00:96::/64", gateway: "fd00:96::1" }
+`))).toEqual(['networks[0].gateway routed-ipv6-router-link-local']);
+  });
+  it('accepts an IPv6-only routed network; it has no gateway address (the router is the link-local address)', () => {
+    const six = parseDesiredState(`
 networks:
   - { name: six, mode: ROUTED, ipFamily: IPV6, cidr: "fd00:96::/64" }
+attachments:
+  - { name: s1, network: six, veth: { ifName: hv-s1, peerNetns: /var/run/netns/s1, peerIfName: eth0 }, ip: { static: "fd00:96::11" } }
 `);
-    expect(violations(v6only)).toContain('networks[0].ipFamily routed-ipv6-dual-stack-only');
+    expect(violations(six)).toEqual([]);
+    expect(routedGatewayOf(six.networks[0]!)).toBe('');
+    const text = renderFrrConfig({ hostname: 'a', bgp: { asn: 65001, routerId: '10.77.0.1', peers: [] }, desired: six,
+      hostRoutes: routedHostRoutes(six, { assigned: () => ['fd00:96::11'], leased: () => [] }) });
+    // Its CIDR is IPv6's alone: never in the IPv4 prefix-list.
+    expect(text).toContain('ip prefix-list hostnet-routed seq 5 deny any\n');
+    expect(text).toContain('ipv6 prefix-list hostnet-routed6 seq 5 permit fd00:96::/64 le 128\n');
+    expect(text).toContain('  network fd00:96::11/128\n');
   });
 });
 
