@@ -10,7 +10,9 @@
 // and agent restarts (SIGTERM, kill -9) that keep every route. Once per dataplane backend.
 // Then DHCPV6_STATEFUL (one server per routed device): ISC dhclient -6 in a workload gets
 // exactly its attachment's address, which the host routes, and reaches a static workload.
-// Last, an IPv6-only routed network: the same /128s and pings, and no gateway address on the devices.
+// Then an IPv6-only routed network: the same /128s and pings, and no gateway address on the devices.
+// Last, with node.bgp: the agent's own FRR (zebra and bgpd) originates the /128 in ipv6 unicast
+// while the kernel route exists (import-check) and drops it with the attachment.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -24,6 +26,9 @@ import { eventually } from '../lib/agent-state.js';
 import { createTestNetns, destroyAllTestNetns, destroyTestNetns } from '../lib/netns.js';
 import { BOUND6, Dhclient6 } from '../lib/dhclient6.js';
 import { existsSync } from 'node:fs';
+import { stopFrrInstance } from '../../agent/frr/daemons.js';
+import { frrInstance } from '../../agent/frr/instance.js';
+import { vtyshJson } from '../../agent/frr/state.js';
 
 const ns: string[] = [];
 let backend: 'netlink' | 'iproute2' = 'netlink';
@@ -406,5 +411,61 @@ describe('an IPv6-only routed network with the real agent', () => {
     }
     await eventually('o1 pings o2', () => ping6(a, 'fd00:97::12'), 15_000);
     expect(await ping6(b, 'fd00:97::11')).toBe(true);
+  });
+});
+
+describe('BGP: the /128s in ipv6 unicast with the agent\'s own FRR', () => {
+  const PATHSPACE = `hnC6bgp${process.pid}`;
+  const nsb: string[] = [];
+  let agentb: AgentProcess | null = null;
+  let dirb = '';
+  afterAll(async () => {
+    if (agentb) await agentb.stop().catch(() => undefined);
+    // The agent leaves its FRR running across its own restarts: stopped here, files removed.
+    await stopFrrInstance(PATHSPACE, { netns: nsb[0] ?? null, removeFiles: true }).catch(() => undefined);
+    await Promise.all(nsb.map(destroyTestNetns));
+    if (dirb) await rm(dirb, { recursive: true, force: true });
+  });
+
+  it('bgpd originates network fd00:98::11/128 while the host route exists, and withdraws it with the attachment', async () => {
+    nsb.push(await createTestNetns('hnC6b'), await pod(false));
+    const [h, a] = nsb as [string, string];
+    dirb = await mkdtemp(path.join(tmpdir(), 'hostnet-rt6b-'));
+    const sock = path.join(dirb, 'run', 'agent.sock');
+    agentb = await startAgent({ netns: h, socket: sock, stateDir: path.join(dirb, 'state'), extraArgs: ['--frr-pathspace', PATHSPACE] });
+    const state = (attachments: unknown[], generation: number) => YAML.stringify({
+      generation,
+      // A peer that never answers: the families and their policy are rendered for it all the same.
+      node: { bgp: { asn: 65001, routerId: '10.77.0.1', peers: [{ address: '10.77.0.100', asn: 65000, description: 'fabric' }] } },
+      networks: [{ name: 'pubb', mode: 'ROUTED', ipFamily: 'IPV4', cidr: '10.98.0.0/24', ipv6: { cidr: 'fd00:98::/64', ipv6Mode: 'DHCPV6_STATEFUL', dhcp: { enabled: true, pools: [{ start: 'fd00:98::100', end: 'fd00:98::1ff' }] } } }],
+      attachments,
+    });
+    const b1 = { name: 'b1', network: 'pubb', veth: { ifName: 'hv6-b1', peerNetns: `/var/run/netns/${a}`, peerIfName: 'eth0' }, ip: { static: '10.98.0.11', addresses: [{ static: 'fd00:98::11' }] } };
+    const file = path.join(dirb, 'state.yaml');
+    await writeFile(file, state([b1], 1));
+    let r = await hostnetctl(sock, ['apply', '-f', file]);
+    expect(r.exitCode, `${r.stderr}\n${r.stdout}`).toBe(0);
+    const frr = frrInstance(PATHSPACE, h);
+    type Bgp = { routes?: Record<string, Array<{ valid?: boolean; bestpath?: boolean }>> };
+    const routes6 = async (): Promise<Record<string, Array<{ valid?: boolean; bestpath?: boolean }>>> =>
+      ((await vtyshJson(frr, 'show bgp ipv6 unicast json').catch(() => ({}))) as Bgp).routes ?? {};
+    const got = await eventually('fd00:98::11/128 valid and best in bgpd', async () => {
+      const x = (await routes6())['fd00:98::11/128'];
+      return x?.some((p) => p.valid && p.bestpath) ? x : undefined;
+    }, 60_000);
+    expect(got.length).toBe(1);
+    // The /32 is IPv4's, the /128 IPv6's: neither leaks into the other family.
+    const v4 = ((await vtyshJson(frr, 'show bgp ipv4 unicast json')) as Bgp).routes ?? {};
+    expect(Object.keys(v4)).toEqual(['10.98.0.11/32']);
+    expect(Object.keys(await routes6())).toEqual(['fd00:98::11/128']);
+    const running = (await execa(frr.vtysh, ['-N', PATHSPACE, '-c', 'show running-config'], { reject: false })).stdout;
+    expect(running).toContain('ipv6 prefix-list hostnet-routed6 seq 5 permit fd00:98::/64 le 128');
+    expect(running).toMatch(/address-family ipv6 unicast\n(?:.*\n)*?\s+network fd00:98::11\/128\n/);
+
+    // The attachment goes: its /128 leaves the kernel and bgpd.
+    await writeFile(file, state([], 2));
+    r = await hostnetctl(sock, ['apply', '-f', file]);
+    expect(r.exitCode, `${r.stderr}\n${r.stdout}`).toBe(0);
+    await eventually('fd00:98::11/128 gone from bgpd', async () => !(await routes6())['fd00:98::11/128'], 30_000);
   });
 });
