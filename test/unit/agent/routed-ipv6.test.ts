@@ -16,6 +16,9 @@ import { peerWanted } from '../../../agent/workload/peer-plan.js';
 import type { AttachmentAddressing } from '../../../agent/ipam/assignments.js';
 import type { Link, Route } from '../../../dataplane/types.js';
 import { routedDhcp6Targets } from '../../../agent/dhcp/routed6.js';
+import { RoutedParticipant } from '../../../agent/routed/participant.js';
+import type { PassContext } from '../../../agent/reconcile/participant.js';
+import type { RouteSpec } from '../../../dataplane/types.js';
 
 const yaml = (ipv6: string, extra = ''): string => `
 networks:
@@ -78,6 +81,48 @@ describe('routed host routes with IPv6', () => {
       ['net/ipv6/conf/hv-r1/forwarding', '1'], ['net/ipv6/conf/hv-r1/force_forwarding', '1'], ['net/ipv6/conf/hv-r1/accept_ra', '0'],
     ]);
     expect(routedSysctls('hv-r1')).toHaveLength(3);
+  });
+});
+
+describe('RoutedParticipant with IPv6', () => {
+  /** `force`: whether the kernel has force_forwarding (Linux 6.17+). */
+  async function run(force: boolean) {
+    const kernel = new Map<string, Route>();
+    const writes: Array<readonly [string, string]> = [];
+    const p = new RoutedParticipant({
+      dp: {
+        listRoutes: async () => [...kernel.values()],
+        addRoute: async (x: RouteSpec) => void kernel.set(x.destination, { ...route6(x.destination, x.dev!), family: x.destination.includes(':') ? 6 : 4 }),
+        deleteRoute: async (x: RouteSpec) => void kernel.delete(x.destination),
+        watch: async () => ({ close() {}, pause() {}, resume() {}, flush: async () => true }),
+      },
+      sysctl: {
+        // The kernel's defaults: forwarding off, accept_ra 1.
+        read: async (keys) => new Map(keys.map((k) => [k, k.endsWith('force_forwarding') && !force ? null : k.endsWith('accept_ra') ? '1' : '0'])),
+        write: async (values) => void writes.push(...values),
+      },
+      addresses: () => ADDRS,
+      onDrift: () => {},
+    });
+    const c = { desired: SLAAC, observed: { links: [link('hv-r1', 10), link('tap-r2', 11)], addresses: [], routes: [], neighbours: [] }, holdTeardown: false, refresh: false, held: new Map() } as unknown as PassContext;
+    const plan = await p.plan(c);
+    const outcome = await p.apply(plan, c);
+    const report = p.report(c, [...plan.problems, ...outcome.failures.flatMap((f) => (f.problem ? [f.problem] : []))]);
+    return { kernel, writes, r1: report.find((x) => x.resource.name === 'r1')!.conditions[0]! };
+  }
+  it('programs the /128s and the IPv6 switches; Routed lists both families', async () => {
+    const { kernel, writes, r1 } = await run(true);
+    expect([...kernel.keys()].filter((k) => k.includes(':')).sort()).toEqual(['fd00:95::11/128', 'fd00:95::5054:ff:fe95:1/128', 'fd00:95::5054:ff:fe95:2/128']);
+    expect(writes.filter(([k]) => k.startsWith('net/ipv6/conf/hv-r1/'))).toEqual([
+      ['net/ipv6/conf/hv-r1/forwarding', '1'], ['net/ipv6/conf/hv-r1/force_forwarding', '1'], ['net/ipv6/conf/hv-r1/accept_ra', '0'],
+    ]);
+    expect(r1.message).toBe('10.95.0.11/32 via hv-r1, fd00:95::11/128 via hv-r1, fd00:95::5054:ff:fe95:1/128 via hv-r1');
+  });
+  it('a kernel without force_forwarding: the key is not written, and Routed says IPv6 is not forwarded', async () => {
+    const { writes, r1 } = await run(false);
+    expect(writes.map(([k]) => k)).not.toContain('net/ipv6/conf/hv-r1/force_forwarding');
+    expect(writes.map(([k]) => k)).toContain('net/ipv6/conf/hv-r1/forwarding');
+    expect(r1.message).toContain('IPv6 is not forwarded from hv-r1: this kernel has no force_forwarding');
   });
 });
 
