@@ -33,18 +33,11 @@ export function advertisementOf(n: Network, view: UnderlayView): AdvertisementCo
   const s = advertisedSubnet(n);
   if (!s) return null;
   const mode = s.ipv6Mode === Ipv6Mode.IPV6_MODE_UNSPECIFIED ? Ipv6Mode.SLAAC : s.ipv6Mode;
-  const d = s.dhcp;
   return {
     device: bridgeNameOf(n),
     prefix: s.cidr,
     autonomous: mode === Ipv6Mode.SLAAC || mode === Ipv6Mode.DHCPV6_STATELESS,
-    managed: mode === Ipv6Mode.DHCPV6_STATEFUL,
-    other: mode === Ipv6Mode.DHCPV6_STATELESS || mode === Ipv6Mode.DHCPV6_STATEFUL,
-    routerLifetimeSec: ROUTER_LIFETIME_SEC,
-    mtu: networkMtu(n, view),
-    dnsServers: [...(d?.dnsServers ?? [])],
-    searchDomains: [...(d?.searchDomains ?? [])],
-    routes: (d?.routes ?? []).map((r) => ({ prefix: r.destination, preference: 'medium' as const })),
+    ...sharedFields(n, mode, s.dhcp, view),
   };
 }
 
@@ -92,13 +85,19 @@ function routedAdvertisementOf(n: Network, view: UnderlayView): AdvertisementCon
   if (!s) return null;
   const mode = routedIpv6ModeOf(s);
   const prefix = parseCidr(s.cidr);
-  const d = s.dhcp;
   return {
     device: '',
     prefix: s.cidr,
     onLink: false,
     // SLAAC needs a /64 (validate-routed.ts refuses SLAAC on another length).
     autonomous: (mode === Ipv6Mode.SLAAC || mode === Ipv6Mode.DHCPV6_STATELESS) && prefix?.prefix === 64,
+    ...sharedFields(n, mode, s.dhcp, view),
+  };
+}
+
+/** What a bridged and a routed advertisement share: the M/O flags by mode, lifetime, MTU and the DHCP block's DNS, search domains and routes. */
+function sharedFields(n: Network, mode: Ipv6Mode, d: Subnet['dhcp'], view: UnderlayView): Pick<AdvertisementConfig, 'managed' | 'other' | 'routerLifetimeSec' | 'mtu' | 'dnsServers' | 'searchDomains' | 'routes'> {
+  return {
     managed: mode === Ipv6Mode.DHCPV6_STATEFUL,
     other: mode === Ipv6Mode.DHCPV6_STATELESS || mode === Ipv6Mode.DHCPV6_STATEFUL,
     routerLifetimeSec: ROUTER_LIFETIME_SEC,
