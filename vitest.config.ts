@@ -1,7 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
 // Integration tests share the kernel: run files one at a time so figures and namespaces
-// stay predictable on a 2-core machine.
+// stay predictable on a 2-core machine. Tests against the real kernel, real clients and real
+// agents get one retry: a retried test that passed is still named in the summary (test/summary.ts,
+// "passed on retry") so a flaky one is seen, and one that fails twice fails the run.
 export default defineConfig({
   test: {
     projects: [
@@ -9,6 +11,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
+          retry: 1,
           include: ['test/integration/**/*.test.ts'],
           fileParallelism: false,
           testTimeout: 60_000,
@@ -19,6 +22,7 @@ export default defineConfig({
         // The real agent process against network namespaces: one file at a time.
         test: {
           name: 'e2e',
+          retry: 1,
           include: ['test/e2e/**/*.test.ts'],
           fileParallelism: false,
           testTimeout: 120_000,
