@@ -7,18 +7,15 @@
 // leases become host routes (the routed participant) so the workloads reach each other through
 // the host. DhcpServing says on how many devices the server answers, and follows an attachment
 // that goes and one that comes.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { execa } from 'execa';
-import YAML from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NodeAgentClient } from '../../agent/api/gen/hostnet/v1/agent.js';
 import { ConditionStatus } from '../../agent/api/gen/hostnet/v1/status.js';
-import { agentClient, buildDist, hostnetctl, rpc, startAgent, type AgentProcess } from '../lib/agent-process.js';
+import { buildDist, hostnetctl } from '../lib/agent-process.js';
+import { AgentSession, useAgentSession } from '../lib/agent-session.js';
 import { eventually } from '../lib/agent-state.js';
 import { DhcpClientRun, type ClientLease } from '../lib/dhcp-clients.js';
-import { createTestNetns, destroyTestNetns } from '../lib/netns.js';
+import { createTestNetns } from '../lib/netns.js';
+import { pings } from '../lib/ns-probe.js';
 
 const ns: string[] = [];
 const host = (): string => ns[0]!;
@@ -38,49 +35,22 @@ const att = {
   b: () => ({ name: 'dh-b', network: 'pub', veth: { ifName: 'hv-dhb', peerNetns: `/var/run/netns/${podB()}`, peerIfName: 'eth0' } }),
 };
 
-let dir: string;
-let socket: string;
-let agent: AgentProcess | null = null;
-let client: NodeAgentClient | null = null;
-let generation = 0;
+const session = new AgentSession();
 const clients: DhcpClientRun[] = [];
 
-async function apply(attachments: unknown[]): Promise<void> {
-  const file = path.join(dir, `state-${++generation}.yaml`);
-  await writeFile(file, YAML.stringify({ generation, networks: [PUB], attachments }));
-  const r = await hostnetctl(socket, ['apply', '-f', file]);
-  expect(r.exitCode, `${r.stderr}\n${r.stdout}`).toBe(0);
-}
-async function dhcpServing() {
-  const s = await rpc(client!, client!.getStatus, {});
-  return s.networks.find((n) => n.name === 'pub')?.conditions.find((c) => c.type === 'DhcpServing');
-}
-async function pings(from: string, ip: string): Promise<boolean> {
-  return (await execa('ip', ['netns', 'exec', from, 'ping', '-c', '1', '-W', '1', ip], { reject: false })).exitCode === 0;
-}
+const apply = (attachments: unknown[]): Promise<void> => session.apply({ networks: [PUB], attachments });
+const dhcpServing = () => session.condition('networks', 'pub', 'DhcpServing');
 const ipValue = (ip: string): number => ip.split('.').reduce((v, o) => v * 256 + Number(o), 0);
 function inPool(ip: string): boolean {
   return ipValue(ip) >= ipValue(POOL.start) && ipValue(ip) <= ipValue(POOL.end);
 }
 
 describe('DHCP on a routed network with the real agent', () => {
-  beforeAll(async () => {
-    await buildDist();
-    for (let i = 0; i < 3; i++) ns.push(await createTestNetns('rdh'));
-    dir = await mkdtemp(path.join(tmpdir(), 'hostnet-rdh-'));
-    socket = path.join(dir, 'run', 'agent.sock');
-    agent = await startAgent({ netns: host(), socket, stateDir: path.join(dir, 'state') });
-    client = agentClient(socket);
-  });
-
-  afterAll(async () => {
-    for (const c of clients.splice(0)) await c.stop().catch(() => undefined);
-    client?.close();
-    client = null;
-    if (agent) await agent.stop().catch(() => undefined);
-    agent = null;
-    await Promise.all(ns.map(destroyTestNetns));
-    if (dir) await rm(dir, { recursive: true, force: true });
+  beforeAll(buildDist);
+  useAgentSession(session, ns, {
+    dirPrefix: 'hostnet-rdh-',
+    namespaces: async (n) => { for (let i = 0; i < 3; i++) n.push(await createTestNetns('rdh')); },
+    stopFirst: async () => { for (const c of clients.splice(0)) await c.stop().catch(() => undefined); },
   });
 
   let leaseA: ClientLease;
@@ -117,16 +87,16 @@ describe('DHCP on a routed network with the real agent', () => {
   it('hostnetctl get leases lists both, with the workloads\' MACs, and get ips holds them for their attachments', async () => {
     const macOf = async (p: string): Promise<string> =>
       (JSON.parse((await execa('ip', ['-n', p, '-j', 'link', 'show', 'eth0'])).stdout) as Array<{ address: string }>)[0]!.address;
-    const r = await hostnetctl(socket, ['get', 'leases', '-o', 'json']);
+    const r = await hostnetctl(session.socket, ['get', 'leases', '-o', 'json']);
     expect(r.exitCode, r.stderr).toBe(0);
     const list = (JSON.parse(r.stdout) as { leases?: Array<{ network: string; ip: string; mac: string }> }).leases ?? [];
     const got = list.map((l) => `${l.network} ${l.ip} ${l.mac}`).sort();
     expect(got).toEqual([`pub ${leaseA.ip} ${await macOf(podA())}`, `pub ${leaseB.ip} ${await macOf(podB())}`].sort());
-    const table = await hostnetctl(socket, ['get', 'leases']);
+    const table = await hostnetctl(session.socket, ['get', 'leases']);
     expect(table.stdout).toContain(leaseA.ip);
     expect(table.stdout).toContain(leaseB.ip);
     // IP usage holds each leased address for the attachment whose MAC leased it.
-    const ips = await hostnetctl(socket, ['get', 'ips', '--network', 'pub']);
+    const ips = await hostnetctl(session.socket, ['get', 'ips', '--network', 'pub']);
     expect(ips.exitCode, ips.stderr).toBe(0);
     const row = (ip: string): string[] => ips.stdout.split('\n').find((l) => l.split(/\s+/)[1] === ip)?.split(/\s+/) ?? [];
     expect(row(leaseA.ip), ips.stdout).toEqual(['pub', leaseA.ip, 'attachment', 'dh-a', 'yes']);

@@ -13,19 +13,18 @@
 // Then an IPv6-only routed network: the same /128s and pings, and no gateway address on the devices.
 // Last, with node.bgp: the agent's own FRR (zebra and bgpd) originates the /128 in ipv6 unicast
 // while the kernel route exists (import-check) and drops it with the attachment.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import YAML from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NodeAgentClient } from '../../agent/api/gen/hostnet/v1/agent.js';
 import { ConditionStatus } from '../../agent/api/gen/hostnet/v1/status.js';
-import { agentClient, buildDist, hostnetctl, rpc, startAgent, type AgentProcess } from '../lib/agent-process.js';
+import { buildDist } from '../lib/agent-process.js';
+import { restartUnderPing } from '../lib/agent-restart.js';
+import { AgentSession, useAgentSession } from '../lib/agent-session.js';
 import { eventually } from '../lib/agent-state.js';
+import { hostRoutes, inNs, linkMac as mac, pingLoop as pingLoopIn, pings as ping6, sysctl, type JRoute } from '../lib/ns-probe.js';
 import { createTestNetns, destroyAllTestNetns, destroyTestNetns } from '../lib/netns.js';
 import { BOUND6, Dhclient6 } from '../lib/dhclient6.js';
-import { existsSync } from 'node:fs';
 import { stopFrrInstance } from '../../agent/frr/daemons.js';
 import { frrInstance } from '../../agent/frr/instance.js';
 import { vtyshJson } from '../../agent/frr/state.js';
@@ -60,34 +59,14 @@ function expectedRoutes(withS: boolean): string[] {
   return [`${IP.a} hv6-r1`, `${slaacOf.a} hv6-r1`, `${IP.b} hv6-r3`, `${slaacOf.b} hv6-r3`, ...(withS ? [`${IP_S} hv6-r5`] : [])].sort();
 }
 
-let dir: string;
-let socket: string;
-let stateDir: string;
-let agent: AgentProcess | null = null;
-let client: NodeAgentClient | null = null;
-let generation = 0;
+const session = new AgentSession();
 const loops: ResultPromise[] = [];
 
-async function apply(attachments: unknown[]): Promise<void> {
-  const file = path.join(dir, `state-${++generation}.yaml`);
-  await writeFile(file, YAML.stringify({ generation, networks: [PUB], attachments }));
-  const r = await hostnetctl(socket, ['apply', '-f', file]);
-  expect(r.exitCode, `${r.stderr}\n${r.stdout}`).toBe(0);
-}
-async function boot(): Promise<void> {
-  agent = await startAgent({ netns: host(), socket, stateDir, extraArgs: ['--dataplane', backend] });
-  client?.close();
-  client = agentClient(socket);
-}
-const inNs = (netns: string, cmd: string, args: string[]) => execa('ip', ['netns', 'exec', netns, cmd, ...args], { reject: false });
-const ping6 = async (from: string, ip: string): Promise<boolean> => (await inNs(from, 'ping', ['-6', '-c', '1', '-W', '1', ip])).exitCode === 0;
-interface JRoute { dst: string; dev: string; protocol: string | number; gateway?: string }
+const apply = (attachments: unknown[]): Promise<void> => session.apply({ networks: [PUB], attachments });
+const boot = async (): Promise<void> => { await session.boot(host(), ['--dataplane', backend]); };
 interface JAddr { local: string; prefixlen: number; scope: string; family: string; tentative?: boolean }
 /** hostnet's IPv6 host routes in the agent's namespace, "dst dev", sorted. */
-async function hostRoutes6(): Promise<string[]> {
-  const r = await execa('ip', ['-n', host(), '-j', '-N', '-6', 'route', 'show', 'proto', '104']);
-  return (JSON.parse(r.stdout || '[]') as JRoute[]).map((x) => `${x.dst} ${x.dev}`).sort();
-}
+const hostRoutes6 = (): Promise<string[]> => hostRoutes(host(), 6);
 async function addrs(netns: string, dev: string): Promise<JAddr[]> {
   const j = JSON.parse((await execa('ip', ['-n', netns, '-j', 'addr', 'show', 'dev', dev])).stdout || '[]') as { addr_info: JAddr[] }[];
   return j.flatMap((l) => l.addr_info);
@@ -95,16 +74,7 @@ async function addrs(netns: string, dev: string): Promise<JAddr[]> {
 async function linkLocal(netns: string, dev: string): Promise<string | undefined> {
   return (await addrs(netns, dev)).find((a) => a.local.startsWith('fe80:') && !a.tentative)?.local;
 }
-async function mac(netns: string, dev: string): Promise<string> {
-  return (JSON.parse((await execa('ip', ['-n', netns, '-j', 'link', 'show', dev])).stdout) as Array<{ address: string }>)[0]!.address;
-}
-async function sysctl(netns: string, key: string): Promise<string> {
-  return (await inNs(netns, 'sysctl', ['-n', key])).stdout.trim();
-}
-async function condition(kind: 'attachments' | 'networks', name: string, type: string) {
-  const s = await rpc(client!, client!.getStatus, {});
-  return s[kind].find((a) => a.name === name)?.conditions.find((c) => c.type === type);
-}
+const condition = (kind: 'attachments' | 'networks', name: string, type: string) => session.condition(kind, name, type);
 /** A workload: RAs accepted (SLAAC) or not (hostnet configures it), no DAD (the test need not wait for it). */
 async function pod(acceptRa: boolean): Promise<string> {
   const p = await createTestNetns('hnC6');
@@ -122,18 +92,7 @@ function eui64(mac: string, prefix = 'fd00:95::'): string {
 }
 
 /** A ping -6 loop from A to B, 10 a second; resolves with (sent, received) once stopped. */
-function pingLoop(): { stop(): Promise<{ sent: number; received: number }> } {
-  const p = execa('ip', ['netns', 'exec', podA(), 'ping', '-6', '-i', '0.1', '-W', '1', IP.b], { reject: false });
-  loops.push(p);
-  return {
-    async stop() {
-      p.kill('SIGINT');
-      const r = await p;
-      const m = /(\d+) packets transmitted, (\d+) received/.exec(r.stdout);
-      return { sent: Number(m?.[1] ?? 0), received: Number(m?.[2] ?? 0) };
-    },
-  };
-}
+const pingLoop = () => pingLoopIn(podA(), IP.b, loops);
 
 // Sniffs neighbour solicitations on eth0 for argv[1] seconds: one JSON line each (source MAC, target).
 const SNIFF_NS = `
@@ -145,26 +104,12 @@ for p in sniff(iface='eth0', filter='icmp6 and ip6[40] == 135', timeout=float(sy
 `;
 
 for (const which of ['netlink', 'iproute2'] as const) describe(`IPv6 on a routed network with the real agent (${which} backend)`, () => {
-  beforeAll(async () => {
-    backend = which;
-    ns.length = 0;
-    ns.push(await createTestNetns('hnC6'));
-    ns.push(await pod(false), await pod(false), await pod(true));
-    dir = await mkdtemp(path.join(tmpdir(), 'hostnet-rt6-'));
-    socket = path.join(dir, 'run', 'agent.sock');
-    stateDir = path.join(dir, 'state');
-    generation = 0;
-    await boot();
-  });
-
-  afterAll(async () => {
-    for (const l of loops.splice(0)) l.kill('SIGKILL');
-    client?.close();
-    client = null;
-    if (agent) await agent.stop().catch(() => undefined);
-    agent = null;
-    await Promise.all(ns.map(destroyTestNetns));
-    if (dir) await rm(dir, { recursive: true, force: true });
+  beforeAll(() => { backend = which; });
+  useAgentSession(session, ns, {
+    dirPrefix: 'hostnet-rt6-',
+    namespaces: async (n) => { n.push(await createTestNetns('hnC6')); n.push(await pod(false), await pod(false), await pod(true)); },
+    boot,
+    stopFirst: async () => { for (const l of loops.splice(0)) l.kill('SIGKILL'); },
   });
 
   it('routes a /128 to each workload address, static and SLAAC; the workloads reach each other through the host', async () => {
@@ -224,7 +169,7 @@ for (const which of ['netlink', 'iproute2'] as const) describe(`IPv6 on a routed
     });
     expect(routed.message).toBe(`${IP.a4}/32 via hv6-r1, ${IP.a}/128 via hv6-r1, ${slaacOf.a}/128 via hv6-r1`);
     // The status says what the workload holds: the IPv6 address as its /128, on the interface.
-    const st = (await rpc(client!, client!.getStatus, {})).attachments.find((x) => x.name === 'r1');
+    const st = (await session.status()).attachments.find((x) => x.name === 'r1');
     expect(st?.addresses.map((x) => `${x.ip}/${x.prefixLength} ${x.assigned}`)).toEqual([`${IP.a4}/24 true`, `${IP.a}/128 true`]);
     const ra = await eventually('RouterAdvertising True for pub', async () => {
       const c = await condition('networks', 'pub', 'RouterAdvertising');
@@ -263,21 +208,9 @@ for (const which of ['netlink', 'iproute2'] as const) describe(`IPv6 on a routed
 
   for (const how of ['SIGTERM', 'kill -9'] as const) {
     it(`an agent restart (${how}) removes no /128 and the workloads keep their routes`, async () => {
-      const before = await hostRoutes6();
       const defaultA = (await execa('ip', ['-n', podA(), '-6', 'route', 'show', 'default'])).stdout;
-      const loop = pingLoop();
-      await new Promise((r) => setTimeout(r, 500));
-      if (how === 'SIGTERM') expect(await agent!.stop()).toBe(0);
-      else await agent!.kill9();
-      expect(await hostRoutes6()).toEqual(before);
-      await boot();
-      await new Promise((r) => setTimeout(r, 500));
-      const { sent, received } = await loop.stop();
-      expect(sent).toBeGreaterThan(5);
-      expect(sent - received, `${received}/${sent}`).toBeLessThanOrEqual(1);
-      expect(await hostRoutes6()).toEqual(before);
+      await restartUnderPing(session, how, { routes: hostRoutes6, loop: pingLoop, boot });
       expect((await execa('ip', ['-n', podA(), '-6', 'route', 'show', 'default'])).stdout).toBe(defaultA);
-      expect(agent!.logs()).not.toMatch(/delete host route/);
       // The SLAAC workload keeps its address and its RA default route (no final advertisement).
       expect((await addrs(podS(), 'eth0')).some((a) => a.local === IP_S)).toBe(true);
       expect((await execa('ip', ['-n', podS(), '-6', 'route', 'show', 'default'])).stdout).toContain('via fe80:');
@@ -294,43 +227,30 @@ for (const which of ['netlink', 'iproute2'] as const) describe(`IPv6 on a routed
 
 describe('DHCPv6 on a routed network with the real agent (one server per device)', () => {
   const nsd: string[] = [];
-  let dagent: AgentProcess | null = null;
-  let dclient: NodeAgentClient | null = null;
-  let ddir = '';
+  const ds = new AgentSession();
   const clients: Dhclient6[] = [];
   const NET = {
     name: 'pubd', mode: 'ROUTED', ipFamily: 'IPV4', cidr: '10.96.0.0/24',
     ipv6: { cidr: 'fd00:96::/64', ipv6Mode: 'DHCPV6_STATEFUL', dhcp: { enabled: true, pools: [{ start: 'fd00:96::100', end: 'fd00:96::1ff' }], dnsServers: ['fd00:96::53'] } },
   };
-  beforeAll(async () => {
-    nsd.push(await createTestNetns('hnC6d'), await pod(true), await pod(false));
-    ddir = await mkdtemp(path.join(tmpdir(), 'hostnet-rt6d-'));
-    dagent = await startAgent({ netns: nsd[0]!, socket: path.join(ddir, 'run', 'agent.sock'), stateDir: path.join(ddir, 'state') });
-    dclient = agentClient(path.join(ddir, 'run', 'agent.sock'));
-  });
-  afterAll(async () => {
-    for (const c of clients) await c.stop().catch(() => undefined);
-    dclient?.close();
-    if (dagent) await dagent.stop().catch(() => undefined);
-    await Promise.all(nsd.map(destroyTestNetns));
-    if (ddir) await rm(ddir, { recursive: true, force: true });
+  useAgentSession(ds, nsd, {
+    dirPrefix: 'hostnet-rt6d-',
+    namespaces: async (n) => { n.push(await createTestNetns('hnC6d'), await pod(true), await pod(false)); },
+    stopFirst: async () => { for (const c of clients) await c.stop().catch(() => undefined); },
   });
 
   it('dhclient -6 gets its attachment\'s own address on its device, routed as a /128, and reaches another workload', async () => {
     const [h, d, a] = nsd as [string, string, string];
-    const file = path.join(ddir, 'state.yaml');
-    await writeFile(file, YAML.stringify({
-      generation: 1, networks: [NET], attachments: [
+    await ds.apply({
+      networks: [NET], attachments: [
         // The workload runs its own DHCPv6 client: hostnet reserves its auto address and leaves the pod alone.
         { name: 'd1', network: 'pubd', veth: { ifName: 'hv6-d1', peerNetns: `/var/run/netns/${d}`, peerIfName: 'eth0' },
           ip: { auto: {}, addresses: [{ auto: {}, family: 'IPV6' }], skipAssignment: true } },
         { name: 'a1', network: 'pubd', veth: { ifName: 'hv6-a1', peerNetns: `/var/run/netns/${a}`, peerIfName: 'eth0' },
           ip: { static: '10.96.0.11', addresses: [{ static: 'fd00:96::11' }] } },
       ],
-    }));
-    const r = await hostnetctl(path.join(ddir, 'run', 'agent.sock'), ['apply', '-f', file]);
-    expect(r.exitCode, `${r.stderr}\n${r.stdout}`).toBe(0);
-    const cond = async (type: string) => (await rpc(dclient!, dclient!.getStatus, {})).networks.find((n) => n.name === 'pubd')?.conditions.find((c) => c.type === type);
+    });
+    const cond = (type: string) => ds.condition('networks', 'pubd', type);
     const serving = await eventually('Dhcpv6Serving True on both devices', async () => {
       const c = await cond('Dhcpv6Serving');
       return c?.status === ConditionStatus.CONDITION_STATUS_TRUE && c.message.includes('on 2 of 2') ? c : undefined;
@@ -346,7 +266,7 @@ describe('DHCPv6 on a routed network with the real agent (one server per device)
     expect(got).toMatch(/^fd00:96::1[0-9a-f]{2}$/);
     expect(ev.env['new_dhcp6_name_servers']).toBe('fd00:96::53');
     // The server's own lease file for that device.
-    expect(existsSync(path.join(ddir, 'state', 'leases', 'pubd@hv6-d1.leases6'))).toBe(true);
+    expect(existsSync(path.join(ds.stateDir, 'leases', 'pubd@hv6-d1.leases6'))).toBe(true);
     // Exactly the address the host routes to d1's device (hostnet's reservation), in the kernel.
     const routes = JSON.parse((await execa('ip', ['-n', h, '-j', '-N', '-6', 'route', 'show', 'proto', '104', 'dev', 'hv6-d1'])).stdout || '[]') as JRoute[];
     expect(routes.map((x) => x.dst)).toEqual([got]);
@@ -365,37 +285,25 @@ describe('DHCPv6 on a routed network with the real agent (one server per device)
 
 describe('an IPv6-only routed network with the real agent', () => {
   const ns6: string[] = [];
-  let agent6: AgentProcess | null = null;
-  let dir6 = '';
-  beforeAll(async () => {
-    ns6.push(await createTestNetns('hnC6o'), await pod(false), await pod(false));
-    dir6 = await mkdtemp(path.join(tmpdir(), 'hostnet-rt6o-'));
-    agent6 = await startAgent({ netns: ns6[0]!, socket: path.join(dir6, 'run', 'agent.sock'), stateDir: path.join(dir6, 'state') });
-  });
-  afterAll(async () => {
-    if (agent6) await agent6.stop().catch(() => undefined);
-    await Promise.all(ns6.map(destroyTestNetns));
-    if (dir6) await rm(dir6, { recursive: true, force: true });
+  const s6 = new AgentSession();
+  useAgentSession(s6, ns6, {
+    dirPrefix: 'hostnet-rt6o-',
+    namespaces: async (n) => { n.push(await createTestNetns('hnC6o'), await pod(false), await pod(false)); },
   });
 
   it('routes a /128 to each workload; they reach each other through the host; no gateway address on the devices', async () => {
     const [h, a, b] = ns6 as [string, string, string];
-    const file = path.join(dir6, 'state.yaml');
-    await writeFile(file, YAML.stringify({
-      generation: 1,
+    await s6.apply({
       networks: [{ name: 'six', mode: 'ROUTED', ipFamily: 'IPV6', cidr: 'fd00:97::/64' }],
       attachments: [
         { name: 'o1', network: 'six', veth: { ifName: 'hv6-o1', peerNetns: `/var/run/netns/${a}`, peerIfName: 'eth0' }, ip: { static: 'fd00:97::11' } },
         { name: 'o2', network: 'six', veth: { ifName: 'hv6-o2', peerNetns: `/var/run/netns/${b}`, peerIfName: 'eth0' }, ip: { static: 'fd00:97::12' } },
       ],
-    }));
-    const r = await hostnetctl(path.join(dir6, 'run', 'agent.sock'), ['apply', '-f', file]);
-    expect(r.exitCode, `${r.stderr}\n${r.stdout}`).toBe(0);
+    });
     // The static addresses, and (SLAAC is the default mode) the ones each workload would form from its MAC.
     const want = ['fd00:97::11 hv6-o1', 'fd00:97::12 hv6-o2', `${eui64(await mac(a, 'eth0'), 'fd00:97::')} hv6-o1`, `${eui64(await mac(b, 'eth0'), 'fd00:97::')} hv6-o2`].sort();
     await eventually('the /128s with protocol 104', async () => {
-      const j = JSON.parse((await execa('ip', ['-n', h, '-j', '-N', '-6', 'route', 'show', 'proto', '104'])).stdout || '[]') as JRoute[];
-      const got = j.map((x) => `${x.dst} ${x.dev}`).sort();
+      const got = await hostRoutes(h, 6);
       return got.join(',') === want.join(',') ? got : undefined;
     }, 20_000);
     for (const [p, ip, dev] of [[a, 'fd00:97::11', 'hv6-o1'], [b, 'fd00:97::12', 'hv6-o2']] as const) {
@@ -417,34 +325,28 @@ describe('an IPv6-only routed network with the real agent', () => {
 describe('BGP: the /128s in ipv6 unicast with the agent\'s own FRR', () => {
   const PATHSPACE = `hnC6bgp${process.pid}`;
   const nsb: string[] = [];
-  let agentb: AgentProcess | null = null;
-  let dirb = '';
+  const sb = new AgentSession();
   afterAll(async () => {
-    if (agentb) await agentb.stop().catch(() => undefined);
+    await sb.stop();
     // The agent leaves its FRR running across its own restarts: stopped here, files removed.
     await stopFrrInstance(PATHSPACE, { netns: nsb[0] ?? null, removeFiles: true }).catch(() => undefined);
     await Promise.all(nsb.map(destroyTestNetns));
-    if (dirb) await rm(dirb, { recursive: true, force: true });
+    await sb.close();
   });
 
   it('bgpd originates network fd00:98::11/128 while the host route exists, and withdraws it with the attachment', async () => {
     nsb.push(await createTestNetns('hnC6b'), await pod(false));
     const [h, a] = nsb as [string, string];
-    dirb = await mkdtemp(path.join(tmpdir(), 'hostnet-rt6b-'));
-    const sock = path.join(dirb, 'run', 'agent.sock');
-    agentb = await startAgent({ netns: h, socket: sock, stateDir: path.join(dirb, 'state'), extraArgs: ['--frr-pathspace', PATHSPACE] });
-    const state = (attachments: unknown[], generation: number) => YAML.stringify({
-      generation,
+    await sb.open('hostnet-rt6b-');
+    await sb.boot(h, ['--frr-pathspace', PATHSPACE]);
+    const state = (attachments: unknown[]) => ({
       // A peer that never answers: the families and their policy are rendered for it all the same.
       node: { bgp: { asn: 65001, routerId: '10.77.0.1', peers: [{ address: '10.77.0.100', asn: 65000, description: 'fabric' }] } },
       networks: [{ name: 'pubb', mode: 'ROUTED', ipFamily: 'IPV4', cidr: '10.98.0.0/24', ipv6: { cidr: 'fd00:98::/64', ipv6Mode: 'DHCPV6_STATEFUL', dhcp: { enabled: true, pools: [{ start: 'fd00:98::100', end: 'fd00:98::1ff' }] } } }],
       attachments,
     });
     const b1 = { name: 'b1', network: 'pubb', veth: { ifName: 'hv6-b1', peerNetns: `/var/run/netns/${a}`, peerIfName: 'eth0' }, ip: { static: '10.98.0.11', addresses: [{ static: 'fd00:98::11' }] } };
-    const file = path.join(dirb, 'state.yaml');
-    await writeFile(file, state([b1], 1));
-    let r = await hostnetctl(sock, ['apply', '-f', file]);
-    expect(r.exitCode, `${r.stderr}\n${r.stdout}`).toBe(0);
+    await sb.apply(state([b1]));
     const frr = frrInstance(PATHSPACE, h);
     type Bgp = { routes?: Record<string, Array<{ valid?: boolean; bestpath?: boolean }>> };
     const routes6 = async (): Promise<Record<string, Array<{ valid?: boolean; bestpath?: boolean }>>> =>
@@ -463,9 +365,7 @@ describe('BGP: the /128s in ipv6 unicast with the agent\'s own FRR', () => {
     expect(running).toMatch(/address-family ipv6 unicast\n(?:.*\n)*?\s+network fd00:98::11\/128\n/);
 
     // The attachment goes: its /128 leaves the kernel and bgpd.
-    await writeFile(file, state([], 2));
-    r = await hostnetctl(sock, ['apply', '-f', file]);
-    expect(r.exitCode, `${r.stderr}\n${r.stdout}`).toBe(0);
+    await sb.apply(state([]));
     await eventually('fd00:98::11/128 gone from bgpd', async () => !(await routes6())['fd00:98::11/128'], 30_000);
   });
 });

@@ -7,17 +7,15 @@
 // sysctls; GetStatus's Routed; a route deleted by hand coming back; restarts (SIGTERM, kill -9)
 // that keep ifindexes and routes while a ping loop runs; an attachment removed with its route.
 // Once per dataplane backend (netlink, iproute2): their route operations and route watches differ.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import YAML from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NodeAgentClient } from '../../agent/api/gen/hostnet/v1/agent.js';
 import { ConditionStatus } from '../../agent/api/gen/hostnet/v1/status.js';
-import { agentClient, buildDist, hostnetctl, rpc, startAgent, type AgentProcess } from '../lib/agent-process.js';
+import { buildDist } from '../lib/agent-process.js';
+import { restartUnderPing } from '../lib/agent-restart.js';
+import { AgentSession, useAgentSession } from '../lib/agent-session.js';
 import { eventually } from '../lib/agent-state.js';
-import { createTestNetns, destroyAllTestNetns, destroyTestNetns } from '../lib/netns.js';
+import { hostRoutes as hostRoutesIn, ifindex, inNs, linkMac as mac, pingLoop as pingLoopIn, pings, sysctl as sysctlIn, type JRoute } from '../lib/ns-probe.js';
+import { createTestNetns, destroyAllTestNetns } from '../lib/netns.js';
 
 /** The host and the two pods of the backend under test (made in its beforeAll). */
 const ns: string[] = [];
@@ -43,62 +41,17 @@ const att = {
   tap: () => ({ name: 'r2', network: 'pub', tap: { ifName: 'tap-r2' }, mac: '52:54:00:95:00:02' }),
 };
 
-let dir: string;
-let socket: string;
-let stateDir: string;
-let agent: AgentProcess | null = null;
-let client: NodeAgentClient | null = null;
-let generation = 0;
+const session = new AgentSession();
 const loops: ResultPromise[] = [];
 
-async function apply(attachments: unknown[]): Promise<void> {
-  const file = path.join(dir, `state-${++generation}.yaml`);
-  await writeFile(file, YAML.stringify({ generation, networks: [PUB], attachments }));
-  const r = await hostnetctl(socket, ['apply', '-f', file]);
-  expect(r.exitCode, `${r.stderr}\n${r.stdout}`).toBe(0);
-}
-async function boot(): Promise<void> {
-  agent = await startAgent({ netns: host(), socket, stateDir, extraArgs: ['--dataplane', backend] });
-  client?.close();
-  client = agentClient(socket);
-}
-const inNs = (netns: string, cmd: string, args: string[]) => execa('ip', ['netns', 'exec', netns, cmd, ...args], { reject: false });
-async function pings(from: string, ip: string): Promise<boolean> {
-  return (await inNs(from, 'ping', ['-c', '1', '-W', '1', ip])).exitCode === 0;
-}
-interface JRoute { dst: string; dev: string; protocol: string | number; scope?: string | number }
+const apply = (attachments: unknown[]): Promise<void> => session.apply({ networks: [PUB], attachments });
+const boot = async (): Promise<void> => { await session.boot(host(), ['--dataplane', backend]); };
 /** hostnet's host routes in the agent's namespace, "dst dev", sorted. */
-async function hostRoutes(): Promise<string[]> {
-  const r = await execa('ip', ['-n', host(), '-j', '-N', 'route', 'show', 'proto', '104']);
-  return (JSON.parse(r.stdout || '[]') as JRoute[]).map((x) => `${x.dst} ${x.dev}`).sort();
-}
-async function ifindex(netns: string, dev: string): Promise<number> {
-  return (JSON.parse((await execa('ip', ['-n', netns, '-j', 'link', 'show', dev])).stdout) as Array<{ ifindex: number }>)[0]!.ifindex;
-}
-async function mac(netns: string, dev: string): Promise<string> {
-  return (JSON.parse((await execa('ip', ['-n', netns, '-j', 'link', 'show', dev])).stdout) as Array<{ address: string }>)[0]!.address;
-}
-async function sysctl(key: string): Promise<string> {
-  return (await inNs(host(), 'sysctl', ['-n', key])).stdout.trim();
-}
-async function routedCondition(name: string) {
-  const s = await rpc(client!, client!.getStatus, {});
-  return s.attachments.find((a) => a.name === name)?.conditions.find((c) => c.type === 'Routed');
-}
-
+const hostRoutes = (): Promise<string[]> => hostRoutesIn(host());
+const sysctl = (key: string): Promise<string> => sysctlIn(host(), key);
+const routedCondition = (name: string) => session.condition('attachments', name, 'Routed');
 /** A ping loop from pod A to pod B, 10 a second; resolves with (sent, received) once stopped. */
-function pingLoop(): { stop(): Promise<{ sent: number; received: number }> } {
-  const p = execa('ip', ['netns', 'exec', podA(), 'ping', '-i', '0.1', '-W', '1', IP.b], { reject: false });
-  loops.push(p);
-  return {
-    async stop() {
-      p.kill('SIGINT');
-      const r = await p;
-      const m = /(\d+) packets transmitted, (\d+) received/.exec(r.stdout);
-      return { sent: Number(m?.[1] ?? 0), received: Number(m?.[2] ?? 0) };
-    },
-  };
-}
+const pingLoop = () => pingLoopIn(podA(), IP.b, loops);
 
 // Sniffs ARP on eth0 for `secs` seconds, printing one JSON line per packet (as tcpdump would show them).
 const SNIFF = `
@@ -120,25 +73,12 @@ for _, r in ans:
 `;
 
 for (const which of ['netlink', 'iproute2'] as const) describe(`routed networks with the real agent (${which} backend)`, () => {
-  beforeAll(async () => {
-    backend = which;
-    ns.length = 0;
-    for (let i = 0; i < 3; i++) ns.push(await createTestNetns('rtd'));
-    dir = await mkdtemp(path.join(tmpdir(), 'hostnet-rtd-'));
-    socket = path.join(dir, 'run', 'agent.sock');
-    stateDir = path.join(dir, 'state');
-    generation = 0;
-    await boot();
-  });
-
-  afterAll(async () => {
-    for (const l of loops.splice(0)) l.kill('SIGKILL');
-    client?.close();
-    client = null;
-    if (agent) await agent.stop().catch(() => undefined);
-    agent = null;
-    await Promise.all(ns.map(destroyTestNetns));
-    if (dir) await rm(dir, { recursive: true, force: true });
+  beforeAll(() => { backend = which; });
+  useAgentSession(session, ns, {
+    dirPrefix: 'hostnet-rtd-',
+    namespaces: async (n) => { for (let i = 0; i < 3; i++) n.push(await createTestNetns('rtd')); },
+    boot,
+    stopFirst: async () => { for (const l of loops.splice(0)) l.kill('SIGKILL'); },
   });
 
   it('two veth workloads reach each other and the gateway only through the host; the TAP has its device', async () => {
@@ -224,21 +164,9 @@ for (const which of ['netlink', 'iproute2'] as const) describe(`routed networks 
 
   for (const how of ['SIGTERM', 'kill -9'] as const) {
     it(`an agent restart (${how}) removes no route and keeps the devices`, async () => {
-      const routesBefore = await hostRoutes();
       const indexes = [await ifindex(host(), 'hv-r1'), await ifindex(host(), 'hv-r3'), await ifindex(host(), 'tap-r2')];
-      const loop = pingLoop();
-      await new Promise((r) => setTimeout(r, 500));
-      if (how === 'SIGTERM') expect(await agent!.stop()).toBe(0);
-      else await agent!.kill9();
-      expect(await hostRoutes()).toEqual(routesBefore);
-      await boot();
-      await new Promise((r) => setTimeout(r, 500));
-      const { sent, received } = await loop.stop();
-      expect(sent).toBeGreaterThan(5);
-      expect(sent - received, `${received}/${sent}`).toBeLessThanOrEqual(1);
-      expect(await hostRoutes()).toEqual(routesBefore);
+      await restartUnderPing(session, how, { routes: hostRoutes, loop: pingLoop, boot });
       expect([await ifindex(host(), 'hv-r1'), await ifindex(host(), 'hv-r3'), await ifindex(host(), 'tap-r2')]).toEqual(indexes);
-      expect(agent!.logs()).not.toMatch(/delete host route/);
     });
   }
 
