@@ -8,16 +8,15 @@
 // Ordering: after the forged frames x sends a broadcast sentinel from its own address; once the
 // sentinel is seen on both sniffers and the counter has counted the forged frames, a forged
 // frame that got through would have been seen too.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NETNS_RUN_DIR } from '../../dataplane/netns-path.js';
-import { buildDist, hostnetctl, startAgent, type AgentProcess } from '../lib/agent-process.js';
+import { buildDist, hostnetctl } from '../lib/agent-process.js';
+import { AgentSession } from '../lib/agent-session.js';
 import { eventually } from '../lib/agent-state.js';
 import { DhcpClientRun } from '../lib/dhcp-clients.js';
 import { useNetns } from '../lib/netns.js';
 import { hex, inNetns, ipv4Hex, macHex, nftCounters, PyShell, py } from '../lib/port-security.js';
+import { SpoofCheck } from '../lib/spoof-check.js';
 
 const ns = useNetns(4, 'all', 'ps');
 const host = (): string => ns[0]!;
@@ -33,16 +32,13 @@ const V6 = 'fd72::20';
 const BRIDGE = 'hn-s';
 const OTHER_MAC = '02:de:ad:be:ef:01';
 
-let dir: string;
-let socket: string;
-let agent: AgentProcess | null = null;
+const session = new AgentSession();
 let x: PyShell;
 let v: PyShell;
 let hostSniffer: PyShell;
 let xMac = '';
 let xLinkLocal = '';
 let vMac = '';
-let sentinels = 0;
 const dhcpClients: DhcpClientRun[] = [];
 
 const STATE = (): string => JSON.stringify({
@@ -73,27 +69,19 @@ const STATE = (): string => JSON.stringify({
 const spoofCount = async (): Promise<number> => (await nftCounters(host())).get('spoof-x') ?? 0;
 const seenBy = (sh: PyShell, needle: string): Promise<boolean> => sh.eval<boolean>(`sniffed(${py(needle)})`);
 
-/** Sends python scapy frame expressions from x, then a sentinel; waits for the sentinel on both sniffers. */
-async function sendFromX(frames: string[]): Promise<void> {
-  const marker = `HN-SENTINEL-${++sentinels}`;
-  const sentinel = `Ether(src=${py(xMac)}, dst="ff:ff:ff:ff:ff:ff")/IP(src=${py(X)}, dst="10.72.0.255")/UDP(sport=4000, dport=9)/Raw(${py(marker)})`;
-  await x.run([...frames, sentinel].map((f) => `sendp(${f}, iface="eth0", verbose=False)`).join('\n'));
-  await eventually(`sentinel ${marker} seen by v and on the bridge`, async () => (await seenBy(v, hex(marker))) && (await seenBy(hostSniffer, hex(marker))));
-}
-
-/** Forged frames: counted in spoof-x, seen by neither sniffer (any of `needles`, hex). */
-async function expectDropped(frames: string[], needles: string[]): Promise<void> {
-  const before = await spoofCount();
-  await sendFromX(frames);
-  // The sentinel came after them: what is not counted by now will not be.
-  const counted = await eventually('spoof-x to count them', async () => (await spoofCount()) >= before + frames.length, 2000).catch(() => false);
-  const seen: string[] = [];
-  for (const n of needles) {
-    if (await seenBy(v, n)) seen.push(`v received ${n}`);
-    if (await seenBy(hostSniffer, n)) seen.push(`the bridge received ${n}`);
-  }
-  expect({ counted: counted ? frames.length : (await spoofCount()) - before, seen }).toEqual({ counted: frames.length, seen: [] });
-}
+/**
+ * x sends python scapy frame expressions, then a broadcast sentinel; both sniffers (v and the
+ * bridge) must see the sentinel. Forged frames are counted in spoof-x and seen by neither.
+ */
+const check = new SpoofCheck({
+  sender: () => x,
+  sentinels: (marker) => [`Ether(src=${py(xMac)}, dst="ff:ff:ff:ff:ff:ff")/IP(src=${py(X)}, dst="10.72.0.255")/UDP(sport=4000, dport=9)/Raw(${py(marker)})`],
+  markerNeedle: hex,
+  witnesses: () => [{ name: 'v', saw: (n) => seenBy(v, n) }, { name: 'the bridge', saw: (n) => seenBy(hostSniffer, n) }],
+  counter: { name: 'spoof-x', read: spoofCount },
+});
+const sendFromX = (frames: string[]): Promise<void> => check.send(frames);
+const expectDropped = (frames: string[], needles: string[]): Promise<void> => check.expectDropped(frames, needles);
 
 /** Legitimate frames: v sees each needle, nothing counted as spoofing. */
 async function expectDelivered(frames: string[], needles: string[]): Promise<void> {
@@ -105,13 +93,9 @@ async function expectDelivered(frames: string[], needles: string[]): Promise<voi
 
 beforeAll(async () => {
   await buildDist();
-  dir = await mkdtemp(path.join(tmpdir(), 'hostnet-e2e-ps-spoof-'));
-  socket = path.join(dir, 'run', 'agent.sock');
-  agent = await startAgent({ netns: host(), socket, stateDir: path.join(dir, 'state') });
-  const file = path.join(dir, 'state.json');
-  await writeFile(file, STATE());
-  const r = await hostnetctl(socket, ['apply', '-f', file]);
-  expect(r.exitCode, r.stderr).toBe(0);
+  await session.open('hostnet-e2e-ps-spoof-');
+  await session.boot(host());
+  await session.applyText(STATE(), 'json');
   for (const n of [xNs(), vNs(), yNs()]) await inNetns(n, ['ip', 'link', 'set', 'eth0', 'up']);
   await inNetns(xNs(), ['ip', 'addr', 'replace', `${X}/24`, 'dev', 'eth0']);
   await inNetns(vNs(), ['ip', 'addr', 'replace', `${V}/24`, 'dev', 'eth0']);
@@ -129,8 +113,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of dhcpClients) await c.stop().catch(() => undefined);
   for (const s of [x, v, hostSniffer]) await s?.close().catch(() => undefined);
-  if (agent) await agent.stop().catch(() => undefined);
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await session.close();
 });
 
 describe('anti-spoofing on a protected port, forged frames sent with scapy', () => {
@@ -220,7 +203,7 @@ describe('anti-spoofing on a protected port, forged frames sent with scapy', () 
   });
 
   it('hostnetctl describe attachment x shows the spoofed drops', async () => {
-    const d = await hostnetctl(socket, ['describe', 'attachment', 'x']);
+    const d = await hostnetctl(session.socket, ['describe', 'attachment', 'x']);
     expect(d.exitCode, d.stderr).toBe(0);
     const spoofed = Number(/Dropped packets:\s+(\d+) spoofed/.exec(d.stdout)?.[1]);
     expect(spoofed).toBeGreaterThanOrEqual(9);

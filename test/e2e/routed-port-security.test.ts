@@ -14,18 +14,17 @@
 // Ordering: after forged frames x sends a sentinel from its own address to v and to the host;
 // once both saw it and the counter counted the forged frames, a forged frame that got through
 // would have been seen too.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NETNS_RUN_DIR } from '../../dataplane/netns-path.js';
-import { buildDist, hostnetctl, startAgent, type AgentProcess } from '../lib/agent-process.js';
+import { buildDist, hostnetctl } from '../lib/agent-process.js';
+import { AgentSession } from '../lib/agent-session.js';
 import { eventually } from '../lib/agent-state.js';
 import { DhcpClientRun } from '../lib/dhcp-clients.js';
 import { NFT } from '../lib/nft-ruleset.js';
 import { useNetns } from '../lib/netns.js';
-import { hex, inNetns, ipv4Hex, macHex, ping, PyShell, py } from '../lib/port-security.js';
+import { hex, inNetns, ipv4Hex, macHex, nftCounters, ping, PyShell, py } from '../lib/port-security.js';
+import { SpoofCheck } from '../lib/spoof-check.js';
 
 const ns = useNetns(5, 'all', 'hnB');
 const host = (): string => ns[0]!;
@@ -74,9 +73,7 @@ const STATE = (): string => JSON.stringify({
   ],
 });
 
-let dir: string;
-let socket: string;
-let agent: AgentProcess | null = null;
+const session = new AgentSession();
 let x: PyShell;
 let v: PyShell;
 let w: PyShell;
@@ -85,22 +82,10 @@ let hostShell: PyShell;
 let xMac = '';
 /** The host end of x's veth: where x's routed frames go. */
 let gwMacX = '';
-let sentinels = 0;
 const dhcpClients: DhcpClientRun[] = [];
 
 /** Every named counter of the hostnet tables (bridge, inet, arp), packets by name. */
-async function counters(): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  for (const family of ['bridge', 'inet', 'arp']) {
-    const r = await execa('ip', ['netns', 'exec', host(), NFT, '-j', 'list', 'counters', 'table', family, 'hostnet'], { reject: false });
-    if (r.exitCode !== 0) continue;
-    for (const item of (JSON.parse(r.stdout) as { nftables: Record<string, unknown>[] }).nftables) {
-      const c = item['counter'] as { name?: string; packets?: number } | undefined;
-      if (c?.name) out.set(c.name, c.packets ?? 0);
-    }
-  }
-  return out;
-}
+const counters = (): Promise<Map<string, number>> => nftCounters(host(), ['bridge', 'inet', 'arp']);
 /** A port's anti-spoofing drops: IP ones in the inet table, ARP ones in the arp table. */
 const spoofCount = async (a: string): Promise<number> => {
   const c = await counters();
@@ -111,26 +96,19 @@ const vSaw = (needle: string): Promise<boolean> => v.eval<boolean>(`sniffed(${py
 /** Whether the host's IP stack delivered a UDP datagram containing `text`. */
 const hostGot = (text: string): Promise<boolean> => hostShell.eval<boolean>(`any(${py(text)} in p for (_, _, p) in list(raw_seen))`);
 
-/** x sends scapy frames, then a sentinel to v and to the host; waits until both saw it. */
-async function sendFromX(frames: string[]): Promise<void> {
-  const marker = `HN-SENTINEL-${++sentinels}`;
-  const legit = (dst: string): string => `Ether(src=${py(xMac)}, dst=${py(gwMacX)})/IP(src=${py(X)}, dst=${py(dst)})/UDP(sport=4000, dport=9)/Raw(${py(marker)})`;
-  await x.run([...frames, legit(V), legit(GW)].map((f) => `sendp(${f}, iface="eth0", verbose=False)`).join('\n'));
-  await eventually(`sentinel ${marker} seen by v and by the host`, async () => (await vSaw(hex(marker))) && (await hostGot(marker)));
-}
-
-/** Forged frames: counted in x's spoof counters; seen neither by v nor by the host's IP stack. */
-async function expectDropped(frames: string[], needles: string[]): Promise<void> {
-  const before = await spoofCount('x');
-  await sendFromX(frames);
-  const counted = await eventually('x\'s spoof counters to count them', async () => (await spoofCount('x')) >= before + frames.length, 2000).catch(() => false);
-  const seen: string[] = [];
-  for (const n of needles) {
-    if (await vSaw(hex(n))) seen.push(`v received ${n}`);
-    if (await hostGot(n)) seen.push(`the host received ${n}`);
-  }
-  expect({ counted: counted ? frames.length : (await spoofCount('x')) - before, seen }).toEqual({ counted: frames.length, seen: [] });
-}
+/**
+ * x sends scapy frames, then a sentinel to v and to the host; both must see it. Forged frames
+ * are counted in x's spoof counters and seen neither by v nor by the host's IP stack.
+ */
+const check = new SpoofCheck({
+  sender: () => x,
+  sentinels: (marker) => [V, GW].map((dst) => `Ether(src=${py(xMac)}, dst=${py(gwMacX)})/IP(src=${py(X)}, dst=${py(dst)})/UDP(sport=4000, dport=9)/Raw(${py(marker)})`),
+  markerNeedle: (marker) => marker,
+  witnesses: () => [{ name: 'v', saw: (n) => vSaw(hex(n)) }, { name: 'the host', saw: hostGot }],
+  counter: { name: 'x\'s spoof counters', read: () => spoofCount('x') },
+});
+const sendFromX = (frames: string[]): Promise<void> => check.send(frames);
+const expectDropped = (frames: string[], needles: string[]): Promise<void> => check.expectDropped(frames, needles);
 
 const toV = (src: string, mac: string, payload: string): string =>
   `Ether(src=${py(mac)}, dst=${py(gwMacX)})/IP(src=${py(src)}, dst=${py(V)})/UDP(sport=4000, dport=9)/Raw(${py(payload)})`;
@@ -146,13 +124,9 @@ async function hostNeighboursOf(dev: string): Promise<string[]> {
 
 beforeAll(async () => {
   await buildDist();
-  dir = await mkdtemp(path.join(tmpdir(), 'hostnet-e2e-routed-ps-'));
-  socket = path.join(dir, 'run', 'agent.sock');
-  agent = await startAgent({ netns: host(), socket, stateDir: path.join(dir, 'state') });
-  const file = path.join(dir, 'state.json');
-  await writeFile(file, STATE());
-  const r = await hostnetctl(socket, ['apply', '-f', file]);
-  expect(r.exitCode, r.stderr).toBe(0);
+  await session.open('hostnet-e2e-routed-ps-');
+  await session.boot(host());
+  await session.applyText(STATE(), 'json');
   // The agent configures the static workloads' ends (address, default route via the gateway).
   for (const [n, ip] of [[xNs(), X], [vNs(), V], [wNs(), W]] as const) {
     await eventually(`${ip} configured in its workload`, async () => (await inNetns(n, ['ip', '-4', 'addr', 'show', 'dev', 'eth0'])).includes(ip));
@@ -170,8 +144,7 @@ afterAll(async () => {
   for (const c of dhcpClients) await c.stop().catch(() => undefined);
   // The TAP's fd is the host shell's: closing the shell releases it.
   for (const s of [x, v, w, hostShell]) await s?.close().catch(() => undefined);
-  if (agent) await agent.stop().catch(() => undefined);
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await session.close();
 });
 
 describe('port security on a routed network\'s ports, with the real agent', () => {
@@ -316,7 +289,7 @@ describe('port security on a routed network\'s ports, with the real agent', () =
   });
 
   it('hostnetctl describe attachment x shows the spoofed drops (IP and ARP)', async () => {
-    const d = await hostnetctl(socket, ['describe', 'attachment', 'x']);
+    const d = await hostnetctl(session.socket, ['describe', 'attachment', 'x']);
     expect(d.exitCode, d.stderr).toBe(0);
     const spoofed = Number(/Dropped packets:\s+(\d+) spoofed/.exec(d.stdout)?.[1]);
     // 13 forged frames above (2 MAC, 4 address, 2 DHCP, 1 RA, 4 ARP), read from both tables.
@@ -326,8 +299,8 @@ describe('port security on a routed network\'s ports, with the real agent', () =
 
   it('an agent restart replaces the tables whole: the counters (inet and arp) carry over and forged frames are still dropped', async () => {
     const before = await counters();
-    await agent!.stop();
-    agent = await startAgent({ netns: host(), socket, stateDir: path.join(dir, 'state') });
+    await session.agent!.stop();
+    await session.boot(host());
     const after = await counters();
     for (const name of ['spoof-x', 'arp-spoof-x', 'policy-in-v', 'policy-out-x']) expect(after.get(name), name).toBeGreaterThanOrEqual(before.get(name)!);
     expect(before.get('arp-spoof-x')).toBeGreaterThan(0);

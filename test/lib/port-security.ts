@@ -23,10 +23,10 @@ export async function nft(netns: string, args: string[], input?: string): Promis
   return (await execa('ip', ['netns', 'exec', netns, NFT, ...args], input === undefined ? {} : { input })).stdout;
 }
 
-/** Every named counter of the hostnet tables (bridge and inet), packets by name. */
-export async function nftCounters(netns: string): Promise<Map<string, number>> {
+/** Every named counter of the hostnet tables (bridge and inet, or `families`), packets by name. */
+export async function nftCounters(netns: string, families: readonly string[] = ['bridge', 'inet']): Promise<Map<string, number>> {
   const out = new Map<string, number>();
-  for (const family of ['bridge', 'inet']) {
+  for (const family of families) {
     const r = await execa('ip', ['netns', 'exec', netns, NFT, '-j', 'list', 'counters', 'table', family, 'hostnet'], { reject: false });
     if (r.exitCode !== 0) continue; // no table: no counters
     for (const item of (JSON.parse(r.stdout) as { nftables: Record<string, unknown>[] }).nftables) {
