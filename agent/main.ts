@@ -23,10 +23,12 @@ import { KernelLinksParticipant } from './kernel/participant.js';
 import { RoutersParticipant } from './routers/participant.js';
 import { RoutedParticipant } from './routed/participant.js';
 import { isRouted } from './desired/routed.js';
-import { ForwardingRecord } from './routers/forwarding.js';
+import { ForwardingParticipant } from './forwarding/participant.js';
+import { ForwardingRecord } from './forwarding/record.js';
+import { routerForwarding } from './routers/forwarding.js';
 import { FloodListParticipant } from './vxlan/flood-participant.js';
 import { BgpParticipant } from './frr/participant.js';
-import { PeerForwardingParticipant, routeDeviceIn } from './frr/peer-forwarding.js';
+import { PeerForwarding, routeDeviceIn } from './frr/peer-forwarding.js';
 import { frrInstance } from './frr/instance.js';
 import { IpamParticipant } from './ipam/participant.js';
 import { AutoChoiceStore } from './ipam/store.js';
@@ -118,9 +120,17 @@ async function run(config: AgentConfig): Promise<void> {
     warn: (msg, fields) => log.warn(fields, msg),
     setSysctl: (key, value) => setSysctl(config.netns, key, value),
   });
-  // Routers between networks: per-device forwarding (what it turned on recorded in the state
-  // directory) and the nft table inet hostnet-routers (isolation between the rest, NAT).
-  const routers = new RoutersParticipant({ nft: nftRunner(config.netns, process.env['HOSTNET_NFT'] ?? 'nft'), sysctl: sysctlBatch(config.netns), record: new ForwardingRecord(path.join(config.stateDir, 'routers-forwarding.json')) });
+  // The recorded forwarding switches on devices hostnet did not make, for every owner: the
+  // routers' bridges and external interfaces, the devices towards the BGP peers while a network
+  // is routed (fabric -> workload). One record; the older agents' two are merged into it.
+  const forwarding = new ForwardingParticipant({
+    sysctl: sysctlBatch(config.netns),
+    record: new ForwardingRecord(path.join(config.stateDir, 'forwarding.json'), ['routers-forwarding.json', 'bgp-forwarding.json'].map((f) => path.join(config.stateDir, f))),
+    providers: [routerForwarding, new PeerForwarding(routeDeviceIn(config.netns))],
+  });
+  // Routers between networks: the nft table inet hostnet-routers (isolation between the rest,
+  // NAT); their switches are the forwarding participant's.
+  const routers = new RoutersParticipant({ nft: nftRunner(config.netns, process.env['HOSTNET_NFT'] ?? 'nft'), forwarding });
   // Routed networks: a host route per workload address through its device, forwarding and
   // proxy ARP on the devices; a route deleted by hand asks for a pass.
   const routed = new RoutedParticipant({
@@ -155,8 +165,6 @@ async function run(config: AgentConfig): Promise<void> {
       return { assigned: (a) => assigned.addressesOf(a.name), leased: (network, mac) => book.addressesOf(network, mac) };
     },
   });
-  // Forwarding on the devices towards the BGP peers while a network is routed (fabric -> workload).
-  const bgpForwarding = new PeerForwardingParticipant({ sysctl: sysctlBatch(config.netns), record: new ForwardingRecord(path.join(config.stateDir, 'bgp-forwarding.json')), deviceTo: routeDeviceIn(config.netns) });
   const openDataplane = (netns: string | null): Promise<Dataplane> =>
     config.dataplane === 'iproute2' ? openIproute2Dataplane(netns) : openNetlinkDataplane(netns);
   const workload = new WorkloadAddressesParticipant({
@@ -175,7 +183,10 @@ async function run(config: AgentConfig): Promise<void> {
     advertiser.start();
     return advertiser;
   });
-  const participants: Participant[] = [ipam, firewall, uplinkGuard, ra, kernel, routed, routers, flood, bgp, bgpForwarding, workload, new DhcpParticipant(dhcp), new DhcpParticipant(dhcp6, servesDhcp6, 'dhcp6')];
+  // forwarding right after routers: a switch comes on only once the routers' table isolates (the
+  // routers turn forwarding off themselves, through it, before their table goes). The peer
+  // lookup needs only the kernel's routes, not the bgp participant.
+  const participants: Participant[] = [ipam, firewall, uplinkGuard, ra, kernel, routed, routers, forwarding, flood, bgp, workload, new DhcpParticipant(dhcp), new DhcpParticipant(dhcp6, servesDhcp6, 'dhcp6')];
   const reconciler = new Reconciler(dp, {
     participants,
     desired: () => effective.current(),

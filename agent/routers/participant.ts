@@ -1,33 +1,30 @@
 // Routers between this host's networks, and the isolation of the networks no router connects
 // (see ruleset.ts and model.ts). While a router exists or a network is routed, the table inet
-// hostnet-routers fences the networks; while any router exists:
-// IPv4 forwarding on per device, only on the bridges of connected networks and on the external
-// interfaces (IPv6 too on bridges of networks with an IPv6 subnet); never the host-wide
-// ip_forward, which would route between every interface of the host (a routed network's
-// devices forward already: the routed participant owns their switches). The table is written
-// in one transaction when what it should hold changes, read back on refresh passes and
-// rewritten when it was changed by hand, and removed with the last router and routed network.
-// Forwarding switches hostnet turned on are recorded in the state directory (forwarding.ts) and
-// turned back off when no router needs them; those it found on stay on. Runs after the kernel's
-// links: the bridges exist when their switches are set.
+// hostnet-routers fences the networks; while any router exists, IPv4 forwarding on per device,
+// only on the bridges of connected networks and on the external interfaces (IPv6 too on bridges
+// of networks with an IPv6 subnet); never the host-wide ip_forward, which would route between
+// every interface of the host (a routed network's devices forward already: the routed
+// participant owns their switches). The table is written in one transaction when what it
+// should hold changes, read back on refresh passes and rewritten when it was changed by hand,
+// and removed with the last router and routed network.
+// The switches themselves are the forwarding participant's (agent/forwarding: one record for
+// every owner; forwarding.ts here says which ones the routers want). It runs right after this
+// one, so a switch comes on only after the table is in place; before this one removes the table
+// it asks the forwarding participant to turn off what no one wants any more: isolation first,
+// both ways. This participant still says in its Routed condition what became of forwarding.
 import type { NftRunner } from '../../dataplane/nftables/run.js';
 import { condition } from '../conditions/condition.js';
 import type { ApplyOutcome, Participant, ParticipantPlan, PassContext, PlannedStep, ResourceReport } from '../reconcile/participant.js';
-import type { SysctlBatch } from '../../dataplane/sysctl.js';
-import type { ForwardingRecord } from './forwarding.js';
+import type { ForwardingStatus } from '../forwarding/participant.js';
 import { routersModel, routersOf, type RoutersModel } from './model.js';
 import { ROUTERS_TABLE, routerCommands } from './ruleset.js';
 import type { NftCommand } from '../../dataplane/nftables/json.js';
 
-type RouterStep = PlannedStep & (
-  | { readonly op: 'writeRouterTable' | 'removeRouterTable'; readonly commands: NftCommand[]; readonly signature: string }
-  | { readonly op: 'forwardingOn'; readonly keys: string[]; readonly record: string[] }
-  | { readonly op: 'forwardingOff'; readonly keys: string[]; readonly forget: string[] });
+type RouterStep = PlannedStep & { readonly op: 'writeRouterTable' | 'removeRouterTable'; readonly commands: NftCommand[]; readonly signature: string };
 
 export interface RoutersOptions {
   nft: NftRunner;
-  sysctl: SysctlBatch;
-  record: ForwardingRecord;
+  forwarding: ForwardingStatus;
 }
 
 const ABSENT = '(absent)';
@@ -45,12 +42,7 @@ export class RoutersParticipant implements Participant<RouterStep> {
   private applied: string | null = null;
   /** The table as listed right after our transaction: what a refresh compares with. */
   private snapshot: string | null = null;
-  /** The devices' ifindexes and the keys last found on; a change reads the switches again. */
-  private lastLook: string | null = null;
-  /** Keys the kernel does not have (force_forwarding before Linux 6.17). */
-  private missingKeys = new Set<string>();
   private nftError: string | null = null;
-  private sysctlError: string | null = null;
 
   constructor(private readonly o: RoutersOptions) {}
 
@@ -74,97 +66,39 @@ export class RoutersParticipant implements Participant<RouterStep> {
           : { op: 'removeRouterTable', commands, signature, description: `remove nft table inet ${ROUTERS_TABLE}: no router connects networks and no network is routed` });
       }
     }
-    steps.push(...await this.planForwarding(ctx, model));
-    return { steps: inOrder(steps), problems: [] };
+    return { steps, problems: [] };
   }
 
-  private async planForwarding(ctx: PassContext, model: RoutersModel): Promise<RouterStep[]> {
-    const links = new Map(ctx.observed.links.map((l) => [l.name, l.index]));
-    const wanted = new Map<string, string>();
-    for (const [dev, keys] of model.forwarding) if (links.has(dev)) for (const k of keys) wanted.set(k, dev);
-    let record: Set<string>;
-    try {
-      record = await this.o.record.load();
-    } catch (err) {
-      // Unreadable: nothing is turned back off (it is not known what hostnet turned on).
-      this.sysctlError = err instanceof Error ? err.message : String(err);
-      return [];
-    }
-    const steps: RouterStep[] = [];
-    const look = JSON.stringify([...wanted].map(([k, dev]) => `${k}@${links.get(dev)}`).sort());
-    if (wanted.size > 0 && (ctx.refresh || look !== this.lastLook || this.sysctlError !== null)) {
-      let values: Map<string, string | null>;
-      try {
-        values = await this.o.sysctl.read([...wanted.keys()]);
-      } catch (err) {
-        this.sysctlError = err instanceof Error ? err.message : String(err);
-        return [];
-      }
-      this.sysctlError = null;
-      const off = [...values].filter(([, v]) => v === '0').map(([k]) => k);
-      this.missingKeys = new Set([...values].filter(([, v]) => v === null).map(([k]) => k));
-      if (off.length > 0) {
-        steps.push({ op: 'forwardingOn', keys: off, record: off, description: `turn on forwarding: ${off.join(', ')}` });
-      } else this.lastLook = look;
-    }
-    if (!ctx.holdTeardown) {
-      const stale = [...record].filter((k) => !wanted.has(k));
-      if (stale.length > 0) {
-        // Only where the device is still there: a device that went took its switch with it.
-        const present = stale.filter((k) => links.has(k.split('/')[3] ?? ''));
-        steps.push({ op: 'forwardingOff', keys: present, forget: stale, description: `turn forwarding back off (no router needs it): ${present.join(', ') || 'devices gone'}` });
-      }
-    }
-    return steps;
-  }
-
-  async apply(plan: ParticipantPlan<RouterStep>): Promise<ApplyOutcome> {
+  async apply(plan: ParticipantPlan<RouterStep>, ctx: PassContext): Promise<ApplyOutcome> {
     const outcome: ApplyOutcome = { applied: 0, failures: [], kernelChanged: false };
-    for (const step of inOrder(plan.steps)) {
+    for (const step of plan.steps) {
       try {
-        await this.applyStep(step);
+        await this.applyStep(step, ctx);
         outcome.applied++;
       } catch (err) {
         const error = err instanceof Error ? err.message : String(err);
-        if (step.op === 'writeRouterTable' || step.op === 'removeRouterTable') {
-          this.applied = null;
-          this.nftError = error;
-        } else {
-          this.lastLook = null;
-          this.sysctlError = error;
-        }
+        this.applied = null;
+        this.nftError = error;
         outcome.failures.push({ step, problem: null, error });
       }
     }
     return outcome;
   }
 
-  private async applyStep(step: RouterStep): Promise<void> {
-    switch (step.op) {
-      case 'writeRouterTable':
-      case 'removeRouterTable': {
-        await this.o.nft.apply(step.commands, `table inet ${ROUTERS_TABLE}`);
-        this.applied = step.signature;
-        this.snapshot = normalized(await this.o.nft.list(['table', 'inet', ROUTERS_TABLE]));
-        this.nftError = null;
-        return;
-      }
-      case 'forwardingOn': {
-        const record = await this.o.record.load();
-        // Recorded before the write: a crash in between leaves a key to turn off that may be off.
-        await this.o.record.save(new Set([...record, ...step.record]));
-        await this.o.sysctl.write(step.keys.map((k) => [k, '1'] as const));
-        this.sysctlError = null;
-        this.lastLook = null;
-        return;
-      }
-      case 'forwardingOff': {
-        await this.o.sysctl.write(step.keys.map((k) => [k, '0'] as const));
-        const record = await this.o.record.load();
-        await this.o.record.save(new Set([...record].filter((k) => !step.forget.includes(k))));
-        this.sysctlError = null;
+  private async applyStep(step: RouterStep, ctx: PassContext): Promise<void> {
+    // Forwarding off before the table goes (the forwarding participant, which runs after this
+    // one, would turn it off only once the drop rules were gone). A failure keeps the table.
+    if (step.op === 'removeRouterTable') {
+      try {
+        await this.o.forwarding.turnOffUnwanted(ctx);
+      } catch (err) {
+        throw new Error(`turn forwarding off before removing table inet ${ROUTERS_TABLE}: ${err instanceof Error ? err.message : String(err)}`);
       }
     }
+    await this.o.nft.apply(step.commands, `table inet ${ROUTERS_TABLE}`);
+    this.applied = step.signature;
+    this.snapshot = normalized(await this.o.nft.list(['table', 'inet', ROUTERS_TABLE]));
+    this.nftError = null;
   }
 
   report(ctx: PassContext): ResourceReport[] {
@@ -183,9 +117,10 @@ export class RoutersParticipant implements Participant<RouterStep> {
         const out = r.external ? `; out through ${r.external.device} (${natWords(r)})` : '';
         return `connected by router ${r.name} to ${others.length ? others.join(', ') : 'no other network'}${out}`;
       }).join('; ');
-      const v6NoForce = [...this.missingKeys].some((k) => k === `net/ipv6/conf/${bridge}/force_forwarding`);
+      const v6NoForce = this.o.forwarding.missing().has(`net/ipv6/conf/${bridge}/force_forwarding`);
+      const forwardingError = this.o.forwarding.failure('routers');
       const c = this.nftError !== null ? condition('Routed', false, 'RulesFailed', `the router rules are not in place: ${this.nftError}`)
-        : this.sysctlError !== null ? condition('Routed', false, 'ForwardingFailed', `forwarding could not be turned on: ${this.sysctlError}`)
+        : forwardingError !== null ? condition('Routed', false, 'ForwardingFailed', `forwarding could not be turned on: ${forwardingError}`)
           : bridge !== null && !links.has(bridge) ? condition('Routed', false, 'BridgeMissing', `bridge ${bridge} does not exist yet`)
             : missingExt.length > 0 ? condition('Routed', false, 'ExternalInterfaceMissing', `external interface ${missingExt.join(', ')} does not exist; ${words}`)
               : condition('Routed', true, 'Connected', `${words}${v6NoForce ? ' (IPv6 is not forwarded: this kernel has no force_forwarding and hostnet leaves conf/all/forwarding alone)' : ''}`);
@@ -193,15 +128,6 @@ export class RoutersParticipant implements Participant<RouterStep> {
     }
     return out;
   }
-}
-
-/**
- * Forwarding goes off before the table goes, and comes on after the table is in place: the
- * drop rules isolate before a new switch could route.
- */
-function inOrder(steps: readonly RouterStep[]): RouterStep[] {
-  const order = ['forwardingOff', 'writeRouterTable', 'removeRouterTable', 'forwardingOn'];
-  return [...steps].sort((a, b) => order.indexOf(a.op) - order.indexOf(b.op));
 }
 
 function tableWords(model: RoutersModel): string {

@@ -14,7 +14,7 @@
 //
 // IPv4 forwarding on each host's underlay device (eth0), where a packet from the fabric to a
 // workload comes IN (the kernel checks the in-device's switch), is the agent's: the
-// bgp-forwarding participant turns it on towards the BGP peers while a network is routed. Nothing
+// forwarding participant turns it on towards the BGP peers while a network is routed. Nothing
 // here sets it: the pings across prove it, and the sysctl is read back.
 import { execa } from 'execa';
 import { mkdtemp } from 'node:fs/promises';

@@ -1,16 +1,18 @@
-// The bgp-forwarding participant (agent/frr/peer-forwarding.ts) against fake sysctls and a fake
-// `ip route get`: forwarding on the device towards the BGP peers only while a network is
-// routed, a switch found on left alone, one it turned on turned back off (also after a restart,
-// through its record), a device that moves is looked up again on a full pass.
+// Forwarding towards the BGP peers (agent/frr/peer-forwarding.ts, the wants, run by the
+// forwarding participant as the agent does) against fake sysctls and a fake `ip route get`:
+// forwarding on the device towards the BGP peers only while a network is routed, a switch found
+// on left alone, one it turned on turned back off (also after a restart, through its record), a
+// device that moves is looked up again on a full pass, a failed lookup turns nothing off.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseDesiredState } from '../../../agent/api/desired-state.js';
 import type { DesiredState } from '../../../agent/api/gen/hostnet/v1/resources.js';
-import { forwardingPeers, PeerForwardingParticipant } from '../../../agent/frr/peer-forwarding.js';
+import { ForwardingParticipant } from '../../../agent/forwarding/participant.js';
+import { ForwardingRecord } from '../../../agent/forwarding/record.js';
+import { forwardingPeers, PeerForwarding } from '../../../agent/frr/peer-forwarding.js';
 import type { PassContext } from '../../../agent/reconcile/participant.js';
-import { ForwardingRecord } from '../../../agent/routers/forwarding.js';
 import type { ObservedState } from '../../../dataplane/types.js';
 import type { SysctlBatch } from '../../../dataplane/sysctl.js';
 
@@ -34,21 +36,25 @@ async function setup(initial: Record<string, string>) {
     async read(keys) { return new Map(keys.map((k) => [k, sysctls.get(k) ?? null])); },
     async write(values) { for (const [k, v] of values) sysctls.set(k, v); },
   };
-  const route = { dev: 'eth0' as string | null, lookups: 0 };
-  const make = () => new PeerForwardingParticipant({
-    sysctl, record: new ForwardingRecord(path.join(dir, 'bgp-forwarding.json')),
-    deviceTo: async () => { route.lookups++; return route.dev; },
+  const route = { dev: 'eth0' as string | null, lookups: 0, fail: false };
+  const make = () => new ForwardingParticipant({
+    sysctl, record: new ForwardingRecord(path.join(dir, 'forwarding.json')),
+    providers: [new PeerForwarding(async () => {
+      route.lookups++;
+      if (route.fail) throw new Error('ip route get 10.77.0.200 in own namespace: exit 2: boom');
+      return route.dev;
+    })],
   });
   return { sysctls, route, make };
 }
-async function pass(p: PeerForwardingParticipant, c: PassContext): Promise<string[]> {
+async function pass(p: ForwardingParticipant, c: PassContext): Promise<string[]> {
   const plan = await p.plan(c);
   const out = await p.apply(plan);
   expect(out.failures).toEqual([]);
   return plan.steps.map((s) => s.op);
 }
 
-describe('bgp-forwarding participant', () => {
+describe('forwarding towards the BGP peers', () => {
   it('the peers count only with node.bgp and a routed network', () => {
     expect(forwardingPeers(state(NODE + ROUTED))).toEqual(['10.77.0.200']);
     expect(forwardingPeers(state(NODE + BRIDGED))).toEqual([]);
@@ -88,5 +94,22 @@ describe('bgp-forwarding participant', () => {
     expect(sysctls.get('net/ipv4/conf/eth1/forwarding')).toBe('0');
     // Found on, never recorded: left alone.
     expect(sysctls.get('net/ipv4/conf/eth0/forwarding')).toBe('1');
+  });
+
+  it('a failed lookup is a failure of the pass and turns nothing off; the next pass looks again', async () => {
+    const { sysctls, route, make } = await setup({ 'net/ipv4/conf/eth0/forwarding': '0' });
+    const p = make();
+    expect(await pass(p, ctx(state(NODE + ROUTED)))).toEqual(['forwardingOn']);
+    route.fail = true;
+    const plan = await p.plan(ctx(state(NODE + ROUTED), true));
+    expect(plan.steps).toEqual([]);
+    const out = await p.apply(plan);
+    expect(out.failures.map((f) => f.error)).toEqual(['find the devices towards the BGP peers: ip route get 10.77.0.200 in own namespace: exit 2: boom']);
+    expect(p.failure('bgp-peers')).toContain('boom');
+    expect(p.failure('routers')).toBeNull();
+    expect(sysctls.get('net/ipv4/conf/eth0/forwarding')).toBe('1');
+    route.fail = false;
+    expect(await pass(p, ctx(state(NODE + ROUTED)))).toEqual([]);
+    expect(p.failure('bgp-peers')).toBeNull();
   });
 });

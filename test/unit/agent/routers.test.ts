@@ -1,8 +1,9 @@
-// The routers participant (agent/routers) against a fake nft and fake sysctls: which switches it
-// turns on (only connected bridges and external interfaces, IPv6 on dual-stack bridges) and back
-// off (only those it turned on, also after a restart through its record), the table's sets and
-// NAT rules, one transaction per change, a hand-changed table rewritten on refresh, the Routed
-// condition.
+// The routers participant (agent/routers) with the forwarding participant after it, as the agent
+// runs them, against a fake nft and fake sysctls: which switches are turned on for the routers
+// (only connected bridges and external interfaces, IPv6 on dual-stack bridges) and back off
+// (only those hostnet turned on, also after a restart through the record; before the table
+// goes), the table's sets and NAT rules, one transaction per change, a hand-changed table
+// rewritten on refresh, the Routed condition (also ForwardingFailed).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,9 +13,11 @@ import type { NftCommand } from '../../../dataplane/nftables/json.js';
 import type { NftRunner } from '../../../dataplane/nftables/run.js';
 import { parseDesiredState } from '../../../agent/api/desired-state.js';
 import type { DesiredState } from '../../../agent/api/gen/hostnet/v1/resources.js';
-import type { PassContext } from '../../../agent/reconcile/participant.js';
+import type { Participant, PassContext, PlannedStep } from '../../../agent/reconcile/participant.js';
 import type { SysctlBatch } from '../../../dataplane/sysctl.js';
-import { ForwardingRecord } from '../../../agent/routers/forwarding.js';
+import { ForwardingParticipant } from '../../../agent/forwarding/participant.js';
+import { ForwardingRecord } from '../../../agent/forwarding/record.js';
+import { routerForwarding } from '../../../agent/routers/forwarding.js';
 import { routersModel } from '../../../agent/routers/model.js';
 import { RoutersParticipant } from '../../../agent/routers/participant.js';
 import { isolationOf, routerCommands } from '../../../agent/routers/ruleset.js';
@@ -38,10 +41,14 @@ afterAll(async () => { for (const d of dirs) await rm(d, { recursive: true, forc
 function fakes(initial: Record<string, string>) {
   const sysctls = new Map(Object.entries(initial));
   const transactions: NftCommand[][] = [];
+  /** The switches as they stood when each transaction came: what the isolation order is about. */
+  const sysctlsAtTransaction: Array<Map<string, string>> = [];
+  const failWrites = { on: false };
   let table: Array<Record<string, unknown>> | null = null;
   const nft: NftRunner = {
     async apply(commands) {
       transactions.push([...commands]);
+      sysctlsAtTransaction.push(new Map(sysctls));
       // The listing a fake kernel would give: the commands after the delete (empty: no table).
       const after = commands.slice(2);
       table = after.length ? after.map((c) => ({ ...('add' in c ? c.add : {}), handle: transactions.length })) : null;
@@ -50,9 +57,12 @@ function fakes(initial: Record<string, string>) {
   };
   const sysctl: SysctlBatch = {
     async read(keys) { return new Map(keys.map((k) => [k, sysctls.get(k) ?? null])); },
-    async write(values) { for (const [k, v] of values) sysctls.set(k, v); },
+    async write(values) {
+      if (failWrites.on) throw new Error(`set sysctl ${values.map(([k]) => k).join(', ')}: EACCES`);
+      for (const [k, v] of values) sysctls.set(k, v);
+    },
   };
-  return { nft, sysctl, sysctls, transactions, editTable: (f: (t: Array<Record<string, unknown>>) => void) => f(table!) };
+  return { nft, sysctl, sysctls, transactions, sysctlsAtTransaction, failWrites, editTable: (f: (t: Array<Record<string, unknown>>) => void) => f(table!) };
 }
 
 const observed = (...devs: string[]): ObservedState =>
@@ -60,11 +70,21 @@ const observed = (...devs: string[]): ObservedState =>
 const ctx = (desired: DesiredState, obs: ObservedState, refresh = false): PassContext => ({ desired, observed: obs, holdTeardown: false, refresh, held: new Map() });
 const ALL = observed('hn-web', 'hn-db', 'hn-lone', 'uplink0');
 
-async function pass(p: RoutersParticipant, c: PassContext): Promise<string[]> {
-  const plan = await p.plan(c);
-  const out = await p.apply(plan);
-  expect(out.failures).toEqual([]);
-  return plan.steps.map((s) => s.op);
+/** The two participants the agent runs in this order (agent/main.ts), sharing one record file. */
+function agentParts(f: ReturnType<typeof fakes>, record: string): { routers: RoutersParticipant; forwarding: ForwardingParticipant } {
+  const forwarding = new ForwardingParticipant({ sysctl: f.sysctl, record: new ForwardingRecord(record), providers: [routerForwarding] });
+  return { routers: new RoutersParticipant({ nft: f.nft, forwarding }), forwarding };
+}
+
+/** One pass of both: the ops each planned, in order. */
+async function pass(p: { routers: RoutersParticipant; forwarding: ForwardingParticipant }, c: PassContext, allowFailures = false): Promise<string[]> {
+  const run = async <S extends PlannedStep>(part: Participant<S>): Promise<string[]> => {
+    const plan = await part.plan(c);
+    const out = await part.apply(plan, c);
+    if (!allowFailures) expect(out.failures).toEqual([]);
+    return plan.steps.map((s) => s.op);
+  };
+  return [...await run(p.routers), ...await run(p.forwarding)];
 }
 
 describe('routers model and ruleset', () => {
@@ -165,45 +185,50 @@ describe('routers participant', () => {
   it('turns on what is off, leaves what was on, then puts back only its own when the router goes (also after a restart)', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'hostnet-rtr-unit-'));
     dirs.push(dir);
-    const record = path.join(dir, 'routers-forwarding.json');
+    const record = path.join(dir, 'forwarding.json');
     const f = fakes({
       'net/ipv4/conf/hn-web/forwarding': '0', 'net/ipv4/conf/hn-db/forwarding': '0', 'net/ipv6/conf/hn-db/forwarding': '0',
       'net/ipv4/conf/uplink0/forwarding': '1', 'net/ipv4/conf/hn-lone/forwarding': '0',
     });
-    let p = new RoutersParticipant({ nft: f.nft, sysctl: f.sysctl, record: new ForwardingRecord(record) });
+    let p = agentParts(f, record);
     expect(await pass(p, ctx(R1, ALL))).toEqual(['writeRouterTable', 'forwardingOn']);
     expect(f.transactions).toHaveLength(1);
+    // Isolation first: the table came while the bridges' switches were still off.
+    expect(f.sysctlsAtTransaction[0]!.get('net/ipv4/conf/hn-web/forwarding')).toBe('0');
     expect(f.sysctls.get('net/ipv4/conf/hn-web/forwarding')).toBe('1');
     expect(f.sysctls.get('net/ipv6/conf/hn-db/forwarding')).toBe('1');
     expect(f.sysctls.get('net/ipv4/conf/hn-lone/forwarding')).toBe('0');
     // A key this kernel lacks (force_forwarding) is skipped and said in the condition.
-    const routed = p.report(ctx(R1, ALL)).find((r) => r.resource.name === 'db')!.conditions[0]!;
+    const routed = p.routers.report(ctx(R1, ALL)).find((r) => r.resource.name === 'db')!.conditions[0]!;
     expect(routed).toMatchObject({ type: 'Routed', reason: 'Connected' });
     expect(routed.message).toContain('connected by router r1 to web; out through uplink0 (masquerade)');
     expect(routed.message).toContain('IPv6 is not forwarded');
-    expect(p.report(ctx(R1, ALL)).map((r) => r.resource.name)).toEqual(['web', 'db']);
+    expect(p.routers.report(ctx(R1, ALL)).map((r) => r.resource.name)).toEqual(['web', 'db']);
     // Nothing more to do: no transaction, no write.
     expect(await pass(p, ctx(R1, ALL))).toEqual([]);
     expect(await pass(p, ctx(R1, ALL))).toEqual([]);
     expect(f.transactions).toHaveLength(1);
 
     // A restarted agent: one rewrite (its table is not known to match), the record from disk.
-    p = new RoutersParticipant({ nft: f.nft, sysctl: f.sysctl, record: new ForwardingRecord(record) });
+    p = agentParts(f, record);
     expect(await pass(p, ctx(R1, ALL))).toEqual(['writeRouterTable']);
-    expect(await pass(p, ctx(NONE, ALL))).toEqual(['forwardingOff', 'removeRouterTable']);
+    // The routers turn forwarding off (through the forwarding participant) before the table goes.
+    expect(await pass(p, ctx(NONE, ALL))).toEqual(['removeRouterTable']);
     expect(f.transactions.at(-1)).toHaveLength(2);
+    expect(f.sysctlsAtTransaction.at(-1)!.get('net/ipv4/conf/hn-web/forwarding')).toBe('0');
+    expect(f.sysctlsAtTransaction.at(-1)!.get('net/ipv6/conf/hn-db/forwarding')).toBe('0');
     expect(f.sysctls.get('net/ipv4/conf/hn-web/forwarding')).toBe('0');
     expect(f.sysctls.get('net/ipv6/conf/hn-db/forwarding')).toBe('0');
     expect(f.sysctls.get('net/ipv4/conf/uplink0/forwarding')).toBe('1');
     expect(await pass(p, ctx(NONE, ALL))).toEqual([]);
-    expect(p.report(ctx(NONE, ALL))).toEqual([]);
+    expect(p.routers.report(ctx(NONE, ALL))).toEqual([]);
   });
 
   it('a table changed by hand is rewritten on a refresh pass; a recreated bridge gets its switch again', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'hostnet-rtr-unit-'));
     dirs.push(dir);
     const f = fakes({ 'net/ipv4/conf/hn-web/forwarding': '0', 'net/ipv4/conf/hn-db/forwarding': '0', 'net/ipv6/conf/hn-db/forwarding': '0', 'net/ipv4/conf/uplink0/forwarding': '0' });
-    const p = new RoutersParticipant({ nft: f.nft, sysctl: f.sysctl, record: new ForwardingRecord(path.join(dir, 'r.json')) });
+    const p = agentParts(f, path.join(dir, 'r.json'));
     await pass(p, ctx(R1, ALL));
     f.editTable((t) => t.pop());
     expect(await pass(p, ctx(R1, ALL))).toEqual([]);
@@ -219,10 +244,26 @@ describe('routers participant', () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'hostnet-rtr-unit-'));
     dirs.push(dir);
     const f = fakes({ 'net/ipv4/conf/hn-web/forwarding': '0', 'net/ipv4/conf/hn-db/forwarding': '0' });
-    const p = new RoutersParticipant({ nft: f.nft, sysctl: f.sysctl, record: new ForwardingRecord(path.join(dir, 'r.json')) });
+    const p = agentParts(f, path.join(dir, 'r.json'));
     const obs = observed('hn-web', 'hn-db');
     await pass(p, ctx(R1, obs));
-    expect(p.report(ctx(R1, obs))[0]!.conditions[0]).toMatchObject({ type: 'Routed', status: 2, reason: 'ExternalInterfaceMissing' });
+    expect(p.routers.report(ctx(R1, obs))[0]!.conditions[0]).toMatchObject({ type: 'Routed', status: 2, reason: 'ExternalInterfaceMissing' });
+  });
+
+  it('Routed is False (ForwardingFailed) while a switch cannot be set, and True again once it is', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'hostnet-rtr-unit-'));
+    dirs.push(dir);
+    const f = fakes({ 'net/ipv4/conf/hn-web/forwarding': '0', 'net/ipv4/conf/hn-db/forwarding': '0', 'net/ipv4/conf/uplink0/forwarding': '1' });
+    const p = agentParts(f, path.join(dir, 'r.json'));
+    f.failWrites.on = true;
+    expect(await pass(p, ctx(R1, ALL), true)).toEqual(['writeRouterTable', 'forwardingOn']);
+    const c = p.routers.report(ctx(R1, ALL))[0]!.conditions[0]!;
+    expect(c).toMatchObject({ type: 'Routed', status: 2, reason: 'ForwardingFailed' });
+    expect(c.message).toContain('forwarding could not be turned on: set sysctl net/ipv4/conf/hn-db/forwarding, net/ipv4/conf/hn-web/forwarding: EACCES');
+    f.failWrites.on = false;
+    expect(await pass(p, ctx(R1, ALL))).toEqual(['forwardingOn']);
+    expect(f.sysctls.get('net/ipv4/conf/hn-web/forwarding')).toBe('1');
+    expect(p.routers.report(ctx(R1, ALL))[0]!.conditions[0]).toMatchObject({ type: 'Routed', reason: 'Connected' });
   });
 });
 
