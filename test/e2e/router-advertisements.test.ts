@@ -4,14 +4,11 @@
 // the workload's default route alone (no router lifetime 0 on the way down), while a network
 // that stops advertising sends its final advertisement and the route goes at once. Witnesses:
 // rdisc6 (ndisc6), `ip -n POD -j -6 addr|route`, ping, GetStatus, hostnetctl.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NodeAgentClient } from '../../agent/api/gen/hostnet/v1/agent.js';
 import { ConditionStatus } from '../../agent/api/gen/hostnet/v1/status.js';
-import { agentClient, buildDist, hostnetctl, rpc, startAgent, type AgentProcess } from '../lib/agent-process.js';
+import { buildDist, hostnetctl } from '../lib/agent-process.js';
+import { AgentSession } from '../lib/agent-session.js';
 import { eventually, veth } from '../lib/agent-state.js';
 import { useNetns } from '../lib/netns.js';
 
@@ -24,20 +21,10 @@ const V6 = (gatewayOnBridge: boolean): Record<string, unknown> => ({
   dhcp: { dnsServers: ['fd00:77::53'], searchDomains: ['v6.example'], routes: [{ destination: 'fd00:99::/48', via: 'fd00:77::fe' }] },
 });
 
-let dir: string;
-let socket: string;
-let stateDir: string;
-let agent: AgentProcess | null = null;
-let client: NodeAgentClient | null = null;
-let generation = 0;
+const session = new AgentSession();
 
-async function apply(advertise: boolean): Promise<void> {
-  const s = { generation: ++generation, networks: [V6(advertise)], attachments: [veth('w', 'v6', 'hv-w', pod(), 'net1')] };
-  const file = path.join(dir, `state-${generation}.json`);
-  await writeFile(file, JSON.stringify(s));
-  const r = await hostnetctl(socket, ['apply', '-f', file]);
-  expect(r.exitCode, `${r.stderr}\n${r.stdout}`).toBe(0);
-}
+const apply = (advertise: boolean): Promise<void> =>
+  session.apply({ networks: [V6(advertise)], attachments: [veth('w', 'v6', 'hv-w', pod(), 'net1')] }, 'json');
 
 interface Route6 { dst: string; gateway?: string; dev: string; protocol?: string }
 const routes = async (): Promise<Route6[]> => JSON.parse((await execa('ip', ['-n', pod(), '-j', '-6', 'route', 'show'])).stdout || '[]') as Route6[];
@@ -50,11 +37,8 @@ async function slaacAddress(): Promise<string | undefined> {
 
 beforeAll(async () => {
   await buildDist();
-  dir = await mkdtemp(path.join(tmpdir(), 'hostnet-ra6-'));
-  socket = path.join(dir, 'agent.sock');
-  stateDir = path.join(dir, 'state');
-  agent = await startAgent({ netns: host(), socket, stateDir });
-  client = agentClient(socket);
+  await session.open('hostnet-ra6-', 'agent.sock');
+  await session.boot(host());
   // The workload takes advertisements and forms addresses itself (the kernel's SLAAC).
   await execa('ip', ['netns', 'exec', pod(), 'sysctl', '-qw', 'net.ipv6.conf.all.accept_ra=1', 'net.ipv6.conf.default.accept_ra=1', 'net.ipv6.conf.default.autoconf=1',
     // Route information options are taken only up to this prefix length (default 0: none).
@@ -63,9 +47,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  client?.close();
-  if (agent) await agent.stop().catch(() => undefined);
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await session.close();
 });
 
 describe('router advertisements from the agent', () => {
@@ -93,21 +75,18 @@ describe('router advertisements from the agent', () => {
   });
 
   it('reports RouterAdvertising and exact IPv6 totals', async () => {
-    const s = await rpc(client!, client!.getStatus, {});
-    const c = s.networks.find((n) => n.name === 'v6')?.conditions.find((x) => x.type === 'RouterAdvertising');
+    const c = await session.condition('networks', 'v6', 'RouterAdvertising');
     expect(c).toMatchObject({ status: ConditionStatus.CONDITION_STATUS_TRUE, reason: 'Advertising' });
-    const ips = await hostnetctl(socket, ['get', 'ips', '--network', 'v6']);
+    const ips = await hostnetctl(session.socket, ['get', 'ips', '--network', 'v6']);
     expect(ips.stdout).toMatch(/v6\s+fd00:77::\/64\s+18446744073709551616\s/);
   });
 
   it('an agent restart never withdraws the default route', async () => {
-    expect(await agent!.stop()).toBe(0);
-    agent = null;
+    expect(await session.agent!.stop()).toBe(0);
+    session.agent = null;
     await new Promise((r) => setTimeout(r, 500));
     expect(await raDefault()).toBeDefined();
-    agent = await startAgent({ netns: host(), socket, stateDir });
-    client?.close();
-    client = agentClient(socket);
+    await session.boot(host());
     await new Promise((r) => setTimeout(r, 500));
     expect(await raDefault()).toBeDefined();
   });

@@ -8,17 +8,16 @@
 // Witnesses are datagrams received in the workload namespaces (a one-way leak shows there even
 // when no reply could come back), pings, a TCP server in the internet namespace printing the
 // source it sees, the table in `nft -j`, GetStatus and `hostnetctl get ips`.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import YAML from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NodeAgentClient } from '../../agent/api/gen/hostnet/v1/agent.js';
 import { ConditionStatus } from '../../agent/api/gen/hostnet/v1/status.js';
-import { agentClient, buildDist, hostnetctl, rpc, startAgent, type AgentProcess } from '../lib/agent-process.js';
+import { buildDist, hostnetctl } from '../lib/agent-process.js';
+import { AgentSession } from '../lib/agent-session.js';
 import { eventually, veth } from '../lib/agent-state.js';
 import { useNetns } from '../lib/netns.js';
+import { inNs, pings, sysctl as sysctlIn } from '../lib/ns-probe.js';
 
 const ns = useNetns(6, 'all', 'hnD-rr');
 const host = (): string => ns[0]!;
@@ -32,11 +31,7 @@ const routed = (name: string, third: number): Record<string, unknown> =>
 const bridged = (name: string, third: number): Record<string, unknown> =>
   ({ name, ipFamily: 'IPV4', cidr: `10.82.${third}.0/24`, gateway: `10.82.${third}.1`, gatewayOnBridge: true });
 
-let dir: string;
-let socket: string;
-let agent: AgentProcess | null = null;
-let client: NodeAgentClient | null = null;
-let generation = 0;
+const session = new AgentSession();
 const servers: ResultPromise[] = [];
 
 /**
@@ -47,8 +42,7 @@ const FRR_PATHSPACE = 'hnD-rr';
 const BGP = { bgp: { asn: 65001, routerId: '203.0.113.2', peers: [{ address: IP.internet, asn: 65000 }] } };
 
 async function apply(routers: unknown[], opts: { bgp?: boolean } = {}): Promise<void> {
-  const s = {
-    generation: ++generation,
+  await session.apply({
     ...(opts.bgp ? { node: BGP } : {}),
     networks: [routed('rt', 1), { ...routed('rt2', 2), ...(opts.bgp ? { announce: 'NO_ANNOUNCE' } : {}) }, bridged('br', 3), bridged('lone', 4)],
     attachments: [
@@ -58,20 +52,11 @@ async function apply(routers: unknown[], opts: { bgp?: boolean } = {}): Promise<
       veth('wlone', 'lone', 'hv-lone', pod.lone(), 'eth0', { ip: { static: IP.lone } }),
     ],
     routers,
-  };
-  const file = path.join(dir, `state-${generation}.yaml`);
-  await writeFile(file, YAML.stringify(s));
-  const r = await hostnetctl(socket, ['apply', '-f', file]);
-  expect(r.exitCode, `${r.stderr}\n${r.stdout}`).toBe(0);
-}
-
-const inNs = (netns: string, cmd: string, args: string[]) => execa('ip', ['netns', 'exec', netns, cmd, ...args], { reject: false });
-async function pings(from: string, ip: string): Promise<boolean> {
-  return (await inNs(from, 'ping', ['-c', '1', '-W', '1', ip])).exitCode === 0;
+  });
 }
 
 /** A UDP receiver in each namespace, appending what arrives (with the sender's address) to a file. */
-const inbox = (netns: string): string => path.join(dir, `udp-${netns}.log`);
+const inbox = (netns: string): string => path.join(session.dir, `udp-${netns}.log`);
 async function listen(netns: string): Promise<void> {
   await writeFile(inbox(netns), '');
   servers.push(execa('ip', ['netns', 'exec', netns, 'socat', '-u', 'UDP-RECV:7777', `OPEN:${inbox(netns)},append`], { reject: false }));
@@ -102,14 +87,11 @@ async function peerSeenFrom(from: string): Promise<string> {
   const r = await execa('ip', ['netns', 'exec', from, 'socat', '-T', '2', '-', `TCP:${IP.internet}:9999,connect-timeout=2`], { input: '', reject: false, timeout: 5000 });
   return r.stdout.trim();
 }
-async function sysctl(key: string): Promise<string> {
-  return (await inNs(host(), 'sysctl', ['-n', key])).stdout.trim();
-}
+const sysctl = (key: string): Promise<string> => sysctlIn(host(), key);
 
 beforeAll(async () => {
   await buildDist();
-  dir = await mkdtemp(path.join(tmpdir(), 'hostnet-rtr-routed-'));
-  socket = path.join(dir, 'run', 'agent.sock');
+  await session.open('hostnet-rtr-routed-');
   await execa('ip', ['-n', host(), 'link', 'add', 'uplink0', 'type', 'veth', 'peer', 'name', 'inet0', 'netns', internet()]);
   await execa('ip', ['-n', host(), 'addr', 'add', '203.0.113.2/24', 'dev', 'uplink0']);
   await execa('ip', ['-n', internet(), 'addr', 'add', `${IP.internet}/24`, 'dev', 'inet0']);
@@ -117,8 +99,7 @@ beforeAll(async () => {
   await execa('ip', ['-n', internet(), 'link', 'set', 'inet0', 'up']);
   servers.push(execa('ip', ['netns', 'exec', internet(), 'socat', 'TCP-LISTEN:9999,reuseaddr,fork', 'SYSTEM:echo $SOCAT_PEERADDR'], { reject: false }));
   for (const n of [internet(), pod.rt(), pod.rt2(), pod.br(), pod.lone()]) await listen(n);
-  agent = await startAgent({ netns: host(), socket, stateDir: path.join(dir, 'state'), extraArgs: ['--frr-pathspace', FRR_PATHSPACE, '--frr-supervise', 'false'] });
-  client = agentClient(socket);
+  await session.boot(host(), ['--frr-pathspace', FRR_PATHSPACE, '--frr-supervise', 'false']);
   await apply([]);
   for (const [p, gw] of [[pod.rt(), '10.82.1.1'], [pod.rt2(), '10.82.2.1'], [pod.br(), '10.82.3.1'], [pod.lone(), '10.82.4.1']] as const) {
     await eventually(`default route via ${gw} in ${p}`, async () =>
@@ -127,11 +108,10 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  client?.close();
-  if (agent) await agent.stop().catch(() => undefined);
+  await session.stop();
   for (const s of servers) if (s.pid) process.kill(s.pid, 'SIGTERM');
   await Promise.all(servers.map((s) => s.catch(() => undefined)));
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await session.close();
   // The frr.conf the agent wrote for the last case (no daemon ran under that pathspace).
   await rm(path.join('/etc/frr', FRR_PATHSPACE), { recursive: true, force: true });
 });
@@ -148,7 +128,7 @@ describe('routed networks and routers with the real agent', () => {
     expect(await arrives(pod.br(), pod.rt(), IP.rt), 'br -> rt must not arrive').toBe(false);
     expect(await pings(pod.rt(), IP.br)).toBe(false);
     expect(await isolatedCount()).toBeGreaterThan(0);
-    const ips = await hostnetctl(socket, ['get', 'ips']);
+    const ips = await hostnetctl(session.socket, ['get', 'ips']);
     expect(ips.stdout).toMatch(/^rt\s+10\.82\.1\.1\s+gateway\s+rt\s+yes/m);
   });
 
@@ -161,7 +141,7 @@ describe('routed networks and routers with the real agent', () => {
     } finally {
       await inNs(host(), 'sysctl', ['-qw', 'net.ipv4.ip_forward=0']);
       // That reset every device's switch, the routed ones too: a full pass puts them back.
-      process.kill(agent!.pid, 'SIGHUP');
+      process.kill(session.agent!.pid, 'SIGHUP');
     }
     await eventually('rt pings rt2 again', () => pings(pod.rt(), IP.rt2), 20_000);
   });
@@ -182,11 +162,11 @@ describe('routed networks and routers with the real agent', () => {
     expect(await sysctl('net.ipv4.conf.hn-br.forwarding')).toBe('1');
     expect(await sysctl('net.ipv4.conf.uplink0.forwarding')).toBe('1');
 
-    const s = await rpc(client!, client!.getStatus, {});
+    const s = await session.status();
     const cond = (name: string) => s.networks.find((n) => n.name === name)?.conditions.find((c) => c.type === 'Routed');
     expect(cond('rt')).toMatchObject({ status: ConditionStatus.CONDITION_STATUS_TRUE, reason: 'Connected' });
     expect(cond('rt')!.message).toBe('connected by router r1 to br; out through uplink0 (masquerade)');
-    const ips = await hostnetctl(socket, ['get', 'ips']);
+    const ips = await hostnetctl(session.socket, ['get', 'ips']);
     expect(ips.stdout).toMatch(/^rt\s+10\.82\.1\.1\s+router\s+r1\s+yes/m);
     expect(ips.stdout).toMatch(/^br\s+10\.82\.3\.1\s+router\s+r1\s+yes/m);
   });

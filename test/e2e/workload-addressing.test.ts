@@ -8,16 +8,13 @@
 // pod's addresses (addr-protocols.py), ping from the pod to the gateway, real DHCP clients,
 // GetStatus, and hostnetctl's output.
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import YAML from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NodeAgentClient } from '../../agent/api/gen/hostnet/v1/agent.js';
 import { AddressSource, ConditionStatus, type AttachmentStatus } from '../../agent/api/gen/hostnet/v1/status.js';
 import { addressProtocols } from '../lib/addr-protocols.js';
-import { agentClient, buildDist, hostnetctl, rpc, startAgent, type AgentProcess } from '../lib/agent-process.js';
+import { buildDist, hostnetctl } from '../lib/agent-process.js';
+import { AgentSession } from '../lib/agent-session.js';
 import { eventually, tap, veth } from '../lib/agent-state.js';
 import { DhcpClientRun } from '../lib/dhcp-clients.js';
 import { useNetns } from '../lib/netns.js';
@@ -48,12 +45,7 @@ const TIGHT = {
 const inWebPool = (ip: string): boolean => ip.startsWith('10.79.1.') && Number(ip.split('.')[3]) >= 100 && Number(ip.split('.')[3]) <= 120;
 const re = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
-let dir: string;
-let socket: string;
-let stateDir: string;
-let agent: AgentProcess | null = null;
-let client: NodeAgentClient | null = null;
-let generation = 0;
+const session = new AgentSession();
 const networks: Record<string, unknown>[] = [WEB, TIGHT];
 const attachments = new Map<string, Record<string, unknown>>();
 const dhcpClients: DhcpClientRun[] = [];
@@ -61,22 +53,15 @@ const relays: TapRelay[] = [];
 
 /** Applies the whole desired state (networks + every attachment so far), as YAML and JSON in turn. */
 async function apply(): Promise<void> {
-  const s = { generation: ++generation, networks, attachments: [...attachments.values()] };
-  const yaml = generation % 2 === 1;
-  const file = path.join(dir, `state-${generation}.${yaml ? 'yaml' : 'json'}`);
-  await writeFile(file, yaml ? YAML.stringify(s) : JSON.stringify(s));
-  const r = await hostnetctl(socket, ['apply', '-f', file]);
-  expect(r.exitCode, `${r.stderr}\n${r.stdout}`).toBe(0);
+  await session.apply({ networks, attachments: [...attachments.values()] }, session.generation % 2 === 0 ? 'yaml' : 'json');
 }
 
 async function boot(extraArgs: string[] = []): Promise<void> {
-  agent = await startAgent({ netns: host(), socket, stateDir, extraArgs });
-  client?.close();
-  client = agentClient(socket);
+  await session.boot(host(), extraArgs);
 }
 
 async function status(name: string): Promise<AttachmentStatus | undefined> {
-  return (await rpc(client!, client!.getStatus, {})).attachments.find((a) => a.name === name);
+  return (await session.status()).attachments.find((a) => a.name === name);
 }
 const conditionOf = (s: AttachmentStatus | undefined, type: string) => s?.conditions.find((c) => c.type === type);
 const isTrue = (s: AttachmentStatus | undefined, type: string): boolean => conditionOf(s, type)?.status === ConditionStatus.CONDITION_STATUS_TRUE;
@@ -104,9 +89,9 @@ async function pings(netns: string, ip: string): Promise<boolean> {
 
 /** SIGHUP to the agent's pid, then waits for the full pass it asks for. */
 async function sighupPass(): Promise<void> {
-  const from = agent!.logs().length;
-  process.kill(agent!.pid, 'SIGHUP');
-  await eventually('a pass after SIGHUP', () => agent!.logs().slice(from).split('\n').some((l) => l.includes('"msg":"pass"') && l.includes('SIGHUP')));
+  const from = session.agent!.logs().length;
+  process.kill(session.agent!.pid, 'SIGHUP');
+  await eventually('a pass after SIGHUP', () => session.agent!.logs().slice(from).split('\n').some((l) => l.includes('"msg":"pass"') && l.includes('SIGHUP')));
 }
 
 /** Waits until the attachment reports `count` addresses, all assigned (or all not, with skip). */
@@ -125,18 +110,14 @@ async function udhcpc(netns: string, ifname = 'net1', extra: string[] = []): Pro
 
 beforeAll(async () => {
   await buildDist();
-  dir = await mkdtemp(path.join(tmpdir(), 'hostnet-hw-'));
-  socket = path.join(dir, 'run', 'agent.sock');
-  stateDir = path.join(dir, 'state');
+  await session.open('hostnet-hw-');
   await boot();
 });
 
 afterAll(async () => {
   for (const c of dhcpClients.splice(0)) await c.stop().catch(() => undefined);
   for (const r of relays.splice(0)) await r.stop().catch(() => undefined);
-  client?.close();
-  if (agent) await agent.stop().catch(() => undefined);
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await session.close();
 });
 
 describe('workload addressing with the real agent', () => {
@@ -161,12 +142,12 @@ describe('workload addressing with the real agent', () => {
     expect(s.routes).toEqual(expect.arrayContaining([{ destination: '10.99.0.0/16', via: '10.79.1.254' }]));
     expect(isTrue(s, 'AddressesAssigned'), JSON.stringify(s.conditions)).toBe(true);
 
-    const get = await hostnetctl(socket, ['get', 'attachments']);
+    const get = await hostnetctl(session.socket, ['get', 'attachments']);
     expect(get.stdout).toMatch(/^NAME\s+NETWORK\s+KIND\s+IFNAME\s+ADDRESSES\s+READY\s+AGE\s+CONTAINER$/m);
     expect(get.stdout).toMatch(/^st\s+web\s+veth\s+hv-st\s+10\.79\.1\.10\/24\s+True\s+\S+\s+-$/m);
-    const ips = await hostnetctl(socket, ['get', 'ips']);
+    const ips = await hostnetctl(session.socket, ['get', 'ips']);
     expect(ips.stdout).toMatch(/^web\s+10\.79\.1\.10\s+attachment\s+st\s+yes/m);
-    const desc = await hostnetctl(socket, ['describe', 'attachment', 'st']);
+    const desc = await hostnetctl(session.socket, ['describe', 'attachment', 'st']);
     expect(desc.exitCode, desc.stderr).toBe(0);
     expect(desc.stdout).toContain('Addresses:    10.79.1.10/24 (static, assigned)');
     expect(desc.stdout).toContain('Gateway:      10.79.1.1');
@@ -208,7 +189,7 @@ describe('workload addressing with the real agent', () => {
     expect((await podAddrs(pod.st())).sort()).toEqual(['10.79.1.11/24', '10.79.1.77/24', '192.0.2.7/24']);
     expect(route(await podRoutes(pod.st()), 'default')).toMatchObject({ gateway: '10.79.1.1' });
     expect((await addressesOf('st', 1)).addresses[0]).toMatchObject({ ip: '10.79.1.11', source: AddressSource.ADDRESS_SOURCE_STATIC });
-    const ips = await hostnetctl(socket, ['get', 'ips', '--network', 'web']);
+    const ips = await hostnetctl(session.socket, ['get', 'ips', '--network', 'web']);
     expect(ips.stdout).toMatch(/^web\s+10\.79\.1\.11\s+attachment\s+st\s+yes/m);
     // The old address is nobody's now (the bridge's neighbour table may still list it as foreign until it ages out).
     expect(ips.stdout).not.toMatch(/^web\s+10\.79\.1\.10\s+(attachment|lease|reservation)/m);
@@ -230,11 +211,11 @@ describe('workload addressing with the real agent', () => {
     expect((await podRoutes(pod.mu())).filter((r) => r.dst === 'default')).toHaveLength(1);
     expect(await pings(pod.mu(), '10.79.1.1')).toBe(true);
 
-    const get = await hostnetctl(socket, ['get', 'attachments']);
+    const get = await hostnetctl(session.socket, ['get', 'attachments']);
     expect(get.stdout).toMatch(new RegExp(`^mu\\s+web\\s+veth\\s+hv-mu\\s+${re(`${a!.ip}/24,10.79.1.20/24,${c!.ip}/24`)}\\s+True`, 'm'));
-    const ips = await hostnetctl(socket, ['get', 'ips']);
+    const ips = await hostnetctl(session.socket, ['get', 'ips']);
     for (const ip of [a!.ip, '10.79.1.20', c!.ip]) expect(ips.stdout).toMatch(new RegExp(`^web\\s+${re(ip)}\\s+attachment\\s+mu\\s+yes`, 'm'));
-    const desc = (await hostnetctl(socket, ['describe', 'attachment', 'mu'])).stdout;
+    const desc = (await hostnetctl(session.socket, ['describe', 'attachment', 'mu'])).stdout;
     expect(desc).toContain(`Addresses:    ${a!.ip}/24 (auto, assigned)\n              10.79.1.20/24 (static, assigned)\n              ${c!.ip}/24 (auto, assigned)`);
   });
 
@@ -247,9 +228,9 @@ describe('workload addressing with the real agent', () => {
     await sighupPass();
     expect(await podAddrs(pod.sk())).toEqual([]);
     expect(await podRoutes(pod.sk())).toEqual([]);
-    const ips = await hostnetctl(socket, ['get', 'ips']);
+    const ips = await hostnetctl(session.socket, ['get', 'ips']);
     expect(ips.stdout).toMatch(/^web\s+10\.79\.1\.30\s+attachment\s+sk\s+yes/m);
-    expect((await hostnetctl(socket, ['describe', 'attachment', 'sk'])).stdout).toContain('Addresses:    10.79.1.30/24 (static, not assigned)');
+    expect((await hostnetctl(session.socket, ['describe', 'attachment', 'sk'])).stdout).toContain('Addresses:    10.79.1.30/24 (static, not assigned)');
 
     const lease = await (await udhcpc(pod.sk())).waitLease();
     expect(lease).toMatchObject({ ip: '10.79.1.30', prefix: 24, routers: ['10.79.1.1'] });
@@ -270,9 +251,9 @@ describe('workload addressing with the real agent', () => {
     const s = (await status('vm'))!;
     expect(s.addresses).toEqual([{ ip: '10.79.1.40', prefixLength: 24, network: 'web', source: AddressSource.ADDRESS_SOURCE_STATIC, assigned: false }]);
     expect(s).toMatchObject({ workloadIfName: '', mac, gateway: '10.79.1.1' });
-    const ips = await hostnetctl(socket, ['get', 'ips']);
+    const ips = await hostnetctl(session.socket, ['get', 'ips']);
     expect(ips.stdout).toMatch(/^web\s+10\.79\.1\.40\s+attachment\s+vm\s+yes/m);
-    const get = await hostnetctl(socket, ['get', 'attachments']);
+    const get = await hostnetctl(session.socket, ['get', 'attachments']);
     expect(get.stdout).toMatch(/^vm\s+web\s+tap\s+hwtap0\s+10\.79\.1\.40\/24\s+/m);
   });
 
@@ -302,7 +283,7 @@ describe('workload addressing with the real agent', () => {
     await eventually('the auto address in the probe pod', async () => (await podAddrs(pod.probe())).includes(`${again}/24`));
     // The leaser kept its lease: the address is still its own in the pod and in IP usage.
     expect(await podAddrs(pod.leaser())).toContain(`${lease.ip}/24`);
-    const ips = await hostnetctl(socket, ['get', 'ips', '--network', 'tight']);
+    const ips = await hostnetctl(session.socket, ['get', 'ips', '--network', 'tight']);
     expect(ips.stdout).toMatch(new RegExp(`^tight\\s+${re(again)}\\s+attachment\\s+probe\\s+yes`, 'm'));
     // A lease of an attachment's MAC is held by the attachment (ip-usage.ts), named by it.
     expect(ips.stdout).toMatch(new RegExp(`^tight\\s+${re(lease.ip)}\\s+attachment\\s+leaser\\s+yes`, 'm'));
@@ -321,9 +302,9 @@ describe('workload addressing with the real agent', () => {
     await eventually('the auto address in the pod', async () => (await podAddrs(pod.au())).includes(`${autoA}/24`));
     expect(route(await podRoutes(pod.au()), 'default')).toMatchObject({ gateway: '10.79.1.1' });
     expect(await pings(pod.au(), '10.79.1.1')).toBe(true);
-    const ips = await hostnetctl(socket, ['get', 'ips']);
+    const ips = await hostnetctl(session.socket, ['get', 'ips']);
     expect(ips.stdout).toMatch(new RegExp(`^web\\s+${re(autoA)}\\s+attachment\\s+au\\s+yes`, 'm'));
-    expect((await hostnetctl(socket, ['get', 'attachments'])).stdout).toMatch(new RegExp(`^au\\s+web\\s+veth\\s+hv-au\\s+${re(autoA)}/24\\s+True`, 'm'));
+    expect((await hostnetctl(session.socket, ['get', 'attachments'])).stdout).toMatch(new RegExp(`^au\\s+web\\s+veth\\s+hv-au\\s+${re(autoA)}/24\\s+True`, 'm'));
 
     attachments.set('aa-first', veth('aa-first', 'web', 'hv-first', pod.first(), 'net1', { ip: { auto: {} } }));
     await apply();
@@ -338,8 +319,8 @@ describe('workload addressing with the real agent', () => {
     const before = {
       st: (await podAddrs(pod.st())).sort(), mu: (await podAddrs(pod.mu())).sort(), au: await podAddrs(pod.au()), first: await podAddrs(pod.first()),
     };
-    expect(await agent!.stop()).toBe(0);
-    expect(existsSync(path.join(stateDir, 'ipam.json'))).toBe(true);
+    expect(await session.agent!.stop()).toBe(0);
+    expect(existsSync(path.join(session.stateDir, 'ipam.json'))).toBe(true);
     // This time with a periodic resync, so drift is repaired without a signal.
     await boot(['--resync-interval', '2']);
     expect((await addressesOf('au', 1)).addresses[0]!.ip).toBe(autoA);
@@ -367,6 +348,6 @@ describe('workload addressing with the real agent', () => {
     });
     expect(s).toMatchObject({ vlanId: 600, workloadIfName: '', addresses: [{ ip: '10.79.3.10', prefixLength: 24, network: 'tagged' }] });
     expect((await status('st'))!.vlanId).toBe(0);
-    expect((await hostnetctl(socket, ['describe', 'attachment', 'tv'])).stdout).toMatch(/\nVLAN:\s+600\n/);
+    expect((await hostnetctl(session.socket, ['describe', 'attachment', 'tv'])).stdout).toMatch(/\nVLAN:\s+600\n/);
   });
 });
