@@ -281,6 +281,12 @@ export interface Dataplane {
   ensureVxlan(spec: VxlanSpec): Promise<Link>;
   ensureVeth(spec: VethSpec): Promise<Link>;
   ensureTap(spec: TapSpec): Promise<Link>;
+  /**
+   * ensureTap without reading the device back, for a caller that does not use the Link: a TAP
+   * is made by an ioctl, not netlink, so a new one has no echo and ensureTap looks it up (1000
+   * new TAPs: 1000 lookups a planner that reads the kernel's events anyway does not need).
+   */
+  putTap(spec: TapSpec): Promise<void>;
   /** Changes the given attributes of an existing link. */
   setLink(attrs: LinkAttrs): Promise<void>;
   /**

@@ -27,8 +27,7 @@ export async function applyAction(dp: Dataplane, a: LocalAction): Promise<void> 
       await dp.ensureVeth(a.spec);
       return;
     case 'ensureTap':
-      await dp.ensureTap(a.spec);
-      return;
+      return dp.putTap(a.spec);
     case 'setLink':
       return dp.setLink(a.attrs);
     case 'addAddress':

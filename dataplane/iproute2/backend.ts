@@ -269,6 +269,11 @@ class Iproute2Dataplane implements Dataplane {
     }, await this.links());
   }
 
+  /** ip reads the links before it changes anything: nothing to save by not returning one. */
+  async putTap(spec: TapSpec): Promise<void> {
+    await this.ensureTap(spec);
+  }
+
   async setLink(attrs: LinkAttrs): Promise<void> {
     const op = 'set link';
     checkLinkAttrs(op, attrs);

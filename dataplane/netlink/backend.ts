@@ -55,6 +55,10 @@ export class NetlinkDataplane implements Dataplane {
     return this.linkOps.ensureTap(spec);
   }
 
+  putTap(spec: TapSpec): Promise<void> {
+    return this.linkOps.putTap(spec);
+  }
+
   setLink(attrs: LinkAttrs): Promise<void> {
     return this.linkOps.setLink(attrs);
   }

@@ -133,13 +133,25 @@ export class LinkOps {
   }
 
   async ensureTap(spec: TapSpec): Promise<Link> {
+    return (await this.makeTap(spec)) ?? this.links.mustGet('ensure tap', spec.name);
+  }
+
+  async putTap(spec: TapSpec): Promise<void> {
+    await this.makeTap(spec);
+  }
+
+  /** The TAP as the spec says: the Link when it existed (checked and changed), null when made now. */
+  private async makeTap(spec: TapSpec): Promise<Link | null> {
     const op = 'ensure tap';
     v.checkLinkAttrs(op, spec);
     if (spec.owner !== undefined) v.checkUint(op, spec.name, spec.owner, 'owner');
     if (spec.groupOwner !== undefined) v.checkUint(op, spec.name, spec.groupOwner, 'groupOwner');
     const master = await this.resolveMaster(op, spec);
     // Create first: 1000 new TAPs cost no lookup each; a taken name is looked up then.
-    if (createPersistentTap(this.entry, spec)) return this.finishTap(op, spec, master);
+    if (createPersistentTap(this.entry, spec)) {
+      await this.finishTap(op, spec, master);
+      return null;
+    }
     const existing = await this.links.get(spec.name);
     if (!existing) throw new DataplaneError(op, spec.name, 'EEXIST', `"${spec.name}" exists but vanished while being checked`);
     const conflict = tapConflict(existing, spec);
@@ -149,9 +161,9 @@ export class LinkOps {
 
   /**
    * A new TAP's attributes in one request by name (as `ip link set` does: nothing to compare
-   * with on a device just made), then the link as it is; deleted again if that fails.
+   * with on a device just made); deleted again if that fails.
    */
-  private async finishTap(op: string, spec: TapSpec, masterIndex: number): Promise<Link> {
+  private async finishTap(op: string, spec: TapSpec, masterIndex: number): Promise<void> {
     try {
       const { mtu, mac, alias, group, up } = spec;
       const fields: nl.LinkFields = {
@@ -159,7 +171,6 @@ export class LinkOps {
         ...(group !== undefined ? { group } : {}), ...(masterIndex ? { masterIndex } : {}), ...(up !== undefined ? { up } : {}),
       };
       if (Object.keys(fields).length > 0) await this.socket.ack(nl.changeLinkRequest({ name: spec.name }, fields), { op, object: spec.name });
-      return await this.links.mustGet(op, spec.name);
     } catch (err) {
       await this.socket.ack(nl.deleteLinkRequest({ name: spec.name }), { op: 'clean up', object: spec.name }).catch(() => undefined);
       throw err;

@@ -310,6 +310,19 @@ describe.each(backends)('$name backend', (backend) => {
       await expectDataplaneError(dp.ensureTap({ name: 'tap0', multiQueue: false }), 'EEXIST', /multi_queue/);
       expect((await ipLink(host(), 'tap0'))!.data['multi_queue']).toBe(true);
     });
+
+    it('putTap makes the same TAP as ensureTap, adopts one that matches and refuses one that does not', async () => {
+      await dp.ensureBridge({ name: 'br0', up: true });
+      await dp.putTap({ name: 'tap2', mac: '52:54:00:12:34:57', mtu: 1320, alias: 'hostnet:tap:t2', master: 'br0', up: true, multiQueue: true });
+      const w = await ipLink(host(), 'tap2');
+      expect(w).toMatchObject({ kind: 'tun', address: '52:54:00:12:34:57', mtu: 1320, ifalias: 'hostnet:tap:t2', master: 'br0' });
+      expect(w!.data).toMatchObject({ type: 'tap', multi_queue: true, persist: true });
+      expect(w!.flags).toContain('UP');
+      // Again with another MTU: the same device (ifindex), changed in place.
+      await dp.putTap({ name: 'tap2', mac: '52:54:00:12:34:57', mtu: 1330, alias: 'hostnet:tap:t2', master: 'br0', up: true, multiQueue: true });
+      expect(await ipLink(host(), 'tap2')).toMatchObject({ ifindex: w!.ifindex, mtu: 1330 });
+      await expectDataplaneError(dp.putTap({ name: 'tap2', multiQueue: false }), 'EEXIST', /multi_queue/);
+    });
   });
 
   describe('setLink and delete', () => {
