@@ -69,6 +69,7 @@ function fakes(sysctlInit: Record<string, string>) {
   const kernel = new Map<string, Route>();
   const sysctls = new Map(Object.entries(sysctlInit));
   const writes: Array<Array<readonly [string, string]>> = [];
+  const reads: string[][] = [];
   let handlers: WatchHandlers | null = null;
   const drifts: string[] = [];
   const dp = {
@@ -90,7 +91,10 @@ function fakes(sysctlInit: Record<string, string>) {
   };
   const sysctl: SysctlBatch = {
     // The kernel's defaults: forwarding and proxy_arp off, proxy_delay 80 jiffies.
-    read: async (keys) => new Map(keys.map((k) => [k, sysctls.get(k) ?? (k.endsWith('proxy_delay') ? '80' : '0')])),
+    read: async (keys) => {
+      reads.push([...keys]);
+      return new Map(keys.map((k) => [k, sysctls.get(k) ?? (k.endsWith('proxy_delay') ? '80' : '0')]));
+    },
     write: async (values) => {
       writes.push([...values]);
       for (const [k, v] of values) sysctls.set(k, v);
@@ -98,7 +102,7 @@ function fakes(sysctlInit: Record<string, string>) {
   };
   const p = new RoutedParticipant({ dp, sysctl, addresses: () => ADDRS, onDrift: (why) => drifts.push(why) });
   const emit = (e: DataplaneEvent): void => handlers!.onEvent(e);
-  return { kernel, sysctls, writes, drifts, p, emit };
+  return { kernel, sysctls, writes, reads, drifts, p, emit };
 }
 
 const ctx = (links: Link[], refresh = false): PassContext =>
@@ -149,6 +153,26 @@ describe('RoutedParticipant', () => {
     const recreated = [link('hv-r1'), links[1]!];
     const third = await pass(f.p, ctx(recreated));
     expect(third.plan.steps.map((s) => s.op)).toEqual(['setRoutedSysctls', 'addHostRoute']);
+  });
+
+  it('devices made since the last plan get every switch written without a read; the first plan after a start reads them', async () => {
+    const f = fakes({ 'net/ipv4/conf/hv-r1/proxy_arp': '1' });
+    await pass(f.p, ctx([]));
+    const links = [link('hv-r1'), link('tap-r2')];
+    const made = await pass(f.p, ctx(links));
+    expect(made.outcome.failures).toEqual([]);
+    expect(f.reads.flat()).toEqual([]);
+    // Written whole, hv-r1's proxy_arp too (it was on: writing it again changes nothing).
+    expect(f.writes).toEqual([[
+      ['net/ipv4/conf/hv-r1/forwarding', '1'], ['net/ipv4/conf/hv-r1/proxy_arp', '1'], ['net/ipv4/neigh/hv-r1/proxy_delay', '0'],
+      ['net/ipv4/conf/tap-r2/forwarding', '1'], ['net/ipv4/conf/tap-r2/proxy_arp', '1'], ['net/ipv4/neigh/tap-r2/proxy_delay', '0'],
+    ]]);
+    expect((await f.p.plan(ctx(links))).steps).toEqual([]);
+    // A new participant (an agent restart) finds the devices there: it reads, and writes nothing right already.
+    const restarted = fakes({ 'net/ipv4/conf/hv-r1/forwarding': '1', 'net/ipv4/conf/hv-r1/proxy_arp': '1', 'net/ipv4/neigh/hv-r1/proxy_delay': '0' });
+    const after = await restarted.p.plan(ctx([link('hv-r1')]));
+    expect(restarted.reads.flat()).toEqual(['net/ipv4/conf/hv-r1/forwarding', 'net/ipv4/conf/hv-r1/proxy_arp', 'net/ipv4/neigh/hv-r1/proxy_delay']);
+    expect(after.steps.filter((s) => s.op === 'setRoutedSysctls')).toEqual([]);
   });
 
   it('an agent restart adopts the routes: nothing removed, nothing re-added', async () => {
