@@ -42,11 +42,14 @@ export class RoutersParticipant implements Participant<RouterStep> {
   private applied: string | null = null;
   /** The table as listed right after our transaction: what a refresh compares with. */
   private snapshot: string | null = null;
+  /** That listing while nft runs (after the pass's own work, not in its way); null when none. */
+  private snapshotting: Promise<void> | null = null;
   private nftError: string | null = null;
 
   constructor(private readonly o: RoutersOptions) {}
 
   async plan(ctx: PassContext): Promise<ParticipantPlan<RouterStep>> {
+    await this.snapshotting;
     const model = routersModel(ctx.desired);
     const steps: RouterStep[] = [];
     const commands = routerCommands(model);
@@ -97,8 +100,15 @@ export class RoutersParticipant implements Participant<RouterStep> {
     }
     await this.o.nft.apply(step.commands, `table inet ${ROUTERS_TABLE}`);
     this.applied = step.signature;
-    this.snapshot = normalized(await this.o.nft.list(['table', 'inet', ROUTERS_TABLE]));
     this.nftError = null;
+    // Listed in the background: the pass (and the Apply waiting for it) does not wait for a
+    // second nft process; the next plan does. A hand edit in the few ms between the two
+    // would be taken for ours until the table changes again.
+    this.snapshot = null;
+    this.snapshotting = this.o.nft.list(['table', 'inet', ROUTERS_TABLE]).then(
+      (items) => { this.snapshot = normalized(items); },
+      () => { this.snapshot = null; },
+    ).finally(() => { this.snapshotting = null; });
   }
 
   report(ctx: PassContext): ResourceReport[] {
