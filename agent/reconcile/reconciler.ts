@@ -108,6 +108,8 @@ export class Reconciler {
   private node: Facts | null = null;
   private lastGeneration = 0;
   private passes = 0;
+  /** status() as last built, for that desired generation: the same object until a pass ends. */
+  private lastStatus: { generation: number; response: GetStatusResponse } | null = null;
   private ownDumps = 0;
   readonly log: ReconcileLogger | undefined;
 
@@ -214,7 +216,19 @@ export class Reconciler {
     return () => this.lostListeners.delete(listener);
   }
 
+  /**
+   * The status of every resource as of the last pass. The same object (do not change it) until
+   * the next pass or another desired generation: polls in between cost nothing to build, and
+   * the server encodes it once (server/encode-once.ts).
+   */
   status(desiredGeneration: number): GetStatusResponse {
+    if (this.lastStatus?.generation === desiredGeneration) return this.lastStatus.response;
+    const response = this.buildStatus(desiredGeneration);
+    this.lastStatus = { generation: desiredGeneration, response };
+    return response;
+  }
+
+  private buildStatus(desiredGeneration: number): GetStatusResponse {
     return {
       generation: desiredGeneration,
       observedGeneration: this.lastGeneration,
@@ -413,6 +427,7 @@ export class Reconciler {
     this.networks = networks;
     this.attachments = attachments;
     this.node = node;
+    this.lastStatus = null;
     if (!node) this.book.retain('node', new Set());
     this.book.retain('network', new Set(networks.map((n) => n.name)));
     this.book.retain('attachment', new Set(attachments.map((a) => a.name)));

@@ -104,8 +104,10 @@ export class NodeAgent {
 
   /** Conditions and status fields as of the last pass, with port security's drop counters read now. */
   async status(): Promise<GetStatusResponse> {
-    const status = this.reconciler.status(this.store.state.generation);
-    if (!this.portSecurity || !status.attachments.some((a) => a.portSecurity)) return status;
+    const shared = this.reconciler.status(this.store.state.generation);
+    if (!this.portSecurity || !shared.attachments.some((a) => a.portSecurity)) return shared;
+    // The reconciler's answer is shared (and encoded once): the counters go into a copy.
+    const status = { ...shared, attachments: shared.attachments.map((a) => ({ ...a })) };
     // Counters are a nicety; the conditions must reach the operator even when nft cannot list
     // (that may be exactly what the conditions report).
     const drops = await this.portSecurity.drops().catch(() => new Map<string, { spoof: number; ingress: number; egress: number }>());

@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NodeAgentService } from '../api/gen/hostnet/v1/agent.js';
+import { encodedOnce } from './encode-once.js';
 import { CniService } from '../api/gen/hostnet/v1/cni.js';
 import type { CniBackend } from '../cni/backend.js';
 import { cniService } from './cni-service.js';
@@ -65,7 +66,7 @@ export async function startAgentServer(
   await prepareSocketPath(socketPath);
   const server = new grpc.Server();
   const service = nodeAgentService(agent, log);
-  server.addService(tolerantDecoding(NodeAgentService), service.implementation);
+  server.addService(encodedOnce(tolerantDecoding(NodeAgentService), ['getStatus']), service.implementation);
   if (cni) server.addService(CniService, cniService(cni, log));
   const health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
   health.addToServer(server);
@@ -77,7 +78,7 @@ export async function startAgentServer(
     tcp = remote && await startTlsListener({
       address: remote.address, tls: remote.tls, log,
       addServices: (s) => {
-        s.addService(tolerantDecoding(NodeAgentService), service.implementation);
+        s.addService(encodedOnce(tolerantDecoding(NodeAgentService), ['getStatus']), service.implementation);
         health.addToServer(s);
         addReflection(s, log, ['hostnet/v1/agent.proto']);
       },

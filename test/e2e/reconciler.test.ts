@@ -76,6 +76,12 @@ describe('Reconciler', () => {
     expect(again.transitions).toEqual([]);
     expect(dp!.socket.writeCount).toBe(writes);
     expect(cond(r, 'networks', 'web', 'Ready')?.lastTransitionTime).toEqual(before?.lastTransitionTime);
+    // Status is built once per pass: the same answer until the next pass, then an equal new one.
+    const status = r.status(1);
+    expect(r.status(1)).toBe(status);
+    await r.reconcile();
+    expect(r.status(1)).not.toBe(status);
+    expect(r.status(1)).toEqual(status);
   });
 
   it('drift: a bridge deleted by hand comes back, a port detached by hand is re-attached', async () => {
