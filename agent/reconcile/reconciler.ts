@@ -321,6 +321,10 @@ export class Reconciler {
     let paused = false;
     const held = new Map<string, Problem>();
     for (const p of this.options.participants) {
+      // A turn of the event loop between participants: a pass with nothing to change awaits no
+      // I/O, so without it a GetStatus or Apply arriving meanwhile would wait for all of it
+      // (1000 attachments planned by every participant, a kernel event's no-op pass).
+      await yieldToEventLoop();
       for (let attempt = 1; ; attempt++) {
         const ctx: PassContext = { desired, observed, holdTeardown: this.holdTeardown, refresh, held };
         const t0 = performance.now();
@@ -436,6 +440,8 @@ export class Reconciler {
 }
 
 const ms = (t: number): number => Math.round(t * 10) / 10;
+
+const yieldToEventLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 function errText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
