@@ -5,37 +5,20 @@
 // during a burst of DHCPv6 clients. One agent for the file; every apply carries everything so
 // far. Witnesses: `ip -n POD -j addr|route`, ping -6, rdisc6, the clients' own events and lease
 // files, ListLeases/GetStatus and hostnetctl.
-import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import YAML from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NodeAgentClient } from '../../agent/api/gen/hostnet/v1/agent.js';
 import { ConditionStatus, LeaseState } from '../../agent/api/gen/hostnet/v1/status.js';
 import { NetnsPool } from '../../dataplane/testing/netns.js';
 import { deriveAttachmentMac } from '../../agent/naming.js';
-import { agentClient, buildDist, hostnetctl, rpc, startAgent, type AgentProcess } from '../lib/agent-process.js';
+import { buildDist, hostnetctl, rpc } from '../lib/agent-process.js';
+import { AgentSession } from '../lib/agent-session.js';
 import { eventually, veth } from '../lib/agent-state.js';
 import { BOUND6, Dhclient6 } from '../lib/dhclient6.js';
-
-// The issue's YAML, verbatim.
-const ISSUE_YAML = `
-networks:
-  - name: v6
-    ipFamily: IPV6
-    cidr: fd00:77::/64
-    gateway: fd00:77::1
-    gatewayOnBridge: true
-    ipv6Mode: DHCPV6_STATEFUL      # SLAAC (default) | DHCPV6_STATELESS | DHCPV6_STATEFUL
-    dhcp:
-      enabled: true
-      pools: [{ start: "fd00:77::100", end: "fd00:77::1ff" }]
-      dnsServers: ["fd00:77::53"]
-      searchDomains: [v6.example]
-      routes: [{ destination: "fd00:99::/48", via: "fd00:77::fe" }]
-      leaseSeconds: 3600
-`;
+import { startDhcpcd6 } from '../lib/dhcpcd6.js';
+import { ISSUE_YAML } from '../lib/issue-ipv6.js';
 
 const STATELESS = {
   name: 'v6s', ipFamily: 'IPV6', cidr: 'fd00:78::/64', gateway: 'fd00:78::1', gatewayOnBridge: true, ipv6Mode: 'DHCPV6_STATELESS',
@@ -53,12 +36,7 @@ const inV6Pool = (ip: string | undefined): boolean => !!ip && /^fd00:77::1[0-9a-
 
 const pool = new NetnsPool('h6e-');
 let host = '';
-let dir: string;
-let socket: string;
-let stateDir: string;
-let agent: AgentProcess | null = null;
-let client: NodeAgentClient | null = null;
-let generation = 0;
+const session = new AgentSession();
 const networks: Record<string, unknown>[] = [];
 const attachments: Record<string, unknown>[] = [];
 const dhclients: Dhclient6[] = [];
@@ -91,13 +69,8 @@ async function waitLinkLocal(netns: string, dev = 'net1'): Promise<void> {
   await eventually(`a link-local address on ${netns}/${dev}`, async () => (await addrs(netns, dev).catch(() => [])).some((a) => a.local.startsWith('fe80:')), 15_000);
 }
 
-async function applyText(text: string): Promise<void> {
-  const file = path.join(dir, `state-${++generation}.yaml`);
-  await writeFile(file, text);
-  const r = await hostnetctl(socket, ['apply', '-f', file]);
-  expect(r.exitCode, `${r.stderr}\n${r.stdout}`).toBe(0);
-}
-const apply = (): Promise<void> => applyText(YAML.stringify({ generation: generation + 1, networks, attachments }));
+const applyText = (text: string): Promise<void> => session.applyText(text);
+const apply = (): Promise<void> => session.apply({ networks, attachments });
 
 async function dhclient(netns: string, opts: { configure?: boolean } = {}): Promise<Dhclient6> {
   const c = await Dhclient6.create(netns, 'net1', opts);
@@ -116,33 +89,23 @@ async function stopProc(p: ResultPromise): Promise<void> {
   clearTimeout(t);
 }
 
-async function condition(network: string, type: string) {
-  return (await rpc(client!, client!.getStatus, {})).networks.find((n) => n.name === network)?.conditions.find((c) => c.type === type);
-}
-const leases = async () => (await rpc(client!, client!.listLeases, { network: '' })).leases;
-
-async function boot(): Promise<void> {
-  agent = await startAgent({ netns: host, socket, stateDir });
-  client?.close();
-  client = agentClient(socket);
-}
+const condition = (network: string, type: string) => session.condition('networks', network, type);
+const leases = async () => (await rpc(session.client, session.client.listLeases, { network: '' })).leases;
+const boot = async (): Promise<void> => { await session.boot(host); };
 
 beforeAll(async () => {
   await buildDist();
   host = await pool.create({ label: 'host' });
-  dir = await mkdtemp(path.join(tmpdir(), 'hostnet-e2e-ipv6-'));
-  socket = path.join(dir, 'agent.sock');
-  stateDir = path.join(dir, 'state');
+  await session.open('hostnet-e2e-ipv6-', 'agent.sock');
   await boot();
 }, 120_000);
 
 afterAll(async () => {
   for (const c of dhclients) await c.remove().catch(() => undefined);
   for (const p of procs) await stopProc(p);
-  client?.close();
-  if (agent) await agent.stop().catch(() => undefined);
+  await session.stop();
   await rm('/var/lib/dhcpcd/h6edc0.lease6', { force: true });
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await session.close();
   await pool.destroyAll();
 }, 120_000);
 
@@ -181,9 +144,9 @@ describe('IPv6 with the agent', () => {
   });
 
   it('the lease in hostnetctl get leases, the attachment in get ips, both conditions True', async () => {
-    const ls = await hostnetctl(socket, ['get', 'leases']);
+    const ls = await hostnetctl(session.socket, ['get', 'leases']);
     expect(ls.stdout).toMatch(new RegExp(`v6\\s+${w1Ip}\\s+${deriveAttachmentMac('w1')}\\s+\\S+\\s+BOUND\\s`));
-    const ips = await hostnetctl(socket, ['get', 'ips', '--network', 'v6']);
+    const ips = await hostnetctl(session.socket, ['get', 'ips', '--network', 'v6']);
     expect(ips.stdout).toMatch(new RegExp(`v6\\s+${w1Ip}\\s+\\S+\\s+w1\\s`));
     expect(await condition('v6', 'RouterAdvertising')).toMatchObject({ status: ConditionStatus.CONDITION_STATUS_TRUE });
     expect(await condition('v6', 'Dhcpv6Serving')).toMatchObject({ status: ConditionStatus.CONDITION_STATUS_TRUE });
@@ -194,7 +157,7 @@ describe('IPv6 with the agent', () => {
     const pa = await pod('au');
     attachments.push(veth('st6', 'v6', 'h6e-st6', ps, 'net1', { ip: { static: STATIC6 } }), veth('au6', 'v6', 'h6e-au6', pa, 'net1', { ip: { auto: {} } }));
     await apply();
-    const auto = await eventually('au6\'s auto address', async () => (await rpc(client!, client!.getStatus, {})).attachments.find((a) => a.name === 'au6')?.ip || undefined);
+    const auto = await eventually('au6\'s auto address', async () => (await session.status()).attachments.find((a) => a.name === 'au6')?.ip || undefined);
     expect(inV6Pool(auto), `auto address "${auto}"`).toBe(true);
     expect(auto).not.toBe(w1Ip);
     for (const [p, ip, name] of [[ps, STATIC6, 'st6'], [pa, auto, 'au6']] as const) {
@@ -221,22 +184,10 @@ describe('IPv6 with the agent', () => {
     attachments.push(veth('dc6', 'v6', 'h6e-dc6', p, ifname));
     await apply();
     await waitLinkLocal(p, ifname);
-    const cdir = await mkdtemp(path.join(dir, 'dhcpcd-'));
-    const script = path.join(cdir, 'script.sh');
-    await writeFile(script, `#!/bin/sh\nf="${cdir}/ev-$(date +%s%N)"; { echo "HN_REASON=$reason"; env; } > "$f.tmp"; mv "$f.tmp" "$f.env"\nexit 0\n`);
-    await chmod(script, 0o755);
-    await writeFile(path.join(cdir, 'dhcpcd.conf'), `noipv6rs\nnohook resolv.conf, hostname, ntp.conf, timesyncd.conf\noption dhcp6_name_servers, dhcp6_domain_search\nscript ${script}\ninterface ${ifname}\n  ia_na 1\n`);
-    const out: string[] = [];
-    const proc = execa('ip', ['netns', 'exec', p, 'dhcpcd', '-6', '-B', '-d', '-f', path.join(cdir, 'dhcpcd.conf'), ifname], { reject: false, all: true, buffer: false });
-    proc.all?.on('data', (b: Buffer) => { if (out.length < 2000) out.push(b.toString()); });
+    const dc = await startDhcpcd6(p, ifname, session.dir, { solicitRouters: false, iaNa: true });
+    const proc = dc.proc;
     procs.push(proc);
-    const env = await eventually('dhcpcd BOUND6', async () => {
-      for (const f of (await readdir(cdir)).filter((x) => x.endsWith('.env')).sort()) {
-        const text = await readFile(path.join(cdir, f), 'utf8');
-        if (/^HN_REASON=BOUND6$/m.test(text)) return text;
-      }
-      return undefined;
-    }, 20_000).catch((err: Error) => { throw new Error(`${err.message}\n${out.join('').slice(-3000)}`); });
+    const env = await dc.waitEnv('dhcpcd BOUND6', /^HN_REASON=BOUND6$/m);
     const ip = /^new_dhcp6_ia_na1_ia_addr1='?([0-9a-f:]+)'?$/m.exec(env)?.[1];
     expect(inV6Pool(ip), `dhcpcd got "${ip}"`).toBe(true);
     expect(/^new_dhcp6_name_servers='?([^'\n]*)'?$/m.exec(env)?.[1]).toBe('fd00:77::53');
@@ -278,23 +229,11 @@ describe('IPv6 with the agent', () => {
     attachments.push(veth('dcs6', 'v6s', 'h6e-dcs6', p, ifname));
     await apply();
     await waitLinkLocal(p, ifname);
-    const cdir = await mkdtemp(path.join(dir, 'dhcpcd-'));
-    const script = path.join(cdir, 'script.sh');
-    await writeFile(script, `#!/bin/sh\nf="${cdir}/ev-$(date +%s%N)"; { echo "HN_REASON=$reason"; env; } > "$f.tmp"; mv "$f.tmp" "$f.env"\nexit 0\n`);
-    await chmod(script, 0o755);
     // Router solicitation on (dhcpcd follows the RA's flags: O set, M clear), no IA asked for.
-    await writeFile(path.join(cdir, 'dhcpcd.conf'), `nohook resolv.conf, hostname, ntp.conf, timesyncd.conf\noption dhcp6_name_servers, dhcp6_domain_search\nscript ${script}\ninterface ${ifname}\n`);
-    const out: string[] = [];
-    const proc = execa('ip', ['netns', 'exec', p, 'dhcpcd', '-6', '-B', '-d', '-f', path.join(cdir, 'dhcpcd.conf'), ifname], { reject: false, all: true, buffer: false });
-    proc.all?.on('data', (b: Buffer) => { if (out.length < 2000) out.push(b.toString()); });
+    const dc = await startDhcpcd6(p, ifname, session.dir, { solicitRouters: true, iaNa: false });
+    const proc = dc.proc;
     procs.push(proc);
-    const env = await eventually('dhcpcd: DNS from an Information-Request', async () => {
-      for (const f of (await readdir(cdir)).filter((x) => x.endsWith('.env')).sort()) {
-        const text = await readFile(path.join(cdir, f), 'utf8');
-        if (/^new_dhcp6_name_servers=/m.test(text)) return text;
-      }
-      return undefined;
-    }, 20_000).catch((err: Error) => { throw new Error(`${err.message}\n${out.join('').slice(-3000)}`); });
+    const env = await dc.waitEnv('dhcpcd: DNS from an Information-Request', /^new_dhcp6_name_servers=/m);
     expect(/^new_dhcp6_name_servers='?([^'\n]*)'?$/m.exec(env)?.[1]?.split(' ')).toEqual(['fd00:78::53', 'fd00:78::54']);
     expect(env).not.toMatch(/^new_dhcp6_ia_na1_ia_addr1=/m);
     expect((await leases()).filter((l) => l.network === 'v6s')).toEqual([]);
@@ -313,7 +252,7 @@ describe('IPv6 with the agent', () => {
     );
     await apply();
     const status = await eventually('dsb\'s two auto addresses', async () => {
-      const s = await rpc(client!, client!.getStatus, {});
+      const s = await session.status();
       return (s.attachments.find((a) => a.name === 'dsb')?.addresses.length ?? 0) >= 2 ? s : undefined;
     });
     const sa = status.attachments.find((a) => a.name === 'dsa')!;
@@ -337,7 +276,7 @@ describe('IPv6 with the agent', () => {
       expect(await ping(p, '10.86.1.1'), `ping 10.86.1.1 from ${p}`).toBe(0);
       await eventually(`ping -6 fd00:86::1 from ${p}`, async () => (await ping(p, 'fd00:86::1')) === 0, 10_000);
     }
-    const ips = (await hostnetctl(socket, ['get', 'ips', '--network', 'ds'])).stdout;
+    const ips = (await hostnetctl(session.socket, ['get', 'ips', '--network', 'ds'])).stdout;
     expect(ips).toMatch(/ds\s+10\.86\.1\.0\/24\s+/);
     expect(ips).toMatch(/ds\s+fd00:86::\/64\s+/);
   });
@@ -358,8 +297,8 @@ describe('IPv6 with the agent', () => {
     const got = async (): Promise<number> => (await Promise.all(cs.map((c) => c.leasedAddresses()))).filter((a) => a.length > 0).length;
     await eventually('5 leases in the burst', async () => (await got()) >= 5, 20_000);
     const before = await got();
-    await agent!.kill9();
-    agent = null;
+    await session.agent!.kill9();
+    session.agent = null;
     await boot();
     const all = await eventually('every client bound', async () => {
       const a = await Promise.all(cs.map((c) => c.leasedAddresses()));

@@ -6,7 +6,7 @@
 // Topology (plain `ip`, not the code under test): namespace H with bridge br6 (fd00:66::1/64)
 // and veth port vh6; namespace W with the other end, eth0. DAD is off in both so link-local
 // addresses are usable at once (dhclient cannot bind while its link-local is tentative).
-import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
@@ -14,6 +14,8 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { NetnsPool } from '../../dataplane/testing/netns.js';
 import { Dhcp6Server } from '../../dhcp/v6/server.js';
 import type { Dhcp6Config } from '../../dhcp/v6/types.js';
+import { readClientEvents, recordEventLine, type ClientEvent } from '../lib/client-events.js';
+import { Dhclient6 } from '../lib/dhclient6.js';
 
 const pool = new NetnsPool('hs6-');
 const BRIDGE = 'br6';
@@ -88,28 +90,15 @@ function server(H: string, leaseFile: string, config: Dhcp6Config = CONFIG): Dhc
   return s;
 }
 
-interface Event6 {
-  reason: string;
-  env: Record<string, string>;
-}
+type Event6 = ClientEvent;
 
 /** What a client's event script recorded in `dir`, one env file per event, and its output. */
 class ClientEvents {
   readonly output: string[] = [];
   constructor(readonly dir: string) {}
 
-  async events(): Promise<Event6[]> {
-    const files = (await readdir(this.dir)).filter((f) => f.endsWith('.env')).sort();
-    const out: Event6[] = [];
-    for (const f of files) {
-      const env: Record<string, string> = {};
-      for (const line of (await readFile(join(this.dir, f), 'utf8')).split('\n')) {
-        const i = line.indexOf('=');
-        if (i > 0) env[line.slice(0, i)] = line.slice(i + 1).replace(/^'(.*)'$/, '$1');
-      }
-      out.push({ reason: env['HN_REASON'] ?? '', env });
-    }
-    return out;
+  events(): Promise<Event6[]> {
+    return readClientEvents(this.dir);
   }
 
   /** The n-th event with one of `reasons` (1-based). */
@@ -130,53 +119,12 @@ class ClientEvents {
   }
 }
 
-/**
- * dhclient -6 in the foreground (-d) with its own config, lease, pid file and event script in a
- * temp dir. The script records each event's environment and, like a distribution's script,
- * puts an assigned address on the interface. It never touches resolv.conf.
- */
-class Dhclient6 extends ClientEvents {
-  private proc: ResultPromise | null = null;
-
-  static async start(ns: string, dev: string, mode: 'stateful' | 'stateless'): Promise<Dhclient6> {
-    const dir = await tempDir('dhclient');
-    const script = join(dir, 'script.sh');
-    await writeFile(script, `#!/bin/sh
-f="${dir}/ev-$(date +%s%N)"; { echo "HN_REASON=$reason"; env; } > "$f.tmp"; mv "$f.tmp" "$f.env"
-case "$reason" in
-  BOUND6|RENEW6|REBIND6|REBOOT6) [ -n "$new_ip6_address" ] && /usr/sbin/ip -6 addr replace "$new_ip6_address/$new_ip6_prefixlen" dev "$interface" valid_lft "$new_max_life" preferred_lft "$new_preferred_life" ;;
-  EXPIRE6|RELEASE6|STOP6) [ -n "$old_ip6_address" ] && /usr/sbin/ip -6 addr del "$old_ip6_address/$old_ip6_prefixlen" dev "$interface" ;;
-esac
-exit 0
-`);
-    await chmod(script, 0o755);
-    await writeFile(join(dir, 'dhclient.conf'), 'request dhcp6.name-servers, dhcp6.domain-search;\n');
-    const argv = ['dhclient', '-6', '-d', '-1', '-v', ...(mode === 'stateless' ? ['-S'] : []), '-cf', join(dir, 'dhclient.conf'), '-sf', script,
-      '-lf', join(dir, 'leases'), '-pf', join(dir, 'pid'), dev];
-    const c = new Dhclient6(dir);
-    c.proc = execa('ip', ['netns', 'exec', ns, ...argv], { reject: false, all: true, buffer: false });
-    c.capture(c.proc);
-    cleanups.push(() => c.stop());
-    return c;
-  }
-
-  /** Stops the client, then sends a Release the client's own way (dhclient -6 -r with the same files). */
-  async release(ns: string, dev: string): Promise<void> {
-    await this.stop();
-    await execa('ip', ['netns', 'exec', ns, 'dhclient', '-6', '-r', '-v', '-cf', join(this.dir, 'dhclient.conf'), '-sf', join(this.dir, 'script.sh'),
-      '-lf', join(this.dir, 'leases'), '-pf', join(this.dir, 'pid'), dev], { timeout: 15_000 });
-  }
-
-  /** Ends the client by its pid (SIGTERM, then SIGKILL). */
-  async stop(): Promise<void> {
-    const p = this.proc;
-    if (!p) return;
-    this.proc = null;
-    p.kill('SIGTERM');
-    const t = setTimeout(() => p.kill('SIGKILL'), 5000);
-    await p;
-    clearTimeout(t);
-  }
+/** dhclient -6 (test/lib/dhclient6.ts: its own files, configures what it gets), removed after the test. */
+async function startDhclient6(ns: string, dev: string, mode: 'stateful' | 'stateless'): Promise<Dhclient6> {
+  const c = await Dhclient6.create(ns, dev);
+  cleanups.push(() => c.remove());
+  c.start(mode);
+  return c;
 }
 
 const inPool = (ip: string | undefined): boolean => !!ip && /^fd00:66::1[0-9a-f]{2}$/.test(ip);
@@ -187,7 +135,7 @@ describe('DHCPv6 server with dhclient -6', () => {
     const dir = await tempDir('srv');
     const s = server(H, join(dir, 'leases'));
     await s.start();
-    const c = await Dhclient6.start(W, 'eth0', 'stateful');
+    const c = await startDhclient6(W, 'eth0', 'stateful');
     const bound = await c.waitEvent(['BOUND6']);
     const ip = bound.env['new_ip6_address'];
     expect(inPool(ip)).toBe(true);
@@ -213,7 +161,7 @@ describe('DHCPv6 server with dhclient -6', () => {
     const dir = await tempDir('srv');
     const s = server(H, join(dir, 'leases'), { ...CONFIG, stateful: false });
     await s.start();
-    const c = await Dhclient6.start(W, 'eth0', 'stateless');
+    const c = await startDhclient6(W, 'eth0', 'stateless');
     const ev = await c.waitEvent(['BOUND6', 'RENEW6', 'REBIND6', 'REBOOT6']);
     expect(ev.env['new_dhcp6_name_servers']?.split(' ')).toEqual(['fd00:66::53', 'fd00:66::54']);
     expect(ev.env['new_dhcp6_domain_search']?.trim().split(/\s+/)).toEqual(['v6.example.', 'svc.v6.example.']);
@@ -229,7 +177,7 @@ describe('DHCPv6 server with dhclient -6', () => {
     const leaseFile = join(dir, 'leases');
     const first = server(H, leaseFile);
     await first.start();
-    const c = await Dhclient6.start(W, 'eth0', 'stateful');
+    const c = await startDhclient6(W, 'eth0', 'stateful');
     const ip = (await c.waitEvent(['BOUND6'])).env['new_ip6_address'];
     expect(inPool(ip)).toBe(true);
     await first.stop();
@@ -252,7 +200,7 @@ describe('DHCPv6 server with dhclient -6', () => {
     const dir = await tempDir('srv');
     const s = server(H, join(dir, 'leases'), { ...CONFIG, reservations: [{ mac, ip: 'fd00:66::42' }] });
     await s.start();
-    const c = await Dhclient6.start(W, 'eth0', 'stateful');
+    const c = await startDhclient6(W, 'eth0', 'stateful');
     expect((await c.waitEvent(['BOUND6'])).env['new_ip6_address']).toBe('fd00:66::42');
     expect(s.leases()).toEqual([expect.objectContaining({ ip: 'fd00:66::42', mac })]);
     await waitFor('fd00:66::42 on W/eth0', async () => ((await addresses(W, 'eth0')).includes('fd00:66::42') ? true : undefined));
@@ -292,7 +240,7 @@ for data in [b'\\x01\\x00', bytes.fromhex('0c00' + '00' * 32), bytes.fromhex('${
     await s.start();
     const cdir = await tempDir('dhcpcd');
     const script = join(cdir, 'script.sh');
-    await writeFile(script, `#!/bin/sh\nf="${cdir}/ev-$(date +%s%N)"; { echo "HN_REASON=$reason"; env; } > "$f.tmp"; mv "$f.tmp" "$f.env"\nexit 0\n`);
+    await writeFile(script, `#!/bin/sh\n${recordEventLine(cdir)}\nexit 0\n`);
     await chmod(script, 0o755);
     await writeFile(join(cdir, 'dhcpcd.conf'), `noipv6rs\nnohook resolv.conf, hostname, ntp.conf, timesyncd.conf\noption dhcp6_name_servers, dhcp6_domain_search\nscript ${script}\ninterface ${ifname}\n  ia_na 1\n`);
     const c = new ClientEvents(cdir);
@@ -319,10 +267,10 @@ for data in [b'\\x01\\x00', bytes.fromhex('0c00' + '00' * 32), bytes.fromhex('${
     const dir = await tempDir('srv');
     const s = server(H, join(dir, 'leases'));
     await s.start();
-    const c = await Dhclient6.start(W, 'eth0', 'stateful');
+    const c = await startDhclient6(W, 'eth0', 'stateful');
     const ip = (await c.waitEvent(['BOUND6'])).env['new_ip6_address']!;
     await waitFor(`${ip} on W/eth0`, async () => ((await addresses(W, 'eth0')).includes(ip) ? true : undefined));
-    await c.release(W, 'eth0');
+    await c.release();
     expect(s.leases()).toEqual([expect.objectContaining({ ip, state: 'released' })]);
     expect(s.counters.handler?.received['release']).toBe(1);
     expect(await addresses(W, 'eth0')).not.toContain(ip);
@@ -350,8 +298,8 @@ for data in [b'\\x01\\x00', bytes.fromhex('0c00' + '00' * 32), bytes.fromhex('${
     cleanups.push(() => b.stop());
     await a.start();
     await b.start();
-    const ca = await Dhclient6.start(W, 'eth0', 'stateful');
-    const cb = await Dhclient6.start(W2, 'eth0', 'stateful');
+    const ca = await startDhclient6(W, 'eth0', 'stateful');
+    const cb = await startDhclient6(W2, 'eth0', 'stateful');
     expect((await ca.waitEvent(['BOUND6'])).env['new_ip6_address']).toBe('fd00:66::100');
     expect((await cb.waitEvent(['BOUND6'])).env['new_ip6_address']).toBe('fd00:67::100');
     expect(a.leases().map((l) => l.ip)).toEqual(['fd00:66::100']);

@@ -12,16 +12,17 @@
 // Topology (plain `ip`): namespace H with bridge br6f (fd00:6f::1/64); F (the fuzzer, fz0) and C
 // (the good client, eth0) behind veths on it. DAD off so link-local addresses work at once; no
 // kernel router solicitations, so the test's are the only ones.
-import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NetnsPool } from '../../dataplane/testing/netns.js';
 import { RouterAdvertiser } from '../../dhcp/ra/advertiser.js';
 import { FUZZ6_KINDS, Rng6, floodSolicit, fuzz6Packet, type Fuzz6Context, type Fuzz6Kind } from '../../dhcp/testing/dhcp6-fuzz.js';
 import { Dhcp6Server } from '../../dhcp/v6/server.js';
 import type { Dhcp6Config } from '../../dhcp/v6/types.js';
+import { Dhclient6 } from '../lib/dhclient6.js';
 import { RaSniffer } from '../lib/ra-sniff.js';
 
 const PACKETS = 105_000;
@@ -152,41 +153,15 @@ async function udp6RcvbufErrors(ns: string): Promise<number> {
 }
 
 /**
- * dhclient -6 -1 in the foreground with its own config, lease, pid file and an event script that
- * records each event's environment (it configures nothing). Stopped by its pid.
+ * dhclient -6 -1 in the foreground with its own files (test/lib/dhclient6.ts) and an event script
+ * that records each event's environment (it configures nothing). Stopped by its pid.
  */
 async function dhclient6(ns: string, dev: string): Promise<{ bound: () => Promise<Record<string, string>>; stop: () => Promise<void>; output: () => string }> {
-  const d = await mkdtemp(join(tmpdir(), 'hntest-dhcp6-fuzz-client-'));
-  const script = join(d, 'script.sh');
-  await writeFile(script, `#!/bin/sh\nf="${d}/ev-$(date +%s%N)"; { echo "HN_REASON=$reason"; env; } > "$f.tmp"; mv "$f.tmp" "$f.env"\nexit 0\n`);
-  await chmod(script, 0o755);
-  await writeFile(join(d, 'dhclient.conf'), 'request dhcp6.name-servers, dhcp6.domain-search;\n');
-  const proc: ResultPromise = execa('ip', ['netns', 'exec', ns, 'dhclient', '-6', '-1', '-d', '-v', '-cf', join(d, 'dhclient.conf'), '-sf', script,
-    '-lf', join(d, 'leases'), '-pf', join(d, 'pid'), dev], { reject: false, all: true, buffer: false });
-  let out = '';
-  proc.all?.on('data', (b: Buffer) => {
-    if (out.length < 20_000) out += b.toString();
-  });
-  const stop = async (): Promise<void> => {
-    proc.kill('SIGTERM');
-    const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
-    await proc;
-    clearTimeout(t);
-    await rm(d, { recursive: true, force: true });
-  };
+  const c = await Dhclient6.create(ns, dev, { configure: false });
+  const stop = (): Promise<void> => c.remove();
   cleanups.push(stop);
-  const bound = async (): Promise<Record<string, string>> => waitFor('dhclient -6 BOUND6', async () => {
-    for (const f of (await readdir(d)).filter((x) => x.endsWith('.env')).sort()) {
-      const env: Record<string, string> = {};
-      for (const line of (await readFile(join(d, f), 'utf8')).split('\n')) {
-        const i = line.indexOf('=');
-        if (i > 0) env[line.slice(0, i)] = line.slice(i + 1).replace(/^'(.*)'$/, '$1');
-      }
-      if (env['HN_REASON'] === 'BOUND6') return env;
-    }
-    return undefined;
-  }, 15_000);
-  return { bound, stop, output: () => out };
+  c.start();
+  return { bound: async () => (await c.waitEvent(['BOUND6'], 1, 15_000)).env, stop, output: () => c.output.join('') };
 }
 
 describe('IPv6 servers under hostile traffic', () => {

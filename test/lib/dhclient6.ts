@@ -3,15 +3,13 @@
 // reads what the client itself understood (the event environment, its lease file, its output).
 // The script records each event; with `configure` it also puts an assigned address on the
 // interface the way a distribution's script does. It never touches resolv.conf. Stopped by pid.
-import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
+import { readClientEvents, recordEventLine, type ClientEvent } from './client-events.js';
 
-export interface Dhclient6Event {
-  reason: string;
-  env: Record<string, string>;
-}
+export type Dhclient6Event = ClientEvent;
 
 export const BOUND6 = ['BOUND6', 'RENEW6', 'REBIND6', 'REBOOT6'];
 
@@ -26,7 +24,7 @@ export class Dhclient6 {
     const dir = await mkdtemp(join(tmpdir(), 'hntest-h6e-dhclient-'));
     const configure = opts.configure ?? true;
     await writeFile(join(dir, 'script.sh'), `#!/bin/sh
-f="${dir}/ev-$(date +%s%N)"; { echo "HN_REASON=$reason"; env; } > "$f.tmp"; mv "$f.tmp" "$f.env"
+${recordEventLine(dir)}
 ${configure ? `case "$reason" in
   BOUND6|RENEW6|REBIND6|REBOOT6) [ -n "$new_ip6_address" ] && /usr/sbin/ip -6 addr replace "$new_ip6_address/$new_ip6_prefixlen" dev "$interface" valid_lft "$new_max_life" preferred_lft "$new_preferred_life" ;;
   EXPIRE6|RELEASE6|STOP6) [ -n "$old_ip6_address" ] && /usr/sbin/ip -6 addr del "$old_ip6_address/$old_ip6_prefixlen" dev "$interface" ;;
@@ -41,9 +39,7 @@ exit 0
   /** Starts (or starts again, with the same DUID and lease file) `dhclient -6 [-S] -d -1 -v`. */
   start(mode: 'stateful' | 'stateless' = 'stateful'): void {
     if (this.proc) throw new Error(`dhclient -6 in ${this.netns}: already running`);
-    const d = this.dir;
-    const argv = ['dhclient', '-6', '-d', '-1', '-v', ...(mode === 'stateless' ? ['-S'] : []), '-cf', join(d, 'dhclient.conf'), '-sf', join(d, 'script.sh'),
-      '-lf', join(d, 'leases'), '-pf', join(d, 'pid'), this.dev];
+    const argv = ['dhclient', '-6', '-d', '-1', '-v', ...(mode === 'stateless' ? ['-S'] : []), ...this.files(), this.dev];
     const p = execa('ip', ['netns', 'exec', this.netns, ...argv], { reject: false, all: true, buffer: false });
     p.all?.on('data', (b: Buffer) => {
       if (this.output.length < 2000) this.output.push(b.toString());
@@ -51,18 +47,14 @@ exit 0
     this.proc = p;
   }
 
-  async events(): Promise<Dhclient6Event[]> {
-    const files = (await readdir(this.dir)).filter((f) => f.endsWith('.env')).sort();
-    const out: Dhclient6Event[] = [];
-    for (const f of files) {
-      const env: Record<string, string> = {};
-      for (const line of (await readFile(join(this.dir, f), 'utf8')).split('\n')) {
-        const i = line.indexOf('=');
-        if (i > 0) env[line.slice(0, i)] = line.slice(i + 1).replace(/^'(.*)'$/, '$1');
-      }
-      out.push({ reason: env['HN_REASON'] ?? '', env });
-    }
-    return out;
+  /** The client's own files: config, event script, lease file, pid file. */
+  private files(): string[] {
+    const d = this.dir;
+    return ['-cf', join(d, 'dhclient.conf'), '-sf', join(d, 'script.sh'), '-lf', join(d, 'leases'), '-pf', join(d, 'pid')];
+  }
+
+  events(): Promise<Dhclient6Event[]> {
+    return readClientEvents(this.dir);
   }
 
   /** The n-th event with one of `reasons` (1-based); the failure names what was seen. */
@@ -98,6 +90,12 @@ exit 0
     const t = setTimeout(() => p.kill('SIGKILL'), 5000);
     await p;
     clearTimeout(t);
+  }
+
+  /** Stops the client, then sends a Release the client's own way (dhclient -6 -r with the same files). */
+  async release(): Promise<void> {
+    await this.stop();
+    await execa('ip', ['netns', 'exec', this.netns, 'dhclient', '-6', '-r', '-v', ...this.files(), this.dev], { timeout: 15_000 });
   }
 
   async remove(): Promise<void> {

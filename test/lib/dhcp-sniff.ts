@@ -1,12 +1,7 @@
 // An independent witness of what a DHCP server answered: an AF_PACKET socket in the client
 // namespace that sees every IPv4 packet there and picks out DHCP ACKs and NAKs, parsed by hand
-// (not with the codec under test). Reads are non-blocking, driven by koffi.node.poll.
-import { inNetns } from '../../dataplane/netlink/netns.js';
-import * as libc from '../../dataplane/netlink/libc.js';
-
-const AF_PACKET = 17;
-const SOCK_DGRAM = 2;
-const ETH_P_IP_BE = 0x0008; // htons(0x0800)
+// (not with the codec under test), read through packet-socket.ts.
+import { ETH_P_IP_BE, PacketSocket } from './packet-socket.js';
 
 export interface SniffedReply {
   type: 'ack' | 'nak' | 'offer';
@@ -45,43 +40,28 @@ export class DhcpReplySniffer {
   readonly acked = new Map<string, string>();
   acks = 0;
   naks = 0;
-  private readonly buf = Buffer.alloc(4096);
-  private poll: libc.PollHandle | null;
+  private readonly socket: PacketSocket;
 
-  private constructor(private readonly fd: number) {
-    this.poll = libc.poll(fd, { readable: true }, () => this.drain());
+  private constructor(netns: string) {
+    // Bursts of thousands of replies must not overflow the default buffer.
+    this.socket = PacketSocket.open(netns, 'open sniffer', ETH_P_IP_BE, 16 * 1024 * 1024, (b) => this.take(b));
   }
 
   static open(netns: string): DhcpReplySniffer {
-    const fd = inNetns(netns, 'open sniffer', () => libc.socket(AF_PACKET, SOCK_DGRAM | libc.SOCK_NONBLOCK | libc.SOCK_CLOEXEC, ETH_P_IP_BE));
-    if (fd < 0) throw new Error(`open AF_PACKET socket in ${netns}: errno ${libc.errno()}`);
-    // Bursts of thousands of replies must not overflow the default buffer.
-    libc.setsockopt(fd, libc.SOL_SOCKET, libc.SO_RCVBUFFORCE, libc.u32(16 * 1024 * 1024), 4);
-    return new DhcpReplySniffer(fd);
+    return new DhcpReplySniffer(netns);
   }
 
-  private drain(): void {
-    for (;;) {
-      const n = libc.recvfrom(this.fd, this.buf, this.buf.length, libc.MSG_DONTWAIT, null, null);
-      if (n < 0) {
-        if (libc.errno() === libc.EINTR) continue;
-        return;
-      }
-      const r = parseDhcpReply(this.buf.subarray(0, Number(n)));
-      if (!r) continue;
-      if (r.type === 'ack') {
-        this.acks++;
-        this.acked.set(r.mac, r.ip);
-      } else if (r.type === 'nak') this.naks++;
-    }
+  private take(packet: Buffer): void {
+    const r = parseDhcpReply(packet);
+    if (!r) return;
+    if (r.type === 'ack') {
+      this.acks++;
+      this.acked.set(r.mac, r.ip);
+    } else if (r.type === 'nak') this.naks++;
   }
 
   /** Reads what is still queued, then closes. */
   close(): void {
-    if (!this.poll) return;
-    this.drain();
-    this.poll.close();
-    this.poll = null;
-    libc.close(this.fd);
+    this.socket.close();
   }
 }

@@ -1,13 +1,8 @@
 // An independent witness of the Router Advertisements a workload receives: an AF_PACKET socket
 // in the workload namespace that sees every IPv6 packet there and picks out RAs, parsed by hand
-// (not with the codec under test). Reads are non-blocking, driven by koffi.node.poll.
-import { inNetns } from '../../dataplane/netlink/netns.js';
-import * as libc from '../../dataplane/netlink/libc.js';
+// (not with the codec under test), read through packet-socket.ts.
 import { bytesToIp } from '../../dataplane/ip.js';
-
-const AF_PACKET = 17;
-const SOCK_DGRAM = 2;
-const ETH_P_IPV6_BE = 0xdd86; // htons(0x86dd)
+import { ETH_P_IPV6_BE, PacketSocket } from './packet-socket.js';
 
 export interface SniffedRa {
   /** Date.now() when it was read. */
@@ -30,37 +25,21 @@ export function parseRa(b: Buffer, at: number): SniffedRa | null {
 
 export class RaSniffer {
   readonly seen: SniffedRa[] = [];
-  private readonly buf = Buffer.alloc(4096);
-  private poll: libc.PollHandle | null;
+  private readonly socket: PacketSocket;
 
-  private constructor(private readonly fd: number) {
-    this.poll = libc.poll(fd, { readable: true }, () => this.drain());
+  private constructor(netns: string) {
+    this.socket = PacketSocket.open(netns, 'open RA sniffer', ETH_P_IPV6_BE, 4 << 20, (b) => {
+      const ra = parseRa(b, Date.now());
+      if (ra) this.seen.push(ra);
+    });
   }
 
   static open(netns: string): RaSniffer {
-    const fd = inNetns(netns, 'open RA sniffer', () => libc.socket(AF_PACKET, SOCK_DGRAM | libc.SOCK_NONBLOCK | libc.SOCK_CLOEXEC, ETH_P_IPV6_BE));
-    if (fd < 0) throw new Error(`open AF_PACKET socket in ${netns}: errno ${libc.errno()}`);
-    libc.setsockopt(fd, libc.SOL_SOCKET, libc.SO_RCVBUFFORCE, libc.u32(4 << 20), 4);
-    return new RaSniffer(fd);
+    return new RaSniffer(netns);
   }
 
-  private drain(): void {
-    for (;;) {
-      const n = libc.recvfrom(this.fd, this.buf, this.buf.length, libc.MSG_DONTWAIT, null, null);
-      if (n < 0) {
-        if (libc.errno() === libc.EINTR) continue;
-        return;
-      }
-      const ra = parseRa(this.buf.subarray(0, Number(n)), Date.now());
-      if (ra) this.seen.push(ra);
-    }
-  }
-
+  /** Reads what is still queued, then closes. */
   close(): void {
-    if (!this.poll) return;
-    this.drain();
-    this.poll.close();
-    this.poll = null;
-    libc.close(this.fd);
+    this.socket.close();
   }
 }

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseDesiredState } from '../../../agent/api/desired-state.js';
 import { validateDesiredState } from '../../../agent/desired/validate.js';
+import { ISSUE_YAML } from '../../lib/issue-ipv6.js';
 
 const net = (extra: string, cidr = 'fd00:77::/64', family = 'IPV6', gw = 'fd00:77::1'): string => `
 networks:
@@ -20,22 +21,7 @@ describe('IPv6 network validation', () => {
   });
 
   it('accepts the issue\'s DHCPv6 network as written', () => {
-    expect(rules(`
-networks:
-  - name: v6
-    ipFamily: IPV6
-    cidr: fd00:77::/64
-    gateway: fd00:77::1
-    gatewayOnBridge: true
-    ipv6Mode: DHCPV6_STATEFUL      # SLAAC (default) | DHCPV6_STATELESS | DHCPV6_STATEFUL
-    dhcp:
-      enabled: true
-      pools: [{ start: "fd00:77::100", end: "fd00:77::1ff" }]
-      dnsServers: ["fd00:77::53"]
-      searchDomains: [v6.example]
-      routes: [{ destination: "fd00:99::/48", via: "fd00:77::fe" }]
-      leaseSeconds: 3600
-`)).toEqual([]);
+    expect(rules(ISSUE_YAML)).toEqual([]);
   });
 
   it('refuses a DHCPv6 mode without DHCP (or without pools when stateful), DHCP without one, and ipv6Mode on IPv4', () => {
