@@ -11,21 +11,16 @@
 // hooks print what they were given), `ip -6 addr` in the guest and a ping -6 of the bridge's
 // IPv6 gateway, and as independent witnesses the agent's ListLeases, ListIpUsage and
 // `hostnetctl get leases|ips`. One boot (5 to 10 s under TCG): one test.
-import { spawnSync } from 'node:child_process';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NodeAgentClient } from '../../agent/api/gen/hostnet/v1/agent.js';
+import { describe, expect, it } from 'vitest';
 import { ConditionStatus, IpHolderKind, LeaseState } from '../../agent/api/gen/hostnet/v1/status.js';
-import { agentClient, buildDist, hostnetctl, rpc, startAgent, type AgentProcess } from '../lib/agent-process.js';
+import { hostnetctl, rpc } from '../lib/agent-process.js';
+import { AgentSession } from '../lib/agent-session.js';
 import { eventually, state, tap, type StateJson } from '../lib/agent-state.js';
 import { useNetns } from '../lib/netns.js';
+import { cannotRunVm, runVm, secs, useVmAgent } from '../lib/vm-agent.js';
 
-const PROJECT_ROOT = path.resolve(import.meta.dirname, '../..');
-const RUN_SH = path.join(PROJECT_ROOT, 'test/vm/run.sh');
-const PREPARE_SH = path.join(PROJECT_ROOT, 'test/vm/prepare.sh');
 const VM_MAC = '52:54:00:12:34:56';
 const VM_IP = '10.64.0.42';
 const VM_IP6 = 'fd00:64::42';
@@ -92,17 +87,9 @@ exit 0
 const ns = useNetns(1, 'all', 'h6v');
 const host = (): string => ns[0]!;
 
-let dir = '';
-let socket = '';
-let agent: AgentProcess | null = null;
-let client: NodeAgentClient | null = null;
+const session = new AgentSession();
 
-const secs = (t0: number): string => ((performance.now() - t0) / 1000).toFixed(1);
-
-async function networkCondition(type: string) {
-  const s = await rpc(client!, client!.getStatus, {});
-  return s.networks.find((n) => n.name === NETWORK)?.conditions.find((x) => x.type === type);
-}
+const networkCondition = (type: string) => session.condition('networks', NETWORK, type);
 
 /** Lines "PREFIX NAME=VALUE" of the guest's output as a map. */
 function printed(out: string, prefix: string): Record<string, string> {
@@ -111,29 +98,13 @@ function printed(out: string, prefix: string): Record<string, string> {
   return Object.fromEntries(m);
 }
 
-// Not inside the guest itself (no nested TCG), and only where run.sh can run: root.
-describe.skipIf(process.env['HOSTNET_IN_VM'] !== undefined || process.getuid?.() !== 0)('the agent gives a VM on a TAP attachment IPv4 and IPv6', () => {
-  let prepareSeconds = '';
-  beforeAll(async () => {
-    const t0 = performance.now();
-    const r = spawnSync('bash', [PREPARE_SH], { encoding: 'utf8', timeout: 600_000 });
-    if (r.status !== 0) throw new Error(`prepare.sh failed (${r.status ?? r.signal}): ${r.stderr.slice(-2000)}`);
-    prepareSeconds = secs(t0);
-    await buildDist();
-    dir = await mkdtemp(path.join(tmpdir(), 'hntest-h6v-'));
-    socket = path.join(dir, 'run', 'agent.sock');
-    agent = await startAgent({ netns: host(), socket, stateDir: path.join(dir, 'state') });
-    client = agentClient(socket);
-  }, 720_000);
-
-  afterAll(async () => {
-    client?.close();
-    if (agent) await agent.stop().catch(() => undefined); // SIGTERM to its pid
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+describe.skipIf(cannotRunVm)('the agent gives a VM on a TAP attachment IPv4 and IPv6', () => {
+  const vmAgent = useVmAgent(session, host, 'hntest-h6v-');
 
   it('the guest gets its static IPv4 by udhcpc and its static IPv6 by dhclient -6 (DHCPv6 reservation by MAC) and pings both gateways', async () => {
-    const res = await rpc(client!, client!.apply, { state: state(desired), dryRun: false });
+    const client = session.client;
+    const dir = session.dir;
+    const res = await rpc(client, client.apply, { state: state(desired), dryRun: false });
     expect(res.generation).toBe(1);
     for (const type of ['DhcpServing', 'Dhcpv6Serving', 'RouterAdvertising']) {
       await eventually(`${type} True`, async () => (await networkCondition(type))?.status === ConditionStatus.CONDITION_STATUS_TRUE, 15_000);
@@ -167,13 +138,10 @@ describe.skipIf(process.env['HOSTNET_IN_VM'] !== undefined || process.getuid?.()
       `ping -6 -c 1 -W 5 ${GW6} >/dev/null && echo guest-ping6-ok`,
     ].join('\n');
     const t0 = performance.now();
-    // run.sh kills its QEMU (by pid) at --timeout; execa's timeout is only the backstop.
-    const vm = await execa('ip', ['netns', 'exec', host(), 'bash', RUN_SH, '--timeout', '300', '--cwd', PROJECT_ROOT,
-      '--share', dir, '--tap', `${TAP}=${VM_MAC}`, '--', 'sh', '-c', guest],
-    { reject: false, all: true, stdin: 'ignore', timeout: 330_000 });
+    const vm = await runVm(host(), { share: dir, tap: TAP, mac: VM_MAC, script: guest });
     const out = vm.all ?? '';
-    console.log(`agent-vm-tap-ipv6: prepare.sh ${prepareSeconds} s, VM boot + DHCPv4 + DHCPv6 + poweroff ${secs(t0)} s`);
-    const why = `run.sh output:\n${out}\nagent log (tail):\n${agent!.logs().slice(-4000)}`;
+    console.log(`agent-vm-tap-ipv6: prepare.sh ${vmAgent.prepareSeconds()} s, VM boot + DHCPv4 + DHCPv6 + poweroff ${secs(t0)} s`);
+    const why = `run.sh output:\n${out}\nagent log (tail):\n${session.agent!.logs().slice(-4000)}`;
     expect(vm.exitCode, why).toBe(0);
 
     // IPv4, as the guest's udhcpc understood it: the attachment's static address.
@@ -203,24 +171,24 @@ describe.skipIf(process.env['HOSTNET_IN_VM'] !== undefined || process.getuid?.()
     expect(out).not.toMatch(/^guest-addr6 .*inet6 fd00:64::(?!42\/)/m);
 
     // The independent witnesses: the agent's ListLeases has that MAC bound to both addresses.
-    const leases = (await rpc(client!, client!.listLeases, { network: '' })).leases;
+    const leases = (await rpc(client, client.listLeases, { network: '' })).leases;
     expect(leases).toEqual(expect.arrayContaining([
       expect.objectContaining({ network: NETWORK, ip: VM_IP, mac: VM_MAC, state: LeaseState.LEASE_STATE_BOUND }),
       expect.objectContaining({ network: NETWORK, ip: VM_IP6, mac: VM_MAC, state: LeaseState.LEASE_STATE_BOUND }),
     ]));
     expect(leases).toHaveLength(2);
     // ListIpUsage: the IPv6 subnet holds the address, named by the attachment.
-    const usage = (await rpc(client!, client!.listIpUsage, { network: NETWORK })).networks;
+    const usage = (await rpc(client, client.listIpUsage, { network: NETWORK })).networks;
     const v6 = usage.find((u) => u.cidr === 'fd00:64::/64');
     expect(v6, JSON.stringify(usage)).toBeDefined();
     expect(v6!.ips).toEqual(expect.arrayContaining([
       expect.objectContaining({ ip: VM_IP6, holderKind: IpHolderKind.IP_HOLDER_KIND_ATTACHMENT, holderName: ATTACHMENT }),
       expect.objectContaining({ ip: GW6, holderKind: IpHolderKind.IP_HOLDER_KIND_GATEWAY }),
     ]));
-    const ctlLeases = await hostnetctl(socket, ['get', 'leases', '-o', 'json']);
+    const ctlLeases = await hostnetctl(session.socket, ['get', 'leases', '-o', 'json']);
     expect(ctlLeases.exitCode, ctlLeases.stderr).toBe(0);
     expect(ctlLeases.stdout).toContain(VM_IP6);
-    const ctlIps = await hostnetctl(socket, ['get', 'ips', '--network', NETWORK]);
+    const ctlIps = await hostnetctl(session.socket, ['get', 'ips', '--network', NETWORK]);
     expect(ctlIps.exitCode, ctlIps.stderr).toBe(0);
     expect(ctlIps.stdout).toContain(VM_IP6);
   }, 420_000);

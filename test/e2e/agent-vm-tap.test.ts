@@ -9,21 +9,17 @@
 // the attachment's Negotiated condition (WatchStatus) turned True while QEMU held the TAP open
 // and back to False/NoCarrier after the VM powered off.
 // One boot is 5 to 10 s under TCG (more right after prepare.sh rebuilt the initrd): one test.
-import { spawnSync } from 'node:child_process';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NodeAgentClient } from '../../agent/api/gen/hostnet/v1/agent.js';
+import { describe, expect, it } from 'vitest';
 import { ConditionStatus, LeaseState } from '../../agent/api/gen/hostnet/v1/status.js';
-import { agentClient, buildDist, hostnetctl, rpc, startAgent, type AgentProcess } from '../lib/agent-process.js';
+import { hostnetctl, rpc } from '../lib/agent-process.js';
+import { AgentSession } from '../lib/agent-session.js';
 import { eventually, state, tap, type StateJson } from '../lib/agent-state.js';
 import { useNetns } from '../lib/netns.js';
+import { cannotRunVm, runVm, secs, useVmAgent } from '../lib/vm-agent.js';
 
-const PROJECT_ROOT = path.resolve(import.meta.dirname, '../..');
-const RUN_SH = path.join(PROJECT_ROOT, 'test/vm/run.sh');
-const PREPARE_SH = path.join(PROJECT_ROOT, 'test/vm/prepare.sh');
 const VM_MAC = '52:54:00:12:34:56';
 const VM_IP = '10.63.0.42';
 const TAP = 'tapvm0';
@@ -64,47 +60,20 @@ exit 0
 const ns = useNetns(1, 'all', 'agvm');
 const host = (): string => ns[0]!;
 
-let dir = '';
-let socket = '';
-let agent: AgentProcess | null = null;
-let client: NodeAgentClient | null = null;
+const session = new AgentSession();
 
-const secs = (t0: number): string => ((performance.now() - t0) / 1000).toFixed(1);
+const negotiated = () => session.condition('attachments', ATTACHMENT, 'Negotiated');
 
-async function negotiated() {
-  const s = await rpc(client!, client!.getStatus, {});
-  return s.attachments.find((a) => a.name === ATTACHMENT)?.conditions.find((c) => c.type === 'Negotiated');
-}
-
-// Not inside the guest itself (no nested TCG), and only where run.sh can run: root.
-describe.skipIf(process.env['HOSTNET_IN_VM'] !== undefined || process.getuid?.() !== 0)('the agent serves DHCP to a VM on a TAP attachment', () => {
-  let prepareSeconds = '';
-  beforeAll(async () => {
-    // Outside any namespace: the first time it downloads the kernel, later it costs ~0 s
-    // (or a few seconds to rebuild the initrd when prepare.sh, init.sh or the modules changed).
-    const t0 = performance.now();
-    const r = spawnSync('bash', [PREPARE_SH], { encoding: 'utf8', timeout: 600_000 });
-    if (r.status !== 0) throw new Error(`prepare.sh failed (${r.status ?? r.signal}): ${r.stderr.slice(-2000)}`);
-    prepareSeconds = secs(t0);
-    await buildDist();
-    dir = await mkdtemp(path.join(tmpdir(), 'hntest-agvm-'));
-    socket = path.join(dir, 'run', 'agent.sock');
-    agent = await startAgent({ netns: host(), socket, stateDir: path.join(dir, 'state') });
-    client = agentClient(socket);
-  }, 720_000);
-
-  afterAll(async () => {
-    client?.close();
-    if (agent) await agent.stop().catch(() => undefined); // SIGTERM to its pid (agent-process kills leftovers)
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+describe.skipIf(cannotRunVm)('the agent serves DHCP to a VM on a TAP attachment', () => {
+  const vmAgent = useVmAgent(session, host, 'hntest-agvm-');
 
   it('the guest\'s udhcpc gets the reserved lease from the agent over the agent\'s TAP', async () => {
-    const res = await rpc(client!, client!.apply, { state: state(desired), dryRun: false });
+    const client = session.client;
+    const dir = session.dir;
+    const res = await rpc(client, client.apply, { state: state(desired), dryRun: false });
     expect(res.generation).toBe(1);
     await eventually('DhcpServing True', async () => {
-      const s = await rpc(client!, client!.getStatus, {});
-      const c = s.networks.find((n) => n.name === 'vmnet')?.conditions.find((x) => x.type === 'DhcpServing');
+      const c = await session.condition('networks', 'vmnet', 'DhcpServing');
       return c?.status === ConditionStatus.CONDITION_STATUS_TRUE;
     });
     // The agent made the TAP (persistent, on the bridge); nobody holds it open yet.
@@ -115,7 +84,7 @@ describe.skipIf(process.env['HOSTNET_IN_VM'] !== undefined || process.getuid?.()
 
     // Every Negotiated change of the attachment while the VM runs.
     const seen: string[] = [];
-    const stream = client!.watchStatus({ sendInitial: false });
+    const stream = client.watchStatus({ sendInitial: false });
     stream.on('data', (r: { resourceName: string; condition?: { type: string; status: number; reason: string } }) => {
       if (r.resourceName === ATTACHMENT && r.condition?.type === 'Negotiated') seen.push(`${r.condition.status === ConditionStatus.CONDITION_STATUS_TRUE ? 'True' : 'False'}/${r.condition.reason}`);
     });
@@ -136,11 +105,7 @@ describe.skipIf(process.env['HOSTNET_IN_VM'] !== undefined || process.getuid?.()
     let out = '';
     let exitCode: number | undefined;
     try {
-      // run.sh kills its QEMU (by pid) at --timeout; execa's timeout (SIGTERM: run.sh's trap
-      // kills QEMU too) is only the backstop.
-      const vm = await execa('ip', ['netns', 'exec', host(), 'bash', RUN_SH, '--timeout', '300', '--cwd', PROJECT_ROOT,
-        '--share', dir, '--tap', `${TAP}=${VM_MAC}`, '--', 'sh', '-c', guest],
-      { reject: false, all: true, stdin: 'ignore', timeout: 330_000 });
+      const vm = await runVm(host(), { share: dir, tap: TAP, mac: VM_MAC, script: guest });
       vmSeconds = secs(t0);
       out = vm.all ?? '';
       exitCode = vm.exitCode;
@@ -149,8 +114,8 @@ describe.skipIf(process.env['HOSTNET_IN_VM'] !== undefined || process.getuid?.()
     } finally {
       stream.cancel();
     }
-    console.log(`agent-vm-tap: prepare.sh ${prepareSeconds} s, VM boot + DHCP + poweroff ${vmSeconds} s`);
-    expect(exitCode, `run.sh output:\n${out}\nagent log (tail):\n${agent!.logs().slice(-4000)}`).toBe(0);
+    console.log(`agent-vm-tap: prepare.sh ${vmAgent.prepareSeconds()} s, VM boot + DHCP + poweroff ${vmSeconds} s`);
+    expect(exitCode, `run.sh output:\n${out}\nagent log (tail):\n${session.agent!.logs().slice(-4000)}`).toBe(0);
     // The same TAP QEMU opened: the agent did not replace it while the VM ran.
     expect((await tapLink()).ifindex).toBe(link.ifindex);
 
@@ -172,13 +137,13 @@ describe.skipIf(process.env['HOSTNET_IN_VM'] !== undefined || process.getuid?.()
     expect(out).toMatch(/^guest-ping-ok\r?$/m);
 
     // Negotiated went True (carrier up: QEMU held the TAP) and back to False/NoCarrier.
-    expect(seen, agent!.logs().slice(-3000)).toContain('True/CarrierUp');
+    expect(seen, session.agent!.logs().slice(-3000)).toContain('True/CarrierUp');
     expect(seen.at(-1)).toBe('False/NoCarrier');
 
     // The independent witnesses: the agent's ListLeases and hostnetctl have that MAC bound to that IP.
-    const leases = (await rpc(client!, client!.listLeases, { network: '' })).leases;
+    const leases = (await rpc(client, client.listLeases, { network: '' })).leases;
     expect(leases).toEqual([expect.objectContaining({ network: 'vmnet', ip: VM_IP, mac: VM_MAC, state: LeaseState.LEASE_STATE_BOUND })]);
-    const ctl = await hostnetctl(socket, ['get', 'leases', '-o', 'json']);
+    const ctl = await hostnetctl(session.socket, ['get', 'leases', '-o', 'json']);
     expect(ctl.exitCode, ctl.stderr).toBe(0);
     expect(JSON.stringify(JSON.parse(ctl.stdout))).toMatch(new RegExp(`"mac":"${VM_MAC}"`));
     expect(ctl.stdout).toContain(VM_IP);
