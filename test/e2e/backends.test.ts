@@ -1,15 +1,11 @@
 // The real hostnet-agent on each dataplane backend (--dataplane netlink|iproute2): apply through
 // hostnetctl, drift repair driven by the backend's watch() (the periodic resync is off), and a
 // kill -9 restart that converges without recreating a link. The kernel is checked with `ip -j`.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NodeAgentClient } from '../../agent/api/gen/hostnet/v1/agent.js';
-import { ConditionStatus } from '../../agent/api/gen/hostnet/v1/status.js';
 import { ipLink, ipLinks } from '../../dataplane/testing/ip.js';
-import { agentClient, buildDist, hostnetctl, rpc, startAgent, type AgentProcess } from '../lib/agent-process.js';
+import { buildDist } from '../lib/agent-process.js';
+import { AgentSession } from '../lib/agent-session.js';
 import { eventually, network, veth, type StateJson } from '../lib/agent-state.js';
 import { useNetns } from '../lib/netns.js';
 import { ipMonitorPids } from '../lib/ip-monitor-pids.js';
@@ -20,15 +16,8 @@ describe.each(['netlink', 'iproute2'])('hostnet-agent --dataplane %s', (backend)
   const ns = useNetns(2, 'all', `be-${backend.slice(0, 2)}`);
   const host = (): string => ns[0]!;
   const work = (): string => ns[1]!;
-  let dir: string;
-  let socket: string;
-  let stateDir: string;
-  let agent: AgentProcess | null = null;
-  let client: NodeAgentClient | null = null;
-  const start = async (): Promise<void> => {
-    agent = await startAgent({ netns: host(), socket, stateDir, extraArgs: ['--dataplane', backend] });
-    client = agentClient(socket);
-  };
+  const session = new AgentSession();
+  const start = async (): Promise<void> => { await session.boot(host(), ['--dataplane', backend]); };
   const ports = ['hv-a', 'hv-b', 'hv-c'];
 
   const desired = (): StateJson => ({
@@ -37,13 +26,7 @@ describe.each(['netlink', 'iproute2'])('hostnet-agent --dataplane %s', (backend)
     attachments: ports.map((p, i) => veth(`pod-${i}`, 'web', p, work(), `net${i}`)),
   });
 
-  async function allReady(): Promise<boolean> {
-    const s = await rpc(client!, client!.getStatus, {});
-    const ready = (conds: { type: string; status: ConditionStatus }[]) =>
-      conds.find((c) => c.type === 'Ready')?.status === ConditionStatus.CONDITION_STATUS_TRUE;
-    return s.networks.length === 1 && s.attachments.length === ports.length
-      && s.networks.every((n) => ready(n.conditions)) && s.attachments.every((a) => ready(a.conditions));
-  }
+  const allReady = (): Promise<boolean> => session.allReady({ networks: 1, attachments: ports.length });
 
   /** name -> ifindex in both namespaces. */
   async function indexes(): Promise<Record<string, number>> {
@@ -55,28 +38,19 @@ describe.each(['netlink', 'iproute2'])('hostnet-agent --dataplane %s', (backend)
   }
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), `hostnet-be-${backend}-`));
-    socket = path.join(dir, 'run', 'agent.sock');
-    stateDir = path.join(dir, 'state');
+    await session.open(`hostnet-be-${backend}-`);
     await start();
   });
-  afterAll(async () => {
-    client?.close();
-    if (agent) await agent.stop().catch(() => undefined);
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => session.close());
 
   it('runs on the asked backend', async () => {
-    expect(agent!.logs()).toContain(`"dataplane":"${backend}"`);
+    expect(session.agent!.logs()).toContain(`"dataplane":"${backend}"`);
     // Witness: only the iproute2 backend watches the kernel through an `ip monitor` child.
     expect((await ipMonitorPids(host())).length).toBe(backend === 'iproute2' ? 1 : 0);
   });
 
   it('apply through hostnetctl creates the bridge and the veths, peers in the workload namespace', async () => {
-    const file = path.join(dir, 'state.json');
-    await writeFile(file, JSON.stringify(desired()));
-    const applied = await hostnetctl(socket, ['apply', '-f', file]);
-    expect(applied.exitCode, applied.stderr).toBe(0);
+    await session.applyText(JSON.stringify(desired()), 'json');
     expect(await ipLink(host(), 'hn-web')).toMatchObject({ kind: 'bridge', ifalias: 'hostnet:bridge:web' });
     for (const [i, p] of ports.entries()) {
       expect(await ipLink(host(), p)).toMatchObject({ kind: 'veth', master: 'hn-web' });
@@ -98,13 +72,12 @@ describe.each(['netlink', 'iproute2'])('hostnet-agent --dataplane %s', (backend)
 
   it('kill -9 and restart: converged with no link recreated', async () => {
     const before = await indexes();
-    await agent!.kill9();
-    agent = null;
-    client!.close();
+    await session.agent!.kill9();
+    session.agent = null;
     // The killed agent's monitor goes with it (PR_SET_PDEATHSIG): no orphan keeps running.
     await eventually('no ip monitor left', async () => (await ipMonitorPids(host())).length === 0, 5000);
     await start();
-    expect(agent!.logs()).toMatch(/"actions":0/);
+    expect(session.agent!.logs()).toMatch(/"actions":0/);
     expect(await indexes()).toEqual(before);
     await eventually('everything Ready', allReady);
     expect((await ipMonitorPids(host())).length).toBe(backend === 'iproute2' ? 1 : 0);

@@ -3,15 +3,11 @@
 // with nothing left that looks foreign. Each round swaps a few hundred veth attachments for
 // others, kills the agent 30 to 700 ms into the Apply, restarts it and checks the kernel with
 // `ip -j` (the witness), not only the agent's conditions.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NodeAgentClient } from '../../agent/api/gen/hostnet/v1/agent.js';
 import { DesiredState } from '../../agent/api/gen/hostnet/v1/resources.js';
-import { ConditionStatus } from '../../agent/api/gen/hostnet/v1/status.js';
 import { ipLinks } from '../../dataplane/testing/ip.js';
-import { agentClient, buildDist, rpc, startAgent, type AgentProcess } from '../lib/agent-process.js';
+import { buildDist, rpc } from '../lib/agent-process.js';
+import { AgentSession } from '../lib/agent-session.js';
 import { eventually, network, veth } from '../lib/agent-state.js';
 import { useNetns } from '../lib/netns.js';
 
@@ -36,17 +32,9 @@ describe('kill -9 during Apply, then restart', () => {
   const ns = useNetns(2, 'all', 'crash');
   const host = (): string => ns[0]!;
   const work = (): string => ns[1]!;
-  let dir: string;
-  let socket: string;
-  let stateDir: string;
-  let agent: AgentProcess | null = null;
-  let client: NodeAgentClient | null = null;
-
-  const start = async (): Promise<void> => {
-    agent = await startAgent({ netns: host(), socket, stateDir });
-    client?.close();
-    client = agentClient(socket);
-  };
+  const session = new AgentSession();
+  const start = async (): Promise<void> => { await session.boot(host()); };
+  const apply = (state: DesiredState) => rpc(session.client, session.client.apply, { state, dryRun: false });
 
   /** Set `set` (A or B) of PER_SET veths, spread over the networks. */
   const desired = (generation: number, set: 'a' | 'b'): DesiredState => DesiredState.fromJSON({
@@ -56,12 +44,7 @@ describe('kill -9 during Apply, then restart', () => {
       veth(`${set}-${i}`, `n${i % NETWORKS}`, `h${set}-${i}`, work(), `p${set}-${i}`)),
   });
 
-  async function allReady(expected: number): Promise<boolean> {
-    const s = await rpc(client!, client!.getStatus, {});
-    const ready = (conds: { type: string; status: ConditionStatus }[]) =>
-      conds.find((c) => c.type === 'Ready')?.status === ConditionStatus.CONDITION_STATUS_TRUE;
-    return s.attachments.length === expected && s.networks.every((n) => ready(n.conditions)) && s.attachments.every((a) => ready(a.conditions));
-  }
+  const allReady = (expected: number): Promise<boolean> => session.allReady({ attachments: expected });
 
   /** What is wrong in the kernel for `set`, as ip sees it; empty when all is well. */
   async function witness(set: 'a' | 'b'): Promise<string[]> {
@@ -83,18 +66,12 @@ describe('kill -9 during Apply, then restart', () => {
   }
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'hostnet-crash-'));
-    socket = path.join(dir, 'run', 'agent.sock');
-    stateDir = path.join(dir, 'state');
+    await session.open('hostnet-crash-');
     await start();
-    await rpc(client!, client!.apply, { state: desired(1, 'a'), dryRun: false });
+    await apply(desired(1, 'a'));
     await eventually('set a Ready', () => allReady(PER_SET), 60_000);
   });
-  afterAll(async () => {
-    client?.close();
-    if (agent) await agent.stop().catch(() => undefined);
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => session.close());
 
   it(`converges after each of ${ROUNDS} kills at random points, with nothing half made left`, async () => {
     const seed = Number(process.env.HOSTNET_CRASH_SEED ?? Date.now() % 1_000_000);
@@ -103,24 +80,24 @@ describe('kill -9 during Apply, then restart', () => {
     for (let round = 0; round < ROUNDS; round++) {
       const set = round % 2 === 0 ? 'b' : 'a';
       const delay = 30 + Math.floor(next() * 670);
-      const applying = rpc(client!, client!.apply, { state: desired(round + 2, set), dryRun: false }).catch(() => undefined);
+      const applying = apply(desired(round + 2, set)).catch(() => undefined);
       await new Promise((r) => setTimeout(r, delay));
-      await agent!.kill9();
+      await session.agent!.kill9();
       await applying;
       await start();
-      const line = agent!.logs().split('\n').find((l) => l.includes('"converged after start"'));
+      const line = session.agent!.logs().split('\n').find((l) => l.includes('"converged after start"'));
       const actions = line ? (JSON.parse(line) as { actions?: number }).actions ?? 0 : 0;
       if (actions > 0) interrupted++;
       if (process.env.HOSTNET_CRASH_DEBUG) console.log(`round ${round} delay ${delay}: first pass ${actions} actions`);
       const context = `seed ${seed}, round ${round} (set ${set}, killed after ${delay} ms)`;
       // The stored state is whole: either the old set or the new one.
-      const stored = await rpc(client!, client!.getState, {});
+      const stored = await rpc(session.client, session.client.getState, {});
       const storedSet = stored.state?.attachments[0]?.name.startsWith('b-') ? 'b' : 'a';
       await eventually(`all Ready after the restart, ${context}`, () => allReady(PER_SET), 60_000);
       expect(await witness(storedSet), context).toEqual([]);
       // Finish the swap if the kill came before the new state was stored.
       if (storedSet !== set) {
-        await rpc(client!, client!.apply, { state: desired(round + 2, set), dryRun: false });
+        await apply(desired(round + 2, set));
         await eventually(`set ${set} Ready, ${context}`, () => allReady(PER_SET), 60_000);
         expect(await witness(set), context).toEqual([]);
       }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { afterAll, beforeAll, expect } from 'vitest';
 import type { GetStatusResponse, NodeAgentClient } from '../../agent/api/gen/hostnet/v1/agent.js';
-import type { Condition } from '../../agent/api/gen/hostnet/v1/status.js';
+import { ConditionStatus, type Condition } from '../../agent/api/gen/hostnet/v1/status.js';
 import { agentClient, hostnetctl, rpc, startAgent, type AgentProcess } from './agent-process.js';
 import { destroyTestNetns } from './netns.js';
 
@@ -74,6 +74,17 @@ export class AgentSession {
   async condition(kind: 'attachments' | 'networks', name: string, type: string): Promise<Condition | undefined> {
     const s = await this.status();
     return s[kind].find((x) => x.name === name)?.conditions.find((c) => c.type === type);
+  }
+
+  /**
+   * Whether GetStatus has `attachments` attachments (and `networks` networks when given), and
+   * every network and attachment is Ready True.
+   */
+  async allReady(count: { attachments: number; networks?: number }): Promise<boolean> {
+    const s = await this.status();
+    const ready = (conds: Condition[]): boolean => conds.find((c) => c.type === 'Ready')?.status === ConditionStatus.CONDITION_STATUS_TRUE;
+    return (count.networks === undefined || s.networks.length === count.networks) && s.attachments.length === count.attachments
+      && s.networks.every((n) => ready(n.conditions)) && s.attachments.every((a) => ready(a.conditions));
   }
 
   /** Closes the client and stops the agent (SIGTERM), ignoring an agent already gone. */
