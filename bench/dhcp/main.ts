@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NetworkDhcpConfig } from '../../dhcp/types.js';
 import { addDhcpClient, createDhcpLan, testMac, waitForwarding } from '../../dhcp/testing/lan.js';
+import { searchRate, sustained } from '../../dhcp/testing/rate-search.js';
 import { percentile, runPerfdhcp, type PerfResult } from '../../dhcp/testing/perfdhcp.js';
 import { ip } from '../../dataplane/testing/ip.js';
 import { describeMachine, machineInfo } from '../lib/machine.js';
@@ -83,7 +84,7 @@ function toTrial(target: number, seconds: number, r: PerfResult): Trial {
   };
 }
 
-const passes = (t: Trial): boolean => t.dropRatio < 0.01 && t.rate >= 0.9 * t.target;
+const passes = (t: Trial): boolean => sustained(t);
 
 /** One perfdhcp run against a freshly started server with an empty lease file. */
 async function trial(s: BenchServer, hostNs: string, clientNs: string, ifname: string, rate: number, seconds: number, timestamps: boolean): Promise<Trial> {
@@ -109,33 +110,8 @@ async function measure(s: BenchServer, hostNs: string, clientNs: string, ifname:
     log(`  ${s.name}: ${rate}/s -> ${t.rate.toFixed(0)}/s, ${(t.dropRatio * 100).toFixed(2)} % drops ${passes(t) ? 'ok' : 'too many'}`);
     return t;
   };
-  let best: Trial | null = null;
-  let bad: number | null = null;
-  for (let rate = 250; rate <= a.maxRate; rate *= 2) {
-    const t = await run(rate);
-    if (!passes(t)) {
-      bad = rate;
-      break;
-    }
-    best = t;
-  }
-  if (!best) {
-    for (const rate of [100, 50, 25]) {
-      const t = await run(rate);
-      if (passes(t)) {
-        best = t;
-        break;
-      }
-      bad = rate;
-    }
-  }
-  // Bisect between the best passing and the first failing rate.
-  for (let step = 0; step < 3 && best && bad !== null && bad - best.target > best.target / 8; step++) {
-    const mid = Math.round((best.target + bad) / 2);
-    const t = await run(mid);
-    if (passes(t)) best = t;
-    else bad = mid;
-  }
+  // Doubling from 250/s, down to 100, 50, 25 if even that fails; then bisect (3 steps).
+  const best = await searchRate({ start: 250, maxRate: a.maxRate, fallback: [100, 50, 25], bisectSteps: 3, run, passes });
   const atThousand = await trial(s, hostNs, clientNs, ifname, 1000, a.latencySeconds, true);
   log(`  ${s.name}: 1000/s with timestamps -> ${(atThousand.dropRatio * 100).toFixed(2)} % drops, REQUEST-ACK p50 ${ms(atThousand.raP50)}`);
   return { server: s.name, durability: s.durability, best, atThousand, trials };

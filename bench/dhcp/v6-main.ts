@@ -10,6 +10,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { NetnsPool } from '../../dataplane/testing/netns.js';
+import { searchRate, sustained } from '../../dhcp/testing/rate-search.js';
 import { percentile } from '../../dhcp/testing/perfdhcp.js';
 import type { Dhcp6Config } from '../../dhcp/v6/types.js';
 import { describeMachine, machineInfo } from '../lib/machine.js';
@@ -88,7 +89,7 @@ function toTrial(target: number, seconds: number, r: Perf6Result): Trial {
   };
 }
 
-const passes = (t: Trial): boolean => t.dropRatio < 0.01 && t.rate >= 0.9 * t.target;
+const passes = (t: Trial): boolean => sustained(t);
 
 const pool = new NetnsPool('hb6-');
 
@@ -165,33 +166,8 @@ async function measure(s: BenchServer6, hostNs: string, clientNs: string, a: Arg
     log(`  ${s.name}: ${rate}/s -> ${t.rate.toFixed(0)}/s, ${(t.dropRatio * 100).toFixed(2)} % drops ${passes(t) ? 'ok' : 'too many'}; bench process CPU ${(t.benchCpu ?? 0).toFixed(2)} cores, load ${load()}`);
     return t;
   };
-  let best: Trial | null = null;
-  let bad: number | null = null;
-  for (let rate = 500; rate <= a.maxRate; rate *= 2) {
-    const t = await run(rate);
-    if (!passes(t)) {
-      bad = rate;
-      break;
-    }
-    best = t;
-  }
-  if (!best) {
-    for (const rate of [250, 100, 50]) {
-      const t = await run(rate);
-      if (passes(t)) {
-        best = t;
-        break;
-      }
-      bad = rate;
-    }
-  }
-  // A short bisection between the best passing and the first failing rate.
-  for (let step = 0; step < 2 && best && bad !== null && bad - best.target > best.target / 8; step++) {
-    const mid = Math.round((best.target + bad) / 2);
-    const t = await run(mid);
-    if (passes(t)) best = t;
-    else bad = mid;
-  }
+  // Doubling from 500/s, down to 250, 100, 50 if even that fails; then a short bisection (2 steps).
+  const best = await searchRate({ start: 500, maxRate: a.maxRate, fallback: [250, 100, 50], bisectSteps: 2, run, passes });
   const atThousand = await trial(s, hostNs, clientNs, 1000, a.latencySeconds, true, log);
   log(`  ${s.name}: 1000/s with timestamps -> ${(atThousand.dropRatio * 100).toFixed(2)} % drops, Solicit-Advertise p50 ${ms(atThousand.saP50)}, Request-Reply p50 ${ms(atThousand.rrP50)}; bench process CPU ${(atThousand.benchCpu ?? 0).toFixed(2)} cores`);
   return { server: s.name, durability: s.durability, unavailable: null, best, atThousand, trials };

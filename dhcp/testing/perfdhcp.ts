@@ -34,7 +34,8 @@ export interface PerfOptions {
   extra?: string[];
 }
 
-function section(raw: string, name: string): PerfExchange {
+/** One exchange's statistics (and, with -x t, its delays) from perfdhcp's report, -4 or -6. */
+export function perfdhcpSection(raw: string, name: string): PerfExchange {
   const i = raw.indexOf(`***Statistics for: ${name}***`);
   const next = i < 0 ? -1 : raw.indexOf('\n***', i + 5);
   const s = i < 0 ? '' : raw.slice(i, next < 0 ? undefined : next);
@@ -59,21 +60,27 @@ function section(raw: string, name: string): PerfExchange {
 
 export function parsePerfdhcp(raw: string): Omit<PerfResult, 'raw'> {
   const rate = /Rate: ([0-9.]+) 4-way exchanges\/second, expected rate: ([0-9.]+)/.exec(raw);
-  const discoverOffer = section(raw, 'DISCOVER-OFFER');
-  const requestAck = section(raw, 'REQUEST-ACK');
+  const discoverOffer = perfdhcpSection(raw, 'DISCOVER-OFFER');
+  const requestAck = perfdhcpSection(raw, 'REQUEST-ACK');
   const dropRatio = discoverOffer.sent > 0 ? Math.max(0, 1 - requestAck.received / discoverOffer.sent) : 1;
   return { rate: rate ? Number(rate[1]) : 0, expectedRate: rate ? Number(rate[2]) : 0, discoverOffer, requestAck, dropRatio };
 }
 
-export async function runPerfdhcp(o: PerfOptions): Promise<PerfResult> {
-  const args = ['netns', 'exec', o.netns, 'perfdhcp', '-4', '-l', o.ifname, '-r', String(o.rate), '-R', String(o.clients), '-p', String(o.seconds)];
+/** Runs perfdhcp -4 or -6 in the client namespace; its whole report, or an error naming where it failed. */
+export async function runPerfdhcpReport(family: 4 | 6, o: PerfOptions): Promise<string> {
+  const args = ['netns', 'exec', o.netns, 'perfdhcp', `-${family}`, '-l', o.ifname, '-r', String(o.rate), '-R', String(o.clients), '-p', String(o.seconds)];
   // Wait half a second after the last request so late replies count as received, not dropped.
   args.push('-W', '500000');
   if (o.timestamps) args.push('-x', 't');
   args.push(...(o.extra ?? []));
   const r = await execa('ip', args, { reject: false, timeout: (o.seconds + 30) * 1000, all: true });
   const raw = r.all ?? '';
-  if (!raw.includes('***Rate statistics***')) throw new Error(`perfdhcp in ${o.netns} failed (exit ${r.exitCode}): ${raw.slice(-1500)}`);
+  if (!raw.includes('***Rate statistics***')) throw new Error(`perfdhcp -${family} in ${o.netns} on ${o.ifname} failed (exit ${r.exitCode}): ${raw.slice(-1500)}`);
+  return raw;
+}
+
+export async function runPerfdhcp(o: PerfOptions): Promise<PerfResult> {
+  const raw = await runPerfdhcpReport(4, o);
   return { ...parsePerfdhcp(raw), raw };
 }
 
