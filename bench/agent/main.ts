@@ -17,6 +17,7 @@ import { describeMachine, machineInfo } from '../lib/machine.js';
 import { createBenchNetns, deleteAllBenchNetns, deleteBenchNetns } from '../lib/netns.js';
 import { markdownTable, ms } from '../lib/table.js';
 import { AGENT_JS, spawnAgent, stopAgent, killAll, waitForLog, type Agent } from '../../agent/testing/launch.js';
+import { runMain } from '../lib/run-main.js';
 
 
 interface Args {
@@ -400,12 +401,7 @@ async function main(): Promise<void> {
   ]));
 }
 
-main()
-  .catch((err: unknown) => {
-    console.error(err instanceof Error ? err.stack ?? err.message : err);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    await killAll();
-    await deleteAllBenchNetns();
-  });
+runMain(main, async () => {
+  await killAll();
+  await deleteAllBenchNetns();
+});

@@ -16,6 +16,7 @@ import { measureFloor, measurePhase, type Env, type PhaseResult } from './phase.
 import { measureAgentRpc } from './rpc.js';
 import { openReference, type Reference } from './reference.js';
 import type { Latency } from './stats.js';
+import { runMain } from '../lib/run-main.js';
 
 interface Args {
   pods: number;
@@ -223,12 +224,7 @@ async function main(): Promise<void> {
   else print(f, `bench/cni: ${describeMachine(machine)}`);
 }
 
-main()
-  .catch((err: unknown) => {
-    console.error(err instanceof Error ? err.stack ?? err.message : err);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    await killAll();
-    await deleteAllNetns();
-  });
+runMain(main, async () => {
+  await killAll();
+  await deleteAllNetns();
+});

@@ -28,6 +28,7 @@ import { NetnsPool } from '../../dataplane/testing/netns.js';
 import { AGENT_JS, spawnAgent, stopAgent, killAll, waitForLog, type Agent } from '../../agent/testing/launch.js';
 import { describeMachine, machineInfo } from '../lib/machine.js';
 import { markdownTable, ms } from '../lib/table.js';
+import { runMain } from '../lib/run-main.js';
 
 // Namespaces hnbench-rtd-<pid>-<n> (the pool's prefix is one word; the label adds "rtd-").
 const pool = new NetnsPool('hnbench-');
@@ -223,12 +224,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-main()
-  .catch((err: unknown) => {
-    console.error(err instanceof Error ? err.stack ?? err.message : err);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    await killAll();
-    await pool.destroyAll();
-  });
+runMain(main, async () => {
+  await killAll();
+  await pool.destroyAll();
+});

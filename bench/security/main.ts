@@ -23,6 +23,7 @@ import {
   type StateShape, type WorkloadKey,
 } from './state.js';
 import { iperf, Prober } from './traffic.js';
+import { runMain } from '../lib/run-main.js';
 
 interface Args {
   ports: number;
@@ -352,12 +353,7 @@ async function main(): Promise<void> {
   print(f, `bench/security: ${describeMachine(machine)}`);
 }
 
-main()
-  .catch((err: unknown) => {
-    console.error(err instanceof Error ? err.stack ?? err.message : err);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    await killAll();
-    await deleteAllBenchNetns();
-  });
+runMain(main, async () => {
+  await killAll();
+  await deleteAllBenchNetns();
+});
