@@ -7,20 +7,14 @@ import { assertNoLeftoverTestNetns } from '../lib/leftovers.js';
 import { useNetns } from '../lib/netns.js';
 import { backends } from './backends.js';
 import { ipMonitorPids } from '../lib/ip-monitor-pids.js';
+import { waitFor as waitForValue } from '../lib/wait-for.js';
 
 afterAll(async () => {
   await assertNoLeftoverTestNetns(process.pid);
 });
 
-async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** test/lib/wait-for.ts, polling every 10 ms, 5 s unless told. */
+const waitFor = <T>(what: string, probe: () => T | undefined, timeoutMs = 5000): Promise<T> => waitForValue(what, probe, timeoutMs, 10);
 
 describe.each(backends)('$name backend: watch', (backend) => {
   const ns = useNetns(1);

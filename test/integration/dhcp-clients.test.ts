@@ -12,6 +12,7 @@ import { addDhcpClient, createDhcpLan, testMac, waitForwarding } from '../../dhc
 import { dataplaneNeighbours } from '../lib/dhcp-neighbours.js';
 import { ipAddresses, ipJson } from '../../dataplane/testing/ip.js';
 import { createTestNetns, destroyTestNetns } from '../lib/netns.js';
+import { waitFor } from '../lib/wait-for.js';
 
 const RESERVED_MAC = '02:4e:00:00:aa:01';
 
@@ -61,16 +62,6 @@ async function startClient(kind: ClientKind, ns: string, ifname: string): Promis
   const c = await DhcpClientRun.start(kind, ns, ifname);
   cleanups.push(() => c.stop());
   return c;
-}
-
-async function waitFor<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 function expectOptions(lease: ClientLease, third: number): void {

@@ -16,6 +16,7 @@ import { Dhcp6Server } from '../../dhcp/v6/server.js';
 import type { Dhcp6Config } from '../../dhcp/v6/types.js';
 import { readClientEvents, recordEventLine, type ClientEvent } from '../lib/client-events.js';
 import { Dhclient6 } from '../lib/dhclient6.js';
+import { waitFor as waitForValue } from '../lib/wait-for.js';
 
 const pool = new NetnsPool('hs6-');
 const BRIDGE = 'br6';
@@ -68,15 +69,8 @@ async function addresses(ns: string, dev: string): Promise<string[]> {
   return j.flatMap((l) => l.addr_info.map((a) => a.local));
 }
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** test/lib/wait-for.ts, 20 s unless told. */
+const waitFor = <T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> => waitForValue(what, fn, timeoutMs);
 
 async function tempDir(label: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), `hntest-dhcp6-${label}-`));

@@ -24,6 +24,7 @@ import { Dhcp6Server } from '../../dhcp/v6/server.js';
 import type { Dhcp6Config } from '../../dhcp/v6/types.js';
 import { Dhclient6 } from '../lib/dhclient6.js';
 import { RaSniffer } from '../lib/ra-sniff.js';
+import { waitFor as waitForValue } from '../lib/wait-for.js';
 
 const PACKETS = 105_000;
 const SEED = Number(process.env['HOSTNET_FUZZ_SEED'] ?? 20261210);
@@ -60,15 +61,8 @@ async function sysctl(ns: string, settings: string[]): Promise<void> {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
+/** test/lib/wait-for.ts, polling every 50 ms. */
+const waitFor = <T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> => waitForValue(what, fn, timeoutMs, 50);
 
 /** A device's usable (non-tentative) link-local address. */
 async function linkLocal(ns: string, dev: string): Promise<string> {

@@ -12,6 +12,7 @@ import { RouterAdvertiser } from '../../dhcp/ra/advertiser.js';
 import type { RaConfig } from '../../dhcp/ra/config.js';
 import { NetnsPool } from '../../dataplane/testing/netns.js';
 import { RaSniffer } from '../lib/ra-sniff.js';
+import { waitFor } from '../lib/wait-for.js';
 
 const pool = new NetnsPool('hra-');
 const BRIDGE = 'brra';
@@ -85,16 +86,6 @@ function sniffer(): RaSniffer {
   const s = RaSniffer.open(W);
   cleanups.push(() => s.close());
   return s;
-}
-
-async function waitFor<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
