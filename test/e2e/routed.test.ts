@@ -15,13 +15,10 @@ import { restartUnderPing } from '../lib/agent-restart.js';
 import { AgentSession, useAgentSession } from '../lib/agent-session.js';
 import { eventually } from '../lib/agent-state.js';
 import { hostRoutes as hostRoutesIn, ifindex, inNs, linkMac as mac, pingLoop as pingLoopIn, pings, sysctl as sysctlIn, type JRoute } from '../lib/ns-probe.js';
-import { createTestNetns, destroyAllTestNetns } from '../lib/netns.js';
+import { createTestNetns } from '../lib/netns.js';
 
 /** The host and the two pods of the backend under test (made in its beforeAll). */
 const ns: string[] = [];
-let backend: 'netlink' | 'iproute2' = 'netlink';
-// Whatever a failing run left.
-afterAll(destroyAllTestNetns);
 beforeAll(buildDist);
 const host = (): string => ns[0]!;
 const podA = (): string => ns[1]!;
@@ -45,7 +42,6 @@ const session = new AgentSession();
 const loops: ResultPromise[] = [];
 
 const apply = (attachments: unknown[]): Promise<void> => session.apply({ networks: [PUB], attachments });
-const boot = async (): Promise<void> => { await session.boot(host(), ['--dataplane', backend]); };
 /** hostnet's host routes in the agent's namespace, "dst dev", sorted. */
 const hostRoutes = (): Promise<string[]> => hostRoutesIn(host());
 const sysctl = (key: string): Promise<string> => sysctlIn(host(), key);
@@ -73,11 +69,10 @@ for _, r in ans:
 `;
 
 for (const which of ['netlink', 'iproute2'] as const) describe(`routed networks with the real agent (${which} backend)`, () => {
-  beforeAll(() => { backend = which; });
   useAgentSession(session, ns, {
     dirPrefix: 'hostnet-rtd-',
     namespaces: async (n) => { for (let i = 0; i < 3; i++) n.push(await createTestNetns('rtd')); },
-    boot,
+    extraArgs: ['--dataplane', which],
     stopFirst: async () => { for (const l of loops.splice(0)) l.kill('SIGKILL'); },
   });
 
@@ -165,7 +160,7 @@ for (const which of ['netlink', 'iproute2'] as const) describe(`routed networks 
   for (const how of ['SIGTERM', 'kill -9'] as const) {
     it(`an agent restart (${how}) removes no route and keeps the devices`, async () => {
       const indexes = [await ifindex(host(), 'hv-r1'), await ifindex(host(), 'hv-r3'), await ifindex(host(), 'tap-r2')];
-      await restartUnderPing(session, how, { routes: hostRoutes, loop: pingLoop, boot });
+      await restartUnderPing(session, how, { routes: hostRoutes, loop: pingLoop });
       expect([await ifindex(host(), 'hv-r1'), await ifindex(host(), 'hv-r3'), await ifindex(host(), 'tap-r2')]).toEqual(indexes);
     });
   }

@@ -16,8 +16,6 @@ export async function restartUnderPing(session: AgentSession, how: RestartHow, o
   routes: () => Promise<string[]>;
   /** Starts the ping loop. */
   loop: () => PingLoop;
-  /** Starts the agent again. */
-  boot: () => Promise<void>;
 }): Promise<void> {
   const before = await opts.routes();
   const loop = opts.loop();
@@ -25,7 +23,7 @@ export async function restartUnderPing(session: AgentSession, how: RestartHow, o
   if (how === 'SIGTERM') expect(await session.agent!.stop()).toBe(0);
   else await session.agent!.kill9();
   expect(await opts.routes()).toEqual(before);
-  await opts.boot();
+  await session.reboot();
   await pause(500);
   const { sent, received } = await loop.stop();
   expect(sent).toBeGreaterThan(5);

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, expect } from 'vitest';
 import type { GetStatusResponse, NodeAgentClient } from '../../agent/api/gen/hostnet/v1/agent.js';
 import { ConditionStatus, type Condition } from '../../agent/api/gen/hostnet/v1/status.js';
 import { agentClient, hostnetctl, rpc, startAgent, type AgentProcess } from './agent-process.js';
-import { destroyTestNetns } from './netns.js';
+import { destroyAllTestNetns, destroyTestNetns } from './netns.js';
 
 export type StateFormat = 'yaml' | 'json';
 
@@ -23,6 +23,7 @@ export class AgentSession {
   /** The generation of the last apply (0 before the first). */
   generation = 0;
   private grpc: NodeAgentClient | null = null;
+  private lastBoot: { netns: string; extraArgs: string[] } | null = null;
 
   /**
    * A fresh temporary directory `<tmp>/<prefix>XXXXXX` with the socket at `socketName` inside it
@@ -38,10 +39,17 @@ export class AgentSession {
   /** Starts the agent in `netns` (waiting until it converged) and connects a new client. */
   async boot(netns: string, extraArgs: string[] = []): Promise<AgentProcess> {
     if (!this.dir) throw new Error('boot the agent: the session has no directory (open() first)');
+    this.lastBoot = { netns, extraArgs };
     this.agent = await startAgent({ netns, socket: this.socket, stateDir: this.stateDir, extraArgs });
     this.grpc?.close();
     this.grpc = agentClient(this.socket);
     return this.agent;
+  }
+
+  /** Starts the agent again as the last boot() did (after a stop or a kill -9). */
+  reboot(): Promise<AgentProcess> {
+    if (!this.lastBoot) throw new Error('reboot the agent: it was never booted');
+    return this.boot(this.lastBoot.netns, this.lastBoot.extraArgs);
   }
 
   get client(): NodeAgentClient {
@@ -107,8 +115,8 @@ export interface SessionHooks {
   dirPrefix: string;
   /** Makes the describe's namespaces, the agent's first, pushing each on `ns` as it comes (a failure half-way still removes them). */
   namespaces: (ns: string[]) => Promise<void>;
-  /** Starts the agent (default: in ns[0], no extra arguments). */
-  boot?: () => Promise<void>;
+  /** The agent's arguments besides its socket and state (it runs in ns[0]). */
+  extraArgs?: string[];
   /** After all, before the agent stops: ends the file's own processes (clients, ping loops). */
   stopFirst?: () => Promise<void>;
 }
@@ -116,19 +124,21 @@ export interface SessionHooks {
 /**
  * The hooks of a describe that runs one agent in namespaces of its own: before all, the
  * namespaces, the directory and the agent; after all (also when a test failed), the file's
- * processes, the agent, the namespaces and the directory, in that order.
+ * processes, the agent, the namespaces and the directory, in that order, and then any namespace
+ * this process made and has not removed (one made but not yet pushed on `ns`).
  */
 export function useAgentSession(session: AgentSession, ns: string[], hooks: SessionHooks): void {
   beforeAll(async () => {
     ns.length = 0;
     await hooks.namespaces(ns);
     await session.open(hooks.dirPrefix);
-    await (hooks.boot ?? (async () => { await session.boot(ns[0]!); }))();
+    await session.boot(ns[0]!, hooks.extraArgs);
   });
   afterAll(async () => {
     await hooks.stopFirst?.();
     await session.stop();
     await Promise.all(ns.map(destroyTestNetns));
     await session.close();
+    await destroyAllTestNetns();
   });
 }
