@@ -9,36 +9,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NetworkDhcpConfig } from '../../dhcp/types.js';
 import { addDhcpClient, createDhcpLan, testMac, waitForwarding } from '../../dhcp/testing/lan.js';
-import { searchRate, sustained } from '../../dhcp/testing/rate-search.js';
+import { rateFigures, searchRate, sustained, type RateFigures, type ServerRates } from '../../dhcp/testing/rate-search.js';
 import { percentile, runPerfdhcp, type PerfResult } from '../../dhcp/testing/perfdhcp.js';
 import { ip } from '../../dataplane/testing/ip.js';
 import { describeMachine, machineInfo } from '../lib/machine.js';
 import { createBenchNetns, deleteAllBenchNetns } from '../lib/netns.js';
 import { markdownTable, ms } from '../lib/table.js';
 import { benchServers, type BenchServer } from './servers.js';
+import { parseArgs as parseBenchArgs, type Args } from './args.js';
 
-interface Args {
-  seconds: number;
-  latencySeconds: number;
-  servers: string[];
-  json: boolean;
-  maxRate: number;
-}
-
-function parseArgs(argv: string[]): Args {
-  const a: Args = { seconds: 3, latencySeconds: 5, servers: ['hostnet', 'kea', 'dnsmasq'], json: false, maxRate: 16_000 };
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i];
-    if (k === '--json') a.json = true;
-    else if (k === '--seconds') a.seconds = Number(argv[++i]);
-    else if (k === '--latency-seconds') a.latencySeconds = Number(argv[++i]);
-    else if (k === '--max-rate') a.maxRate = Number(argv[++i]);
-    else if (k === '--servers') a.servers = (argv[++i] ?? '').split(',');
-    else throw new Error(`bench/dhcp: unknown argument "${k}" (use --seconds 3 --latency-seconds 5 --max-rate 16000 --servers hostnet,kea,dnsmasq --json)`);
-  }
-  if (!(a.seconds >= 1) || !(a.latencySeconds >= 1)) throw new Error('bench/dhcp: --seconds and --latency-seconds take whole seconds >= 1');
-  return a;
-}
+const parseArgs = (argv: string[]): Args => parseBenchArgs(argv, 'bench/dhcp', ['hostnet', 'kea', 'dnsmasq']);
 
 const CONFIG: NetworkDhcpConfig = {
   network: 'bench',
@@ -56,35 +36,24 @@ const PERF_ADDR = '10.64.255.250/16';
 /** Distinct client MACs perfdhcp draws from: fewer than the pool holds. */
 const CLIENTS = 50_000;
 
-interface Trial {
-  target: number;
-  rate: number;
-  dropRatio: number;
+interface Trial extends RateFigures {
   doP50: number | null;
   doP99: number | null;
   raP50: number | null;
   raP99: number | null;
 }
 
-interface ServerFigures {
-  server: string;
-  durability: string;
-  best: Trial | null;
+interface ServerFigures extends ServerRates<Trial> {
   atThousand: Trial;
-  trials: Trial[];
 }
 
+/** ACKs per second of sending, and DISCOVER-OFFER and REQUEST-ACK delays. */
 function toTrial(target: number, seconds: number, r: PerfResult): Trial {
   const d = r.discoverOffer.delaysMs;
   const q = r.requestAck.delaysMs;
-  return {
-    // ACKs per second of sending: perfdhcp's own rate also counts its exit wait.
-    target, rate: r.requestAck.received / seconds, dropRatio: r.dropRatio,
-    doP50: percentile(d, 50), doP99: percentile(d, 99), raP50: percentile(q, 50), raP99: percentile(q, 99),
-  };
+  return { ...rateFigures(target, seconds, r.requestAck, r.dropRatio),
+    doP50: percentile(d, 50), doP99: percentile(d, 99), raP50: percentile(q, 50), raP99: percentile(q, 99) };
 }
-
-const passes = (t: Trial): boolean => sustained(t);
 
 /** One perfdhcp run against a freshly started server with an empty lease file. */
 async function trial(s: BenchServer, hostNs: string, clientNs: string, ifname: string, rate: number, seconds: number, timestamps: boolean): Promise<Trial> {
@@ -107,11 +76,11 @@ async function measure(s: BenchServer, hostNs: string, clientNs: string, ifname:
   const run = async (rate: number): Promise<Trial> => {
     const t = await trial(s, hostNs, clientNs, ifname, rate, a.seconds, false);
     trials.push(t);
-    log(`  ${s.name}: ${rate}/s -> ${t.rate.toFixed(0)}/s, ${(t.dropRatio * 100).toFixed(2)} % drops ${passes(t) ? 'ok' : 'too many'}`);
+    log(`  ${s.name}: ${rate}/s -> ${t.rate.toFixed(0)}/s, ${(t.dropRatio * 100).toFixed(2)} % drops ${sustained(t) ? 'ok' : 'too many'}`);
     return t;
   };
   // Doubling from 250/s, down to 100, 50, 25 if even that fails; then bisect (3 steps).
-  const best = await searchRate({ start: 250, maxRate: a.maxRate, fallback: [100, 50, 25], bisectSteps: 3, run, passes });
+  const best = await searchRate<Trial>({ start: 250, maxRate: a.maxRate, fallback: [100, 50, 25], bisectSteps: 3, run, passes: sustained });
   const atThousand = await trial(s, hostNs, clientNs, ifname, 1000, a.latencySeconds, true);
   log(`  ${s.name}: 1000/s with timestamps -> ${(atThousand.dropRatio * 100).toFixed(2)} % drops, REQUEST-ACK p50 ${ms(atThousand.raP50)}`);
   return { server: s.name, durability: s.durability, best, atThousand, trials };

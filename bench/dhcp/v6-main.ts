@@ -10,36 +10,16 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { NetnsPool } from '../../dataplane/testing/netns.js';
-import { searchRate, sustained } from '../../dhcp/testing/rate-search.js';
+import { rateFigures, searchRate, sustained, type RateFigures, type ServerRates } from '../../dhcp/testing/rate-search.js';
 import { percentile } from '../../dhcp/testing/perfdhcp.js';
 import type { Dhcp6Config } from '../../dhcp/v6/types.js';
 import { describeMachine, machineInfo } from '../lib/machine.js';
 import { markdownTable, ms } from '../lib/table.js';
 import { runPerfdhcp6, type Perf6Result } from './v6-perfdhcp.js';
 import { benchServers6, type BenchServer6 } from './v6-servers.js';
+import { parseArgs as parseBenchArgs, type Args } from './args.js';
 
-interface Args {
-  seconds: number;
-  latencySeconds: number;
-  servers: string[];
-  json: boolean;
-  maxRate: number;
-}
-
-function parseArgs(argv: string[]): Args {
-  const a: Args = { seconds: 3, latencySeconds: 5, servers: ['hostnet', 'kea'], json: false, maxRate: 16_000 };
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i];
-    if (k === '--json') a.json = true;
-    else if (k === '--seconds') a.seconds = Number(argv[++i]);
-    else if (k === '--latency-seconds') a.latencySeconds = Number(argv[++i]);
-    else if (k === '--max-rate') a.maxRate = Number(argv[++i]);
-    else if (k === '--servers') a.servers = (argv[++i] ?? '').split(',');
-    else throw new Error(`bench/dhcp --v6: unknown argument "${k}" (use --seconds 3 --latency-seconds 5 --max-rate 16000 --servers hostnet,kea --json)`);
-  }
-  if (!(a.seconds >= 1) || !(a.latencySeconds >= 1)) throw new Error('bench/dhcp --v6: --seconds and --latency-seconds take whole seconds >= 1');
-  return a;
-}
+const parseArgs = (argv: string[]): Args => parseBenchArgs(argv, 'bench/dhcp --v6', ['hostnet', 'kea']);
 
 const BRIDGE = 'br0';
 const PERF_IF = 'hnpf6';
@@ -58,10 +38,7 @@ const CONFIG: Dhcp6Config = {
 /** Distinct client DUIDs perfdhcp draws from. */
 const CLIENTS = 50_000;
 
-interface Trial {
-  target: number;
-  rate: number;
-  dropRatio: number;
+interface Trial extends RateFigures {
   saP50: number | null;
   saP99: number | null;
   rrP50: number | null;
@@ -70,26 +47,18 @@ interface Trial {
   benchCpu?: number;
 }
 
-interface ServerFigures {
-  server: string;
-  durability: string;
+interface ServerFigures extends ServerRates<Trial> {
   unavailable: string | null;
-  best: Trial | null;
   atThousand: Trial | null;
-  trials: Trial[];
 }
 
+/** Replies per second of sending, and Solicit-Advertise and Request-Reply delays. */
 function toTrial(target: number, seconds: number, r: Perf6Result): Trial {
   const sa = r.solicitAdvertise.delaysMs;
   const rr = r.requestReply.delaysMs;
-  return {
-    // Replies per second of sending: perfdhcp's own rate also counts its exit wait.
-    target, rate: r.requestReply.received / seconds, dropRatio: r.dropRatio,
-    saP50: percentile(sa, 50), saP99: percentile(sa, 99), rrP50: percentile(rr, 50), rrP99: percentile(rr, 99),
-  };
+  return { ...rateFigures(target, seconds, r.requestReply, r.dropRatio),
+    saP50: percentile(sa, 50), saP99: percentile(sa, 99), rrP50: percentile(rr, 50), rrP99: percentile(rr, 99) };
 }
-
-const passes = (t: Trial): boolean => sustained(t);
 
 const pool = new NetnsPool('hb6-');
 
@@ -163,11 +132,11 @@ async function measure(s: BenchServer6, hostNs: string, clientNs: string, a: Arg
   const run = async (rate: number): Promise<Trial> => {
     const t = await trial(s, hostNs, clientNs, rate, a.seconds, false, log);
     trials.push(t);
-    log(`  ${s.name}: ${rate}/s -> ${t.rate.toFixed(0)}/s, ${(t.dropRatio * 100).toFixed(2)} % drops ${passes(t) ? 'ok' : 'too many'}; bench process CPU ${(t.benchCpu ?? 0).toFixed(2)} cores, load ${load()}`);
+    log(`  ${s.name}: ${rate}/s -> ${t.rate.toFixed(0)}/s, ${(t.dropRatio * 100).toFixed(2)} % drops ${sustained(t) ? 'ok' : 'too many'}; bench process CPU ${(t.benchCpu ?? 0).toFixed(2)} cores, load ${load()}`);
     return t;
   };
   // Doubling from 500/s, down to 250, 100, 50 if even that fails; then a short bisection (2 steps).
-  const best = await searchRate({ start: 500, maxRate: a.maxRate, fallback: [250, 100, 50], bisectSteps: 2, run, passes });
+  const best = await searchRate<Trial>({ start: 500, maxRate: a.maxRate, fallback: [250, 100, 50], bisectSteps: 2, run, passes: sustained });
   const atThousand = await trial(s, hostNs, clientNs, 1000, a.latencySeconds, true, log);
   log(`  ${s.name}: 1000/s with timestamps -> ${(atThousand.dropRatio * 100).toFixed(2)} % drops, Solicit-Advertise p50 ${ms(atThousand.saP50)}, Request-Reply p50 ${ms(atThousand.rrP50)}; bench process CPU ${(atThousand.benchCpu ?? 0).toFixed(2)} cores`);
   return { server: s.name, durability: s.durability, unavailable: null, best, atThousand, trials };

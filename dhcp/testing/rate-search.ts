@@ -19,8 +19,30 @@ export interface RateSearch<T extends RateTrial> {
   passes(t: T): boolean;
 }
 
+/** A trial's common figures: the rate offered, the rate achieved, the share of exchanges lost. */
+export interface RateFigures extends RateTrial {
+  rate: number;
+  dropRatio: number;
+}
+
+/** One server's search: the best passing trial (null: none passed) and every trial run. */
+export interface ServerRates<T extends RateFigures> {
+  server: string;
+  durability: string;
+  best: T | null;
+  trials: T[];
+}
+
+/**
+ * A perfdhcp trial's common figures: replies per second of sending (counted from the last
+ * exchange's replies: perfdhcp's own rate also counts its exit wait) and the drop ratio.
+ */
+export function rateFigures(target: number, seconds: number, last: { received: number }, dropRatio: number): RateFigures {
+  return { target, rate: last.received / seconds, dropRatio };
+}
+
 /** bench:dhcp's pass mark: under 1 % drops, and at least 90 % of the offered rate achieved. */
-export const sustained = (t: { target: number; rate: number; dropRatio: number }): boolean => t.dropRatio < 0.01 && t.rate >= 0.9 * t.target;
+export const sustained = (t: RateFigures): boolean => t.dropRatio < 0.01 && t.rate >= 0.9 * t.target;
 
 /** The best passing trial, or null when no rate passed. */
 export async function searchRate<T extends RateTrial>(o: RateSearch<T>): Promise<T | null> {
