@@ -1,12 +1,11 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseDesiredState } from '../../../agent/api/desired-state.js';
 import {
   checkExpectedGeneration, deleteAttachment, deleteNetwork, MutationError, upsertAttachment, upsertNetwork,
 } from '../../../agent/desired/mutate.js';
 import { validateDesiredState } from '../../../agent/desired/validate.js';
+import { examplesOf, ISSUE_EXAMPLE_TEXT } from '../../lib/desired-example.js';
 
-const example = () => parseDesiredState(readFileSync(new URL('./fixtures/issue-example.yaml', import.meta.url), 'utf8'));
+const { example } = examplesOf(ISSUE_EXAMPLE_TEXT);
 
 describe('single-resource edits', () => {
   it('upserts replace in place or append, and bump the generation', () => {

@@ -1,15 +1,14 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseDesiredState } from '../../../agent/api/desired-state.js';
 import { DesiredState, NetworkMode, type Attachment, type Network } from '../../../agent/api/gen/hostnet/v1/resources.js';
 import {
   deriveAttachmentMac, deriveBridgeMac, HOSTNET_ADDR_PROTO, networkGroup, ownerAlias, tapHostMac, TEARDOWN_GROUP,
 } from '../../../agent/naming.js';
 import { describeAction, describePlan, planReconcile, type PlanAction } from '../../../agent/reconcile/plan.js';
 import type { Address, Link } from '../../../dataplane/types.js';
+import { examplesOf, ISSUE_EXAMPLE_TEXT } from '../../lib/desired-example.js';
 import { FakeKernel, link } from './fake-kernel.js';
 
-const example = (): DesiredState => parseDesiredState(readFileSync(new URL('./fixtures/issue-example.yaml', import.meta.url), 'utf8'));
+const { example } = examplesOf(ISSUE_EXAMPLE_TEXT);
 
 /** The host's own NICs: foreign devices hostnet must never touch. */
 const hostNics = () => [

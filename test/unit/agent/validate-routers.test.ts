@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parseDesiredState } from '../../../agent/api/desired-state.js';
 import { NatMode, type DesiredState } from '../../../agent/api/gen/hostnet/v1/resources.js';
 import { assertValidDesiredState, validateDesiredState, ValidationError } from '../../../agent/desired/validate.js';
+import { examplesOf, rulesAt } from '../../lib/desired-example.js';
 
 const exampleText = `
 networks:
@@ -23,13 +24,8 @@ routers:
     external: { interface: eth9, nat: SNAT, snatAddress: 198.51.100.7 }
 `;
 
-const example = (): DesiredState => parseDesiredState(exampleText);
-function variant(edit: (s: DesiredState) => void): DesiredState {
-  const s = example();
-  edit(s);
-  return s;
-}
-const found = (s: DesiredState): string[] => validateDesiredState(s).map((v) => `${v.path} ${v.rule}`);
+const { example, variant } = examplesOf(exampleText);
+const found = (s: DesiredState): string[] => rulesAt(validateDesiredState(s));
 
 describe('routers validation', () => {
   it('accepts the example (MASQUERADE by default, SNAT with its address, a dual-stack network)', () => {

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { parseDesiredState } from '../../../agent/api/desired-state.js';
 import type { Attachment, DesiredState, SecurityRule } from '../../../agent/api/gen/hostnet/v1/resources.js';
 import { parseProtocol, PORT_PROTOCOLS, protocolText } from '../../../agent/desired/validate-security.js';
-import { validateDesiredState, type Violation } from '../../../agent/desired/validate.js';
+import { validateDesiredState } from '../../../agent/desired/validate.js';
+import { examplesOf, rulesAt } from '../../lib/desired-example.js';
 
 // The issue's example, with the network it refers to.
 const exampleText = `
@@ -28,13 +29,7 @@ attachments:
       allowedAddressPairs: [{ ip: 10.70.0.200 }]
 `;
 
-const example = (): DesiredState => parseDesiredState(exampleText);
-function variant(edit: (s: DesiredState) => void): DesiredState {
-  const s = example();
-  edit(s);
-  return s;
-}
-const rulesAt = (vs: Violation[]): string[] => vs.map((v) => `${v.path} ${v.rule}`);
+const { example, variant } = examplesOf(exampleText);
 const rule = (s: DesiredState, j: number): SecurityRule => s.securityGroups[0]!.rules[j]!;
 const ps = (s: DesiredState) => s.attachments[0]!.portSecurity!;
 

@@ -1,23 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseDesiredState } from '../../../agent/api/desired-state.js';
 import type { DesiredState } from '../../../agent/api/gen/hostnet/v1/resources.js';
 import {
-  assertValidDesiredState, formatViolations, validateDesiredState, ValidationError, type Violation,
+  assertValidDesiredState, formatViolations, validateDesiredState, ValidationError,
 } from '../../../agent/desired/validate.js';
 import { defaultBridgeName, deriveAttachmentMac } from '../../../agent/naming.js';
+import { examplesOf, ISSUE_EXAMPLE_TEXT, rulesAt } from '../../lib/desired-example.js';
 
-const exampleText = readFileSync(new URL('./fixtures/issue-example.yaml', import.meta.url), 'utf8');
-const example = (): DesiredState => parseDesiredState(exampleText);
-
-/** The example with a YAML-ish patch applied through a function on the plain JSON form. */
-function variant(edit: (s: DesiredState) => void): DesiredState {
-  const s = example();
-  edit(s);
-  return s;
-}
-
-const rulesAt = (vs: Violation[]): string[] => vs.map((v) => `${v.path} ${v.rule}`);
+const { example, variant } = examplesOf(ISSUE_EXAMPLE_TEXT);
 
 describe('validateDesiredState', () => {
   it('accepts the example of issue 3', () => {
