@@ -64,6 +64,9 @@ export class NetlinkWatch implements DataplaneWatch {
 
   resume(): void {
     if (!this.monitor.paused) return;
+    // What is still queued was sent while paused: read it away unread too. The caller re-reads
+    // the kernel next; delivered now, 1000 such events would only wake a pass to find nothing.
+    this.monitor.flush();
     this.monitor.paused = false;
     this.names.clear(); // renames or deletions may have been among the discarded events
   }
