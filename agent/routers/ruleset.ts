@@ -3,7 +3,8 @@
 //   forward: a packet entering by a hostnet network's device (a bridge, or a routed network's
 //     TAP / veth host end) jumps, through the map `zones`, to its network's chain, which accepts
 //     it out the devices the network may reach and drops it (counter `isolated`) out any other
-//     hostnet device or router external interface. A network reaches its own devices (bridged
+//     hostnet device or router external interface (out any other device at all for a routed
+//     network no one announces: hostnet made it forward, so it has no way out but a router's). A network reaches its own devices (bridged
 //     traffic passes this hook too when bridge netfilter is on), every routed network if it is
 //     routed itself (they are routed to each other by design, security groups being the
 //     control), and the networks and external interfaces of the routers that connect it. A packet
@@ -43,6 +44,12 @@ export interface Zone {
   reach: string[];
   /** Out-devices accepted for established and related connections only (in through a NAT). */
   replies: string[];
+  /**
+   * Drop out of every other device, not only hostnet's and the routers': a routed network no
+   * one announces. hostnet turned its devices' forwarding on, so hostnet fences it: without
+   * this it would leave by any interface the host has a route through (its default route).
+   */
+  closed: boolean;
 }
 
 export interface Isolation {
@@ -78,7 +85,8 @@ export function isolationOf(model: RoutersModel): Isolation {
   const groups = new Map<string, Zone>();
   for (const [dev, zs] of netsOfDevice) {
     const chain = `from_net_${sorted(zs.map((z) => z.name)).join('+')}`;
-    const g = groups.get(chain) ?? { chain, devices: [], reach: sorted(zs.flatMap(reachOf)), replies: [] };
+    const closed = zs.every((z) => z.routed && !z.announced);
+    const g = groups.get(chain) ?? { chain, devices: [], reach: sorted(zs.flatMap(reachOf)), replies: [], closed };
     g.devices.push(dev);
     groups.set(chain, g);
   }
@@ -86,7 +94,7 @@ export function isolationOf(model: RoutersModel): Isolation {
   for (const r of routers) {
     if (!r.external) continue;
     const dev = r.external.device;
-    const x = externals.get(dev) ?? { chain: `from_ext_${dev}`, devices: [dev], reach: [...announcedDevices], replies: [] };
+    const x = externals.get(dev) ?? { chain: `from_ext_${dev}`, devices: [dev], reach: [...announcedDevices], replies: [], closed: false };
     // Without NAT the outside routes the networks' addresses back: it may open connections too.
     for (const n of r.networks) (r.external.nat.mode === 'none' ? x.reach : x.replies).push(...n.devices);
     externals.set(dev, x);
@@ -145,9 +153,10 @@ export function routerCommands(model: RoutersModel | null): NftCommand[] {
       set(`replies_${z.chain.slice('from_'.length)}`, z.replies);
       rules.push([match(ct('state'), ['established', 'related'], 'in'), match(meta('oifname'), named(`replies_${z.chain.slice('from_'.length)}`)), accept]);
     }
-    // From a network: no other hostnet device, no external interface; from outside: no network.
+    // From a network: no other hostnet device, no external interface (a routed network no one
+    // announces: no other device at all); from outside: no network.
     const fenced = z.chain.startsWith('from_net_') ? GUARDED_SET : MEMBERS_SET;
-    rules.push([match(meta('oifname'), named(fenced)), counterRef(ISOLATED_COUNTER), drop]);
+    rules.push([...(z.closed ? [] : [match(meta('oifname'), named(fenced))]), counterRef(ISOLATED_COUNTER), drop]);
     for (const expr of rules) out.push({ add: { rule: { ...ref, chain: z.chain, expr } } });
   }
   out.push({ add: { map: { ...ref, name: ZONES_MAP, type: 'ifname', map: 'verdict' } } });

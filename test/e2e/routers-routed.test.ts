@@ -126,6 +126,9 @@ describe('routed networks and routers with the real agent', () => {
     expect(await arrives(pod.rt(), pod.br(), IP.br), 'rt -> br must not arrive').toBe(false);
     expect(await arrives(pod.rt2(), pod.lone(), IP.lone), 'rt2 -> lone must not arrive').toBe(false);
     expect(await arrives(pod.br(), pod.rt(), IP.rt), 'br -> rt must not arrive').toBe(false);
+    // Nor out of the host by a device no router uses (the host has a connected route to the
+    // internet namespace through uplink0): a routed network that is not announced has no way out.
+    expect(await arrives(pod.rt(), internet(), IP.internet), 'rt -> internet through uplink0 must not arrive').toBe(false);
     expect(await pings(pod.rt(), IP.br)).toBe(false);
     expect(await isolatedCount()).toBeGreaterThan(0);
     const ips = await hostnetctl(session.socket, ['get', 'ips']);

@@ -103,9 +103,9 @@ describe('routers model and ruleset', () => {
     const iso = isolationOf(routersModel(R1));
     expect(iso.members).toEqual(['hn-db', 'hn-lone', 'hn-web']);
     expect(iso.guarded).toEqual(['hn-db', 'hn-lone', 'hn-web', 'uplink0']);
-    expect(zone(iso, 'from_net_web')).toEqual({ chain: 'from_net_web', devices: ['hn-web'], reach: ['hn-db', 'hn-web', 'uplink0'], replies: [] });
-    expect(zone(iso, 'from_net_lone')).toEqual({ chain: 'from_net_lone', devices: ['hn-lone'], reach: ['hn-lone'], replies: [] });
-    expect(zone(iso, 'from_ext_uplink0')).toEqual({ chain: 'from_ext_uplink0', devices: ['uplink0'], reach: [], replies: ['hn-db', 'hn-web'] });
+    expect(zone(iso, 'from_net_web')).toEqual({ chain: 'from_net_web', devices: ['hn-web'], reach: ['hn-db', 'hn-web', 'uplink0'], replies: [], closed: false });
+    expect(zone(iso, 'from_net_lone')).toEqual({ chain: 'from_net_lone', devices: ['hn-lone'], reach: ['hn-lone'], replies: [], closed: false });
+    expect(zone(iso, 'from_ext_uplink0')).toEqual({ chain: 'from_ext_uplink0', devices: ['uplink0'], reach: [], replies: ['hn-db', 'hn-web'], closed: false });
     const text = JSON.stringify(routerCommands(routersModel(R1)));
     expect(text).toContain('["hn-lone",{"jump":{"target":"from_net_lone"}}]');
     expect(text).toContain('{"masquerade":null}');
@@ -132,7 +132,13 @@ ${routers}`);
     expect(routerCommands(routersModel(state(''))).length).toBeGreaterThan(2);
     expect(alone.members).toEqual(['hn-db', 'hn-lone', 'hn-web', 'tap-a1', 'tap-a2', 'tap-b1']);
     const rt = alone.zones.find((z) => z.chain === 'from_net_rt')!;
-    expect(rt).toEqual({ chain: 'from_net_rt', devices: ['tap-a1', 'tap-a2'], reach: ['tap-a1', 'tap-a2', 'tap-b1'], replies: [] });
+    // Not announced: no way out but its reach (its devices forward because hostnet said so).
+    expect(rt).toEqual({ chain: 'from_net_rt', devices: ['tap-a1', 'tap-a2'], reach: ['tap-a1', 'tap-a2', 'tap-b1'], replies: [], closed: true });
+    const rules = routerCommands(routersModel(state(''))).flatMap((c) => ('add' in c && c.add && 'rule' in c.add ? [c.add.rule] : []));
+    const last = (chain: string): string => JSON.stringify(rules.filter((r) => r.chain === chain).at(-1)!.expr);
+    // The routed network's chain ends with a drop of everything else; a bridged one's drops only what goes to hostnet's devices.
+    expect(last('from_net_rt')).toBe(JSON.stringify([{ counter: 'isolated' }, { drop: null }]));
+    expect(last('from_net_web')).toContain('"@guarded"');
     expect(alone.zones.find((z) => z.chain === 'from_net_web')!.reach).toEqual(['hn-web']);
 
     const m = routersModel(state('routers:\n  - { name: r1, networks: [rt, web], external: { interface: uplink0 } }\n'));
@@ -161,6 +167,9 @@ routers:
     const iso = isolationOf(m);
     expect(iso.zones.find((z) => z.chain === 'from_net_pub')!.reach).toEqual(['eth0', 'tap-a1', 'tap-b1']);
     expect(iso.zones.find((z) => z.chain === 'from_net_quiet')!.reach).toEqual(['tap-a1', 'tap-b1']);
+    // The announced one may leave by the fabric (any device but hostnet's): not closed; the quiet one is.
+    expect(iso.zones.find((z) => z.chain === 'from_net_pub')!.closed).toBe(false);
+    expect(iso.zones.find((z) => z.chain === 'from_net_quiet')!.closed).toBe(true);
     expect(iso.zones.find((z) => z.chain === 'from_ext_eth0')).toMatchObject({ reach: ['tap-a1'], replies: ['hn-web'] });
     // Not the router's network: no NAT of its addresses.
     expect(JSON.stringify(routerCommands(m))).not.toContain('10.96.4.0');
