@@ -18,6 +18,7 @@ import { eventually } from '../lib/agent-state.js';
 import { DhcpClientRun } from '../lib/dhcp-clients.js';
 import { useNetns } from '../lib/netns.js';
 import { inNetns, nft, nftCounters, nftJson, nftSetElements, nftTables, ping, PyShell, py } from '../lib/port-security.js';
+import { ISSUE9_PORT_SECURITY, ISSUE9_WEB_GROUP } from '../lib/issue-security.js';
 
 // Namespaces: the agent's, then one per workload.
 const WORKLOADS = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'] as const;
@@ -101,21 +102,12 @@ function desiredYaml(k: Knobs): string {
     },
     { name: 'routed', rules: [{ direction: 'EGRESS', protocol: 'ANY' }, ...(k.routedExtra ?? [])] },
   ];
-  const aSecurity = k.off ? '' : `
-    portSecurity:
-      enabled: true
-      securityGroups: [web]
-      allowedAddressPairs: [{ ip: 10.70.0.200 }]`;
+  const aSecurity = k.off ? '' : `\n${ISSUE9_PORT_SECURITY}`;
   return `generation: ${++generation}
 networks:
 ${networks.map((n) => `  - ${j(n)}`).join('\n')}
 securityGroups:
-  - name: web
-    rules:
-      - { direction: INGRESS, protocol: TCP, fromPort: 80, toPort: 80, remoteCidr: 0.0.0.0/0 }
-      - { direction: INGRESS, protocol: ANY, remoteGroup: web }
-      - { direction: INGRESS, protocol: ICMP }
-      - { direction: EGRESS, protocol: ANY }
+${ISSUE9_WEB_GROUP}
 ${groups.map((g) => `  - ${j(g)}`).join('\n')}
 attachments:
   - name: a

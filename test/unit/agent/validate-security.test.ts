@@ -4,6 +4,7 @@ import type { Attachment, DesiredState, SecurityRule } from '../../../agent/api/
 import { parseProtocol, PORT_PROTOCOLS, protocolText } from '../../../agent/desired/validate-security.js';
 import { validateDesiredState } from '../../../agent/desired/validate.js';
 import { examplesOf, rulesAt } from '../../lib/desired-example.js';
+import { ISSUE9_PORT_SECURITY, ISSUE9_WEB_GROUP } from '../../lib/issue-security.js';
 
 // The issue's example, with the network it refers to.
 const exampleText = `
@@ -12,21 +13,13 @@ networks:
     ipFamily: IPV4
     cidr: 10.70.0.0/24
 securityGroups:
-  - name: web
-    rules:
-      - { direction: INGRESS, protocol: TCP, fromPort: 80, toPort: 80, remoteCidr: 0.0.0.0/0 }
-      - { direction: INGRESS, protocol: ANY, remoteGroup: web }
-      - { direction: INGRESS, protocol: ICMP }
-      - { direction: EGRESS, protocol: ANY }
+${ISSUE9_WEB_GROUP}
 attachments:
   - name: a
     network: n
     veth: { ifName: hv-a, peerNetns: /var/run/netns/a, peerIfName: eth0 }
     ip: { static: 10.70.0.10 }
-    portSecurity:
-      enabled: true
-      securityGroups: [web]
-      allowedAddressPairs: [{ ip: 10.70.0.200 }]
+${ISSUE9_PORT_SECURITY}
 `;
 
 const { example, variant } = examplesOf(exampleText);
