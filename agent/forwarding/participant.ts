@@ -13,6 +13,7 @@
 // the routers' nft table is in place (isolation first); when the routers remove their table
 // they first call turnOffUnwanted, so forwarding also goes off before the table goes.
 import type { SysctlBatch } from '../../dataplane/sysctl.js';
+import { condition, NODE_RESOURCE } from '../conditions/condition.js';
 import type { ApplyOutcome, Participant, ParticipantPlan, PassContext, PlannedStep, ResourceReport } from '../reconcile/participant.js';
 import { planForwarding, wantedKeys, type ForwardingOwner, type ForwardingWant } from './plan.js';
 import type { ForwardingRecord } from './record.js';
@@ -45,6 +46,9 @@ export interface ForwardingOptions {
   providers: readonly ForwardingProvider[];
 }
 
+/** The node's condition for the forwarding towards the BGP peers (the fabric's way in to routed workloads). */
+export const FABRIC_FORWARDING = 'FabricForwarding';
+
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 export class ForwardingParticipant implements Participant<Step>, ForwardingStatus {
@@ -54,6 +58,8 @@ export class ForwardingParticipant implements Participant<Step>, ForwardingStatu
   /** Owners whose wants could not be found this pass: a failure line each in apply. */
   private lookupErrors: Array<{ provider: ForwardingProvider; error: string }> = [];
   private missingKeys = new Set<string>();
+  /** The devices the BGP peers are reached through, as this pass wanted them (sorted). */
+  private peerDevices: string[] = [];
 
   constructor(private readonly o: ForwardingOptions) {}
 
@@ -72,6 +78,7 @@ export class ForwardingParticipant implements Participant<Step>, ForwardingStatu
     let record: Set<string>;
     let values: Map<string, string | null>;
     const wanted = wantedKeys(wants, links);
+    this.peerDevices = [...new Set(wants.filter((w) => w.owner === 'bgp-peers' && links.has(w.device)).map((w) => w.device))].sort();
     try {
       record = await this.o.record.load();
       values = wanted.size > 0 ? await this.o.sysctl.read([...wanted.keys()]) : new Map();
@@ -140,7 +147,17 @@ export class ForwardingParticipant implements Participant<Step>, ForwardingStatu
   }
 
   /** The routers participant says what forwarding means for its networks (failure, missing). */
+  /**
+   * The node's FabricForwarding while the BGP peers want forwarding (a network is routed and
+   * node.bgp is set): on which devices, or why not. The routers' wants are reported by the
+   * routers participant, on their networks.
+   */
   report(): ResourceReport[] {
-    return [];
+    const error = this.failure('bgp-peers');
+    if (error === null && this.peerDevices.length === 0) return [];
+    const c = error !== null
+      ? condition(FABRIC_FORWARDING, false, 'ForwardingFailed', `forwarding towards the BGP peers is not on: ${error}`)
+      : condition(FABRIC_FORWARDING, true, 'Forwarding', `IPv4 forwarding on ${this.peerDevices.join(', ')}, towards the BGP peers`);
+    return [{ resource: { kind: 'node', name: NODE_RESOURCE }, conditions: [c] }];
   }
 }

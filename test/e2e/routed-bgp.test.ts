@@ -132,6 +132,9 @@ describe('routed networks announced to a fabric router over BGP', () => {
     // The agent turned on the underlay device's forwarding (nothing else in this test does).
     for (const h of [1, 2]) {
       expect((await execa('ip', ['netns', 'exec', L().hostNs(h), 'sysctl', '-n', 'net.ipv4.conf.eth0.forwarding'])).stdout.trim(), `h${h} eth0 forwarding`).toBe('1');
+      // And the node says so (hostnetctl get node): FabricForwarding True on eth0.
+      const node = JSON.parse(await L().ctl(h, ['get', 'node', '-o', 'json'])) as { conditions?: Array<{ type: string; status: string; message?: string }> };
+      expect(node.conditions?.find((c) => c.type === 'FabricForwarding'), `h${h} FabricForwarding`).toMatchObject({ status: expect.stringMatching(/TRUE/i), message: 'IPv4 forwarding on eth0, towards the BGP peers' });
     }
     // The path: h1 -> fabric -> h2 (traceroute-free: the route h1 takes).
     const get = await execa('ip', ['-n', L().hostNs(1), 'route', 'get', b.ip]);

@@ -9,6 +9,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseDesiredState } from '../../../agent/api/desired-state.js';
 import type { DesiredState } from '../../../agent/api/gen/hostnet/v1/resources.js';
+import { ConditionStatus } from '../../../agent/api/gen/hostnet/v1/status.js';
+import { NODE_RESOURCE } from '../../../agent/conditions/condition.js';
 import { ForwardingParticipant } from '../../../agent/forwarding/participant.js';
 import { ForwardingRecord } from '../../../agent/forwarding/record.js';
 import { forwardingPeers, PeerForwarding } from '../../../agent/frr/peer-forwarding.js';
@@ -107,9 +109,16 @@ describe('forwarding towards the BGP peers', () => {
     expect(out.failures.map((f) => f.error)).toEqual(['find the devices towards the BGP peers: ip route get 10.77.0.200 in own namespace: exit 2: boom']);
     expect(p.failure('bgp-peers')).toContain('boom');
     expect(p.failure('routers')).toBeNull();
+    // The node says so: FabricForwarding False with the cause.
+    expect(p.report()).toEqual([{ resource: { kind: 'node', name: NODE_RESOURCE }, conditions: [expect.objectContaining({ type: 'FabricForwarding', status: ConditionStatus.CONDITION_STATUS_FALSE, reason: 'ForwardingFailed' })] }]);
+    expect(p.report()[0]!.conditions[0]!.message).toContain('boom');
     expect(sysctls.get('net/ipv4/conf/eth0/forwarding')).toBe('1');
     route.fail = false;
     expect(await pass(p, ctx(state(NODE + ROUTED)))).toEqual([]);
     expect(p.failure('bgp-peers')).toBeNull();
+    expect(p.report()[0]!.conditions[0]).toMatchObject({ type: 'FabricForwarding', status: ConditionStatus.CONDITION_STATUS_TRUE, reason: 'Forwarding', message: 'IPv4 forwarding on eth0, towards the BGP peers' });
+    // No routed network: the peers want nothing, and the node has no such condition.
+    await pass(p, ctx(state(NODE)));
+    expect(p.report()).toEqual([]);
   });
 });
