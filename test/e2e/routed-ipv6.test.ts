@@ -21,6 +21,7 @@ import { ConditionStatus } from '../../agent/api/gen/hostnet/v1/status.js';
 import { buildDist } from '../lib/agent-process.js';
 import { restartUnderPing } from '../lib/agent-restart.js';
 import { AgentSession, useAgentSession } from '../lib/agent-session.js';
+import { READY_CALLBACK, startSniffer } from '../lib/scapy-sniffer.js';
 import { eventually } from '../lib/agent-state.js';
 import { hostRoutes, inNs, linkMac as mac, pingLoop as pingLoopIn, pings as ping6, sysctl, type JRoute } from '../lib/ns-probe.js';
 import { createTestNetns, destroyAllTestNetns, destroyTestNetns } from '../lib/netns.js';
@@ -98,7 +99,7 @@ const SNIFF_NS = `
 import json, sys
 from scapy.all import sniff, Ether
 from scapy.layers.inet6 import ICMPv6ND_NS
-for p in sniff(iface='eth0', filter='icmp6 and ip6[40] == 135', timeout=float(sys.argv[1])):
+for p in sniff(iface='eth0', filter='icmp6 and ip6[40] == 135', timeout=float(sys.argv[1]), started_callback=${READY_CALLBACK}):
     print(json.dumps({'src': p[Ether].src, 'tgt': p[ICMPv6ND_NS].tgt}))
 `;
 
@@ -184,11 +185,9 @@ for (const which of ['netlink', 'iproute2'] as const) describe(`IPv6 on a routed
     for (const [p, dev] of [[podA(), 'eth0'], [podB(), 'eth0'], [host(), 'hv6-r3'], [host(), 'hv6-r1']] as const) {
       await execa('ip', ['-n', p, '-6', 'neigh', 'flush', 'dev', dev]);
     }
-    const sniffer = execa('ip', ['netns', 'exec', podB(), PY, '-c', SNIFF_NS, '5'], { reject: false });
-    loops.push(sniffer);
-    await new Promise((r) => setTimeout(r, 2000)); // scapy's start-up
+    const sniffer = await startSniffer(podB(), SNIFF_NS, ['5'], loops);
     expect(await ping6(podA(), IP.b)).toBe(true);
-    const seen = (await sniffer).stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { src: string; tgt: string });
+    const seen = (await sniffer.lines()).map((l) => JSON.parse(l) as { src: string; tgt: string });
     // The host resolved B (its NS came from hv6-r3) and nothing from A reached B's link.
     expect(seen.filter((p) => p.src === hostSideOfB && p.tgt === IP.b).length).toBeGreaterThan(0);
     expect(seen.filter((p) => p.src === aMac)).toEqual([]);

@@ -13,6 +13,7 @@ import { ConditionStatus } from '../../agent/api/gen/hostnet/v1/status.js';
 import { buildDist } from '../lib/agent-process.js';
 import { restartUnderPing } from '../lib/agent-restart.js';
 import { AgentSession, useAgentSession } from '../lib/agent-session.js';
+import { READY_CALLBACK, startSniffer } from '../lib/scapy-sniffer.js';
 import { eventually } from '../lib/agent-state.js';
 import { hostRoutes as hostRoutesIn, ifindex, inNs, linkMac as mac, pingLoop as pingLoopIn, pings, sysctl as sysctlIn, type JRoute } from '../lib/ns-probe.js';
 import { createTestNetns } from '../lib/netns.js';
@@ -53,7 +54,7 @@ const pingLoop = () => pingLoopIn(podA(), IP.b, loops);
 const SNIFF = `
 import json, sys
 from scapy.all import sniff, ARP
-for p in sniff(iface='eth0', filter='arp', timeout=float(sys.argv[1])):
+for p in sniff(iface='eth0', filter='arp', timeout=float(sys.argv[1]), started_callback=${READY_CALLBACK}):
     a = p[ARP]
     print(json.dumps({'op': int(a.op), 'hwsrc': a.hwsrc, 'psrc': a.psrc, 'pdst': a.pdst}))
 `;
@@ -127,9 +128,7 @@ for (const which of ['netlink', 'iproute2'] as const) describe(`routed networks 
     await execa('ip', ['-n', podA(), 'neigh', 'flush', 'dev', 'eth0']);
     await execa('ip', ['-n', podB(), 'neigh', 'flush', 'dev', 'eth0']);
     await execa('ip', ['-n', host(), 'neigh', 'flush', 'dev', 'hv-r3']);
-    const sniffer = execa('ip', ['netns', 'exec', podB(), PY, '-c', SNIFF, '4'], { reject: false });
-    loops.push(sniffer);
-    await new Promise((r) => setTimeout(r, 1500)); // scapy's start-up
+    const sniffer = await startSniffer(podB(), SNIFF, ['4'], loops);
     const answers = (await inNs(podA(), PY, ['-c', ARPING, IP.b, IP.a])).stdout.split('\n').filter(Boolean);
     expect(answers).toEqual([hostMac]);
     expect(answers).not.toContain(bMac);
@@ -139,7 +138,7 @@ for (const which of ['netlink', 'iproute2'] as const) describe(`routed networks 
     expect(neigh).toContain(`lladdr ${hostMac}`);
     // B sees ARP only from the host's device (its questions, and its proxy answers for A's
     // address when B asks), never a frame of A.
-    const seen = (await sniffer).stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { hwsrc: string; psrc: string });
+    const seen = (await sniffer.lines()).map((l) => JSON.parse(l) as { hwsrc: string; psrc: string });
     const hostSideOfB = await mac(host(), 'hv-r3');
     expect(seen.length).toBeGreaterThan(0);
     expect(seen.filter((p) => p.hwsrc === aMac)).toEqual([]);
