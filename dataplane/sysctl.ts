@@ -1,6 +1,7 @@
 // Sysctls inside a network namespace (per-namespace keys such as a device's
 // net.ipv4.conf.<dev>.*), the key in its slash form so a device name with dots stays one path
 // component: one key with sysctl(8), or many at once (sysctlBatch) read and written in-process.
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { execa } from 'execa';
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { DataplaneError } from './errors.js';
@@ -24,7 +25,6 @@ export interface SysctlBatch {
 
 /** Keys handled per turn of the event loop (each one is an open, a read or write, a close). */
 const SLICE = 256;
-const yieldToEventLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 /**
  * Many sysctls read and written in this process, never a process per key (nor one per batch:

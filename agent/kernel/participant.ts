@@ -3,6 +3,7 @@
 // planReconcile; this file adds what needs the world (a veth's peer namespace must exist),
 // carries the plan out through the Dataplane, and reports BridgeReady, UplinkReady,
 // Configured and Negotiated.
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { DataplaneError } from '../../dataplane/errors.js';
 import { netnsPath } from '../../dataplane/netns-path.js';
 import type { Dataplane } from '../../dataplane/types.js';
@@ -36,7 +37,6 @@ export interface KernelLinksOptions {
 
 /** Give the event loop a turn this often during a long apply (gRPC status, health, metrics). */
 const YIELD_EVERY_MS = 20;
-const yieldToEventLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
 /** Attachments being set up at once (their requests share lookups of the same bridge). */
 const ATTACHMENTS_IN_FLIGHT = 32;
 /** Peer links changed with one setLinksIn call. */

@@ -5,6 +5,7 @@
 // conjunction of every participant's conditions of a resource). Passes run one at a time;
 // they are triggered by Apply (reconcile()), kernel events (debounced), resync requests and a
 // periodic timer. A converged node plans nothing, so a no-op pass sends no netlink message.
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { ObservedModel } from '../../dataplane/observed-model.js';
 import type { Dataplane, ObservedState } from '../../dataplane/types.js';
@@ -440,8 +441,6 @@ export class Reconciler {
 }
 
 const ms = (t: number): number => Math.round(t * 10) / 10;
-
-const yieldToEventLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 function errText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
