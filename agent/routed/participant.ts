@@ -64,11 +64,8 @@ export class RoutedParticipant implements Participant<RoutedStep> {
   private teardown = true;
   /** Devices whose switches were found (or set) right, by name -> ifindex then. */
   private tuned = new Map<string, number>();
-  /**
-   * The routed devices the last plan saw (name -> ifindex); null before the first plan. A
-   * device not there is new since: its switches are written without reading them first.
-   */
-  private seen: Map<string, number> | null = null;
+  /** Until the first plan: the devices were there before this agent (see planSysctls). */
+  private firstPlan = true;
   /** IPv6 devices whose kernel has no force_forwarding (before Linux 6.17): IPv6 not forwarded. */
   private noForceForwarding = new Set<string>();
   private readonly planned = new WeakMap<PassContext, PassPlan>();
@@ -132,14 +129,15 @@ export class RoutedParticipant implements Participant<RoutedStep> {
       const link = links.get(dev);
       return link && (ctx.refresh || this.tuned.get(dev) !== link.index);
     });
-    // New since the last plan (e.g. 1000 TAPs the links participant just made): a new device
-    // starts from the defaults, so its switches are written without reading them first (3000
-    // keys of 1000 devices read for nothing); only IPv6's force_forwarding is looked at, which
-    // older kernels lack. The first plan after a start reads everything: the devices were
-    // there before this agent, and a restart writes nothing that is right already.
-    const seen = this.seen;
-    this.seen = new Map(devs.flatMap((dev) => (links.has(dev) ? [[dev, links.get(dev)!.index] as const] : [])));
-    const fresh = new Set(ctx.refresh || seen === null ? [] : look.filter((dev) => seen.get(dev) !== links.get(dev)!.index));
+    // A device looked at between refreshes is new (e.g. 1000 TAPs the links participant just
+    // made), recreated, or its last write failed: its switches are written without reading them
+    // first (3000 keys of 1000 devices read for nothing; writing a right value again is
+    // harmless); only IPv6's force_forwarding is read, which older kernels lack. The first plan
+    // after a start and refresh passes read everything: a restart writes nothing that is right
+    // already, and a refresh says what it found changed.
+    const readAll = ctx.refresh || this.firstPlan;
+    this.firstPlan = false;
+    const fresh = new Set(readAll ? [] : look);
     if (look.length === 0) return [];
     const keys = look.flatMap((dev) => (fresh.has(dev) ? (ipv6.has(dev) ? [forceForwardingKey(dev)] : []) : sysctlsOf(dev).map(([k]) => k)));
     let values: Map<string, string | null>;
